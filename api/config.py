@@ -1,0 +1,108 @@
+"""Settings of the service and the CLI: defaults in code, overrides from ``JOBBRIDGE_*``.
+
+This module and Flask's ``app.config.from_prefixed_env("JOBBRIDGE")`` are the only places that
+read ``os.environ``. Every key below can be overridden by the environment variable of the same
+name prefixed with ``JOBBRIDGE_`` (``JOBBRIDGE_DATABASE_URL=postgresql+psycopg://…``), and tests
+pass a mapping of overrides instead.
+
+Keys
+----
+DATABASE_URL : str
+    SQLAlchemy URL. Default: the embedded SQLite file ``instance/jobbridge.db`` of the checkout.
+    PostgreSQL (what a province runs): ``postgresql+psycopg://user@host/db``.
+INSTANCE_DIR : str
+    Folder of machine-local state (the SQLite file, the development ID key). Not committed.
+MODELS_DIR : str
+    Folder of trained model versions; ``MODELS_DIR/current`` is the one the service loads.
+ID_KEY : str or None
+    Base64 of 32 random bytes: the master key that encrypts resident ID numbers and keys their
+    de-duplication hash (see :mod:`api.crypto`). **Production sets** ``JOBBRIDGE_ID_KEY``; when
+    it is unset the CLI creates ``INSTANCE_DIR/id_key`` (mode 0600) on first use and says so,
+    which is fit for development only. Losing the key makes the stored ID numbers unreadable.
+MAX_CONTENT_LENGTH : int
+    Largest request body / import file accepted, in bytes (default 100 MiB). Flask reads the
+    same key to refuse larger uploads with 413.
+PAGE_SIZE : int
+    Default number of rows of a list page.
+MAX_PAGE_SIZE : int
+    Largest page a client may ask for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+#: Root of the checkout (the folder that holds ``pyproject.toml``).
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+ENV_PREFIX = "JOBBRIDGE_"
+
+DEFAULTS: dict[str, Any] = {
+    # The instance folder keeps the database out of the package and out of git.
+    "DATABASE_URL": f"sqlite:///{REPO_ROOT / 'instance' / 'jobbridge.db'}",
+    "INSTANCE_DIR": str(REPO_ROOT / "instance"),
+    "MODELS_DIR": str(REPO_ROOT / "models"),
+    "ID_KEY": None,
+    "MAX_CONTENT_LENGTH": 100 * 1024 * 1024,
+    "PAGE_SIZE": 50,
+    "MAX_PAGE_SIZE": 1000,
+}
+
+_INT_KEYS = frozenset(
+    k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)
+)
+
+
+def _coerce(key: str, value: Any, source: str) -> Any:
+    if key in _INT_KEYS and not isinstance(value, int):
+        try:
+            value = int(str(value).strip())
+        except ValueError:
+            raise ValueError(f"配置项 {key} 的值 {value!r}（来自 {source}）不是整数。") from None
+    if key in _INT_KEYS and value <= 0:
+        raise ValueError(f"配置项 {key} 的值 {value!r}（来自 {source}）必须大于 0。")
+    return value
+
+
+def load_config(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Return the settings: defaults, then ``JOBBRIDGE_*`` variables, then ``overrides``.
+
+    Parameters
+    ----------
+    overrides : mapping, optional
+        Highest-priority values (tests, CLI options). Keys are the names without prefix.
+    environ : mapping, optional
+        The environment to read; ``os.environ`` when omitted (a parameter so tests need not
+        patch the process environment).
+
+    Returns
+    -------
+    dict
+        Every key of :data:`DEFAULTS`, plus any extra ``JOBBRIDGE_*`` variable (without its
+        prefix, as a string) and any extra override.
+
+    Examples
+    --------
+    >>> load_config({"PAGE_SIZE": 10}, environ={"JOBBRIDGE_MAX_PAGE_SIZE": "20"})["MAX_PAGE_SIZE"]
+    20
+    """
+    env = os.environ if environ is None else environ
+    config = dict(DEFAULTS)
+    for name, value in env.items():
+        if name.startswith(ENV_PREFIX) and len(name) > len(ENV_PREFIX):
+            key = name[len(ENV_PREFIX) :]
+            config[key] = _coerce(key, value, f"环境变量 {name}")
+    for key, value in (overrides or {}).items():
+        config[key] = _coerce(key, value, "overrides")
+    if config.get("ID_KEY") == "":
+        config["ID_KEY"] = None
+    return config
+
+
+__all__ = ["DEFAULTS", "ENV_PREFIX", "REPO_ROOT", "load_config"]

@@ -1,0 +1,163 @@
+"""Engine, sessions and schema migration.
+
+``init_db`` runs ``alembic upgrade head`` programmatically, so the tests build their schema the same
+way production does and the migrations are tested with every run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def json_dumps(value: Any) -> str:
+    """JSON as stored: Chinese kept readable rather than ``\\uXXXX`` (half the bytes too)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # SQLite leaves foreign keys off unless asked; WAL lets gunicorn workers read while one writes.
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def make_engine(database_url: str | Engine, **kwargs: Any) -> Engine:
+    """Return an engine for ``database_url`` (an engine passes through unchanged).
+
+    SQLite: the parent folder of the file is created, foreign keys are enforced, WAL is on.
+    """
+    if isinstance(database_url, Engine):
+        return database_url
+    try:
+        url = make_url(database_url)
+    except Exception:
+        raise ValueError(
+            f"数据库地址 {database_url!r} 无法解析；应形如 sqlite:///instance/jobbridge.db "
+            "或 postgresql+psycopg://user@host/db。"
+        ) from None
+    kwargs.setdefault("json_serializer", json_dumps)
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, **kwargs)
+        event.listen(engine, "connect", _sqlite_on_connect)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Return a session factory; objects stay readable after commit (views shape them after)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine) -> Iterator[Session]:
+    """A session that commits when the block ends and rolls back if it raises."""
+    session = Session(bind=engine, expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(engine: Engine | None = None):  # -> alembic.config.Config
+    """The Alembic configuration of this package, without an ``alembic.ini`` file."""
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    if engine is not None:
+        cfg.set_main_option(
+            "sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%")
+        )
+    return cfg
+
+
+def upgrade(database: str | Engine, revision: str = "head") -> Engine:
+    """Run the migrations up to ``revision`` on ``database`` and return its engine."""
+    from alembic import command
+
+    engine = make_engine(database)
+    cfg = alembic_config(engine)
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, revision)
+    return engine
+
+
+def downgrade(database: str | Engine, revision: str = "base") -> Engine:
+    """Undo the migrations down to ``revision``."""
+    from alembic import command
+
+    engine = make_engine(database)
+    cfg = alembic_config(engine)
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+    return engine
+
+
+def init_db(database: str | Engine) -> Engine:
+    """Create or bring up to date the schema (``alembic upgrade head``); idempotent."""
+    return upgrade(database, "head")
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema's Alembic revision, or ``None`` for a database never migrated."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def require_schema(engine: Engine) -> None:
+    """Raise ``RuntimeError`` with a sentence when the database has not been initialised."""
+    if not inspect(engine).has_table("workers"):
+        raise RuntimeError(
+            f"数据库 {engine.url.render_as_string(hide_password=True)} 尚未初始化；请先运行 `jobbridge init-db`。"
+        )
+
+
+def is_empty(engine: Engine) -> bool:
+    """True when the database holds no firm, job or worker."""
+    from .models import Firm, Job, Worker
+
+    require_schema(engine)
+    with engine.connect() as connection:
+        for model in (Firm, Job, Worker):
+            if connection.execute(select(model.id).limit(1)).first() is not None:
+                return False
+    return True
+
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "alembic_config",
+    "current_revision",
+    "downgrade",
+    "init_db",
+    "is_empty",
+    "json_dumps",
+    "make_engine",
+    "require_schema",
+    "session_factory",
+    "session_scope",
+    "upgrade",
+]

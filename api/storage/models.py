@@ -1,0 +1,329 @@
+"""SQLAlchemy 2 typed models: the tables of the service.
+
+Column names follow :mod:`data.schema`; lists are JSON; dates are ``DATE``. Rows that clients edit
+(firms, jobs, workers, fairs) carry a ``version`` integer used by SQLAlchemy's optimistic locking
+(``version_id_col``): an UPDATE names the version it read and fails if someone else wrote first.
+
+The resident ID number is never stored in clear: ``workers`` holds ``id_cipher`` (AES-GCM),
+``id_hash`` (keyed HMAC, UNIQUE: one person, one worker) and ``id_masked`` (see :mod:`api.crypto`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+#: Stable constraint names, so migrations can refer to them on every backend.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ROLES = ("admin", "hr", "bureau", "organiser")
+FAIR_STATUSES = ("draft", "planned", "published", "done", "cancelled")
+
+
+def utcnow() -> dt.datetime:
+    """Timestamps are naive UTC: SQLite has no time zones and the two backends must agree."""
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {dict[str, Any]: JSON, list[str]: JSON, list[Any]: JSON}
+
+
+class Firm(Base):
+    """An employer in Jiangsu whose HR department posts jobs."""
+
+    __tablename__ = "firms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+    city: Mapped[str] = mapped_column(String(20), default="")
+    district: Mapped[str] = mapped_column(String(40), default="")
+    industry: Mapped[str] = mapped_column(String(100), default="")
+    contact_name: Mapped[str] = mapped_column(String(50), default="")
+    contact_phone: Mapped[str] = mapped_column(String(30), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Job(Base):
+    """A job posting (columns of :data:`data.schema.JOB_COLUMNS`, ``job_id`` → ``id``)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="RESTRICT"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    occupation_code: Mapped[str] = mapped_column(String(20), default="", index=True)
+    city: Mapped[str] = mapped_column(String(20), index=True)
+    district: Mapped[str] = mapped_column(String(40), default="")
+    wage_min: Mapped[int] = mapped_column(Integer)
+    wage_max: Mapped[int] = mapped_column(Integer)
+    headcount: Mapped[int] = mapped_column(Integer)
+    hired_count: Mapped[int] = mapped_column(Integer, default=0)
+    age_min: Mapped[int] = mapped_column(Integer, default=16)
+    age_max: Mapped[int] = mapped_column(Integer, default=60)
+    education_min: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    certificates_required: Mapped[list[str]] = mapped_column(default=list)
+    dormitory: Mapped[bool] = mapped_column(Boolean, default=False)
+    meals: Mapped[bool] = mapped_column(Boolean, default=False)
+    halal_canteen: Mapped[bool] = mapped_column(Boolean, default=False)
+    novice_ok: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    posted_at: Mapped[dt.date] = mapped_column(Date, default=dt.date.today)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('open', 'filled', 'closed')", name="status"),
+        CheckConstraint("wage_min <= wage_max", name="wage_range"),
+        CheckConstraint("age_min <= age_max", name="age_range"),
+        CheckConstraint("headcount > 0", name="headcount_positive"),
+        CheckConstraint("hired_count >= 0", name="hired_count_nonnegative"),
+        # The engine's candidate query: open jobs in a city / of an occupation.
+        Index("ix_jobs_status_city", "status", "city"),
+        Index("ix_jobs_status_occupation", "status", "occupation_code"),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Worker(Base):
+    """A registered worker (columns of :data:`data.schema.WORKER_COLUMNS` without the raw ID)."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    id_cipher: Mapped[bytes] = mapped_column(LargeBinary)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    id_masked: Mapped[str] = mapped_column(String(18))
+    gender: Mapped[str] = mapped_column(String(2))
+    ethnicity: Mapped[str] = mapped_column(String(20), default="")
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    township: Mapped[str] = mapped_column(String(50), default="")
+    village: Mapped[str] = mapped_column(String(50), default="")
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    education: Mapped[str] = mapped_column(String(10))
+    skills_text: Mapped[str] = mapped_column(Text, default="")
+    desired_jobs: Mapped[list[str]] = mapped_column(default=list)
+    certificates: Mapped[list[str]] = mapped_column(default=list)
+    certificates_unrecognised: Mapped[list[str]] = mapped_column(default=list)
+    preferred_cities: Mapped[list[str]] = mapped_column(default=list)
+    min_wage: Mapped[int] = mapped_column(Integer, default=0)
+    needs_dormitory: Mapped[bool] = mapped_column(Boolean, default=False)
+    needs_halal: Mapped[bool] = mapped_column(Boolean, default=False)
+    poverty_registered: Mapped[bool] = mapped_column(Boolean, default=False)
+    group_id: Mapped[str] = mapped_column(String(50), default="")
+    registered_at: Mapped[dt.date] = mapped_column(Date, default=dt.date.today)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (CheckConstraint("gender IN ('男', '女')", name="gender"),)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class OutcomeEvent(Base):
+    """One step of a placement: recommended, applied, interviewed, hired, retained_3m/6m, left."""
+
+    __tablename__ = "outcome_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    date: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint(
+            "stage IN ('recommended', 'applied', 'interviewed', 'hired', "
+            "'retained_3m', 'retained_6m', 'left')",
+            name="stage",
+        ),
+    )
+
+
+class ApiKey(Base):
+    """A client's key. Only the SHA-256 of the token is kept; the token is shown once."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(10))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    firm_id: Mapped[int | None] = mapped_column(ForeignKey("firms.id"), nullable=True)
+    region_prefix: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'hr', 'bureau', 'organiser')", name="role"),
+        CheckConstraint("role != 'hr' OR firm_id IS NOT NULL", name="hr_has_firm"),
+        CheckConstraint("role != 'bureau' OR region_prefix IS NOT NULL", name="bureau_has_region"),
+    )
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class AuditEntry(Base):
+    """Who read or wrote which fields of which object, and when (personal-data accountability)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("api_keys.id"), nullable=True, index=True
+    )
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    action: Mapped[str] = mapped_column(String(30))
+    object_type: Mapped[str] = mapped_column(String(30))
+    object_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    fields: Mapped[list[str]] = mapped_column(default=list)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+
+
+class Fair(Base):
+    """A dedicated job fair (专场招聘) in a western county."""
+
+    __tablename__ = "fairs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    county_code: Mapped[str] = mapped_column(String(6), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)
+    start_time: Mapped[dt.time] = mapped_column(Time)
+    end_time: Mapped[dt.time] = mapped_column(Time)
+    slot_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    booths: Mapped[int] = mapped_column(Integer)
+    plan: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    status: Mapped[str] = mapped_column(String(10), default="draft")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("start_time < end_time", name="time_range"),
+        CheckConstraint("slot_minutes > 0", name="slot_positive"),
+        CheckConstraint("booths > 0", name="booths_positive"),
+        CheckConstraint(
+            "status IN ('draft', 'planned', 'published', 'done', 'cancelled')", name="status"
+        ),
+    )
+    __mapper_args__ = {"version_id_col": version}
+
+
+class FairFirm(Base):
+    """A firm taking part in a fair."""
+
+    __tablename__ = "fair_firms"
+
+    fair_id: Mapped[int] = mapped_column(
+        ForeignKey("fairs.id", ondelete="CASCADE"), primary_key=True
+    )
+    firm_id: Mapped[int] = mapped_column(
+        ForeignKey("firms.id", ondelete="CASCADE"), primary_key=True
+    )
+    booths: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class FairInvitation(Base):
+    """A worker invited to a fair."""
+
+    __tablename__ = "fair_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fair_id: Mapped[int] = mapped_column(ForeignKey("fairs.id", ondelete="CASCADE"), index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(12), default="invited")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("fair_id", "worker_id"),)
+
+
+class FairInterview(Base):
+    """One interview slot of a fair plan: a worker meets a firm's job at a booth."""
+
+    __tablename__ = "fair_interviews"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    fair_id: Mapped[int] = mapped_column(ForeignKey("fairs.id", ondelete="CASCADE"), index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="CASCADE"))
+    booth: Mapped[int] = mapped_column(Integer)
+    start: Mapped[dt.datetime] = mapped_column(DateTime)
+    end: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    __table_args__ = (
+        # A worker is in one place at a time; a booth holds one interview at a time.
+        UniqueConstraint("fair_id", "worker_id", "start", name="uq_fair_interviews_worker_slot"),
+        UniqueConstraint("fair_id", "booth", "start", name="uq_fair_interviews_booth_slot"),
+        CheckConstraint('start < "end"', name="time_range"),
+    )
+
+
+class Allocation(Base):
+    """A stored allocation run: what was asked and what the solver answered."""
+
+    __tablename__ = "allocations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+__all__ = [
+    "FAIR_STATUSES",
+    "ROLES",
+    "Allocation",
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Fair",
+    "FairFirm",
+    "FairInterview",
+    "FairInvitation",
+    "Firm",
+    "Job",
+    "OutcomeEvent",
+    "Worker",
+    "utcnow",
+]
