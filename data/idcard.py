@@ -42,7 +42,7 @@ def check_char(first17: str) -> str:
     """The ISO 7064 MOD 11-2 check character of the first 17 digits."""
     if not (len(first17) == 17 and first17.isdigit()):
         raise ValueError(f"{first17!r} is not 17 digits (需要17位数字)")
-    total = sum(int(d) * int(w) for d, w in zip(first17, _WEIGHTS))
+    total = sum(int(d) * int(w) for d, w in zip(first17, _WEIGHTS, strict=True))
     return _CHECK_CHARS[total % 11]
 
 

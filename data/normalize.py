@@ -152,7 +152,7 @@ def normalize_certificates(names: Iterable[str]) -> tuple[list[str], list[str]]:
 
 def certificate_name(cert_id: str) -> str:
     """Canonical Chinese name of a certificate id, for reasons shown to users."""
-    names = dict(zip(_certificates()["cert_id"], _certificates()["name"]))
+    names = dict(zip(_certificates()["cert_id"], _certificates()["name"], strict=True))
     if cert_id not in names:
         raise ValueError(
             f"unknown certificate id {cert_id!r} (未知证书编号); valid: {', '.join(names)}"
@@ -260,8 +260,7 @@ def normalize_education(label: str) -> str:
         if part in EDUCATION_LEVELS:
             return part
     raise ValueError(
-        f"学历 {label!r} 无法识别 (unknown education level); "
-        f"可用: {'、'.join(EDUCATION_LEVELS)}"
+        f"学历 {label!r} 无法识别 (unknown education level); 可用: {'、'.join(EDUCATION_LEVELS)}"
     )
 
 

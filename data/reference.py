@@ -80,7 +80,9 @@ def _counties() -> pd.DataFrame:
     # only used for prefectures pairings.csv does not list.
     pairs = _pairings().set_index("west_prefecture")
     partner, confidence = [], []
-    for pref, raw, note in zip(df["prefecture"], df["jiangsu_partner"], df["partner_confidence"]):
+    for pref, raw, note in zip(
+        df["prefecture"], df["jiangsu_partner"], df["partner_confidence"], strict=True
+    ):
         if pref in pairs.index:
             partner.append(pairs.at[pref, "jiangsu_partner"])
             confidence.append(pairs.at[pref, "confidence"])
@@ -119,7 +121,7 @@ def load_counties() -> pd.DataFrame:
 @cache
 def _county_code_changes() -> dict[str, str]:
     df = _read("county_code_changes.csv")
-    return dict(zip(df["new_code"], df["old_code"]))
+    return dict(zip(df["new_code"], df["old_code"], strict=True))
 
 
 def county_code_changes() -> dict[str, str]:
@@ -270,9 +272,7 @@ def _place(name: str) -> tuple[float, float]:
     for candidate in (name, name + "市"):
         if candidate in places.index:
             return places.at[candidate, "lat"], places.at[candidate, "lon"]
-    raise ValueError(
-        f"no coordinates for {name!r} (无此地坐标); known: {', '.join(places.index)}"
-    )
+    raise ValueError(f"no coordinates for {name!r} (无此地坐标); known: {', '.join(places.index)}")
 
 
 def distance_km(west_prefecture: str, jiangsu_prefecture: str) -> float:
