@@ -1,0 +1,595 @@
+"""The matching engine: hard rules, hybrid retrieval, learned ranking and reasons.
+
+:class:`MatchingEngine` has a scikit-learn estimator's shape: ``__init__`` stores
+parameters, :meth:`MatchingEngine.fit` indexes the open jobs and the registered workers,
+and the ``recommend_*`` methods answer from the index. For one worker it
+
+1. keeps only the jobs the hard rules allow (:mod:`matcher.rules`, vectorised);
+2. scores them by ``(1 - lexical_weight) * dense + lexical_weight * lexical`` — the encoder's
+   cosine plus a character n-gram TF-IDF cosine — and keeps the best ``candidate_pool``;
+3. computes pair features (:mod:`matcher.features`) and orders the pool by the ranker's
+   calibrated ``p_success`` (retrieval score as tiebreak);
+4. attaches 2–4 Chinese reasons (:mod:`matcher.reasons`).
+
+Recommending workers for a job runs the same steps the other way round. Jobs and workers
+added, changed or closed after ``fit`` show in results at once (``add_jobs``,
+``update_jobs``, ``remove_jobs`` and the same for workers): they are encoded on insert and
+tombstoned on removal; nothing is retrained.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.utils.validation import check_is_fitted
+
+from matcher.features import (
+    FEATURE_NAMES,
+    Context,
+    Geography,
+    NameOccupationCoder,
+    PreparedJobs,
+    PreparedWorkers,
+    pair_features,
+    prepare_jobs,
+    prepare_workers,
+    rowwise_dot,
+    rowwise_sparse_dot,
+)
+from matcher.index import ItemIndex
+from matcher.reasons import explain
+from matcher.rules import (
+    DEFAULT_EDUCATION_RANKS,
+    CertificateVocabulary,
+    jobs_mask_for_worker,
+    pair_mask,
+    workers_mask_for_job,
+)
+
+
+def resolve_encoder(spec: Any) -> Any:
+    """An encoder (``encode(list[str]) -> ndarray``) from a spec.
+
+    ``None`` gives the training-free :class:`matcher.encoders.CharNgramEncoder`; anything
+    else goes through :func:`matcher.encoders.load_encoder` (a sentence-transformers model
+    folder, ``"char-ngram:<dim>"``, a ``SentenceTransformer``, or any object with ``encode``).
+    """
+    from matcher.encoders import CharNgramEncoder, load_encoder
+
+    if spec is None:
+        return CharNgramEncoder()
+    try:
+        return load_encoder(spec)
+    except TypeError as exc:
+        raise ValueError(
+            f"encoder {spec!r} is not supported; pass None, a sentence-transformers model folder, "
+            "'char-ngram:<dim>', or an object with encode(list[str]) -> ndarray"
+        ) from exc
+
+
+class MatchingEngine(BaseEstimator):
+    """Recommend jobs for workers and workers for jobs.
+
+    Parameters
+    ----------
+    encoder : str, path, object with ``encode`` or None, default=None
+        The dense text encoder: a sentence-transformers model path, an object with
+        ``encode(list[str]) -> ndarray``, or None for ``CharNgramEncoder()``.
+    lexical_weight : float, default=0.35
+        Weight of the character n-gram TF-IDF cosine in the retrieval score, in [0, 1].
+    candidate_pool : int, default=200
+        How many rule-abiding candidates retrieval hands to the ranker.
+    ranker : SuccessRanker or None, default=None
+        A fitted :class:`matcher.ranker.SuccessRanker`; without one, results are ordered by
+        the retrieval score and ``p_success`` is None.
+    as_of : date or None, default=None
+        The day ages are computed at; None means the day :meth:`fit` runs.
+    geography : Geography, mapping or None, default=None
+        County coordinates, paired Jiangsu cities, Jiangsu city coordinates.
+    occupations : DataFrame or None, default=None
+        The CSCO table (``code``, ``name``, optionally ``level`` and ``alias``): names feed the
+        job texts and the reasons.
+    occupation_coder : object with ``predict(list[str])`` or None, default=None
+        Codes worker experience, wishes and uncoded job titles; None with ``occupations``
+        uses :class:`matcher.features.NameOccupationCoder`.
+    education_ranks : mapping or None, default=None
+        Education label → rank; None uses a copy of ``data.schema.EDUCATION_LEVELS``.
+    lexical_ngram_range : tuple, default=(1, 3)
+    encode_batch_size : int, default=512
+
+    Attributes
+    ----------
+    jobs_index_ : ItemIndex
+        Open jobs: prepared rows, ``embeddings`` (float32) and TF-IDF rows.
+    workers_index_ : ItemIndex
+    encoder_ : object
+    vectorizer_ : TfidfVectorizer
+    ranker_ : SuccessRanker or None
+    as_of_ : date
+    context_ : matcher.features.Context
+
+    Examples
+    --------
+    >>> import datetime as dt, pandas as pd
+    >>> class Toy:
+    ...     def encode(self, texts):
+    ...         return np.array([[t.count("焊") + .1, t.count("缝") + .1] for t in texts], dtype=np.float32)
+    >>> jobs = pd.DataFrame([dict(job_id=j, firm_id=1, firm_name="厂", title=t, description="", occupation_code="",
+    ...     city="苏州市", district="", wage_min=4000, wage_max=5000, headcount=3, hired_count=0, age_min=18,
+    ...     age_max=50, education_min=None, certificates_required=[], dormitory=True, meals=True,
+    ...     halal_canteen=False, novice_ok=True, status="open", posted_at=dt.date(2024, 1, 1))
+    ...     for j, t in [(1, "电焊工"), (2, "缝纫工")]])
+    >>> workers = pd.DataFrame([dict(worker_id=9, birth_date=dt.date(1990, 1, 1), county_code="610621",
+    ...     education="初中", skills_text="做过三年缝纫", desired_jobs=["缝纫"], certificates=[],
+    ...     certificates_unrecognised=[], preferred_cities=[], min_wage=3000, needs_dormitory=True,
+    ...     needs_halal=False)])
+    >>> engine = MatchingEngine(encoder=Toy(), as_of=dt.date(2024, 6, 1)).fit(jobs, workers)
+    >>> [r["job_id"] for r in engine.recommend_jobs(9, k=2)]
+    [2, 1]
+    """
+
+    def __init__(
+        self,
+        encoder: Any = None,
+        lexical_weight: float = 0.35,
+        candidate_pool: int = 200,
+        ranker: Any = None,
+        as_of: dt.date | None = None,
+        geography: Geography | Mapping[str, Any] | None = None,
+        occupations: pd.DataFrame | None = None,
+        occupation_coder: Any = None,
+        education_ranks: Mapping[str, int] | None = None,
+        lexical_ngram_range: tuple[int, int] = (1, 3),
+        encode_batch_size: int = 512,
+    ) -> None:
+        self.encoder = encoder
+        self.lexical_weight = lexical_weight
+        self.candidate_pool = candidate_pool
+        self.ranker = ranker
+        self.as_of = as_of
+        self.geography = geography
+        self.occupations = occupations
+        self.occupation_coder = occupation_coder
+        self.education_ranks = education_ranks
+        self.lexical_ngram_range = lexical_ngram_range
+        self.encode_batch_size = encode_batch_size
+
+    # ------------------------------------------------------------------------------------
+    # fitting
+
+    def _validate_params(self) -> None:
+        if not 0.0 <= float(self.lexical_weight) <= 1.0:
+            raise ValueError(f"lexical_weight {self.lexical_weight!r} must lie in [0, 1]")
+        if int(self.candidate_pool) < 1:
+            raise ValueError(f"candidate_pool {self.candidate_pool!r} must be a positive integer")
+        if self.ranker is not None and not hasattr(self.ranker, "predict_proba"):
+            raise ValueError(f"ranker {self.ranker!r} has no predict_proba; pass a fitted SuccessRanker or None")
+
+    def fit(self, jobs: pd.DataFrame, workers: pd.DataFrame) -> MatchingEngine:
+        """Encode and index the open jobs (with headcount left) and the workers.
+
+        Parameters
+        ----------
+        jobs : DataFrame
+            Columns of ``data.schema.JOB_COLUMNS``; jobs not open or already full are skipped.
+        workers : DataFrame
+            Columns of ``data.schema.WORKER_COLUMNS``.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        self.encoder_ = resolve_encoder(self.encoder)
+        self.as_of_ = self.as_of or dt.date.today()
+        occupation_names: dict[str, str] = {}
+        coder = self.occupation_coder
+        if self.occupations is not None:
+            occ = self.occupations
+            missing = [c for c in ("code", "name") if c not in occ.columns]
+            if missing:
+                raise ValueError(f"occupations lack columns {missing}; they have {list(occ.columns)}")
+            occupation_names = dict(zip(occ["code"].astype(str), occ["name"].astype(str), strict=True))
+            if coder is None:
+                coder = NameOccupationCoder().fit(occ)
+        self.context_ = Context(
+            education_ranks=dict(self.education_ranks or DEFAULT_EDUCATION_RANKS),
+            geography=Geography.coerce(self.geography),
+            certificates=CertificateVocabulary(),
+            as_of=self.as_of_,
+            coder=coder,
+            occupation_names=occupation_names,
+        )
+        jobs = self._open_jobs(jobs)
+        pj = prepare_jobs(jobs, self.context_)
+        pw = prepare_workers(workers, self.context_)
+        corpus = [t for t in pj.texts + pw.texts if t] + [n for n in occupation_names.values() if n]
+        self.vectorizer_ = TfidfVectorizer(
+            analyzer="char",
+            ngram_range=tuple(self.lexical_ngram_range),
+            sublinear_tf=True,
+            dtype=np.float32,
+        )
+        self.vectorizer_.fit(corpus or ["岗位"])
+        self.jobs_index_ = ItemIndex("job_id")
+        self.workers_index_ = ItemIndex("worker_id")
+        self._add(self.jobs_index_, pj)
+        self._add(self.workers_index_, pw)
+        self.ranker_ = self.ranker
+        return self
+
+    def set_ranker(self, ranker: Any) -> MatchingEngine:
+        """Attach a fitted ranker without re-indexing (the training pipeline does this)."""
+        if ranker is not None and not hasattr(ranker, "predict_proba"):
+            raise ValueError(f"ranker {ranker!r} has no predict_proba")
+        self.ranker = ranker
+        if hasattr(self, "jobs_index_"):
+            self.ranker_ = ranker
+        return self
+
+    @staticmethod
+    def _open_jobs(jobs: pd.DataFrame) -> pd.DataFrame:
+        for c in ("status", "headcount", "hired_count"):
+            if c not in jobs.columns:
+                raise ValueError(f"Job table lacks the column {c!r}; it has {list(jobs.columns)}")
+        keep = (jobs["status"] == "open") & (jobs["headcount"] > jobs["hired_count"].fillna(0))
+        return jobs[keep].reset_index(drop=True)
+
+    # ------------------------------------------------------------------------------------
+    # encoding
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 embeddings of texts (empty texts give zero vectors)."""
+        check_is_fitted(self, "encoder_")
+        texts = list(texts)
+        if not texts:
+            dim = getattr(self, "dimension_", None) or int(getattr(self.encoder_, "dimension", 1))
+            return np.zeros((0, dim), dtype=np.float32)
+        emb = np.asarray(self.encoder_.encode(texts, batch_size=self.encode_batch_size), dtype=np.float32)
+        if emb.ndim != 2 or emb.shape[0] != len(texts):
+            raise ValueError(f"encoder returned shape {emb.shape} for {len(texts)} texts")
+        self.dimension_ = int(emb.shape[1])
+        # Encoders normalise already; normalising again costs little and guards foreign ones.
+        norms = np.linalg.norm(emb, axis=1, keepdims=True)
+        return emb / np.where(norms > 0, norms, 1.0)
+
+    def _lexical(self, texts: Sequence[str]) -> sp.csr_matrix:
+        return self.vectorizer_.transform(list(texts)).astype(np.float32).tocsr()
+
+    def _add(self, index: ItemIndex, prepared: PreparedJobs | PreparedWorkers) -> None:
+        if len(prepared.frame) == 0 and index.prepared is not None:
+            return
+        index.add(prepared, self.encode(prepared.texts), self._lexical(prepared.texts))
+
+    # ------------------------------------------------------------------------------------
+    # incremental changes
+
+    def add_jobs(self, jobs: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[int]:
+        """Index new jobs at once (no retraining). Returns the ids indexed (open ones only).
+
+        Raises ``ValueError`` when an id is already indexed (use :meth:`update_jobs`).
+        """
+        check_is_fitted(self, "jobs_index_")
+        jobs = _frame(jobs)
+        dup = [int(i) for i in jobs["job_id"] if int(i) in self.jobs_index_]
+        if dup:
+            raise ValueError(f"job_id {dup[0]} is already indexed; use update_jobs to change it")
+        return self._upsert(self.jobs_index_, self._open_jobs(jobs), prepare_jobs)
+
+    def update_jobs(self, jobs: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[int]:
+        """Replace changed jobs; jobs now filled or closed leave the index. Returns ids still open."""
+        check_is_fitted(self, "jobs_index_")
+        jobs = _frame(jobs)
+        open_jobs = self._open_jobs(jobs)
+        gone = set(jobs["job_id"].astype(int)) - set(open_jobs["job_id"].astype(int))
+        self.jobs_index_.remove([i for i in gone if i in self.jobs_index_])
+        return self._upsert(self.jobs_index_, open_jobs, prepare_jobs)
+
+    def remove_jobs(self, job_ids: Iterable[int]) -> None:
+        """Take filled or closed jobs out of results at once (``KeyError`` names unknown ids)."""
+        check_is_fitted(self, "jobs_index_")
+        _remove(self.jobs_index_, job_ids)
+
+    def add_workers(self, workers: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[int]:
+        """Index newly registered workers at once. Returns the ids indexed."""
+        check_is_fitted(self, "workers_index_")
+        workers = _frame(workers)
+        dup = [int(i) for i in workers["worker_id"] if int(i) in self.workers_index_]
+        if dup:
+            raise ValueError(f"worker_id {dup[0]} is already indexed; use update_workers to change it")
+        return self._upsert(self.workers_index_, workers, prepare_workers)
+
+    def update_workers(self, workers: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[int]:
+        """Replace changed worker records (new skills, certificates, wishes)."""
+        check_is_fitted(self, "workers_index_")
+        return self._upsert(self.workers_index_, _frame(workers), prepare_workers)
+
+    def remove_workers(self, worker_ids: Iterable[int]) -> None:
+        """Take workers out (placed, withdrawn); ``KeyError`` names unknown ids."""
+        check_is_fitted(self, "workers_index_")
+        _remove(self.workers_index_, worker_ids)
+
+    def _upsert(self, index: ItemIndex, frame: pd.DataFrame, prepare: Any) -> list[int]:
+        if len(frame) == 0:
+            return []
+        prepared = prepare(frame, self.context_)
+        self._add(index, prepared)
+        return [int(i) for i in prepared.frame[index.id_column]]
+
+    # ------------------------------------------------------------------------------------
+    # queries
+
+    def _worker_query(self, worker: Any) -> tuple[PreparedWorkers, int, np.ndarray, sp.csr_matrix]:
+        idx = self.workers_index_
+        if isinstance(worker, Mapping):
+            pw = prepare_workers(pd.DataFrame([dict(worker)]), self.context_)
+            return pw, 0, self.encode(pw.texts)[0], self._lexical(pw.texts)
+        if isinstance(worker, int | np.integer):
+            row = idx.row_of(int(worker))
+            return idx.prepared, row, idx.embeddings[row], idx.lexical[row]  # type: ignore[return-value]
+        raise ValueError(f"worker must be a worker_id (int) or a record dict, got {worker!r}")
+
+    def _job_query(self, job: Any) -> tuple[PreparedJobs, int, np.ndarray, sp.csr_matrix]:
+        idx = self.jobs_index_
+        if isinstance(job, Mapping):
+            pj = prepare_jobs(pd.DataFrame([dict(job)]), self.context_)
+            return pj, 0, self.encode(pj.texts)[0], self._lexical(pj.texts)
+        if isinstance(job, int | np.integer):
+            row = idx.row_of(int(job))
+            return idx.prepared, row, idx.embeddings[row], idx.lexical[row]  # type: ignore[return-value]
+        raise ValueError(f"job must be a job_id (int) or a record dict, got {job!r}")
+
+    def _rank(
+        self,
+        pw: PreparedWorkers,
+        w_rows: np.ndarray,
+        pj: PreparedJobs,
+        j_rows: np.ndarray,
+        dense: np.ndarray,
+        lexical: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+        """Order candidate pairs: returns (order, retrieval score, p_success, features)."""
+        w = float(self.lexical_weight)
+        X = pair_features(pw, w_rows, pj, j_rows, dense, lexical, w)
+        retrieval = (1 - w) * dense + w * lexical
+        if self.ranker_ is not None and len(X):
+            p = self.ranker_.predict_proba(X)[:, 1]
+            order = np.lexsort((-retrieval, -p))
+            return order, retrieval, p, X
+        order = np.argsort(-retrieval, kind="stable")
+        return order, retrieval, None, X
+
+    def _items(
+        self,
+        side: str,
+        pw: PreparedWorkers,
+        w_rows: np.ndarray,
+        pj: PreparedJobs,
+        j_rows: np.ndarray,
+        dense: np.ndarray,
+        lexical: np.ndarray,
+        k: int,
+        with_reasons: bool = True,
+    ) -> list[dict[str, Any]]:
+        order, retrieval, p, X = self._rank(pw, w_rows, pj, j_rows, dense, lexical)
+        out: list[dict[str, Any]] = []
+        names = self.context_.occupation_names
+        for pos in order[:k]:
+            wr, jr = int(w_rows[pos]), int(j_rows[pos])
+            jrow = pj.frame.iloc[jr]
+            item: dict[str, Any] = {}
+            if side == "jobs":
+                item["job_id"] = int(jrow["job_id"])
+            else:
+                item["worker_id"] = int(pw.frame["worker_id"].iat[wr])
+            item["score"] = float(p[pos]) if p is not None else float(retrieval[pos])
+            item["p_success"] = float(p[pos]) if p is not None else None
+            item["retrieval_score"] = float(retrieval[pos])
+            if side == "jobs":
+                item.update(
+                    title=str(jrow["title"]),
+                    city=str(jrow["city"]),
+                    wage_min=int(jrow["wage_min"]),
+                    wage_max=int(jrow["wage_max"]),
+                    occupation_code=str(jrow["occ_code"]),
+                )
+            if with_reasons:
+                feats = dict(zip(FEATURE_NAMES, X[pos].tolist(), strict=True))
+                item["reasons"] = explain(feats, pw.frame.iloc[wr].to_dict(), jrow.to_dict(), names)
+            out.append(item)
+        return out
+
+    def recommend_jobs(self, worker: int | Mapping[str, Any], k: int = 10) -> list[dict[str, Any]]:
+        """The best ``k`` open jobs for a worker, best first.
+
+        Parameters
+        ----------
+        worker : int or dict
+            An indexed ``worker_id`` or a worker record (not indexed, e.g. a form preview).
+        k : int, default=10
+
+        Returns
+        -------
+        list of dict
+            ``{job_id, score, p_success, retrieval_score, title, city, wage_min, wage_max,
+            occupation_code, reasons}``; every job breaks no hard rule for this worker.
+        """
+        check_is_fitted(self, "jobs_index_")
+        _check_k(k)
+        pw, row, emb, lex = self._worker_query(worker)
+        pj = self.jobs_index_.prepared
+        if pj is None:
+            return []
+        mask = jobs_mask_for_worker(pw.rules, row, pj.rules)
+        pool = max(int(self.candidate_pool), k)
+        rows, dense, lexical = self.jobs_index_.search(emb, lex, mask, pool, float(self.lexical_weight))
+        w_rows = np.full(len(rows), row, dtype=np.int64)
+        return self._items("jobs", pw, w_rows, pj, rows, dense, lexical, k)
+
+    def recommend_workers(self, job: int | Mapping[str, Any], k: int = 50) -> list[dict[str, Any]]:
+        """The best ``k`` workers for a job, best first (``{worker_id, score, p_success, reasons, ...}``)."""
+        check_is_fitted(self, "workers_index_")
+        _check_k(k)
+        pj, row, emb, lex = self._job_query(job)
+        pw = self.workers_index_.prepared
+        if pw is None:
+            return []
+        mask = workers_mask_for_job(pj.rules, row, pw.rules)
+        pool = max(int(self.candidate_pool), k)
+        rows, dense, lexical = self.workers_index_.search(emb, lex, mask, pool, float(self.lexical_weight))
+        j_rows = np.full(len(rows), row, dtype=np.int64)
+        return self._items("workers", pw, rows, pj, j_rows, dense, lexical, k)
+
+    def recommend_jobs_batch(
+        self, worker_ids: Iterable[int], k: int = 10, *, with_reasons: bool = True, chunk: int = 256
+    ) -> dict[int, list[dict[str, Any]]]:
+        """:meth:`recommend_jobs` for many indexed workers (a whole county) at once.
+
+        Dense and lexical similarities are computed a chunk of workers at a time with matrix
+        products; the rules, the ranker and the reasons run per worker.
+        """
+        check_is_fitted(self, "jobs_index_")
+        _check_k(k)
+        ids = [int(i) for i in worker_ids]
+        widx, jidx = self.workers_index_, self.jobs_index_
+        rows_all = np.array([widx.row_of(i) for i in ids], dtype=np.int64)
+        out: dict[int, list[dict[str, Any]]] = {}
+        pj, pw = jidx.prepared, widx.prepared
+        if pj is None or not ids:
+            return {i: [] for i in ids}
+        w = float(self.lexical_weight)
+        pool = max(int(self.candidate_pool), k)
+        for start in range(0, len(ids), chunk):
+            rows = rows_all[start : start + chunk]
+            dense_block = widx.embeddings[rows] @ jidx.embeddings.T
+            lex_block = (widx.lexical[rows] @ _pad(jidx.lexical, widx.lexical.shape[1]).T).toarray()
+            for n, wr in enumerate(rows.tolist()):
+                mask = jobs_mask_for_worker(pw.rules, wr, pj.rules) & jidx.active
+                score = np.where(mask, (1 - w) * dense_block[n] + w * lex_block[n], -np.inf)
+                n_keep = int(mask.sum())
+                kk = min(pool, n_keep)
+                if kk == 0:
+                    out[ids[start + n]] = []
+                    continue
+                top = np.argpartition(-score, kk - 1)[:kk] if kk < n_keep else np.flatnonzero(mask)
+                top = top[np.lexsort((top, -score[top]))]
+                w_rows = np.full(len(top), wr, dtype=np.int64)
+                out[ids[start + n]] = self._items(
+                    "jobs", pw, w_rows, pj, top, dense_block[n, top], lex_block[n, top], k, with_reasons
+                )
+        return out
+
+    def candidates(self, worker_ids: Iterable[int] | None = None, k: int = 20) -> pd.DataFrame:
+        """Top-``k`` rule-abiding jobs per worker as a long table for the allocation step.
+
+        Parameters
+        ----------
+        worker_ids : iterable of int, optional
+            Indexed workers; all indexed workers when None.
+        k : int, default=20
+
+        Returns
+        -------
+        DataFrame
+            ``worker_id, job_id, rank, score, p_success, retrieval_score``; ``rank`` starts at 1.
+        """
+        check_is_fitted(self, "workers_index_")
+        ids = self.workers_index_.active_ids().tolist() if worker_ids is None else list(worker_ids)
+        batch = self.recommend_jobs_batch(ids, k=k, with_reasons=False)
+        rows = [
+            (wid, it["job_id"], r + 1, it["score"], it["p_success"], it["retrieval_score"])
+            for wid, items in batch.items()
+            for r, it in enumerate(items)
+        ]
+        out = pd.DataFrame(rows, columns=["worker_id", "job_id", "rank", "score", "p_success", "retrieval_score"])
+        return out.astype({"worker_id": np.int64, "job_id": np.int64, "rank": np.int64, "score": np.float64})
+
+    # ------------------------------------------------------------------------------------
+    # features for training and evaluation
+
+    def pair_features(
+        self,
+        pairs: pd.DataFrame,
+        jobs: pd.DataFrame | None = None,
+        workers: pd.DataFrame | None = None,
+    ) -> pd.DataFrame:
+        """Features of given (worker_id, job_id) pairs, e.g. historical ones for training.
+
+        Jobs and workers are looked up in ``jobs``/``workers`` when given (any status: a job
+        filled since still has its features), else in the index.
+
+        Returns
+        -------
+        DataFrame
+            ``worker_id, job_id``, the :data:`FEATURE_NAMES` columns, and ``rules_ok``.
+        """
+        check_is_fitted(self, "jobs_index_")
+        for c in ("worker_id", "job_id"):
+            if c not in pairs.columns:
+                raise ValueError(f"pairs lack the column {c!r}")
+        pj, j_emb, j_lex, j_row = self._side(jobs, self.jobs_index_, prepare_jobs, "job_id")
+        pw, w_emb, w_lex, w_row = self._side(workers, self.workers_index_, prepare_workers, "worker_id")
+        unknown_w = sorted(set(pairs["worker_id"].astype(int)) - set(w_row))
+        unknown_j = sorted(set(pairs["job_id"].astype(int)) - set(j_row))
+        if unknown_w or unknown_j:
+            raise KeyError(f"pairs name unknown workers {unknown_w[:5]} or jobs {unknown_j[:5]}")
+        wi = np.array([w_row[int(i)] for i in pairs["worker_id"]], dtype=np.int64)
+        ji = np.array([j_row[int(i)] for i in pairs["job_id"]], dtype=np.int64)
+        dense = rowwise_dot(w_emb, wi, j_emb, ji) if len(wi) else np.zeros(0, np.float32)
+        width = max(w_lex.shape[1], j_lex.shape[1])
+        lexical = (
+            rowwise_sparse_dot(_pad(w_lex, width), wi, _pad(j_lex, width), ji) if len(wi) else np.zeros(0, np.float32)
+        )
+        X = pair_features(pw, wi, pj, ji, dense, lexical, float(self.lexical_weight))
+        out = pd.DataFrame(X, columns=list(FEATURE_NAMES))
+        out.insert(0, "job_id", pairs["job_id"].to_numpy(dtype=np.int64))
+        out.insert(0, "worker_id", pairs["worker_id"].to_numpy(dtype=np.int64))
+        out["rules_ok"] = pair_mask(pw.rules, wi, pj.rules, ji) if len(wi) else np.zeros(0, bool)
+        return out
+
+    def _side(
+        self, frame: pd.DataFrame | None, index: ItemIndex, prepare: Any, id_col: str
+    ) -> tuple[Any, np.ndarray, sp.csr_matrix, dict[int, int]]:
+        if frame is None:
+            rows = {int(i): r for r, i in enumerate(index.ids.tolist()) if index.active[r]}
+            return index.prepared, index.embeddings, index.lexical, rows
+        prepared = prepare(frame, self.context_)
+        rows = {int(i): r for r, i in enumerate(prepared.frame[id_col].tolist())}
+        return prepared, self.encode(prepared.texts), self._lexical(prepared.texts), rows
+
+
+def _pad(m: sp.csr_matrix, width: int) -> sp.csr_matrix:
+    if m.shape[1] >= width:
+        return m
+    return sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], width))
+
+
+def _frame(records: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    if isinstance(records, pd.DataFrame):
+        return records.reset_index(drop=True)
+    if isinstance(records, Mapping):
+        return pd.DataFrame([dict(records)])
+    return pd.DataFrame([dict(r) for r in records])
+
+
+def _remove(index: ItemIndex, ids: Iterable[int]) -> None:
+    ids = [int(i) for i in ids]
+    unknown = [i for i in ids if i not in index]
+    if unknown:
+        raise KeyError(f"{index.id_column} {unknown[:10]} not indexed; nothing was removed")
+    index.remove(ids)
+
+
+def _check_k(k: object) -> None:
+    if not isinstance(k, int | np.integer) or isinstance(k, bool) or int(k) < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+
+
+__all__ = ["MatchingEngine", "resolve_encoder"]

@@ -1,0 +1,461 @@
+"""Pair features: what the learned ranker sees about one (worker, job) pair.
+
+The engine prepares each table once (:func:`prepare_jobs`, :func:`prepare_workers`: texts,
+occupation codes, coordinates, rule arrays) and then computes features for many pairs at
+once with :func:`pair_features`, vectorised over numpy arrays.
+
+Protected attributes (``name``, ``gender``, ``ethnicity``) are never read here: the
+prepared tables do not even carry them, so no feature and no retrieval text can depend on
+them. ``needs_halal`` is the worker's stated wish and is used only by the hard rules and
+the reasons.
+
+Reference facts the engine may not import from :mod:`data` (county coordinates, paired
+Jiangsu cities, Jiangsu city coordinates) arrive as a :class:`Geography`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from matcher.rules import CertificateVocabulary, JobRuleArrays, WorkerRuleArrays, _as_list
+
+#: Column order of the feature matrix the ranker is trained on.
+FEATURE_NAMES: tuple[str, ...] = (
+    "dense_sim",
+    "lexical_sim",
+    "retrieval_score",
+    "occ_exp_match",
+    "occ_wish_match",
+    "occ_job_coded",
+    "wage_min_vs_floor",
+    "wage_max_vs_floor",
+    "wage_mid",
+    "has_wage_floor",
+    "pref_city",
+    "no_city_pref",
+    "paired_city",
+    "distance_km",
+    "dormitory",
+    "meals",
+    "halal_canteen",
+    "novice_ok",
+    "age_margin",
+    "education_margin",
+    "extra_certificates",
+    "has_skills_text",
+    "n_desired_jobs",
+    "has_description",
+    "headcount_left",
+)
+
+
+# ---------------------------------------------------------------------------------------
+# Text
+
+
+def _fallback_normalize(text: str) -> str:
+    # NFKC folds full-width letters/digits/punctuation to half-width.
+    return " ".join(unicodedata.normalize("NFKC", text).lower().split())
+
+
+def normalize(text: object) -> str:
+    """Normalise a free-text cell with :func:`matcher.text.normalize_text` when it exists."""
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return ""
+    text = str(text)
+    try:
+        from matcher.text import normalize_text
+    except ImportError:
+        return _fallback_normalize(text)
+    return normalize_text(text)
+
+
+def clean_job_title(title: str) -> str:
+    """Strip marketing noise from a job title (``matcher.text.clean_title`` when it exists)."""
+    try:
+        from matcher.text import clean_title
+    except ImportError:
+        return normalize(title)
+    return clean_title(title)
+
+
+def is_meaningful(text: str) -> bool:
+    """``True`` when a text holds at least two CJK characters or letters (not just noise)."""
+    n = sum(1 for ch in text if ch.isalpha() or "\u4e00" <= ch <= "\u9fff")
+    return n >= 2
+
+
+# ---------------------------------------------------------------------------------------
+# Geography
+
+
+@dataclass
+class Geography:
+    """Reference facts the engine needs, passed in by ``training/`` and the API.
+
+    Parameters
+    ----------
+    county_coords : mapping of str to (float, float)
+        6-digit county code → (latitude, longitude) of its home prefecture.
+    county_paired_city : mapping of str to str
+        6-digit county code → canonical paired Jiangsu prefecture (``"苏州市"``).
+    city_coords : mapping of str to (float, float)
+        Canonical Jiangsu prefecture → (latitude, longitude).
+    """
+
+    county_coords: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    county_paired_city: Mapping[str, str] = field(default_factory=dict)
+    city_coords: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    @classmethod
+    def coerce(cls, value: Geography | Mapping[str, Any] | None) -> Geography:
+        """Accept a :class:`Geography`, a mapping with its three keys, or ``None`` (no facts)."""
+        if value is None:
+            return cls()
+        if isinstance(value, Geography):
+            return value
+        if isinstance(value, Mapping):
+            unknown = set(value) - {"county_coords", "county_paired_city", "city_coords"}
+            if unknown:
+                raise ValueError(
+                    f"geography keys {sorted(unknown)} are unknown; valid keys are "
+                    "['city_coords', 'county_coords', 'county_paired_city']"
+                )
+            return cls(**{k: dict(v) for k, v in value.items()})
+        raise ValueError(f"geography must be a Geography, a mapping or None, got {type(value).__name__}")
+
+
+def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    """Great-circle distance in km (NaN where a coordinate is unknown)."""
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=np.float64)) for a in (lat1, lon1, lat2, lon2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 6371.0 * 2 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+# ---------------------------------------------------------------------------------------
+# Occupations
+
+
+class OccupationPredictor(Protocol):
+    def predict(self, titles: Sequence[str]) -> Sequence[str]: ...
+
+
+class NameOccupationCoder:
+    """A small fallback coder: nearest CSCO name or alias by character n-gram TF-IDF.
+
+    Used when no :class:`matcher.occupations.OccupationCoder` is given; codes below
+    ``min_similarity`` are left uncoded (``""``).
+    """
+
+    def __init__(self, min_similarity: float = 0.35) -> None:
+        self.min_similarity = min_similarity
+
+    def fit(self, occupations: pd.DataFrame) -> NameOccupationCoder:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        occ = occupations
+        if "level" in occ.columns:
+            occ = occ[occ["level"].astype(str) == "4"]
+        names: list[str] = []
+        codes: list[str] = []
+        for code, name, alias in zip(
+            occ["code"], occ["name"], occ["alias"] if "alias" in occ.columns else occ["name"], strict=True
+        ):
+            for n in {str(name), *str(alias if isinstance(alias, str) else name).split(",")}:
+                if n.strip():
+                    names.append(normalize(n))
+                    codes.append(str(code))
+        self.vectorizer_ = TfidfVectorizer(analyzer="char", ngram_range=(1, 2), sublinear_tf=True)
+        self.matrix_ = self.vectorizer_.fit_transform(names)
+        self.codes_ = np.asarray(codes, dtype=object)
+        return self
+
+    def predict(self, titles: Sequence[str]) -> list[str]:
+        if not len(titles):
+            return []
+        q = self.vectorizer_.transform([normalize(t) for t in titles])
+        sims = (q @ self.matrix_.T).tocsr()
+        out: list[str] = []
+        for i in range(sims.shape[0]):
+            row = sims.getrow(i)
+            if row.nnz == 0:
+                out.append("")
+                continue
+            k = int(row.data.argmax())
+            out.append(str(self.codes_[row.indices[k]]) if row.data[k] >= self.min_similarity else "")
+        return out
+
+
+def code_match_level(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+    """How many leading CSCO code segments agree: 4 same code, 3 same minor group,
+    2 same middle group, 1 same major group, 0 otherwise or when either is uncoded."""
+    out = np.zeros(len(a), dtype=np.int8)
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        if not x or not y:
+            continue
+        xs, ys = x.split("-"), y.split("-")
+        level = 0
+        for s, t in zip(xs, ys, strict=False):
+            if s != t or s == "00":
+                break
+            level += 1
+        out[i] = level
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Prepared tables
+
+
+@dataclass
+class Context:
+    """What preparing a table needs: fitted at :meth:`MatchingEngine.fit`."""
+
+    education_ranks: Mapping[str, int]
+    geography: Geography
+    certificates: CertificateVocabulary
+    as_of: dt.date
+    coder: OccupationPredictor | None = None
+    occupation_names: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class PreparedJobs:
+    frame: pd.DataFrame  # scalar columns, one row per job, index 0..n-1
+    rules: JobRuleArrays
+    texts: list[str]
+
+
+@dataclass
+class PreparedWorkers:
+    frame: pd.DataFrame
+    rules: WorkerRuleArrays
+    texts: list[str]
+
+
+def _coords(keys: Sequence[str], table: Mapping[str, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+    lat = np.full(len(keys), np.nan)
+    lon = np.full(len(keys), np.nan)
+    for i, key in enumerate(keys):
+        c = table.get(key)
+        if c is not None:
+            lat[i], lon[i] = c
+    return lat, lon
+
+
+def prepare_jobs(jobs: pd.DataFrame, ctx: Context) -> PreparedJobs:
+    """Texts, occupation codes, coordinates and rule arrays of a job table."""
+    if "job_id" not in jobs.columns:
+        raise ValueError(f"Job table lacks the column 'job_id'; it has {list(jobs.columns)}")
+    jobs = jobs.reset_index(drop=True)
+    rules = JobRuleArrays.from_frame(jobs, ctx.certificates, ctx.education_ranks)
+    titles = [normalize(t) for t in jobs["title"].tolist()]
+    descriptions = [normalize(d) for d in jobs.get("description", pd.Series([""] * len(jobs))).tolist()]
+    codes = [str(c) if isinstance(c, str) else "" for c in jobs.get("occupation_code", [""] * len(jobs))]
+    given = np.array([bool(c) for c in codes], dtype=bool)
+    if ctx.coder is not None and not given.all():
+        todo = [i for i, c in enumerate(codes) if not c]
+        predicted = ctx.coder.predict([clean_job_title(jobs["title"].iat[i]) for i in todo])
+        for i, c in zip(todo, predicted, strict=True):
+            codes[i] = str(c or "")
+    occ_names = [ctx.occupation_names.get(c, "") for c in codes]
+    texts = [" ".join(p for p in (t, o, d) if p) for t, o, d in zip(titles, occ_names, descriptions, strict=True)]
+    city = jobs["city"].fillna("").astype(str).tolist()
+    lat, lon = _coords(city, ctx.geography.city_coords)
+    wage_min = jobs["wage_min"].fillna(0).to_numpy(dtype=np.float64)
+    wage_max = jobs["wage_max"].fillna(0).to_numpy(dtype=np.float64)
+    frame = pd.DataFrame(
+        {
+            "job_id": jobs["job_id"].to_numpy(dtype=np.int64),
+            "title": jobs["title"].fillna("").astype(str).to_numpy(),
+            "occ_code": np.asarray(codes, dtype=object),
+            "occ_given": given,
+            "city": np.asarray(city, dtype=object),
+            "lat": lat,
+            "lon": lon,
+            "wage_min": wage_min,
+            "wage_max": np.maximum(wage_max, wage_min),
+            "dormitory": rules.dormitory,
+            "meals": jobs.get("meals", pd.Series(False, index=jobs.index)).fillna(False).to_numpy(dtype=bool),
+            "halal_canteen": rules.halal_canteen,
+            "novice_ok": jobs.get("novice_ok", pd.Series(False, index=jobs.index)).fillna(False).to_numpy(dtype=bool),
+            "has_description": np.array([is_meaningful(d) for d in descriptions], dtype=bool),
+            "headcount_left": (
+                jobs["headcount"].to_numpy(dtype=np.float64) - jobs["hired_count"].fillna(0).to_numpy(dtype=np.float64)
+            ),
+            "cert_count": rules.cert_count.astype(np.int16),
+        }
+    )
+    return PreparedJobs(frame=frame, rules=rules, texts=texts)
+
+
+def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
+    """Texts, occupation codes of experience and wishes, home coordinates and rule arrays.
+
+    Only non-protected columns are read: ``name``, ``gender`` and ``ethnicity`` never are.
+    """
+    if "worker_id" not in workers.columns:
+        raise ValueError(f"Worker table lacks the column 'worker_id'; it has {list(workers.columns)}")
+    workers = workers.reset_index(drop=True)
+    rules = WorkerRuleArrays.from_frame(workers, ctx.certificates, ctx.education_ranks, ctx.as_of)
+    skills = [normalize(s) for s in workers.get("skills_text", pd.Series([""] * len(workers))).tolist()]
+    desired = [[normalize(d) for d in _as_list(v)] for v in workers.get("desired_jobs", [[]] * len(workers))]
+    has_skills = np.array([is_meaningful(s) for s in skills], dtype=bool)
+    texts = [" ".join([s if ok else "", *d]).strip() for s, ok, d in zip(skills, has_skills, desired, strict=True)]
+    exp_codes = [""] * len(workers)
+    wish_codes = [""] * len(workers)
+    if ctx.coder is not None and len(workers):
+        todo = [i for i in range(len(workers)) if has_skills[i]]
+        for i, c in zip(todo, ctx.coder.predict([skills[i] for i in todo]) if todo else [], strict=True):
+            exp_codes[i] = str(c or "")
+        todo = [i for i in range(len(workers)) if desired[i]]
+        for i, c in zip(todo, ctx.coder.predict([desired[i][0] for i in todo]) if todo else [], strict=True):
+            wish_codes[i] = str(c or "")
+    county = workers.get("county_code", pd.Series([""] * len(workers))).fillna("").astype(str).tolist()
+    lat, lon = _coords(county, ctx.geography.county_coords)
+    paired = [ctx.geography.county_paired_city.get(c, "") for c in county]
+    edu_known = np.array(
+        [lv in ctx.education_ranks for lv in workers["education"].tolist()], dtype=bool
+    )
+    frame = pd.DataFrame(
+        {
+            "worker_id": workers["worker_id"].to_numpy(dtype=np.int64),
+            "exp_code": np.asarray(exp_codes, dtype=object),
+            "wish_code": np.asarray(wish_codes, dtype=object),
+            "has_skills_text": has_skills,
+            "n_desired_jobs": np.array([len(d) for d in desired], dtype=np.int16),
+            "first_desired": np.asarray([d[0] if d else "" for d in desired], dtype=object),
+            "preferred_cities": pd.Series(
+                [tuple(_as_list(v)) for v in workers.get("preferred_cities", [[]] * len(workers))], dtype=object
+            ).to_numpy(),
+            "min_wage": workers.get("min_wage", pd.Series(0, index=workers.index)).fillna(0).to_numpy(dtype=np.float64),
+            "county_code": np.asarray(county, dtype=object),
+            "lat": lat,
+            "lon": lon,
+            "paired_city": np.asarray(paired, dtype=object),
+            "n_certificates": np.diff(rules.certificates.indptr).astype(np.int16),
+            "certificates_unrecognised": pd.Series(
+                [tuple(_as_list(v)) for v in workers.get("certificates_unrecognised", [[]] * len(workers))],
+                dtype=object,
+            ).to_numpy(),
+            "education": workers["education"].astype(object).to_numpy(),
+            "education_known": edu_known,
+            "needs_halal": rules.needs_halal,
+            "needs_dormitory": rules.needs_dormitory,
+            "age": rules.age,
+        }
+    )
+    return PreparedWorkers(frame=frame, rules=rules, texts=texts)
+
+
+# ---------------------------------------------------------------------------------------
+# Features
+
+
+def rowwise_dot(a: np.ndarray, ai: np.ndarray, b: np.ndarray, bi: np.ndarray) -> np.ndarray:
+    """``a[ai[k]] · b[bi[k]]`` for each k (dense float matrices)."""
+    return np.einsum("ij,ij->i", a[ai].astype(np.float32), b[bi].astype(np.float32))
+
+
+def rowwise_sparse_dot(a: sp.csr_matrix, ai: np.ndarray, b: sp.csr_matrix, bi: np.ndarray) -> np.ndarray:
+    """``a[ai[k]] · b[bi[k]]`` for each k (sparse rows)."""
+    return np.asarray(a[ai].multiply(b[bi]).sum(axis=1)).ravel().astype(np.float32)
+
+
+def pair_features(
+    workers: PreparedWorkers,
+    w_idx: np.ndarray,
+    jobs: PreparedJobs,
+    j_idx: np.ndarray,
+    dense: np.ndarray,
+    lexical: np.ndarray,
+    lexical_weight: float,
+) -> np.ndarray:
+    """The feature matrix (rows = pairs, columns = :data:`FEATURE_NAMES`), float32.
+
+    ``dense`` and ``lexical`` are the pairs' similarities, computed by the caller (who holds
+    the embeddings). Unknown values are NaN (gradient boosting handles them natively).
+    """
+    w_idx = np.asarray(w_idx, dtype=np.int64)
+    j_idx = np.asarray(j_idx, dtype=np.int64)
+    wf, jf = workers.frame, jobs.frame
+    n = len(w_idx)
+    j_code = jf["occ_code"].to_numpy()[j_idx]
+    exp = code_match_level(list(wf["exp_code"].to_numpy()[w_idx]), list(j_code))
+    wish = code_match_level(list(wf["wish_code"].to_numpy()[w_idx]), list(j_code))
+    floor = wf["min_wage"].to_numpy()[w_idx]
+    wmin = jf["wage_min"].to_numpy()[j_idx]
+    wmax = jf["wage_max"].to_numpy()[j_idx]
+    has_floor = floor > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        min_vs = np.where(has_floor, wmin / np.where(has_floor, floor, 1.0), np.nan)
+        max_vs = np.where(has_floor, wmax / np.where(has_floor, floor, 1.0), np.nan)
+    prefs = wf["preferred_cities"].to_numpy()[w_idx]
+    cities = jf["city"].to_numpy()[j_idx]
+    no_pref = np.fromiter((len(p) == 0 for p in prefs), dtype=bool, count=n)
+    pref = np.fromiter((c in p for p, c in zip(prefs, cities, strict=True)), dtype=bool, count=n)
+    paired = wf["paired_city"].to_numpy()[w_idx]
+    is_paired = np.fromiter((bool(p) and p == c for p, c in zip(paired, cities, strict=True)), dtype=bool, count=n)
+    dist = haversine_km(
+        wf["lat"].to_numpy()[w_idx], wf["lon"].to_numpy()[w_idx], jf["lat"].to_numpy()[j_idx], jf["lon"].to_numpy()[j_idx]
+    )
+    age = workers.rules.age[w_idx].astype(np.float32)
+    age_margin = np.minimum(age - jobs.rules.age_min[j_idx], jobs.rules.age_max[j_idx] - age)
+    edu_margin = workers.rules.education[w_idx].astype(np.float32) - jobs.rules.education_min[j_idx]
+    extra = wf["n_certificates"].to_numpy()[w_idx].astype(np.float32) - jf["cert_count"].to_numpy()[j_idx]
+    cols = {
+        "dense_sim": dense,
+        "lexical_sim": lexical,
+        "retrieval_score": (1 - lexical_weight) * dense + lexical_weight * lexical,
+        "occ_exp_match": exp,
+        "occ_wish_match": wish,
+        "occ_job_coded": np.array([bool(c) for c in j_code], dtype=np.float32),
+        "wage_min_vs_floor": min_vs,
+        "wage_max_vs_floor": max_vs,
+        "wage_mid": (wmin + wmax) / 2000.0,
+        "has_wage_floor": has_floor,
+        "pref_city": pref,
+        "no_city_pref": no_pref,
+        "paired_city": is_paired,
+        "distance_km": dist,
+        "dormitory": jf["dormitory"].to_numpy()[j_idx],
+        "meals": jf["meals"].to_numpy()[j_idx],
+        "halal_canteen": jf["halal_canteen"].to_numpy()[j_idx],
+        "novice_ok": jf["novice_ok"].to_numpy()[j_idx],
+        "age_margin": age_margin,
+        "education_margin": edu_margin,
+        "extra_certificates": np.maximum(extra, 0),
+        "has_skills_text": wf["has_skills_text"].to_numpy()[w_idx],
+        "n_desired_jobs": wf["n_desired_jobs"].to_numpy()[w_idx],
+        "has_description": jf["has_description"].to_numpy()[j_idx],
+        "headcount_left": np.log1p(np.maximum(jf["headcount_left"].to_numpy()[j_idx], 0)),
+    }
+    out = np.empty((n, len(FEATURE_NAMES)), dtype=np.float32)
+    for k, name in enumerate(FEATURE_NAMES):
+        out[:, k] = np.asarray(cols[name], dtype=np.float32)
+    return out
+
+
+__all__ = [
+    "FEATURE_NAMES",
+    "Context",
+    "Geography",
+    "NameOccupationCoder",
+    "PreparedJobs",
+    "PreparedWorkers",
+    "code_match_level",
+    "haversine_km",
+    "normalize",
+    "pair_features",
+    "prepare_jobs",
+    "prepare_workers",
+]

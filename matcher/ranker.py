@@ -1,0 +1,177 @@
+"""The learned ranker: P(hired and still employed after 6 months | pair features).
+
+Labels come from outcome events (``data.schema.OUTCOME_COLUMNS``): each pair that was
+recommended (or reached any later stage) is an example; it is positive when a
+``retained_6m`` event exists for it. A scikit-learn ``HistGradientBoostingClassifier``
+learns from :data:`matcher.features.FEATURE_NAMES`, and ``CalibratedClassifierCV``
+calibrates its probabilities so that ``p_success`` can be read out as a chance.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.utils.validation import check_is_fitted
+
+from matcher.features import FEATURE_NAMES
+
+_STAGES = ("recommended", "applied", "interviewed", "hired", "retained_3m", "retained_6m", "left")
+
+
+def label_pairs(events: pd.DataFrame, *, until: object | None = None) -> pd.DataFrame:
+    """One row per (worker_id, job_id) pair seen in ``events``, with ``label`` 1 when the pair
+    reached ``retained_6m``.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Columns ``worker_id``, ``job_id``, ``stage``, ``date``.
+    until : date, optional
+        Only events on or before this date count (time split for evaluation).
+
+    Returns
+    -------
+    DataFrame
+        ``worker_id``, ``job_id``, ``label`` (0/1), ``first_date``.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"worker_id": [1, 1, 2], "job_id": [7, 7, 7],
+    ...                    "stage": ["recommended", "retained_6m", "recommended"],
+    ...                    "date": pd.to_datetime(["2024-01-01", "2024-07-01", "2024-01-02"])})
+    >>> label_pairs(ev)[["worker_id", "job_id", "label"]].values.tolist()
+    [[1, 7, 1], [2, 7, 0]]
+    """
+    missing = [c for c in ("worker_id", "job_id", "stage") if c not in events.columns]
+    if missing:
+        raise ValueError(f"Outcome events lack columns {missing}; they have {list(events.columns)}")
+    bad = sorted(set(events["stage"].astype(str)) - set(_STAGES))
+    if bad:
+        raise ValueError(f"Outcome stage {bad[0]!r} is unknown; valid stages are {list(_STAGES)}")
+    ev = events
+    if until is not None and "date" in ev.columns:
+        ev = ev[pd.to_datetime(ev["date"]) <= pd.Timestamp(until)]
+    ev = ev.assign(positive=(ev["stage"] == "retained_6m").astype(np.int8))
+    agg = {"label": ("positive", "max")}
+    if "date" in ev.columns:
+        ev = ev.assign(date=pd.to_datetime(ev["date"]))
+        agg["first_date"] = ("date", "min")
+    out = ev.groupby(["worker_id", "job_id"], as_index=False, sort=True).agg(**agg)
+    out["label"] = out["label"].astype(np.int8)
+    return out
+
+
+class SuccessRanker(ClassifierMixin, BaseEstimator):
+    """Calibrated gradient boosting over pair features.
+
+    Parameters
+    ----------
+    max_iter : int, default=200
+        Boosting iterations.
+    learning_rate : float, default=0.08
+    max_leaf_nodes : int, default=31
+    calibration : {"isotonic", "sigmoid"}, default="isotonic"
+    cv : int, default=3
+        Folds used to fit the calibrator on out-of-fold predictions.
+    random_state : int, default=0
+
+    Attributes
+    ----------
+    model_ : CalibratedClassifierCV
+    feature_names_ : tuple of str
+    base_rate_ : float
+        Share of positive labels in the training pairs.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(400, len(FEATURE_NAMES))).astype(np.float32)
+    >>> y = (X[:, 0] + 0.3 * rng.normal(size=400) > 0.5).astype(int)
+    >>> r = SuccessRanker(max_iter=30).fit(X, y)
+    >>> p = r.predict_proba(X)[:, 1]
+    >>> bool(p[y == 1].mean() > p[y == 0].mean())
+    True
+    """
+
+    def __init__(
+        self,
+        max_iter: int = 200,
+        learning_rate: float = 0.08,
+        max_leaf_nodes: int = 31,
+        calibration: Literal["isotonic", "sigmoid"] = "isotonic",
+        cv: int = 3,
+        random_state: int = 0,
+    ) -> None:
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.max_leaf_nodes = max_leaf_nodes
+        self.calibration = calibration
+        self.cv = cv
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray | pd.DataFrame, y: np.ndarray) -> SuccessRanker:
+        """Fit on a feature matrix (columns :data:`FEATURE_NAMES`) and 0/1 labels."""
+        if self.calibration not in ("isotonic", "sigmoid"):
+            raise ValueError(f"calibration {self.calibration!r} is not supported; use 'isotonic' or 'sigmoid'")
+        X = self._matrix(X)
+        y = np.asarray(y).astype(int)
+        if X.shape[0] != y.shape[0]:
+            raise ValueError(f"X has {X.shape[0]} rows but y has {y.shape[0]} labels")
+        classes = set(np.unique(y).tolist())
+        if classes != {0, 1}:
+            raise ValueError(
+                f"Training needs both outcomes (0 and 1); the labels hold only {sorted(classes)}. "
+                "Are there retained_6m events among the pairs?"
+            )
+        cv = max(2, min(int(self.cv), int(min(np.bincount(y)))))
+        base = HistGradientBoostingClassifier(
+            max_iter=self.max_iter,
+            learning_rate=self.learning_rate,
+            max_leaf_nodes=self.max_leaf_nodes,
+            l2_regularization=1.0,
+            random_state=self.random_state,
+        )
+        # ensemble=False: one booster refit on all data plus a calibrator fit on out-of-fold
+        # predictions, so that serving costs one model, not cv models.
+        self.model_ = CalibratedClassifierCV(base, method=self.calibration, cv=cv, ensemble=False)
+        self.model_.fit(X, y)
+        self.classes_ = np.array([0, 1])
+        self.feature_names_ = FEATURE_NAMES
+        self.base_rate_ = float(y.mean())
+        self.n_train_ = int(y.shape[0])
+        return self
+
+    @staticmethod
+    def _matrix(X: np.ndarray | pd.DataFrame) -> np.ndarray:
+        if isinstance(X, pd.DataFrame):
+            missing = [c for c in FEATURE_NAMES if c not in X.columns]
+            if missing:
+                raise ValueError(f"Feature table lacks columns {missing}")
+            X = X[list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2 or X.shape[1] != len(FEATURE_NAMES):
+            raise ValueError(f"Expected a matrix with {len(FEATURE_NAMES)} feature columns, got shape {X.shape}")
+        return X
+
+    def predict_proba(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:
+        """Calibrated probabilities, shape (n, 2); column 1 is P(retained 6 months)."""
+        check_is_fitted(self, "model_")
+        X = self._matrix(X)
+        if X.shape[0] == 0:
+            return np.zeros((0, 2))
+        return self.model_.predict_proba(X)
+
+    def predict(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def p_success(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:
+        """Shorthand for ``predict_proba(X)[:, 1]``."""
+        return self.predict_proba(X)[:, 1]
+
+
+__all__ = ["SuccessRanker", "label_pairs"]
