@@ -14,7 +14,9 @@ def id_numbers() -> list[str]:
     """Ten valid, distinct ID numbers from the 75 counties (alternating 男/女)."""
     regions = ["630224", "610621", "520602", "611002", "610426"]
     return [
-        make_id_number(regions[i % 5], dt.date(1985 + i, 1 + i, 10 + i), i, "男" if i % 2 == 0 else "女")
+        make_id_number(
+            regions[i % 5], dt.date(1985 + i, 1 + i, 10 + i), i, "男" if i % 2 == 0 else "女"
+        )
         for i in range(10)
     ]
 
@@ -23,8 +25,9 @@ def id_numbers() -> list[str]:
 def job_rows() -> list[dict[str, str]]:
     """Rows of a job sheet as an HR department fills it in (Chinese headers)."""
     return [
-        {"岗位名称": "普工+包吃住", "企业名称": "昆山华通电子有限公司", "工作城市": "江苏省苏州市昆山市",
-         "月薪下限": "5000", "月薪上限": "7000", "招聘人数": "30", "最低学历": "初中及以上",
+        {"岗位名称": "普工+包吃住", "企业名称": "昆山华通电子有限公司",
+         "工作城市": "江苏省苏州市昆山市", "月薪下限": "5000", "月薪上限": "7000",
+         "招聘人数": "30", "最低学历": "初中及以上",
          "年龄下限": "18", "年龄上限": "45", "所需证书": "", "包住": "是", "包吃": "是",
          "清真食堂": "否"},
         {"岗位名称": "叉车司机", "企业名称": "无锡恒达物流", "工作城市": "无锡",

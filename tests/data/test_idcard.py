@@ -127,7 +127,9 @@ def test_make_id_numbers_rejects_bad_input():
     with pytest.raises(ValueError, match="gender"):
         make_id_numbers(["630224"], np.array(["1990-01-01"], "datetime64[D]"), [1], ["x"])
     with pytest.raises(ValueError, match="same length"):
-        make_id_numbers(["630224", "630224"], np.array(["1990-01-01"], "datetime64[D]"), [1], ["男"])
+        make_id_numbers(
+            ["630224", "630224"], np.array(["1990-01-01"], "datetime64[D]"), [1], ["男"]
+        )
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,13 @@ from data.schema import EDUCATION_LEVELS
 
 @pytest.mark.parametrize(
     ("text", "folded"),
-    [("１２３ＡＢｃ", "123ABc"), ("（叉车）", "(叉车)"), ("\u3000苏州\u3000", "苏州"), (None, ""), ("a，b", "a,b")],
+    [
+        ("１２３ＡＢｃ", "123ABc"),
+        ("（叉车）", "(叉车)"),
+        ("\u3000苏州\u3000", "苏州"),
+        (None, ""),
+        ("a，b", "a,b"),
+    ],
 )
 def test_fold_width(text, folded):
     assert fold_width(text) == folded

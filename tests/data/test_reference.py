@@ -64,7 +64,9 @@ def test_places_cover_all_prefectures():
 
 
 def test_pairings_confirmed_pairs():
-    pairs = dict(zip(load_pairings()["west_prefecture"], load_pairings()["jiangsu_partner"], strict=True))
+    pairs = dict(
+        zip(load_pairings()["west_prefecture"], load_pairings()["jiangsu_partner"], strict=True)
+    )
     for west, js in [("铜仁市", "苏州市"), ("商洛市", "南京市"), ("延安市", "无锡市"),
                      ("海东市", "无锡市"), ("渭南市", "镇江市"), ("咸阳市", "泰州市")]:  # fmt: skip
         assert pairs[west] == js
