@@ -199,6 +199,23 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
+# Spreadsheet programs run a cell that starts with one of these as a formula (CSV
+# injection); exports quote such text with a leading apostrophe, imports remove it again.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _quote_formula(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _unquote_formula(text: str) -> str:
+    if text.startswith("'") and text[1:].startswith(_FORMULA_START):
+        return text[1:]
+    return text
+
+
 def _rows_from_csv(data: bytes) -> list[list[str]]:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -209,7 +226,8 @@ def _rows_from_csv(data: bytes) -> list[list[str]]:
     else:  # gb18030 decodes almost anything; kept for safety
         raise TableError("CSV 编码无法识别，请另存为 UTF-8 或 GBK (unknown CSV encoding)")
     try:
-        return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""))]
+        rows = csv.reader(io.StringIO(text, newline=""))
+        return [[_unquote_formula(c.strip()) for c in row] for row in rows]
     except csv.Error as exc:
         raise TableError(f"CSV 格式错误：{exc} (malformed CSV)") from None
 
@@ -387,7 +405,7 @@ def _gender(text: str) -> str:
 
 
 def _phone(text: str) -> str:
-    digits = re.sub(r"[\s-]", "", fold_width(text))
+    digits = re.sub(r"^(\+?86)(?=1\d{10}$)", "", re.sub(r"[\s-]", "", fold_width(text)))
     if digits and not re.fullmatch(r"1\d{10}", digits):
         raise ValueError(f"手机号 {text!r} 应为以1开头的11位数字")
     return digits
@@ -674,6 +692,17 @@ def _export_cell(name: str, value: Any, record: Mapping[str, Any]) -> Any:
     return value
 
 
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    # openpyxl turns any str starting with "=" into a formula: force text instead.
+    if isinstance(value, str) and value.startswith("="):
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
 def write_table(
     records: Iterable[Mapping[str, Any]] | pd.DataFrame,
     *,
@@ -712,7 +741,7 @@ def write_table(
         buf = io.StringIO(newline="")
         writer = csv.writer(buf, lineterminator="\r\n")
         writer.writerow(header)
-        writer.writerows(body)
+        writer.writerows([[_quote_formula(v) for v in row] for row in body])
         return buf.getvalue().encode("utf-8-sig")
     import openpyxl
 
@@ -720,7 +749,7 @@ def write_table(
     sheet = wb.create_sheet("岗位" if kind == "jobs" else "劳动力")
     sheet.append(header)
     for row in body:
-        sheet.append(row)
+        sheet.append([_xlsx_cell(sheet, v) for v in row])
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -403,3 +403,26 @@ def test_write_table_rejects_bad_options():
         write_table([], kind="firms", fmt="csv")
     with pytest.raises(ValueError, match="'csv', 'xlsx'"):
         write_table([], kind="jobs", fmt="xls")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_formula_like_text_is_not_a_formula_on_export(job_rows, fmt):
+    job_rows[0]["岗位名称"] = '=HYPERLINK("http://x","点我")'
+    job_rows[1]["岗位名称"] = "-普工-"
+    first = validate_jobs(pd.DataFrame(job_rows))
+    data = write_table(first.records, kind="jobs", fmt=fmt)
+    if fmt == "csv":
+        assert "'=HYPERLINK" in data.decode("utf-8-sig")
+    else:
+        ws = openpyxl.load_workbook(io.BytesIO(data)).worksheets[0]
+        assert ws.cell(row=2, column=1).data_type == "s"
+    again = validate_jobs(read_table(io.BytesIO(data), filename=f"j.{fmt}"))
+    assert [r["title"] for r in again.records] == ['=HYPERLINK("http://x","点我")', "-普工-"]
+
+
+@pytest.mark.parametrize(
+    ("phone", "expected"), [("138 0000 1111", "13800001111"), ("+8613800001111", "13800001111")]
+)
+def test_phone_forms(worker_rows, phone, expected):
+    worker_rows[0]["手机号"] = phone
+    assert validate_workers(pd.DataFrame(worker_rows)).records[0]["phone"] == expected
