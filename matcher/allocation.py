@@ -140,8 +140,8 @@ def _places_left(jobs: pd.DataFrame) -> np.ndarray:
     if bad.any():
         row = jobs.loc[bad].iloc[0]
         raise ValueError(
-            f"job {row['job_id']!r} has headcount={row['headcount']!r}, "
-            f"hired_count={row['hired_count']!r}; both must be whole numbers >= 0."
+            f"job {_py(row['job_id'])!r} has headcount={_py(row['headcount'])!r}, "
+            f"hired_count={_py(row['hired_count'])!r}; both must be whole numbers >= 0."
         )
     places = (head - hired).clip(lower=0).to_numpy(dtype=np.int64)
     if "status" in jobs.columns:
@@ -174,8 +174,9 @@ def _validate_candidates(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"candidate (worker {candidates['worker_id'].iloc[i]!r}, job "
-            f"{candidates['job_id'].iloc[i]!r}) has score {candidates['score'].iloc[i]!r}; "
+            f"candidate (worker {_py(candidates['worker_id'].iloc[i])!r}, job "
+            f"{_py(candidates['job_id'].iloc[i])!r}) has score "
+            f"{_py(candidates['score'].iloc[i])!r}; "
             "scores must be probabilities in [0, 1]."
         )
     key = w.astype(np.int64) * np.int64(len(job_ids)) + j
@@ -183,8 +184,8 @@ def _validate_candidates(
         s = pd.Series(key)
         i = int(np.flatnonzero(s.duplicated().to_numpy())[0])
         raise ValueError(
-            f"candidates list the pair (worker {candidates['worker_id'].iloc[i]!r}, job "
-            f"{candidates['job_id'].iloc[i]!r}) more than once; each pair must appear once."
+            f"candidates list the pair (worker {_py(candidates['worker_id'].iloc[i])!r}, job "
+            f"{_py(candidates['job_id'].iloc[i])!r}) more than once; each pair must appear once."
         )
     return w.astype(np.int64), j.astype(np.int64), score
 
