@@ -1,0 +1,92 @@
+"""jobbridge's HTTP service: the Flask app factory.
+
+>>> from api import create_app
+>>> app = create_app({"DATABASE_URL": "sqlite://", "TESTING": True})
+>>> sorted(r.rule for r in app.url_map.iter_rules() if r.rule.endswith("healthz"))
+['/api/v1/healthz']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from werkzeug.routing import IntegerConverter
+
+from api.config import DEFAULTS
+
+#: Service settings beyond :data:`api.config.DEFAULTS` (each overridable by ``JOBBRIDGE_<KEY>``).
+SERVICE_DEFAULTS: dict[str, Any] = {
+    # How often a process looks in the audit log for writes made by its sibling processes.
+    "ENGINE_SYNC_SECONDS": 1.0,
+    # A callable returning an (unfitted) engine, or (engine, version); tests pass a small one.
+    "ENGINE_FACTORY": None,
+    "MAX_PAGE_SIZE": 500,
+    # Largest number of rows one import file may hold.
+    "MAX_IMPORT_ROWS": 100_000,
+}
+
+
+class JSONProvider(DefaultJSONProvider):
+    """JSON with Chinese kept readable and RFC 3339 dates (Flask's default writes HTTP dates)."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, dt.datetime):
+            # Storage keeps naive UTC; say so.
+            return (o if o.tzinfo else o.replace(tzinfo=dt.UTC)).isoformat().replace("+00:00", "Z")
+        if isinstance(o, dt.date | dt.time):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
+
+class IdConverter(IntegerConverter):
+    """``<id:name>``: a positive id that fits a database INTEGER; larger numbers are a 404, not
+    an overflow error from PostgreSQL."""
+
+    def __init__(self, map: Any) -> None:  # noqa: A002 - werkzeug's signature
+        super().__init__(map, min=1, max=2**31 - 1)
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and configure the matching service.
+
+    Parameters
+    ----------
+    test_config : mapping, optional
+        Settings that replace the environment: defaults come from :data:`api.config.DEFAULTS`
+        and :data:`SERVICE_DEFAULTS`, then ``JOBBRIDGE_*`` variables unless ``test_config`` is
+        given, in which case it overrides instead.
+
+    Returns
+    -------
+    Flask
+    """
+    app = Flask(__name__, instance_relative_config=False)
+    app.json_provider_class = JSONProvider
+    app.json = JSONProvider(app)
+    app.url_map.converters["id"] = IdConverter
+    app.url_map.strict_slashes = False
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_mapping(SERVICE_DEFAULTS)
+    if test_config is None:
+        app.config.from_prefixed_env("JOBBRIDGE")
+    else:
+        app.config.update(test_config)
+
+    from api import errors, service
+    from api.views import register_blueprints
+
+    service.init_app(app)
+    errors.init_app(app)
+    register_blueprints(app)
+    return app
+
+
+__all__ = ["SERVICE_DEFAULTS", "create_app"]

@@ -1,0 +1,332 @@
+"""The route table and the OpenAPI 3.1 document built from it.
+
+Every operation of the service is declared once, with :func:`operation`: its method and path, the
+roles that may call it, the pydantic models of its query string, body and response. The decorator
+registers the Flask view (wrapped so that authentication, the role check and request parsing
+happen before the view runs) and records an :class:`Operation` in :data:`ROUTES`, from which
+:func:`build_spec` writes the document served at ``GET /api/v1/openapi.json``, the docs page lists
+the operations, and the role × endpoint test matrix is generated — so no route can exist that the
+spec, the docs or the matrix do not know.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, g, request
+from pydantic import BaseModel, ValidationError
+from pydantic.json_schema import models_json_schema
+
+from api import auth
+from api.errors import TITLES, ApiError, pydantic_errors
+from api.schemas import MAX_ID, Problem
+
+API_PREFIX = "/api/v1"
+ALL_ROLES = ("admin", "hr", "bureau", "organiser")
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One HTTP operation of the service.
+
+    Attributes
+    ----------
+    method, rule : str
+        HTTP method and Flask rule relative to ``/api/v1`` (``/jobs/<id:job_id>``).
+    endpoint : str
+        ``blueprint.function``.
+    summary : str
+        One line (Chinese) for the docs.
+    roles : tuple of str
+        Roles allowed; empty for a public operation (no key needed).
+    query, body, response : pydantic model classes or None
+        Query string, JSON body and JSON response (``None`` when the response is a file).
+    status : int
+        Success status.
+    scope : str or None
+        The kind of object the path names (``job``, ``worker``, ``firm``, ``fair``,
+        ``allocation``): a caller whose scope does not hold it gets 404.
+    versioned : bool
+        Needs ``If-Match`` (or a ``version`` in the body): 412 when stale, 428 when missing.
+    files : tuple of str
+        Media types of a file response (exports, fair lists).
+    upload : bool
+        The body is ``multipart/form-data`` with a ``file`` part.
+    """
+
+    method: str
+    rule: str
+    endpoint: str
+    summary: str
+    roles: tuple[str, ...]
+    tag: str
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    scope: str | None = None
+    versioned: bool = False
+    files: tuple[str, ...] = ()
+    upload: bool = False
+    etag: bool = False
+    description: str = ""
+    extra_statuses: tuple[int, ...] = field(default_factory=tuple)
+
+    @property
+    def path(self) -> str:
+        """The OpenAPI path: ``/api/v1/jobs/{job_id}``."""
+        return API_PREFIX + re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", self.rule)
+
+    @property
+    def path_params(self) -> list[str]:
+        return re.findall(r"<(?:[^:>]+:)?([^>]+)>", self.rule)
+
+    @property
+    def public(self) -> bool:
+        return not self.roles
+
+
+#: Every operation, in declaration order.
+ROUTES: list[Operation] = []
+
+
+def _parse_query(model: type[BaseModel]) -> BaseModel:
+    values: dict[str, Any] = {}
+    for key in request.args:
+        items = request.args.getlist(key)
+        values[key] = items if len(items) > 1 else items[0]
+    return model.model_validate(values)
+
+
+def _parse_body(model: type[BaseModel]) -> BaseModel:
+    if not request.mimetype or request.mimetype != "application/json":
+        raise ApiError(
+            f"请求体应为 application/json，收到 {request.mimetype or '无类型'}。",
+            status=415,
+        )
+    data = request.get_json(silent=True)
+    if data is None:
+        raise ApiError("请求体不是合法的 JSON。", status=400)
+    if not isinstance(data, dict):
+        raise ApiError(f"请求体应为 JSON 对象，收到 {type(data).__name__}。", status=422,
+                       errors=[{"field": "body", "message": "应为 JSON 对象"}])
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = pydantic_errors(exc)
+        detail = errors[0]["field"] + ": " + errors[0]["message"] if errors else "请求数据不合规。"
+        if len(errors) > 1:
+            detail = f"共有 {len(errors)} 处数据不合规：{detail}"
+        raise ApiError(detail, status=422, errors=errors) from None
+
+
+def operation(
+    bp: Blueprint,
+    method: str,
+    rule: str,
+    *,
+    summary: str,
+    roles: tuple[str, ...] = ALL_ROLES,
+    **kwargs: Any,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Declare and register one operation (see :class:`Operation`).
+
+    The view receives the path parameters, plus ``query=`` and ``body=`` (validated models) when
+    the operation declares them. Before it runs: authentication (401), the role check (403).
+    """
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        op = Operation(
+            method=method.upper(),
+            rule=rule,
+            endpoint=f"{bp.name}.{view.__name__}",
+            summary=summary,
+            roles=tuple(roles),
+            tag=kwargs.pop("tag", bp.name),
+            **kwargs,
+        )
+
+        @functools.wraps(view)
+        def wrapped(**path_args: Any) -> Any:
+            g.operation = op
+            if not op.public:
+                principal = auth.authenticate_request()
+                if principal.role not in op.roles:
+                    raise auth.forbidden(principal, op)
+            call_args = dict(path_args)
+            if op.query is not None:
+                call_args["query"] = _parse_query(op.query)
+            if op.body is not None:
+                call_args["body"] = _parse_body(op.body)
+            return view(**call_args)
+
+        bp.add_url_rule(rule, view.__name__, wrapped, methods=[op.method])
+        ROUTES.append(op)
+        return wrapped
+
+    return decorator
+
+
+# --------------------------------------------------------------------------- the document
+def _problem_response(status: int, description: str | None = None) -> dict[str, Any]:
+    return {
+        "description": description or TITLES.get(status, "错误"),
+        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+    }
+
+
+def _query_parameters(model: type[BaseModel], defs: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    defs.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", []))
+    params = []
+    for name, prop in schema.get("properties", {}).items():
+        prop = dict(prop)
+        description = prop.pop("description", None)
+        prop.pop("title", None)
+        param = {"name": name, "in": "query", "required": name in required, "schema": prop}
+        if description:
+            param["description"] = description
+        params.append(param)
+    return params
+
+
+def build_spec(routes: list[Operation] | None = None, *, server_url: str = "/") -> dict[str, Any]:
+    """Return the OpenAPI 3.1 document of ``routes`` (all of :data:`ROUTES` by default)."""
+    routes = ROUTES if routes is None else routes
+    models: set[tuple[type[BaseModel], str]] = {(Problem, "serialization")}
+    for op in routes:
+        if op.body is not None:
+            models.add((op.body, "validation"))
+        if op.response is not None:
+            models.add((op.response, "serialization"))
+    ordered = sorted(models, key=lambda m: (m[0].__name__, m[1]))
+    _, top = models_json_schema(ordered, ref_template="#/components/schemas/{model}")
+    schemas: dict[str, Any] = dict(top.get("$defs", {}))
+
+    paths: dict[str, dict[str, Any]] = {}
+    for op in routes:
+        params: list[dict[str, Any]] = [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+            }
+            for name in op.path_params
+        ]
+        if op.query is not None:
+            params.extend(_query_parameters(op.query, schemas))
+        if op.versioned:
+            params.append(
+                {
+                    "name": "If-Match",
+                    "in": "header",
+                    "required": False,
+                    "description": "上次读取时的 ETag（版本号）；也可在请求体中给出 version。",
+                    "schema": {"type": "string", "maxLength": 40},
+                }
+            )
+        responses: dict[str, Any] = {}
+        success: dict[str, Any] = {"description": "成功"}
+        if op.response is not None:
+            success["content"] = {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{op.response.__name__}"}}
+            }
+        elif op.files:
+            success["content"] = {
+                media: {"schema": {"type": "string", "format": "binary"}} for media in op.files
+            }
+        if op.status == 201:
+            success["headers"] = {
+                "Location": {"description": "新建对象的地址", "schema": {"type": "string"}}
+            }
+        if op.etag:
+            success.setdefault("headers", {})["ETag"] = {
+                "description": "对象的版本号，修改时放入 If-Match",
+                "schema": {"type": "string"},
+            }
+        responses[str(op.status)] = success
+        errors = {400}
+        if not op.public:
+            errors |= {401, 403}
+        if op.path_params:
+            errors.add(404)
+        if op.query is not None or op.body is not None or op.upload:
+            errors.add(422)
+        if op.body is not None or op.upload:
+            errors |= {413, 415}
+        if op.versioned:
+            errors |= {409, 412, 428}
+        if op.method == "POST":
+            errors.add(409)
+        errors |= set(op.extra_statuses)
+        for status in sorted(errors):
+            responses[str(status)] = _problem_response(status)
+        responses["default"] = _problem_response(500, "其他错误（problem+json）")
+        spec_op: dict[str, Any] = {
+            "operationId": op.endpoint.replace(".", "_"),
+            "summary": op.summary,
+            "tags": [op.tag],
+            "parameters": params,
+            "responses": responses,
+            "x-roles": list(op.roles),
+        }
+        if op.description:
+            spec_op["description"] = op.description
+        if op.public:
+            spec_op["security"] = []
+        if op.body is not None:
+            spec_op["requestBody"] = {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}
+                },
+            }
+        elif op.upload:
+            spec_op["requestBody"] = {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "file": {
+                                    "type": "string",
+                                    "format": "binary",
+                                    "description": "CSV（UTF-8 或 GBK）或 XLSX 文件",
+                                }
+                            },
+                            "required": ["file"],
+                        }
+                    }
+                },
+            }
+        paths.setdefault(op.path, {})[op.method.lower()] = spec_op
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "jobbridge 东西部劳务协作岗位匹配 API",
+            "version": "1.0.0",
+            "description": (
+                "江苏企业人力资源部门发布岗位，西部协作县劳务部门登记建档立卡劳动力，"
+                "服务为劳动力推荐岗位、为岗位推荐劳动力，并规划专场招聘会。"
+                "所有调用须带 `Authorization: Bearer KEY`（`jobbridge keys create` 生成）。"
+            ),
+        },
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearerAuth": []}],
+    }
+
+
+__all__ = ["ALL_ROLES", "API_PREFIX", "ROUTES", "Operation", "build_spec", "operation"]

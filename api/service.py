@@ -1,0 +1,317 @@
+"""What one service process holds: the database engine, the per-request session, the ID protector
+and the matching engine, loaded once per process and kept in step with storage.
+
+The matching engine is loaded on first use from ``MODELS_DIR/current`` (or built by the
+``ENGINE_FACTORY`` a test config names) and fitted on the open jobs and registered workers of the
+database. It follows storage through the audit log: every write of the API leaves an audit row
+(``create``/``update``/``delete`` of a ``job`` or ``worker``), and :meth:`MatchService.sync` applies
+the rows written since it last looked — the jobs and workers they name are re-read and passed to
+``add_/update_/remove_*``. A process syncs right after its own writes, so a job it creates shows in
+its next answer, and at most ``ENGINE_SYNC_SECONDS`` after another gunicorn worker's writes; the
+audit table's primary key makes that a range scan, not a table scan.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from flask import Flask, current_app, g
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from api.crypto import IdProtector, protector_from_config
+from api.storage import make_engine, read_world
+from api.storage import repository as repo
+from api.storage.models import AuditEntry, Job, Worker
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "jobbridge"
+#: Audit actions that change what the engine must know.
+WRITE_ACTIONS = ("create", "update", "delete")
+
+
+class ServiceState:
+    """The per-app objects (``app.extensions["jobbridge"]``)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.engine: Engine = make_engine(app.config["DATABASE_URL"])
+        self._protector: IdProtector | None = None
+        self.config = app.config
+        self.matching = MatchService(self)
+
+    @property
+    def protector(self) -> IdProtector:
+        if self._protector is None:
+            self._protector = protector_from_config(self.config, create=False)
+        return self._protector
+
+
+def init_app(app: Flask) -> None:
+    """Create the database engine of ``app`` and release the request session after each request."""
+    app.extensions[EXTENSION] = ServiceState(app)
+
+    @app.teardown_appcontext
+    def _close_session(exc: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+
+def state() -> ServiceState:
+    return current_app.extensions[EXTENSION]
+
+
+def get_session() -> Session:
+    """The session of this request, opened on first use."""
+    if "db_session" not in g:
+        g.db_session = Session(bind=state().engine, expire_on_commit=False)
+    return g.db_session
+
+
+def rollback_session() -> None:
+    """Undo the request's uncommitted work (the error handlers call this)."""
+    session: Session | None = g.get("db_session")
+    if session is not None:
+        try:
+            session.rollback()
+        except Exception:  # the connection itself may be what failed
+            log.exception("rollback failed")
+
+
+def get_protector() -> IdProtector:
+    return state().protector
+
+
+def get_matching() -> MatchService:
+    return state().matching
+
+
+def commit(*, sync_engine: bool = True) -> None:
+    """Commit the request's session; then bring the engine up to date with what was written."""
+    get_session().commit()
+    if sync_engine:
+        matching = get_matching()
+        if matching.loaded:
+            matching.sync(force=True)
+
+
+def audit(action: str, object_type: str, object_id: Any = None, fields: Any = ()) -> None:
+    """Audit-log an action of the current caller (written in the request's transaction)."""
+    principal = g.get("principal")
+    repo.audit(
+        get_session(),
+        actor=principal.key if principal is not None else "anonymous",
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        fields=list(fields),
+    )
+
+
+def database_ok() -> tuple[bool, str]:
+    """Whether the database answers a trivial query, and a word on it."""
+    try:
+        with state().engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        return True, "ok"
+    except Exception as exc:  # healthz must answer whatever the failure
+        log.warning("database unreachable: %s", exc)
+        return False, f"unreachable: {type(exc).__name__}"
+
+
+# --------------------------------------------------------------------------- the engine
+def _default_factory(config: Any) -> tuple[Any, str]:
+    """The engine of ``MODELS_DIR/current``; an untrained one (char n-grams, no ranker) if none."""
+    models_dir = Path(config["MODELS_DIR"])
+    current = models_dir / "current"
+    if current.exists():
+        from matcher.persistence import load_current
+
+        loaded = load_current(models_dir)
+        engine, metadata = loaded if isinstance(loaded, tuple) else (loaded, None)
+        version = None
+        if isinstance(metadata, dict):
+            version = metadata.get("version") or metadata.get("name")
+        if version is None:
+            meta_file = current / "metadata.json"
+            if meta_file.exists():
+                meta = json.loads(meta_file.read_text(encoding="utf-8"))
+                version = meta.get("version") or meta.get("name")
+        return engine, str(version or current.resolve().name)
+    from matcher.engine import MatchingEngine
+
+    log.warning("no trained model in %s: serving an untrained engine (char n-grams, no ranker)", current)
+    return MatchingEngine(), "untrained"
+
+
+class MatchService:
+    """The matching engine of this process, fitted on the database and kept in step with it."""
+
+    def __init__(self, state: ServiceState) -> None:
+        self._state = state
+        self._lock = threading.RLock()
+        self.engine: Any = None
+        self.model_version: str | None = None
+        self._last_audit_id = 0
+        self._last_sync = 0.0
+
+    @property
+    def loaded(self) -> bool:
+        return self.engine is not None
+
+    def _session(self) -> Session:
+        return Session(bind=self._state.engine, expire_on_commit=False)
+
+    def load(self) -> MatchService:
+        """Build and fit the engine (once; later calls return at once)."""
+        if self.engine is not None:
+            return self
+        with self._lock:
+            if self.engine is not None:
+                return self
+            config = self._state.config
+            factory: Callable[..., Any] | None = config.get("ENGINE_FACTORY")
+            if factory is not None:
+                made = factory()
+                engine, version = made if isinstance(made, tuple) else (made, "custom")
+            else:
+                engine, version = _default_factory(config)
+            started = time.perf_counter()
+            with self._session() as session:
+                # The audit position is read before the world, so a write landing in between is
+                # applied again by the next sync rather than missed.
+                last = session.scalar(select(func.max(AuditEntry.id))) or 0
+                jobs, workers, _ = read_world(session)
+            engine.fit(jobs, workers)
+            self._last_audit_id = last
+            self._last_sync = time.monotonic()
+            self.model_version = version
+            self.engine = engine
+            log.info(
+                "engine %s fitted on %d jobs and %d workers in %.1f s",
+                version, len(jobs), len(workers), time.perf_counter() - started,
+            )
+        return self
+
+    def sync(self, *, force: bool = False) -> int:
+        """Apply the job and worker writes audited since the last sync; return how many."""
+        if self.engine is None:
+            return 0
+        interval = float(self._state.config.get("ENGINE_SYNC_SECONDS", 1.0))
+        if not force and time.monotonic() - self._last_sync < interval:
+            return 0
+        with self._lock:
+            with self._session() as session:
+                rows = session.execute(
+                    select(AuditEntry.id, AuditEntry.object_type, AuditEntry.object_id)
+                    .where(
+                        AuditEntry.id > self._last_audit_id,
+                        AuditEntry.object_type.in_(("job", "worker")),
+                        AuditEntry.action.in_(WRITE_ACTIONS),
+                    )
+                    .order_by(AuditEntry.id)
+                ).all()
+                self._last_sync = time.monotonic()
+                if not rows:
+                    newest = session.scalar(select(func.max(AuditEntry.id))) or 0
+                    self._last_audit_id = max(self._last_audit_id, newest)
+                    return 0
+                job_ids = {int(r.object_id) for r in rows if r.object_type == "job" and r.object_id}
+                worker_ids = {int(r.object_id) for r in rows if r.object_type == "worker" and r.object_id}
+                self._apply_jobs(session, job_ids)
+                self._apply_workers(session, worker_ids)
+                self._last_audit_id = rows[-1].id
+            return len(job_ids) + len(worker_ids)
+
+    def _apply_jobs(self, session: Session, job_ids: set[int]) -> None:
+        if not job_ids:
+            return
+        index = self.engine.jobs_index_
+        found = list(session.scalars(select(Job).where(Job.id.in_(job_ids))))
+        present = {job.id for job in found}
+        gone = [i for i in job_ids - present if i in index]
+        if gone:
+            self.engine.remove_jobs(gone)
+        if found:
+            records = pd.DataFrame([repo.job_record(job) for job in found])
+            known = records["job_id"].isin([i for i in present if i in index])
+            if known.any():
+                self.engine.update_jobs(records[known])
+            if (~known).any():
+                self.engine.add_jobs(records[~known])
+
+    def _apply_workers(self, session: Session, worker_ids: set[int]) -> None:
+        if not worker_ids:
+            return
+        index = self.engine.workers_index_
+        found = list(session.scalars(select(Worker).where(Worker.id.in_(worker_ids))))
+        present = {w.id for w in found}
+        gone = [i for i in worker_ids - present if i in index]
+        if gone:
+            self.engine.remove_workers(gone)
+        if found:
+            records = pd.DataFrame([repo.worker_record(w) for w in found])
+            known = records["worker_id"].isin([i for i in present if i in index])
+            if known.any():
+                self.engine.update_workers(records[known])
+            if (~known).any():
+                self.engine.add_workers(records[~known])
+
+    def _ready(self) -> Any:
+        self.load()
+        self.sync()
+        return self.engine
+
+    def recommend_jobs(self, worker_id: int, k: int) -> list[dict[str, Any]]:
+        """Best ``k`` open jobs for an indexed worker; ``[]`` for a worker the engine lacks."""
+        engine = self._ready()
+        with self._lock:
+            if worker_id not in engine.workers_index_:
+                return []
+            return engine.recommend_jobs(int(worker_id), k=k)
+
+    def recommend_workers(self, job_id: int, k: int) -> list[dict[str, Any]]:
+        """Best ``k`` workers for an open, indexed job; ``[]`` for a job not open."""
+        engine = self._ready()
+        with self._lock:
+            if job_id not in engine.jobs_index_:
+                return []
+            return engine.recommend_workers(int(job_id), k=k)
+
+    def candidates(self, worker_ids: list[int], k: int) -> pd.DataFrame:
+        """The engine's top-``k`` candidate table of indexed workers (allocation input)."""
+        engine = self._ready()
+        with self._lock:
+            known = [i for i in worker_ids if i in engine.workers_index_]
+            return engine.candidates(known, k=k)
+
+    def with_engine(self, fn: Callable[[Any], Any]) -> Any:
+        """Run ``fn(engine)`` under the engine lock (fair planning reads the index)."""
+        engine = self._ready()
+        with self._lock:
+            return fn(engine)
+
+
+__all__ = [
+    "MatchService",
+    "ServiceState",
+    "audit",
+    "commit",
+    "database_ok",
+    "get_matching",
+    "get_protector",
+    "get_session",
+    "init_app",
+    "rollback_session",
+    "state",
+]

@@ -1,0 +1,129 @@
+"""Blueprints of the service (one module per resource, each blueprint named ``bp``) and the
+helpers they share: version preconditions, pagination links, shaping rows as JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, Response, jsonify, request
+
+from api.errors import ApiError, PreconditionRequired
+from api.openapi import API_PREFIX
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,10})"?\s*$')
+
+
+def register_blueprints(app: Flask) -> None:
+    """Mount every resource under ``/api/v1``."""
+    from api.views import (
+        docs,
+        firms,
+        health,
+        jobs,
+        matches,
+        outcomes,
+        reports,
+        workers,
+    )
+
+    for module in (health, docs, firms, jobs, workers, matches, outcomes, reports):
+        app.register_blueprint(module.bp, url_prefix=API_PREFIX)
+
+
+def etag_of(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version(body_version: int | None) -> int:
+    """The version a PATCH/DELETE was based on: ``If-Match`` or the body's ``version``.
+
+    Raises 428 when neither is given, 400 when ``If-Match`` is not a version this service wrote.
+    """
+    header = request.headers.get("If-Match")
+    if header is not None:
+        found = _ETAG.match(header)
+        if not found:
+            raise ApiError(
+                f"If-Match {header!r} 不是本服务给出的 ETag（应为读取时 ETag 中的版本号，如 \"3\"）。",
+                status=400,
+            )
+        return int(found.group(1))
+    if body_version is not None:
+        return body_version
+    raise PreconditionRequired(
+        "修改或删除须给出所依据的版本：请带上 If-Match 请求头（读取时的 ETag），或在请求体中给出 version。"
+    )
+
+
+def with_etag(response: Response, version: int) -> Response:
+    response.headers["ETag"] = etag_of(version)
+    return response
+
+
+def created(body: dict[str, Any], location: str, version: int | None = None) -> Response:
+    """201 with ``Location`` (and ``ETag`` for versioned objects)."""
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = location
+    if version is not None:
+        response.headers["ETag"] = etag_of(version)
+    return response
+
+
+def next_link(next_cursor: int | None, query: Any) -> str | None:
+    """URL of the page after this one (keyset: ``after`` = the last id), or ``None``."""
+    if next_cursor is None:
+        return None
+    params = {
+        k: ("true" if v is True else "false" if v is False else v)
+        for k, v in query.model_dump(exclude_none=True).items()
+        if k not in ("offset", "after")
+    }
+    params["after"] = next_cursor
+    return f"{request.path}?{urlencode(params)}"
+
+
+def page_response(items: list[dict[str, Any]], next_cursor: int | None, query: Any,
+                  total: int | None = None) -> Response:
+    body: dict[str, Any] = {"items": items, "next": next_link(next_cursor, query)}
+    if total is not None:
+        body["total"] = total
+    return jsonify(body)
+
+
+def firm_json(firm: Any) -> dict[str, Any]:
+    return {
+        "id": firm.id,
+        "name": firm.name,
+        "city": firm.city,
+        "district": firm.district,
+        "industry": firm.industry,
+        "contact_name": firm.contact_name,
+        "contact_phone": firm.contact_phone,
+        "version": firm.version,
+        "created_at": firm.created_at,
+        "updated_at": firm.updated_at,
+    }
+
+
+def job_json(job: Any, firm_name: str | None = None) -> dict[str, Any]:
+    from api.storage.repository import job_record
+
+    record = job_record(job, firm_name)
+    return {"id": job.id, **record}
+
+
+__all__ = [
+    "created",
+    "etag_of",
+    "expected_version",
+    "firm_json",
+    "job_json",
+    "next_link",
+    "page_response",
+    "register_blueprints",
+    "with_etag",
+]

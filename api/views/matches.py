@@ -1,0 +1,105 @@
+"""Ranked matches: jobs for a worker, workers for a job (the engine of :mod:`api.service`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify
+from sqlalchemy import select
+
+from api import auth
+from api import schemas as s
+from api.openapi import operation
+from api.service import commit, get_matching, get_session
+from api.storage import repository as repo
+from api.storage.models import Firm, Job, Worker
+from api.views.workers import audit_personal_reads
+
+bp = Blueprint("matches", __name__)
+
+#: How many candidates a bureau's view of a job's matches draws from before keeping its own.
+_BUREAU_POOL = 2000
+
+
+def mask_phone(phone: str | None) -> str:
+    """``13812345678`` → ``138****5678``."""
+    if not phone:
+        return ""
+    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "*" * len(phone)
+
+
+@operation(bp, "GET", "/workers/<id:worker_id>/matches", summary="为劳动力推荐岗位",
+           roles=("admin", "bureau"), query=s.MatchQuery, response=s.JobMatches, scope="worker",
+           tag="matches")
+def worker_matches(worker_id: int, query: s.MatchQuery) -> Response:
+    session = get_session()
+    worker = repo.get_worker(session, worker_id)
+    auth.check_worker(worker)
+    matching = get_matching()
+    results = matching.recommend_jobs(worker_id, query.limit)
+    job_ids = [r["job_id"] for r in results]
+    firms: dict[int, tuple[int, str]] = {}
+    if job_ids:
+        rows = session.execute(
+            select(Job.id, Job.firm_id, Firm.name).join(Firm, Firm.id == Job.firm_id).where(Job.id.in_(job_ids))
+        ).all()
+        firms = {r[0]: (r[1], r[2]) for r in rows}
+    items: list[dict[str, Any]] = []
+    for rank, r in enumerate(results, start=1):
+        firm_id, firm_name = firms.get(r["job_id"], (None, None))
+        items.append({
+            "job_id": r["job_id"],
+            "score": round(float(r["score"]), 6),
+            "reasons": list(r.get("reasons") or []),
+            "rank": rank,
+            "p_success": r.get("p_success"),
+            "title": r.get("title"),
+            "firm_id": firm_id,
+            "firm_name": firm_name,
+            "city": r.get("city"),
+            "wage_min": r.get("wage_min"),
+            "wage_max": r.get("wage_max"),
+        })
+    return jsonify({"items": items, "model_version": matching.model_version})
+
+
+@operation(bp, "GET", "/jobs/<id:job_id>/matches", summary="为岗位推荐劳动力",
+           roles=("admin", "hr", "bureau"), query=s.MatchQuery, response=s.WorkerMatches, scope="job",
+           tag="matches",
+           description="hr 看到的身份证号与手机号已打码；bureau 只看到本辖区的劳动力。")
+def job_matches(job_id: int, query: s.MatchQuery) -> Response:
+    session = get_session()
+    job = repo.get_job(session, job_id)
+    auth.check_job(job)
+    principal = auth.current()
+    matching = get_matching()
+    k = query.limit
+    pool = max(k, _BUREAU_POOL) if principal.role == "bureau" else k
+    results = matching.recommend_workers(job_id, pool)
+    ids = [r["worker_id"] for r in results]
+    workers = {w.id: w for w in session.scalars(select(Worker).where(Worker.id.in_(ids)))} if ids else {}
+    items: list[dict[str, Any]] = []
+    for r in results:
+        worker = workers.get(r["worker_id"])
+        if worker is None:
+            continue
+        if principal.role == "bureau" and not principal.in_region(worker.county_code):
+            continue
+        items.append({
+            "worker_id": worker.id,
+            "score": round(float(r["score"]), 6),
+            "reasons": list(r.get("reasons") or []),
+            "rank": len(items) + 1,
+            "p_success": r.get("p_success"),
+            "name": worker.name,
+            # Masked for everyone here: the full number is one audited GET /workers/{id} away.
+            "id_number": worker.id_masked,
+            "phone": mask_phone(worker.phone),
+            "county_code": worker.county_code,
+            "education": worker.education,
+        })
+        if len(items) >= k:
+            break
+    audit_personal_reads([it["worker_id"] for it in items], ("name", "id_masked", "phone_masked"))
+    commit(sync_engine=False)
+    return jsonify({"items": items, "model_version": matching.model_version})
