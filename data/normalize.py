@@ -194,6 +194,9 @@ def normalize_city(name: str) -> tuple[str, str] | None:
     (鼓楼区: 南京 and 徐州) is only resolved when the prefecture is written too
     (``南京鼓楼``); alone it is ambiguous and gives ``None``, as does any place outside
     Jiangsu. A prefecture name always wins over a same-named district (淮安 → 淮安市).
+    A prefecture followed by something that is no county-level name (苏州工业园区)
+    gives the prefecture alone; followed by another prefecture's district (苏州江阴)
+    it is contradictory and gives ``None``.
     """
     text = _PUNCT.sub("", fold_width(name))
     text = _PROVINCE_PREFIX.sub("", text)
@@ -217,7 +220,11 @@ def normalize_city(name: str) -> tuple[str, str] | None:
             for p, d in districts.get(rest, set()):
                 if p == pref:
                     return p, d
-            return None
+            if rest in districts:  # a district of another prefecture: contradictory
+                return None
+            # 苏州工业园区, 苏州高新区, 昆山路12号…: not a county-level name; keep the
+            # prefecture rather than lose the row.
+            return pref, ""
     return None
 
 
@@ -227,7 +234,7 @@ _EDUCATION_ALIASES = {
     # 文盲/半文盲 have no level of their own in the schema; they are mapped to the lowest
     # level so that the worker is still registered (no job requires less than 小学).
     "文盲": "小学", "半文盲": "小学", "未上学": "小学", "无": "小学", "小学以下": "小学",
-    "小学及以下": "小学", "小学或以下": "小学",
+    "小学及以下": "小学", "小学或以下": "小学", "初中以下": "小学", "高中以下": "初中",
     "初级中学": "初中", "普通初中": "初中",
     "普通高中": "高中", "高级中学": "高中",
     "中等专业学校": "中专", "中等专科": "中专", "中职": "中专",
@@ -283,8 +290,14 @@ def _county_lookup() -> dict[str, str]:
         base = _ETHNIC_AUTONOMY.sub("", county)
         base = re.sub(r"[县区市]$", "", base) if len(base) > 2 else base
         names = {county, base, base + "县", base + "区", base + "市"}
+        province_short = row.province.removesuffix("省")
+        prefecture_short = row.prefecture.removesuffix("市")
+        prefixes = {""}
+        for prov in ("", row.province, province_short):
+            for pref in (row.prefecture, prefecture_short):
+                prefixes.add(prov + pref)
         for name in names:
-            for prefix in ("", row.prefecture, row.province + row.prefecture):
+            for prefix in prefixes:
                 lookup[prefix + name] = row.county_code
     return lookup
 
