@@ -191,6 +191,22 @@ def random_world(n_workers: int, n_jobs: int, seed: int = 0) -> tuple[pd.DataFra
 
 
 @pytest.fixture(scope="session")
+def world_factory() -> Callable[..., tuple[pd.DataFrame, pd.DataFrame]]:
+    return random_world
+
+
+@pytest.fixture(scope="session")
+def make_engine(encoder: CharNgramEncoder) -> Callable[..., MatchingEngine]:
+    """Fit an engine on record lists or tables, with the test geography and occupations."""
+
+    def make(jobs: Any, workers: Any, **params: Any) -> MatchingEngine:
+        params = {"encoder": encoder, "as_of": AS_OF, "geography": GEOGRAPHY, "occupations": OCCUPATIONS, **params}
+        return MatchingEngine(**params).fit(pd.DataFrame(jobs), pd.DataFrame(workers))
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def encoder() -> CharNgramEncoder:
     return CharNgramEncoder(dim=64)
 

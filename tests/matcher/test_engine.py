@@ -1,0 +1,264 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone
+
+from matcher.engine import MatchingEngine
+from matcher.features import FEATURE_NAMES
+from matcher.rules import pair_mask
+
+
+def assert_no_violation(engine: MatchingEngine, worker_id: int, job_ids: list[int]) -> None:
+    widx, jidx = engine.workers_index_, engine.jobs_index_
+    w = np.full(len(job_ids), widx.row_of(worker_id))
+    j = np.array([jidx.row_of(i) for i in job_ids], dtype=np.int64)
+    assert pair_mask(widx.prepared.rules, w, jidx.prepared.rules, j).all()
+
+
+# --- estimator shape -------------------------------------------------------------------
+
+
+def test_init_only_stores_params_and_clone_works(encoder):
+    engine = MatchingEngine(encoder=encoder, lexical_weight=0.5, candidate_pool=30)
+    assert engine.get_params()["lexical_weight"] == 0.5
+    twin = clone(engine)
+    assert twin.candidate_pool == 30 and not hasattr(twin, "jobs_index_")
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "message"),
+    [("lexical_weight", 1.5, r"lexical_weight 1\.5"), ("candidate_pool", 0, "candidate_pool 0")],
+)
+def test_bad_params_fail_at_fit_naming_the_value(make_engine, make_job, make_worker, param, value, message):
+    with pytest.raises(ValueError, match=message):
+        make_engine([make_job()], [make_worker()], **{param: value})
+
+
+def test_methods_need_fit(encoder):
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError):
+        MatchingEngine(encoder=encoder).recommend_jobs(1)
+
+
+def test_fit_indexes_only_open_jobs_with_headcount(make_engine, make_job, make_worker):
+    jobs = [make_job(job_id=1), make_job(job_id=2, status="closed"), make_job(job_id=3, headcount=2, hired_count=2)]
+    engine = make_engine(jobs, [make_worker()])
+    assert engine.jobs_index_.active_ids().tolist() == [1]
+    assert engine.jobs_index_.embeddings.dtype == np.float32
+
+
+# --- recommendations -------------------------------------------------------------------
+
+
+def test_recommend_jobs_prefers_the_worker_trade_and_never_breaks_rules(fitted_engine, world):
+    jobs, workers = world
+    for wid in workers["worker_id"].iloc[:40]:
+        items = fitted_engine.recommend_jobs(int(wid), k=10)
+        assert len(items) <= 10
+        ids = [it["job_id"] for it in items]
+        assert len(set(ids)) == len(ids)
+        assert_no_violation(fitted_engine, int(wid), ids)
+        scores = [it["score"] for it in items]
+        assert scores == sorted(scores, reverse=True)
+    # A seamstress with a clear skill text gets every sewing job she may take on top.
+    rec = {**workers.iloc[0].to_dict(), "skills_text": "做过三年缝纫，会用平车", "desired_jobs": ["缝纫工"],
+           "needs_dormitory": False, "needs_halal": False, "certificates": []}
+    items = fitted_engine.recommend_jobs(rec, k=10)
+    sewing = {"6-05-01-03"}
+    codes = [it["occupation_code"] for it in items]
+    n_sewing = sum(c in sewing for c in codes)
+    assert n_sewing >= 3
+    assert all(c in sewing for c in codes[:n_sewing]), codes
+
+
+def test_recommend_workers_respects_rules_and_order(fitted_engine, world):
+    jobs, _ = world
+    open_ids = fitted_engine.jobs_index_.active_ids()[:15]
+    for jid in open_ids:
+        items = fitted_engine.recommend_workers(int(jid), k=50)
+        for it in items:
+            assert_no_violation(fitted_engine, it["worker_id"], [int(jid)])
+        scores = [it["score"] for it in items]
+        assert scores == sorted(scores, reverse=True)
+        assert all(2 <= len([r for r in it["reasons"]]) for it in items)
+
+
+def test_items_carry_reasons_in_chinese(fitted_engine, world):
+    _, workers = world
+    items = fitted_engine.recommend_jobs(int(workers["worker_id"].iloc[3]), k=5)
+    assert items
+    for it in items:
+        assert {"job_id", "score", "p_success", "reasons", "title"} <= set(it)
+        assert 2 <= len(it["reasons"]) <= 8
+        assert all(any("\u4e00" <= ch <= "\u9fff" for ch in r) for r in it["reasons"])
+
+
+def test_reasons_name_trade_wage_pairing_and_dormitory(make_engine, make_job, make_worker):
+    engine = make_engine([make_job(job_id=1, city="无锡市", wage_min=4500, wage_max=6500, dormitory=True, meals=False)],
+        [make_worker(worker_id=1, county_code="610621", min_wage=4000, skills_text="缝纫工", desired_jobs=[])],
+    )
+    reasons = engine.recommend_jobs(1, k=1)[0]["reasons"]
+    assert reasons[:4] == ["做过缝纫工，与岗位一致", "月薪4500–6500元，高于期望4000元", "结对城市：无锡", "提供宿舍"]
+
+
+@pytest.mark.parametrize(
+    ("worker_over", "job_over", "note"),
+    [
+        ({"skills_text": ""}, {}, "技能描述为空，按学历、证书和意向匹配"),
+        ({"skills_text": "？？？ ……"}, {}, "技能描述为空，按学历、证书和意向匹配"),
+        ({"certificates_unrecognised": ["挖掘机证XX"]}, {}, "证书'挖掘机证XX'无法识别"),
+        ({"desired_jobs": [], "preferred_cities": []}, {}, "未填写求职意向，按技能和岗位条件匹配"),
+        ({}, {"description": ""}, "岗位无描述，按岗位名称和条件匹配"),
+    ],
+)
+def test_bad_input_still_answers_and_says_what_was_unused(make_engine, make_job, make_worker, worker_over, job_over, note):
+    engine = make_engine([make_job(job_id=1, **job_over)], [make_worker(worker_id=1, **worker_over)])
+    items = engine.recommend_jobs(1, k=3)
+    assert [it["job_id"] for it in items] == [1]
+    assert note in items[0]["reasons"]
+    assert engine.recommend_workers(1, k=3)[0]["worker_id"] == 1
+
+
+def test_worker_without_any_text_falls_back_to_structured_fields(make_engine, make_job, make_worker):
+    jobs = [make_job(job_id=1, wage_min=3000, wage_max=3200), make_job(job_id=2, title="电焊工", wage_min=6000,
+                                                                          wage_max=7000)]
+    engine = make_engine(jobs, [make_worker(worker_id=1, skills_text="", desired_jobs=[])])
+    items = engine.recommend_jobs(1, k=2)
+    assert sorted(it["job_id"] for it in items) == [1, 2]
+
+
+def test_protected_attributes_never_change_the_list(fitted_engine, world):
+    _, workers = world
+    for _, row in workers.iloc[:15].iterrows():
+        rec = row.to_dict()
+        twin = {**rec, "name": "李四", "gender": "男" if rec["gender"] == "女" else "女",
+                "ethnicity": "回族" if rec["ethnicity"] != "回族" else "汉族"}
+        a = fitted_engine.recommend_jobs(rec, k=10)
+        b = fitted_engine.recommend_jobs(twin, k=10)
+        assert [(x["job_id"], x["score"], x["reasons"]) for x in a] == [(x["job_id"], x["score"], x["reasons"]) for x in b]
+    # the indexed twin is ranked identically for a job too
+    twin_row = {**workers.iloc[0].to_dict(), "worker_id": 999_999, "name": "王五", "gender": "男", "ethnicity": "撒拉族"}
+    fitted_engine.add_workers([twin_row])
+    jid = int(fitted_engine.jobs_index_.active_ids()[0])
+    ranked = fitted_engine.recommend_workers(jid, k=700)
+    scores = {it["worker_id"]: it["score"] for it in ranked}
+    if int(workers.iloc[0]["worker_id"]) in scores:
+        assert scores[999_999] == pytest.approx(scores[int(workers.iloc[0]["worker_id"])])
+
+
+def test_features_have_no_protected_column(fitted_engine, world):
+    assert not {"name", "gender", "ethnicity"} & set(FEATURE_NAMES)
+    prepared = fitted_engine.workers_index_.prepared.frame
+    assert not {"name", "gender", "ethnicity"} & set(prepared.columns)
+
+
+def test_unknown_worker_and_bad_k_are_refused(fitted_engine):
+    with pytest.raises(KeyError, match="worker_id 424242"):
+        fitted_engine.recommend_jobs(424242)
+    with pytest.raises(ValueError, match="k must be a positive integer, got 0"):
+        fitted_engine.recommend_jobs(1, k=0)
+    with pytest.raises(ValueError, match="worker must be a worker_id"):
+        fitted_engine.recommend_jobs("张三")
+
+
+# --- incremental changes -----------------------------------------------------------------
+
+
+def test_new_changed_filled_and_closed_jobs_show_at_once(make_engine, make_job, make_worker):
+    engine = make_engine([make_job(job_id=1, title="保洁员", occupation_code="")], [make_worker(worker_id=1)])
+    assert [it["job_id"] for it in engine.recommend_jobs(1)] == [1]
+    engine.add_jobs([make_job(job_id=2, title="缝纫工")])
+    assert [it["job_id"] for it in engine.recommend_jobs(1)][0] == 2
+    with pytest.raises(ValueError, match="job_id 2 is already indexed"):
+        engine.add_jobs([make_job(job_id=2)])
+    engine.update_jobs([make_job(job_id=2, hired_count=5, headcount=5)])  # filled
+    assert [it["job_id"] for it in engine.recommend_jobs(1)] == [1]
+    engine.update_jobs([make_job(job_id=2, headcount=8, hired_count=5)])  # reopened
+    assert 2 in [it["job_id"] for it in engine.recommend_jobs(1)]
+    engine.update_jobs([make_job(job_id=2, dormitory=False)])
+    engine.update_workers([make_worker(worker_id=1, needs_dormitory=True)])
+    assert [it["job_id"] for it in engine.recommend_jobs(1)] == [1]
+    engine.remove_jobs([1])
+    assert engine.recommend_jobs(1) == []
+    with pytest.raises(KeyError, match=r"\[77\] not indexed"):
+        engine.remove_jobs([77])
+
+
+def test_new_workers_show_at_once_and_removed_ones_vanish(make_engine, make_job, make_worker):
+    engine = make_engine([make_job(job_id=1)], [make_worker(worker_id=1, skills_text="保洁")])
+    engine.add_workers([make_worker(worker_id=2, skills_text="缝纫工三年")])
+    items = engine.recommend_workers(1, k=5)
+    assert [it["worker_id"] for it in items][0] == 2
+    engine.remove_workers([2])
+    assert [it["worker_id"] for it in engine.recommend_workers(1, k=5)] == [1]
+
+
+def test_many_removals_compact_and_keep_results(make_engine, make_job, make_worker):
+    jobs = [make_job(job_id=i, title="缝纫工" if i % 2 else "保洁员") for i in range(1, 2601)]
+    engine = make_engine(jobs, [make_worker(worker_id=1)], candidate_pool=20)
+    engine.remove_jobs(list(range(1, 2001)))
+    assert engine.jobs_index_.n_rows == 600  # tombstones compacted
+    ids = [it["job_id"] for it in engine.recommend_jobs(1, k=10)]
+    assert ids and all(i > 2000 for i in ids)
+
+
+# --- batch and candidates ----------------------------------------------------------------
+
+
+def test_batch_equals_single_calls(fitted_engine, world):
+    _, workers = world
+    ids = [int(i) for i in workers["worker_id"].iloc[:30]]
+    batch = fitted_engine.recommend_jobs_batch(ids, k=10, chunk=7)
+    for wid in ids:
+        single = fitted_engine.recommend_jobs(wid, k=10)
+        assert [it["job_id"] for it in batch[wid]] == [it["job_id"] for it in single]
+        np.testing.assert_allclose([it["score"] for it in batch[wid]], [it["score"] for it in single], rtol=1e-5)
+
+
+def test_candidates_long_table(fitted_engine, world):
+    _, workers = world
+    ids = [int(i) for i in workers["worker_id"].iloc[:20]]
+    cand = fitted_engine.candidates(ids, k=5)
+    assert list(cand.columns) == ["worker_id", "job_id", "rank", "score", "p_success", "retrieval_score"]
+    assert set(cand["worker_id"]) <= set(ids)
+    assert cand.groupby("worker_id").size().max() <= 5
+    assert not cand.duplicated(["worker_id", "job_id"]).any()
+    for wid, grp in cand.groupby("worker_id"):
+        assert grp["rank"].tolist() == list(range(1, len(grp) + 1))
+        assert_no_violation(fitted_engine, int(wid), grp["job_id"].tolist())
+
+
+def test_pair_features_for_historical_pairs(fitted_engine, world):
+    jobs, workers = world
+    closed = jobs[jobs["status"] != "open"].iloc[:3]
+    pairs = pd.DataFrame({"worker_id": workers["worker_id"].iloc[:3].to_numpy(), "job_id": closed["job_id"].to_numpy()})
+    feats = fitted_engine.pair_features(pairs, jobs=jobs, workers=workers)
+    assert list(feats.columns[:2]) == ["worker_id", "job_id"]
+    assert not feats["rules_ok"].any()  # closed jobs break the "open" rule
+    assert feats[list(FEATURE_NAMES)].shape == (3, len(FEATURE_NAMES))
+    with pytest.raises(KeyError, match="unknown workers"):
+        fitted_engine.pair_features(pd.DataFrame({"worker_id": [-5], "job_id": [int(jobs["job_id"].iloc[0])]}))
+
+
+# --- invariants under random worlds ------------------------------------------------------
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), k=st.integers(1, 30), weight=st.sampled_from([0.0, 0.35, 1.0]))
+def test_no_result_ever_breaks_a_rule_and_scores_never_increase(make_engine, world_factory, seed, k, weight):
+    jobs, workers = world_factory(n_workers=25, n_jobs=60, seed=seed)
+    engine = make_engine(jobs, workers, lexical_weight=weight, candidate_pool=15)
+    for wid in workers["worker_id"].iloc[:8]:
+        items = engine.recommend_jobs(int(wid), k=k)
+        assert_no_violation(engine, int(wid), [it["job_id"] for it in items])
+        scores = [it["score"] for it in items]
+        assert all(a >= b for a, b in zip(scores, scores[1:], strict=False))
+    for jid in engine.jobs_index_.active_ids()[:5]:
+        items = engine.recommend_workers(int(jid), k=k)
+        for it in items:
+            assert_no_violation(engine, it["worker_id"], [int(jid)])
