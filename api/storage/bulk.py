@@ -44,7 +44,7 @@ _FIRM_COLS = [
     "updated_at",
 ]
 _JOB_SRC = [c for c in JOB_COLUMNS if c not in ("job_id", "firm_name")]
-_JOB_COLS = ["id", *_JOB_SRC, "version", "created_at", "updated_at"]
+_JOB_COLS = ["id", *_JOB_SRC, "certificates_unrecognised", "version", "created_at", "updated_at"]
 _WORKER_SRC = [c for c in WORKER_COLUMNS if c not in ("worker_id", "id_number")]
 _WORKER_COLS = [
     "id",
@@ -184,6 +184,10 @@ def _job_rows(jobs: pd.DataFrame, stamp: str, sqlite: bool) -> list[tuple]:
     cols = [jobs["job_id"].astype(np.int64).tolist()]
     cols += [_column(jobs, c, sqlite=sqlite) for c in _JOB_SRC]
     n = len(jobs)
+    if "certificates_unrecognised" in jobs.columns:
+        cols.append(_json_list_column(jobs["certificates_unrecognised"]))
+    else:
+        cols.append(["[]"] * n)
     return list(zip(*cols, [1] * n, [stamp] * n, [stamp] * n, strict=True))
 
 

@@ -55,10 +55,15 @@ class StaleVersion(StorageError):
     title = "数据已被他人修改"
 
     def __init__(self, object_type: str, object_id: Any, expected: Any, current: Any) -> None:
-        super().__init__(
-            f"{_LABELS.get(object_type, object_type)} {object_id} 的版本已是 {current}，"
-            f"而修改基于版本 {expected}；请重新读取后再修改。"
-        )
+        label = _LABELS.get(object_type, object_type)
+        if current is None:
+            detail = f"{label} {object_id} 在读取后已被他人修改；请重新读取后再修改。"
+        else:
+            detail = (
+                f"{label} {object_id} 的版本已是 {current}，而修改基于版本 {expected}；"
+                "请重新读取后再修改。"
+            )
+        super().__init__(detail)
         self.object_type = object_type
         self.object_id = object_id
         self.expected = expected

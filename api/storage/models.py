@@ -93,6 +93,8 @@ class Job(Base):
     age_max: Mapped[int] = mapped_column(Integer, default=60)
     education_min: Mapped[str | None] = mapped_column(String(10), nullable=True)
     certificates_required: Mapped[list[str]] = mapped_column(default=list)
+    #: Required certificates as HR wrote them that match no catalogue entry: kept, not lost.
+    certificates_unrecognised: Mapped[list[str]] = mapped_column(default=list)
     dormitory: Mapped[bool] = mapped_column(Boolean, default=False)
     meals: Mapped[bool] = mapped_column(Boolean, default=False)
     halal_canteen: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -13,12 +13,13 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import pandas as pd
 from sqlalchemy import Select, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -62,6 +63,7 @@ _JOB_FIELDS: dict[str, tuple[str, bool]] = {
     "age_max": ("int", False),
     "education_min": ("education_or_none", False),
     "certificates_required": ("list", False),
+    "certificates_unrecognised": ("list", False),
     "dormitory": ("bool", False),
     "meals": ("bool", False),
     "halal_canteen": ("bool", False),
@@ -101,6 +103,7 @@ _IGNORED_ON_CREATE = {
     "updated_at",
     "id",
     "id_masked",
+    "row",
 }
 
 
@@ -260,12 +263,55 @@ def _check_job_ranges(values: Mapping[str, Any]) -> None:
         raise Invalid(errors)
 
 
-def _flush(session: Session, object_type: str, object_id: Any = None) -> None:
+SQLITE_BUSY_SNAPSHOT = 517
+
+
+def _is_stale_snapshot(exc: OperationalError) -> bool:
+    """SQLite in WAL mode refuses to turn a read transaction into a write once another
+    connection has committed since the read: the rows we read are outdated."""
+    return getattr(exc.orig, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT
+
+
+@contextmanager
+def _savepoint(session: Session, object_type: str, row: Any, expected_version: Any = None):
+    """Run a write in a savepoint and translate what the database refuses into domain errors.
+
+    A savepoint per write: a refused row rolls back alone, and the caller's session (one
+    request, or one import of thousands of rows) stays usable.
+    """
     try:
-        session.flush()
+        with session.begin_nested():
+            yield
+            session.flush()
+    except StaleDataError:
+        # Someone committed between our read and our write: UPDATE … WHERE version=… hit 0 rows.
+        current = session.scalar(select(type(row).version).where(type(row).id == row.id))
+        raise StaleVersion(object_type, row.id, expected_version, current) from None
+    except OperationalError as exc:
+        if not _is_stale_snapshot(exc):
+            raise
+        if expected_version is None and getattr(row, "version", None) is None:
+            raise Conflict(
+                f"{_label(object_type)} 保存时数据已被他人修改，请重试。"
+            ) from None
+        raise StaleVersion(object_type, row.id, expected_version, None) from None
+
+
+def _add(session: Session, row: Any, object_type: str) -> None:
+    """Insert ``row``; a refused row (same id, …) becomes a :class:`Conflict`."""
+    try:
+        with _savepoint(session, object_type, row):
+            session.add(row)
     except IntegrityError as exc:
-        session.rollback()
-        raise Conflict(f"保存{object_type} {object_id or ''} 违反数据库约束：{exc.orig}") from None
+        raise Conflict(
+            f"{_label(object_type)} {row.id if row.id is not None else ''} 无法保存：{exc.orig}"
+        ) from None
+
+
+def _label(object_type: str) -> str:
+    from .errors import _LABELS
+
+    return _LABELS.get(object_type, object_type)
 
 
 # --------------------------------------------------------------------------- pagination
@@ -335,17 +381,12 @@ def _update(
 ) -> Any:
     if expected_version is not None and row.version != expected_version:
         raise StaleVersion(object_type, row.id, expected_version, row.version)
-    for key, value in values.items():
-        setattr(row, key, value)
     try:
-        session.flush()
-    except StaleDataError:
-        # Someone committed between our read and our write: the UPDATE … WHERE version=… hit 0 rows.
-        session.rollback()
-        current = session.scalar(select(type(row).version).where(type(row).id == row.id))
-        raise StaleVersion(object_type, row.id, expected_version, current) from None
+        # Changes are made inside the savepoint: begin_nested() flushes what is pending first.
+        with _savepoint(session, object_type, row, expected_version):
+            for key, value in values.items():
+                setattr(row, key, value)
     except IntegrityError as exc:
-        session.rollback()
         raise Conflict(f"保存{object_type} {row.id} 违反数据库约束：{exc.orig}") from None
     return row
 
@@ -353,14 +394,10 @@ def _update(
 def _delete(session: Session, row: Any, object_type: str, expected_version: int | None) -> None:
     if expected_version is not None and row.version != expected_version:
         raise StaleVersion(object_type, row.id, expected_version, row.version)
-    session.delete(row)
     try:
-        session.flush()
-    except StaleDataError:
-        session.rollback()
-        raise StaleVersion(object_type, row.id, expected_version, "?") from None
+        with _savepoint(session, object_type, row, expected_version):
+            session.delete(row)
     except IntegrityError:
-        session.rollback()
         raise Conflict(f"{object_type} {row.id} 仍被其他数据引用，不能删除。") from None
 
 
@@ -371,8 +408,7 @@ def create_firm(session: Session, data: Mapping[str, Any]) -> Firm:
     firm = Firm(**values)
     if "firm_id" in data and not _is_missing(data["firm_id"]):
         firm.id = _coerce("int", "firm_id", data["firm_id"])
-    session.add(firm)
-    _flush(session, "firm", firm.id)
+    _add(session, firm, "firm")
     return firm
 
 
@@ -439,8 +475,7 @@ def create_job(session: Session, data: Mapping[str, Any]) -> Job:
     job = Job(**values)
     if not _is_missing(data.get("job_id")):
         job.id = _coerce("int", "job_id", data["job_id"])
-    session.add(job)
-    _flush(session, "job", job.id)
+    _add(session, job, "job")
     return job
 
 
@@ -565,12 +600,11 @@ def register_worker(session: Session, data: Mapping[str, Any], *, protector: IdP
     worker = Worker(**values, id_cipher=stored.cipher, id_hash=stored.hash, id_masked=stored.masked)
     if not _is_missing(data.get("worker_id")):
         worker.id = _coerce("int", "worker_id", data["worker_id"])
-    session.add(worker)
     try:
-        session.flush()
+        with _savepoint(session, "worker", worker):
+            session.add(worker)
     except IntegrityError:
         # A concurrent registration of the same ID won the race to the UNIQUE index.
-        session.rollback()
         existing = session.scalar(select(Worker.id).where(Worker.id_hash == stored.hash))
         if existing is not None:
             raise DuplicateWorker(existing, stored.masked) from None
@@ -704,12 +738,12 @@ def record_outcome(
     get_worker(session, worker_id)
     job = get_job(session, job_id)
     event = OutcomeEvent(worker_id=worker_id, job_id=job_id, stage=stage, date=day)
-    session.add(event)
-    if stage == "hired":
-        job.hired_count += 1
-        if job.status == "open" and job.hired_count >= job.headcount:
-            job.status = "filled"
-    _flush(session, "outcome", None)
+    with _savepoint(session, "job", job, job.version):
+        session.add(event)
+        if stage == "hired":
+            job.hired_count += 1
+            if job.status == "open" and job.hired_count >= job.headcount:
+                job.status = "filled"
     return event
 
 
@@ -813,8 +847,7 @@ def create_api_key(
         firm_id=firm_id,
         region_prefix=region_prefix,
     )
-    session.add(key)
-    _flush(session, "api_key", None)
+    _add(session, key, "api_key")
     return key, token
 
 

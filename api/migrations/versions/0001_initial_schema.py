@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-26 15:47:20.406945
+Create Date: 2026-11-26 15:51:01.043641
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -192,6 +193,7 @@ def upgrade() -> None:
         sa.Column("age_max", sa.Integer(), nullable=False),
         sa.Column("education_min", sa.String(length=10), nullable=True),
         sa.Column("certificates_required", sa.JSON(), nullable=False),
+        sa.Column("certificates_unrecognised", sa.JSON(), nullable=False),
         sa.Column("dormitory", sa.Boolean(), nullable=False),
         sa.Column("meals", sa.Boolean(), nullable=False),
         sa.Column("halal_canteen", sa.Boolean(), nullable=False),
