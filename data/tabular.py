@@ -232,6 +232,23 @@ def _rows_from_csv(data: bytes) -> list[list[str]]:
         raise TableError(f"CSV 格式错误：{exc} (malformed CSV)") from None
 
 
+#: An .xlsx is a zip: refuse one that would unpack to more than this (a "zip bomb").
+MAX_XLSX_UNPACKED_BYTES = 1024 * 1024 * 1024
+
+
+def _check_unpacked_size(data: bytes) -> None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            unpacked = sum(info.file_size for info in zf.infolist())
+    except zipfile.BadZipFile as exc:
+        raise TableError(f"无法读取 Excel 工作簿：{exc} (not a readable .xlsx workbook)") from None
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise TableError(
+            f"Excel 工作簿解压后 {unpacked} 字节，超过上限 {MAX_XLSX_UNPACKED_BYTES} 字节 "
+            "(workbook unpacks to more than the limit)"
+        )
+
+
 def _rows_from_xlsx(data: bytes) -> list[list[str]]:
     import openpyxl
 
@@ -239,6 +256,7 @@ def _rows_from_xlsx(data: bytes) -> list[list[str]]:
         raise TableError(
             "文件扩展名为 .xlsx，但内容不是 Excel 工作簿 (file claims .xlsx but is not one)"
         )
+    _check_unpacked_size(data)
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
@@ -293,14 +311,20 @@ def read_table(
     if not rows or not any(rows[0]):
         raise TableError(f"文件 {filename!r} 第1行没有表头 (no header in row 1)")
     header = [fold_width(h) for h in rows[0]]
+    width = max(len(row) for row in rows)
+    header += [""] * (width - len(header))
+    # A column with data but no header (or beyond the last header) gets a name such as
+    # 第14列, so that validation lists it as ignored instead of its cells vanishing.
+    filled = [any(i < len(row) and row[i] for row in rows[1:]) for i in range(width)]
+    header = [h or (f"第{i + 1}列" if filled[i] else "") for i, h in enumerate(header)]
     while header and not header[-1]:
         header.pop()
+    width = len(header)
     seen: set[str] = set()
     for h in header:
         if h and h in seen:
             raise TableError(f"表头 {h!r} 出现了两次 (duplicated column header {h!r})")
         seen.add(h)
-    width = len(header)
     body, numbers = [], []
     for number, row in enumerate(rows[1:], start=2):
         cells = (list(row) + [""] * width)[:width]

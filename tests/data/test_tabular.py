@@ -96,6 +96,24 @@ def test_read_rejects_bad_files(data, filename, match):
         read_table(io.BytesIO(data), filename=filename)
 
 
+def test_cells_without_header_are_kept_as_ignored_columns(job_rows):
+    raw = _csv_bytes(job_rows).decode().splitlines()
+    raw[1] += ",多出来的备注"
+    df = read_table(io.BytesIO("\n".join(raw).encode()), filename="a.csv")
+    extra = f"第{len(job_rows[0]) + 1}列"
+    assert df.loc[2, extra] == "多出来的备注"
+    result = validate_jobs(df)
+    assert result.ok and result.ignored_columns == [extra]
+
+
+def test_xlsx_zip_bomb_refused(monkeypatch, job_rows):
+    import data.tabular as tabular
+
+    monkeypatch.setattr(tabular, "MAX_XLSX_UNPACKED_BYTES", 1000)
+    with pytest.raises(TableError, match="解压"):
+        read_table(io.BytesIO(_xlsx_bytes(job_rows)), filename="j.xlsx")
+
+
 def test_table_error_is_value_error():
     assert issubclass(TableError, ValueError)
 
