@@ -290,7 +290,7 @@ OCCUPATIONS: tuple[Occupation, ...] = (
     ),
     Occupation(
         key="security", code="4-07-05-01", family="property",
-        titles=("保安", "保安员", "小区保安", "门卫", "工厂保安（包吃住）", "物业秩序维护员"),
+        titles=("保安", "保安员", "小区保安", "门卫", "工厂保安", "物业秩序维护员"),
         tasks=("小区门岗值守和巡逻", "厂区门卫、来访登记", "商场秩序维护"),
         wage=(3800, 5000), age=(18, 60), male_share=0.9, job_weight=6, worker_weight=5,
         skills=("当过小区门卫", "在{place}干过{n}年保安", "做过厂里门卫", "部队退伍，干过保安"),
@@ -319,7 +319,7 @@ OCCUPATIONS: tuple[Occupation, ...] = (
     ),
     Occupation(
         key="elder_care", code="4-10-01-05", family="care",
-        titles=("养老护理员", "护工", "养老院护理员", "护理员（包吃住）"),
+        titles=("养老护理员", "护工", "养老院护理员", "护理员（长期）"),
         tasks=("照顾老人起居、喂饭、翻身", "养老院老人生活照料", "协助老人康复活动"),
         wage=(4500, 6500), age=(20, 55), male_share=0.15, job_weight=3, worker_weight=3,
         skills=("在养老院当过护工", "照顾过瘫痪老人{n}年", "在{place}医院做过陪护", "在家伺候过老人"),
@@ -375,7 +375,7 @@ OCCUPATIONS: tuple[Occupation, ...] = (
     ),
     Occupation(
         key="waiter", code="4-03-02-05", family="catering",
-        titles=("服务员", "餐厅服务员", "传菜员", "前厅服务员", "服务员（包吃住）"),
+        titles=("服务员", "餐厅服务员", "传菜员", "前厅服务员", "服务员（长期）"),
         tasks=("餐厅点菜、传菜、收台", "迎宾和餐前准备", "包厢服务"),
         wage=(4000, 5500), age=(18, 40), male_share=0.35, job_weight=4, worker_weight=3,
         skills=("在饭店当过服务员", "在{place}火锅店干过{n}年", "传过菜，端过盘子", "在酒店餐厅干过"),
