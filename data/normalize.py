@@ -150,9 +150,14 @@ def normalize_certificates(names: Iterable[str]) -> tuple[list[str], list[str]]:
     return ids, unknown
 
 
+@cache
+def _certificate_names() -> dict[str, str]:
+    return dict(zip(_certificates()["cert_id"], _certificates()["name"], strict=True))
+
+
 def certificate_name(cert_id: str) -> str:
     """Canonical Chinese name of a certificate id, for reasons shown to users."""
-    names = dict(zip(_certificates()["cert_id"], _certificates()["name"], strict=True))
+    names = _certificate_names()
     if cert_id not in names:
         raise ValueError(
             f"unknown certificate id {cert_id!r} (未知证书编号); valid: {', '.join(names)}"
