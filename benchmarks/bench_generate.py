@@ -32,23 +32,33 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=1_000_000)
     parser.add_argument("--jobs", type=int, default=100_000)
-    parser.add_argument("--pairs-sample", type=int, default=100_000,
-                        help="workers in the historical recommendations (3 pairs each)")
+    parser.add_argument(
+        "--pairs-sample",
+        type=int,
+        default=100_000,
+        help="workers in the historical recommendations (3 pairs each)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
     world = generate_world(args.workers, args.jobs, seed=args.seed, show_progress=True)
     t1 = time.perf_counter()
-    print(f"generate_world({args.workers:,}, {args.jobs:,}): {t1 - t0:.1f} s, "
-          f"peak RSS {_peak_mb():,.0f} MB")
-    pairs = historical_pairs(world, worker_sample=min(args.pairs_sample, args.workers), seed=args.seed)
+    print(
+        f"generate_world({args.workers:,}, {args.jobs:,}): {t1 - t0:.1f} s, "
+        f"peak RSS {_peak_mb():,.0f} MB"
+    )
+    pairs = historical_pairs(
+        world, worker_sample=min(args.pairs_sample, args.workers), seed=args.seed
+    )
     t2 = time.perf_counter()
     print(f"historical_pairs({len(pairs):,} pairs): {t2 - t1:.1f} s")
     events = simulate_outcomes(world, pairs, seed=args.seed)
     t3 = time.perf_counter()
-    print(f"simulate_outcomes({len(pairs):,} pairs -> {len(events):,} events): {t3 - t2:.1f} s, "
-          f"peak RSS {_peak_mb():,.0f} MB")
+    print(
+        f"simulate_outcomes({len(pairs):,} pairs -> {len(events):,} events): {t3 - t2:.1f} s, "
+        f"peak RSS {_peak_mb():,.0f} MB"
+    )
     print(events["stage"].value_counts().to_string())
 
 

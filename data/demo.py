@@ -125,8 +125,9 @@ def _years_text(years: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Years written as a clerk does: 3, ３ (full-width) or 三."""
     plain = years.astype(str).astype(object)
     style = rng.random(len(years))
-    full = np.array([str(i).translate(T.FULLWIDTH_DIGITS) for i in range(len(T.CHINESE_NUMERALS))],
-                    dtype=object)
+    full = np.array(
+        [str(i).translate(T.FULLWIDTH_DIGITS) for i in range(len(T.CHINESE_NUMERALS))], dtype=object
+    )
     chinese = np.asarray(T.CHINESE_NUMERALS, dtype=object)
     y = np.clip(years, 0, len(T.CHINESE_NUMERALS) - 1)
     out = plain.copy()
@@ -173,7 +174,9 @@ def _jiangsu() -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
     prefectures = list(T.CITY_FIRM_WEIGHT)
     districts = {p: cities.loc[cities["prefecture"] == p, "district"].tolist() for p in prefectures}
     county_cities = {
-        p: cities.loc[(cities["prefecture"] == p) & (cities["kind"] == "县级市"), "district"].tolist()
+        p: cities.loc[
+            (cities["prefecture"] == p) & (cities["kind"] == "县级市"), "district"
+        ].tolist()
         for p in prefectures
     }
     missing = [p for p in prefectures if not districts[p]]
@@ -182,7 +185,9 @@ def _jiangsu() -> tuple[list[str], dict[str, list[str]], dict[str, list[str]]]:
     return prefectures, districts, county_cities
 
 
-def _make_firms(n_firms: int, rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+def _make_firms(
+    n_firms: int, rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
     prefectures, districts, _ = _jiangsu()
     industry = _choice(rng, n_firms, [ind[1] for ind in T.INDUSTRIES])
     city_idx = _choice(rng, n_firms, [T.CITY_FIRM_WEIGHT[p] for p in prefectures])
@@ -194,14 +199,19 @@ def _make_firms(n_firms: int, rng: np.random.Generator) -> tuple[pd.DataFrame, n
     brand_chars = np.asarray(list(T.FIRM_BRAND_CHARS), dtype=object)
     b1 = brand_chars[rng.integers(0, len(brand_chars), n_firms)]
     b2 = brand_chars[rng.integers(0, len(brand_chars), n_firms)]
-    word = np.array([T.INDUSTRIES[i][2][j % len(T.INDUSTRIES[i][2])]
-                     for i, j in zip(industry, rng.integers(0, 12, n_firms))], dtype=object)
+    word = np.array(
+        [
+            T.INDUSTRIES[i][2][j % len(T.INDUSTRIES[i][2])]
+            for i, j in zip(industry, rng.integers(0, 12, n_firms), strict=True)
+        ],
+        dtype=object,
+    )
     suffix_idx = _choice(rng, n_firms, [s[1] for s in T.FIRM_SUFFIXES])
     suffix = np.asarray([s[0] for s in T.FIRM_SUFFIXES], dtype=object)[suffix_idx]
     bracketed = rng.random(n_firms) < 0.15  # 瑞达电子（苏州）有限公司
     names = [
         f"{a}{b}{w}（{c[:-1]}）{s}" if br else f"{c[:-1]}{a}{b}{w}{s}"
-        for a, b, w, c, s, br in zip(b1, b2, word, city, suffix, bracketed)
+        for a, b, w, c, s, br in zip(b1, b2, word, city, suffix, bracketed, strict=True)
     ]
     names = pd.Series(names, dtype=object)
     # A name must identify one firm: a clash gets a third brand character, then a number.
@@ -212,7 +222,9 @@ def _make_firms(n_firms: int, rng: np.random.Generator) -> tuple[pd.DataFrame, n
         extra = brand_chars[rng.integers(0, len(brand_chars), int(dup.sum()))]
         if attempt == 3:
             extra = [f"{k + 1}" for k in range(int(dup.sum()))]
-        names[dup] = [n.replace("有限", f"{e}有限", 1) for n, e in zip(names[dup], extra)]
+        names[dup] = [
+            n.replace("有限", f"{e}有限", 1) for n, e in zip(names[dup], extra, strict=True)
+        ]
     firms = pd.DataFrame(
         {
             "firm_id": np.arange(1, n_firms + 1, dtype=np.int64),
@@ -226,8 +238,12 @@ def _make_firms(n_firms: int, rng: np.random.Generator) -> tuple[pd.DataFrame, n
 
 
 def _make_jobs(
-    n_jobs: int, firms: pd.DataFrame, firm_industry: np.ndarray, firm_city_idx: np.ndarray,
-    rng: np.random.Generator, as_of: dt.date,
+    n_jobs: int,
+    firms: pd.DataFrame,
+    firm_industry: np.ndarray,
+    firm_city_idx: np.ndarray,
+    rng: np.random.Generator,
+    as_of: dt.date,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     prefectures, _, _ = _jiangsu()
     n_firms = len(firms)
@@ -278,13 +294,13 @@ def _make_jobs(
     req_b = np.full(n_jobs, "", dtype=object)
     for k, o in enumerate(occs):
         mask = np.flatnonzero(occ == k)
-        for slot, (p, spellings) in zip((req_a, req_b), o.job_certs):
+        for slot, (p, spellings) in zip((req_a, req_b), o.job_certs, strict=False):
             has = mask[rng.random(len(mask)) < p]
             slot[has] = _pick(rng, spellings, len(has))
-    raw_lists = [[c for c in (a, b) if c] for a, b in zip(req_a, req_b)]
+    raw_lists = [[c for c in (a, b) if c] for a, b in zip(req_a, req_b, strict=True)]
     cert_ids, _ = _cert_ids(raw_lists)
     sep = _pick(rng, ["、", "，", " ", "/"], n_jobs)
-    certs_raw = [s.join(r) for s, r in zip(sep, raw_lists)]
+    certs_raw = [s.join(r) for s, r in zip(sep, raw_lists, strict=True)]
 
     firm_halal = rng.random(n_firms) < 0.03
     firm_halal |= firms["name"].str.contains("清真").to_numpy()
@@ -295,7 +311,9 @@ def _make_jobs(
     novice_p = np.array([o.novice_ok for o in occs])[occ] * np.where(needs_cert, 0.3, 1.0)
     novice_ok = rng.random(n_jobs) < novice_p
 
-    status = np.asarray(["open", "filled", "closed"], dtype=object)[_choice(rng, n_jobs, [0.8, 0.12, 0.08])]
+    status = np.asarray(["open", "filled", "closed"], dtype=object)[
+        _choice(rng, n_jobs, [0.8, 0.12, 0.08])
+    ]
     hired = np.floor(rng.random(n_jobs) * headcount).astype(np.int64)
     hired[status == "filled"] = headcount[status == "filled"]
     posted_at = _dates(as_of, rng.integers(0, 365, n_jobs))
@@ -305,8 +323,19 @@ def _make_jobs(
     code = np.where(coded, true_code, "")
 
     titles = _job_titles(occ, wage_min, wage_max, city, district, dormitory, meals, needs_cert, rng)
-    descriptions = _job_descriptions(occ, age_min, age_max, edu_min, wage_min, wage_max, dormitory,
-                                     meals, novice_ok, raw_lists, rng)
+    descriptions = _job_descriptions(
+        occ,
+        age_min,
+        age_max,
+        edu_min,
+        wage_min,
+        wage_max,
+        dormitory,
+        meals,
+        novice_ok,
+        raw_lists,
+        rng,
+    )
     job_ids = np.arange(1, n_jobs + 1, dtype=np.int64)
     jobs = pd.DataFrame(
         {
@@ -376,16 +405,24 @@ def _job_titles(occ, wage_min, wage_max, city, district, dormitory, meals, needs
             perks.append("持证上岗")
         perk = perks[perk_pick[i] % len(perks)] if perks else "五险一金"
         title = shapes[i].format(
-            t=t, t2=t2, perk=perk, w=wage_max[i], lo=wage_min[i], hi=wage_max[i],
-            lok=wage_min[i] // 1000, hik=max(wage_max[i] // 1000, wage_min[i] // 1000),
-            city=city[i][:-1], district=district[i],
+            t=t,
+            t2=t2,
+            perk=perk,
+            w=wage_max[i],
+            lo=wage_min[i],
+            hi=wage_max[i],
+            lok=wage_min[i] // 1000,
+            hik=max(wage_max[i] // 1000, wage_min[i] // 1000),
+            city=city[i][:-1],
+            district=district[i],
         )
         out.append(title.translate(T.FULLWIDTH_DIGITS) if fullwidth[i] else title)
     return out
 
 
-def _job_descriptions(occ, age_min, age_max, edu_min, wage_min, wage_max, dormitory, meals,
-                      novice_ok, raw_lists, rng):
+def _job_descriptions(
+    occ, age_min, age_max, edu_min, wage_min, wage_max, dormitory, meals, novice_ok, raw_lists, rng
+):
     n = len(occ)
     occs = T.OCCUPATIONS
     S = T.DESCRIPTION_SENTENCES
@@ -408,8 +445,13 @@ def _job_descriptions(occ, age_min, age_max, edu_min, wage_min, wage_max, dormit
         if wage_min[i] == wage_max[i]:
             pay = pay.replace(f"{wage_min[i]}-{wage_max[i]}", f"{wage_min[i]}")
         parts.append(pay)
-        parts.append(S["req"][picks[i, 4] % 3].format(
-            age_min=age_min[i], age_max=age_max[i], edu=T.EDUCATION_PHRASES.get(edu_min[i], "学历不限")))
+        parts.append(
+            S["req"][picks[i, 4] % 3].format(
+                age_min=age_min[i],
+                age_max=age_max[i],
+                edu=T.EDUCATION_PHRASES.get(edu_min[i], "学历不限"),
+            )
+        )
         if novice_ok[i]:
             parts.append(S["novice"][picks[i, 2] % 3])
         out.append("".join(parts[:k] if k < len(parts) else parts))
@@ -420,7 +462,9 @@ def _job_descriptions(occ, age_min, age_max, edu_min, wage_min, wage_max, dormit
 
 
 @cache
-def _villages(county_codes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _villages(
+    county_codes: tuple[str, ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Township and village names per county, fixed by the county code (not the seed).
 
     Returns flat arrays ``town, village`` and per-county ``offset, count`` into them
@@ -432,35 +476,50 @@ def _villages(county_codes: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np
         r = np.random.default_rng(int(code))
         names: list[str] = []
         while len(names) < int(r.integers(8, 18)):
-            name = "".join(chars[r.integers(0, len(chars), 2)]) + T.TOWNSHIP_SUFFIXES[r.integers(0, 4)]
+            name = (
+                "".join(chars[r.integers(0, len(chars), 2)]) + T.TOWNSHIP_SUFFIXES[r.integers(0, 4)]
+            )
             if name not in names:
                 names.append(name)
         offsets.append(len(villages))
         for town in names:
             v_names: list[str] = []
             for _ in range(int(r.integers(5, 14))):
-                v = "".join(chars[r.integers(0, len(chars), 2)]) + T.VILLAGE_SUFFIXES[r.integers(0, 5)]
+                v = (
+                    "".join(chars[r.integers(0, len(chars), 2)])
+                    + T.VILLAGE_SUFFIXES[r.integers(0, 5)]
+                )
                 if v not in v_names and v[:2] != town[:2]:
                     v_names.append(v)
             towns.extend([town] * len(v_names))
             villages.extend(v_names)
         counts.append(len(villages) - offsets[-1])
-    out = (np.asarray(towns, dtype=object), np.asarray(villages, dtype=object),
-           np.asarray(offsets), np.asarray(counts))
+    out = (
+        np.asarray(towns, dtype=object),
+        np.asarray(villages, dtype=object),
+        np.asarray(offsets),
+        np.asarray(counts),
+    )
     for arr in out:
         arr.setflags(write=False)
     return out
 
 
 def _education(age: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    labels = np.asarray(["小学", "初中", "高中", "中专", "技校", "职高", "大专", "本科"], dtype=object)
+    labels = np.asarray(
+        ["小学", "初中", "高中", "中专", "技校", "职高", "大专", "本科"], dtype=object
+    )
     mixes = {  # rural labour: older people went to school less
         "young": [0.04, 0.50, 0.12, 0.12, 0.04, 0.04, 0.12, 0.02],
         "middle": [0.15, 0.62, 0.10, 0.06, 0.02, 0.01, 0.04, 0.00],
         "old": [0.36, 0.55, 0.06, 0.02, 0.00, 0.00, 0.01, 0.00],
     }
     out = np.empty(len(age), dtype=object)
-    for name, mask in (("young", age < 30), ("middle", (age >= 30) & (age < 45)), ("old", age >= 45)):
+    for name, mask in (
+        ("young", age < 30),
+        ("middle", (age >= 30) & (age < 45)),
+        ("old", age >= 45),
+    ):
         out[mask] = labels[_choice(rng, int(mask.sum()), mixes[name])]
     return out
 
@@ -482,8 +541,11 @@ def _names(gender: np.ndarray, ethnicity: np.ndarray, rng: np.random.Generator) 
     names = np.where(one_char, surname + c1, surname + c1 + c2)
     tib = np.flatnonzero(ethnicity == "藏族")
     if len(tib):
-        first = np.where(male[tib], _pick(rng, T.TIBETAN_NAMES_MALE, len(tib)),
-                         _pick(rng, T.TIBETAN_NAMES_FEMALE, len(tib)))
+        first = np.where(
+            male[tib],
+            _pick(rng, T.TIBETAN_NAMES_MALE, len(tib)),
+            _pick(rng, T.TIBETAN_NAMES_FEMALE, len(tib)),
+        )
         two = rng.random(len(tib)) < 0.5
         names[tib] = np.where(two, first + _pick(rng, T.TIBETAN_NAMES_TAIL, len(tib)), first)
     return names
@@ -517,16 +579,24 @@ def _skills_text(latent: np.ndarray, years: np.ndarray, rng: np.random.Generator
     empty = np.full(n, "", dtype=object)
     earlier = has_occ & (u[:, 2] < 0.12)  # an earlier, different job
     noisy = u[:, 3] < 0.35
-    text = (table_arr[main]
-            + np.where(earlier, sep, empty) + np.where(earlier, table_arr[other_phrase], empty)
-            + np.where(noisy, sep, empty)
-            + np.where(noisy, np.asarray(T.NOISE_PHRASES, dtype=object)[
-                rng.integers(0, len(T.NOISE_PHRASES), n)], empty))
+    text = (
+        table_arr[main]
+        + np.where(earlier, sep, empty)
+        + np.where(earlier, table_arr[other_phrase], empty)
+        + np.where(noisy, sep, empty)
+        + np.where(
+            noisy,
+            np.asarray(T.NOISE_PHRASES, dtype=object)[rng.integers(0, len(T.NOISE_PHRASES), n)],
+            empty,
+        )
+    )
     years_txt = _years_text(np.where(years > 0, years, rng.integers(1, 6, n)), rng)
     place = _pick(rng, T.WORK_PLACES, n)
     holes = np.flatnonzero(np.char.find(text.astype(str), "{") >= 0)
-    text[holes] = [t.replace("{n}", y).replace("{place}", p)
-                   for t, y, p in zip(text[holes], years_txt[holes], place[holes])]
+    text[holes] = [
+        t.replace("{n}", y).replace("{place}", p)
+        for t, y, p in zip(text[holes], years_txt[holes], place[holes], strict=True)
+    ]
     text[u[:, 0] < 0.1] = ""  # the clerk left it empty
     return text
 
@@ -590,9 +660,14 @@ def _make_workers(
     gender = np.where(male, "男", "女").astype(object)
 
     band = _choice(rng, n, [0.25, 0.3, 0.45])
-    age = np.where(band == 0, rng.integers(18, 30, n),
-                   np.where(band == 1, rng.integers(30, 40, n), rng.integers(40, 59, n)))
-    birth = np.datetime64(as_of, "D") - (age * 365.25 + rng.integers(1, 365, n)).astype("timedelta64[D]")
+    age = np.where(
+        band == 0,
+        rng.integers(18, 30, n),
+        np.where(band == 1, rng.integers(30, 40, n), rng.integers(40, 59, n)),
+    )
+    birth = np.datetime64(as_of, "D") - (age * 365.25 + rng.integers(1, 365, n)).astype(
+        "timedelta64[D]"
+    )
     years = np.where(latent >= 0, np.clip(rng.integers(1, 16, n), 1, np.maximum(age - 17, 1)), 0)
 
     ethnicity = np.full(n, "汉族", dtype=object)
@@ -616,8 +691,9 @@ def _make_workers(
         if not dup.any():
             break
         seq[dup] = rng.integers(0, 500, int(dup.sum()))
-        ids[dup] = make_id_numbers(county_code[dup].astype("U6"), birth[dup], seq[dup],
-                                   gender[dup].astype("U1"))
+        ids[dup] = make_id_numbers(
+            county_code[dup].astype("U6"), birth[dup], seq[dup], gender[dup].astype("U1")
+        )
     else:
         raise RuntimeError("could not draw unique ID numbers; too many workers per county and day")
 
@@ -641,14 +717,17 @@ def _make_workers(
         for j, (p, spellings) in enumerate(o.worker_certs):
             has = mask[rng.random(len(mask)) < p]
             slots[has, j] = np.asarray([spell_idx[x] for x in spellings])[
-                rng.integers(0, len(spellings), len(has))]
+                rng.integers(0, len(spellings), len(has))
+            ]
     for j, (p, spellings) in enumerate(T.COMMON_WORKER_CERTS, start=2):
         has = np.flatnonzero(rng.random(n) < p)
         slots[has, j] = np.asarray([spell_idx[x] for x in spellings])[
-            rng.integers(0, len(spellings), len(has))]
+            rng.integers(0, len(spellings), len(has))
+        ]
     has = np.flatnonzero(rng.random(n) < 0.03)
     slots[has, 4] = np.asarray([spell_idx[x] for x in T.UNRECOGNISED_CERTS])[
-        rng.integers(0, len(T.UNRECOGNISED_CERTS), len(has))]
+        rng.integers(0, len(T.UNRECOGNISED_CERTS), len(has))
+    ]
     seps = ("、", "，", " ", "/", "；")
     sep_idx = rng.integers(0, len(seps), n)
     radix = len(spell_table)
@@ -659,14 +738,17 @@ def _make_workers(
     u_slots, u_sep = slots[first_pos], sep_idx[first_pos]
     u_raw = [list(dict.fromkeys(spell_table[x] for x in row if x)) for row in u_slots]
     u_ids, u_unknown = _cert_ids(u_raw)
-    certs_raw = np.asarray([seps[s_].join(r) for s_, r in zip(u_sep, u_raw)], dtype=object)[inv]
+    u_text = [seps[s_].join(r) for s_, r in zip(u_sep, u_raw, strict=True)]
+    certs_raw = np.asarray(u_text, dtype=object)[inv]
     cert_ids = _expand_lists(u_ids, inv)
     cert_unknown = _expand_lists(u_unknown, inv)
 
     # preferred cities: often the county's paired city, written every which way
     pairs = load_pairings().set_index("west_prefecture")["jiangsu_partner"]
     partner = counties["prefecture"].map(pairs).fillna(counties["jiangsu_partner"]).fillna("")
-    partner_idx = np.array([prefectures.index(p) if p in prefectures else -1 for p in partner])[county]
+    partner_idx = np.array([prefectures.index(p) if p in prefectures else -1 for p in partner])[
+        county
+    ]
     weights = np.array([T.CITY_FIRM_WEIGHT[p] for p in prefectures])
     first = _choice(rng, n, weights)
     use_partner = (partner_idx >= 0) & (rng.random(n) < 0.7)
@@ -690,7 +772,9 @@ def _make_workers(
         lo_, mid, hi_ = fr[pref, 0], fr[pref, 1], fr[pref, 2]
         u = rng.random(len(pref))
         plain = lo_ + (rng.random(len(pref)) < 0.55)  # 苏州市 a bit more often than 苏州
-        county_form = mid + np.floor(rng.random(len(pref)) * np.maximum(hi_ - mid, 1)).astype(np.int64)
+        county_form = mid + np.floor(rng.random(len(pref)) * np.maximum(hi_ - mid, 1)).astype(
+            np.int64
+        )
         return np.where((u < 0.15) & (hi_ > mid), county_form, plain)
 
     f1 = np.where(n_pref >= 1, written(first), 0)
@@ -757,10 +841,12 @@ def _expand_lists(distinct: list[list[str]], inverse: np.ndarray) -> list[list[s
     return [list(t) for t in table[inverse]]
 
 
-def _normalise_city_lists(raw: list[str], sep: np.ndarray, seps: tuple[str, ...]) -> list[list[str]]:
+def _normalise_city_lists(
+    raw: list[str], sep: np.ndarray, seps: tuple[str, ...]
+) -> list[list[str]]:
     cache: dict[str, str | None] = {}
     out = []
-    for text, s in zip(raw, sep):
+    for text, s in zip(raw, sep, strict=True):
         found = []
         for part in text.split(seps[s]) if text else ():
             if part not in cache:
@@ -823,8 +909,9 @@ def generate_world(
             gc.enable()
 
 
-def _generate(n_workers: int, n_jobs: int, seed: int, n_firms: int, show_progress: bool,
-              as_of: dt.date) -> DemoWorld:
+def _generate(
+    n_workers: int, n_jobs: int, seed: int, n_firms: int, show_progress: bool, as_of: dt.date
+) -> DemoWorld:
     progress = _Progress(show_progress, total=3)
     # independent streams: the jobs do not change when only n_workers changes
     job_rng, worker_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
@@ -837,8 +924,15 @@ def _generate(n_workers: int, n_jobs: int, seed: int, n_firms: int, show_progres
     progress.close()
     jobs = jobs[list(JOB_COLUMNS) + list(RAW_JOB_COLUMNS)]
     workers = workers[list(WORKER_COLUMNS) + list(RAW_WORKER_COLUMNS)]
-    return DemoWorld(firms=firms, jobs=jobs, workers=workers, truth=truth, job_truth=job_truth,
-                     seed=seed, as_of=as_of)
+    return DemoWorld(
+        firms=firms,
+        jobs=jobs,
+        workers=workers,
+        truth=truth,
+        job_truth=job_truth,
+        seed=seed,
+        as_of=as_of,
+    )
 
 
 __all__ = [

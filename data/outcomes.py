@@ -22,7 +22,7 @@ Examples
 >>> events = simulate_outcomes(w, pairs, seed=2)
 >>> sorted(set(events["stage"])) <= sorted(OUTCOME_STAGES)
 True
->>> (events["stage"] == "recommended").sum() == len(pairs)
+>>> int((events["stage"] == "recommended").sum()) == len(pairs)
 True
 """
 
@@ -189,18 +189,21 @@ def _arrays(world: DemoWorld) -> dict[str, np.ndarray | pd.Index]:
     paired_idx = np.array([pref_bit.get(p, -1) for p in partner])[west_idx]
     dist = np.array([[distance_km(w, j) for j in _PREFECTURES] for w in west]) / 1000.0
     pref_mask = np.array(
-        [sum(1 << pref_bit[c] for c in cities if c in pref_bit) for cities in W["preferred_cities"]],
+        [
+            sum(1 << pref_bit[c] for c in cities if c in pref_bit)
+            for cities in W["preferred_cities"]
+        ],
         dtype=np.int64,
     )
     w_levels = _code_levels(truth["true_occupation_code"].fillna("").to_numpy())
     j_levels = _code_levels(jtruth["true_occupation_code"].fillna("").to_numpy())
     level_ids = []
-    for wl, jl in zip(w_levels, j_levels):
+    for wl, jl in zip(w_levels, j_levels, strict=True):
         codes, uniques = pd.factorize(np.concatenate([wl, jl]))
         empty = np.flatnonzero(uniques == "")
         if len(empty):
             codes[codes == empty[0]] = -1
-        level_ids.append((codes[: len(wl)], codes[len(wl):]))
+        level_ids.append((codes[: len(wl)], codes[len(wl) :]))
     edu_rank = {k: v for k, v in EDUCATION_LEVELS.items()}
     arrays = {
         "w_index": pd.Index(W["worker_id"].to_numpy()),
@@ -221,7 +224,9 @@ def _arrays(world: DemoWorld) -> dict[str, np.ndarray | pd.Index]:
         "dist": dist,
         "j_age_min": J["age_min"].to_numpy(np.int64),
         "j_age_max": J["age_max"].to_numpy(np.int64),
-        "j_edu": np.array([edu_rank.get(e, 0) if isinstance(e, str) else 0 for e in J["education_min"]]),
+        "j_edu": np.array(
+            [edu_rank.get(e, 0) if isinstance(e, str) else 0 for e in J["education_min"]]
+        ),
         "j_certs": _cert_bits(J["certificates_required"], bit, implied=False),
         "j_dorm": J["dormitory"].to_numpy(bool),
         "j_halal": J["halal_canteen"].to_numpy(bool),
@@ -256,7 +261,9 @@ def _hard_ok(a, wi: np.ndarray, ji: np.ndarray, on: np.ndarray) -> np.ndarray:
     return ok
 
 
-def hard_rules_ok(world: DemoWorld, worker_ids, job_ids, *, on: dt.date | None = None) -> np.ndarray:
+def hard_rules_ok(
+    world: DemoWorld, worker_ids, job_ids, *, on: dt.date | None = None
+) -> np.ndarray:
     """Whether each pair meets the job's hard requirements (a hire is possible at all).
 
     Parameters
@@ -282,7 +289,7 @@ def hard_rules_ok(world: DemoWorld, worker_ids, job_ids, *, on: dt.date | None =
 def _skill(a, wi: np.ndarray, ji: np.ndarray, model: OutcomeModel) -> np.ndarray:
     weights = (1.0, model.skill_minor_group, model.skill_sub_major, model.skill_family)
     s = np.zeros(len(wi))
-    for wl, jl, weight in zip(a["w_levels"], a["j_levels"], weights):
+    for wl, jl, weight in zip(a["w_levels"], a["j_levels"], weights, strict=True):
         same = (wl[wi] >= 0) & (wl[wi] == jl[ji])
         s = np.maximum(s, np.where(same, weight, 0.0))
     exp = np.minimum(a["w_years"][wi], 5.0) / 5.0
@@ -290,7 +297,9 @@ def _skill(a, wi: np.ndarray, ji: np.ndarray, model: OutcomeModel) -> np.ndarray
     return s * (1.0 - k + k * exp)
 
 
-def _logits(a, wi, ji, model: OutcomeModel, age: np.ndarray, hard_ok: np.ndarray, noise: np.ndarray):
+def _logits(
+    a, wi, ji, model: OutcomeModel, age: np.ndarray, hard_ok: np.ndarray, noise: np.ndarray
+):
     m = model
     s = _skill(a, wi, ji, m)
     floor = np.where(a["w_floor"][wi] > 0, a["w_floor"][wi], m.wage_reference)
@@ -305,20 +314,40 @@ def _logits(a, wi, ji, model: OutcomeModel, age: np.ndarray, hard_ok: np.ndarray
     novice_job = a["j_novice"][ji]
     unskilled = s < 0.3
     near_limit = age > a["j_age_max"][ji] - 3
-    apply = (m.apply_intercept + m.apply_skill * s + m.apply_wage_per_1000 * gap
-             + m.apply_below_floor_per_1000 * np.minimum(gap, 0.0)
-             + m.apply_preferred_city * preferred + m.apply_paired_city * paired
-             + m.apply_distance_per_1000km * dist + m.apply_missing_dormitory * no_dorm
-             + m.apply_missing_halal * no_halal + noise)
-    interview = m.interview_intercept + m.interview_skill * s + m.interview_unqualified * ~hard_ok + noise
-    hire = (m.hire_intercept + m.hire_skill * s + m.hire_novice_penalty * (unskilled & ~novice_job)
-            + m.hire_near_age_limit * near_limit + noise)
-    stay = (m.retain_skill * s + m.retain_wage_per_1000 * gap + m.retain_paired_city * paired
-            + m.retain_distance_per_1000km * dist + m.retain_dormitory * a["j_dorm"][ji]
-            + m.retain_novice_training * (unskilled & novice_job)
-            + m.retain_age_per_decade * (age - 35) / 10.0
-            + m.retain_work_quality * a["j_quality"][ji] + m.retain_reliability * a["w_reliability"][wi]
-            + noise)
+    apply = (
+        m.apply_intercept
+        + m.apply_skill * s
+        + m.apply_wage_per_1000 * gap
+        + m.apply_below_floor_per_1000 * np.minimum(gap, 0.0)
+        + m.apply_preferred_city * preferred
+        + m.apply_paired_city * paired
+        + m.apply_distance_per_1000km * dist
+        + m.apply_missing_dormitory * no_dorm
+        + m.apply_missing_halal * no_halal
+        + noise
+    )
+    interview = (
+        m.interview_intercept + m.interview_skill * s + m.interview_unqualified * ~hard_ok + noise
+    )
+    hire = (
+        m.hire_intercept
+        + m.hire_skill * s
+        + m.hire_novice_penalty * (unskilled & ~novice_job)
+        + m.hire_near_age_limit * near_limit
+        + noise
+    )
+    stay = (
+        m.retain_skill * s
+        + m.retain_wage_per_1000 * gap
+        + m.retain_paired_city * paired
+        + m.retain_distance_per_1000km * dist
+        + m.retain_dormitory * a["j_dorm"][ji]
+        + m.retain_novice_training * (unskilled & novice_job)
+        + m.retain_age_per_decade * (age - 35) / 10.0
+        + m.retain_work_quality * a["j_quality"][ji]
+        + m.retain_reliability * a["w_reliability"][wi]
+        + noise
+    )
     return apply, interview, hire, m.retain3_intercept + stay, m.retain6_intercept + stay
 
 
@@ -355,7 +384,9 @@ def true_pair_utility(
 
 def _check_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
     if not isinstance(pairs, pd.DataFrame):
-        raise ValueError(f"pairs must be a DataFrame with worker_id and job_id, got {type(pairs).__name__}")
+        raise ValueError(
+            f"pairs must be a DataFrame with worker_id and job_id, got {type(pairs).__name__}"
+        )
     missing = [c for c in ("worker_id", "job_id") if c not in pairs.columns]
     if missing:
         raise ValueError(f"pairs lack column(s) {missing!r}; need worker_id and job_id")
@@ -477,17 +508,23 @@ def historical_pairs(
     pandas.DataFrame
         ``worker_id, job_id``, distinct pairs sorted by worker.
     """
-    if isinstance(pairs_per_worker, bool) or not isinstance(pairs_per_worker, (int, np.integer)) \
-            or pairs_per_worker < 1:
+    if (
+        isinstance(pairs_per_worker, bool)
+        or not isinstance(pairs_per_worker, (int, np.integer))
+        or pairs_per_worker < 1
+    ):
         raise ValueError(f"pairs_per_worker must be a positive integer, got {pairs_per_worker!r}")
     n_workers, n_jobs = len(world.workers), len(world.jobs)
     if pairs_per_worker > n_jobs:
         raise ValueError(f"pairs_per_worker {pairs_per_worker!r} exceeds the {n_jobs} jobs")
     if worker_sample is not None and (
-        isinstance(worker_sample, bool) or not isinstance(worker_sample, (int, np.integer))
+        isinstance(worker_sample, bool)
+        or not isinstance(worker_sample, (int, np.integer))
         or not 1 <= worker_sample <= n_workers
     ):
-        raise ValueError(f"worker_sample must be an integer in 1..{n_workers}, got {worker_sample!r}")
+        raise ValueError(
+            f"worker_sample must be an integer in 1..{n_workers}, got {worker_sample!r}"
+        )
     a = _arrays(world)
     rng = np.random.default_rng(seed)
     if worker_sample is None:
@@ -507,19 +544,24 @@ def historical_pairs(
     k, half = int(pairs_per_worker), max(8, 4 * int(pairs_per_worker))
     out_w, out_j = [], []
     for lo in range(0, len(chosen), 50_000):
-        wi = chosen[lo: lo + 50_000]
+        wi = chosen[lo : lo + 50_000]
         m = len(wi)
         true_occ = a["w_levels"][0][wi]
         guess = np.where(
-            (true_occ >= 0) & (rng.random(m) < 0.65), true_occ,
+            (true_occ >= 0) & (rng.random(m) < 0.65),
+            true_occ,
             job_occ[rng.integers(0, len(job_occ), m)],
         )
         cnt = occ_count[np.clip(guess, 0, n_occ - 1)]
         has = (guess >= 0) & (cnt > 0)
-        same = by_occ[np.where(has[:, None],
-                               occ_start[np.clip(guess, 0, n_occ - 1)][:, None]
-                               + np.floor(rng.random((m, half)) * np.maximum(cnt, 1)[:, None]).astype(np.int64),
-                               rng.integers(0, len(open_jobs), (m, half)))]
+        same = by_occ[
+            np.where(
+                has[:, None],
+                occ_start[np.clip(guess, 0, n_occ - 1)][:, None]
+                + np.floor(rng.random((m, half)) * np.maximum(cnt, 1)[:, None]).astype(np.int64),
+                rng.integers(0, len(open_jobs), (m, half)),
+            )
+        ]
         cand = open_jobs[np.concatenate([same, rng.integers(0, len(open_jobs), (m, half))], axis=1)]
         c = cand.shape[1]
         flat_w = np.repeat(wi, c)
@@ -530,14 +572,17 @@ def historical_pairs(
         paired = a["w_paired"][wi][:, None] == city
         pref_mask = a["w_pref"][wi][:, None]
         preferred = (pref_mask == 0) | (((pref_mask >> city) & 1) == 1)
-        score = 2.0 * ok + 1.0 * occ_match + 0.8 * paired + 0.6 * preferred + rng.gumbel(size=(m, c))
+        score = (
+            2.0 * ok + 1.0 * occ_match + 0.8 * paired + 0.6 * preferred + rng.gumbel(size=(m, c))
+        )
         # a job offered twice to the same worker counts once
         order = np.argsort(cand, axis=1)
         sorted_c = np.take_along_axis(cand, order, axis=1)
         dup = np.zeros_like(sorted_c, dtype=bool)
         dup[:, 1:] = sorted_c[:, 1:] == sorted_c[:, :-1]
-        np.put_along_axis(score, order, np.where(dup, -np.inf, np.take_along_axis(score, order, axis=1)),
-                          axis=1)
+        np.put_along_axis(
+            score, order, np.where(dup, -np.inf, np.take_along_axis(score, order, axis=1)), axis=1
+        )
         top = np.argsort(-score, axis=1)[:, :k]
         picks = np.take_along_axis(cand, top, axis=1)
         valid = np.isfinite(np.take_along_axis(score, top, axis=1))

@@ -21,7 +21,12 @@ from data.normalize import normalize_certificates, normalize_city
 from data.reference import load_certificates, load_counties, load_jiangsu_cities, load_occupations
 from data.schema import EDUCATION_LEVELS, JOB_COLUMNS, JOB_STATUSES, WORKER_COLUMNS
 
-QINGHAI_HALAL_COUNTIES = {"化隆回族自治县", "循化撒拉族自治县", "民和回族土族自治县", "大通回族土族自治县"}
+QINGHAI_HALAL_COUNTIES = {
+    "化隆回族自治县",
+    "循化撒拉族自治县",
+    "民和回族土族自治县",
+    "大通回族土族自治县",
+}
 SEPARATORS = re.compile(r"[、，/； ]")
 
 
@@ -64,7 +69,11 @@ def test_columns_match_the_schema_and_truth_is_kept_apart(world):
 def test_job_values_are_in_range(world):
     j = world.jobs
     assert (j["wage_min"] <= j["wage_max"]).all() and (j["wage_min"] >= 2000).all()
-    assert (j["age_min"] <= j["age_max"]).all() and j["age_min"].ge(16).all() and j["age_max"].le(60).all()
+    assert (
+        (j["age_min"] <= j["age_max"]).all()
+        and j["age_min"].ge(16).all()
+        and j["age_max"].le(60).all()
+    )
     assert (j["headcount"] > 0).all()
     assert ((j["hired_count"] >= 0) & (j["hired_count"] <= j["headcount"])).all()
     assert set(j["status"]) <= set(JOB_STATUSES) and (j["status"] == "open").mean() > 0.7
@@ -82,11 +91,11 @@ def test_job_values_are_in_range(world):
 
 def test_job_places_are_jiangsu_districts_of_their_city(world):
     cities = load_jiangsu_cities()
-    valid = set(zip(cities["prefecture"], cities["district"]))
-    pairs = set(zip(world.jobs["city"], world.jobs["district"]))
+    valid = set(zip(cities["prefecture"], cities["district"], strict=True))
+    pairs = set(zip(world.jobs["city"], world.jobs["district"], strict=True))
     assert {p for p in pairs if p[1]} <= valid
     assert world.jobs["city"].nunique() == 13
-    assert set(zip(world.firms["city"], world.firms["district"])) <= valid
+    assert set(zip(world.firms["city"], world.firms["district"], strict=True)) <= valid
 
 
 def test_wages_are_higher_in_southern_jiangsu(world):
@@ -94,29 +103,41 @@ def test_wages_are_higher_in_southern_jiangsu(world):
     relative = j["wage_min"] / j.groupby("occupation_code")["wage_min"].transform("mean")
     by_city = relative.groupby(j["city"]).mean()
     assert by_city["苏州市"] > by_city["宿迁市"] + 0.1
-    assert by_city[["苏州市", "无锡市", "南京市"]].min() > by_city[["宿迁市", "连云港市", "淮安市"]].max()
+    assert (
+        by_city[["苏州市", "无锡市", "南京市"]].min()
+        > by_city[["宿迁市", "连云港市", "淮安市"]].max()
+    )
 
 
 def test_trades_require_their_certificates(world):
     j = world.jobs
     forklift = j["occupation_code"] == "6-30-05-01"
     assert forklift.sum() > 5
-    share = j.loc[forklift, "certificates_required"].map(lambda c: "special_equipment.forklift" in c).mean()
+    share = (
+        j.loc[forklift, "certificates_required"]
+        .map(lambda c: "special_equipment.forklift" in c)
+        .mean()
+    )
     assert share > 0.8
     truck = j["occupation_code"] == "4-02-02-02"
-    assert j.loc[truck, "certificates_required"].map(
-        lambda c: bool({"driving.B2", "driving.A2"} & set(c))).all()
+    assert (
+        j.loc[truck, "certificates_required"]
+        .map(lambda c: bool({"driving.B2", "driving.A2"} & set(c)))
+        .all()
+    )
     catalogue = set(load_certificates()["cert_id"])
     assert {c for cs in j["certificates_required"] for c in cs} <= catalogue
     assert (j["certificates_required"].map(len) == 0).mean() > 0.4  # most postings need none
 
 
 def test_raw_certificate_text_normalises_to_the_stored_ids(world):
-    for frame, raw, ids in ((world.jobs, "certificates_required_raw", "certificates_required"),
-                            (world.workers, "certificates_raw", "certificates")):
+    for frame, raw, ids in (
+        (world.jobs, "certificates_required_raw", "certificates_required"),
+        (world.workers, "certificates_raw", "certificates"),
+    ):
         sample = frame[frame[raw] != ""].head(400)
         assert len(sample) > 50
-        for text, stored in zip(sample[raw], sample[ids]):
+        for text, stored in zip(sample[raw], sample[ids], strict=True):
             assert normalize_certificates(SEPARATORS.split(text))[0] == stored
     unknown = world.workers["certificates_unrecognised"].map(len) > 0
     assert 0 < unknown.mean() < 0.1  # a few 挖掘机证 the catalogue does not know
@@ -146,7 +167,10 @@ def test_id_numbers_are_valid_unique_and_match_the_worker(world):
 def test_workers_come_from_the_75_counties_with_their_villages(world, counties):
     w = world.workers
     assert set(w["county_code"]) <= set(counties.index)
-    assert w["township"].str.contains(r"[镇乡]$").all() and w["village"].str.contains(r"(?:村|社区)$").all()
+    assert (
+        w["township"].str.contains(r"[镇乡]$").all()
+        and w["village"].str.contains(r"(?:村|社区)$").all()
+    )
     # the same county always has the same townships, whatever the seed
     other = generate_world(4000, 10, seed=99).workers
     code = w["county_code"].mode()[0]
@@ -159,8 +183,11 @@ def test_workers_come_from_the_75_counties_with_their_villages(world, counties):
 def test_groups_share_county_and_village(world):
     g = world.workers[world.workers["group_id"] != ""]
     assert 0.05 < len(g) / len(world.workers) < 0.3
-    per_group = g.groupby("group_id").agg(n=("worker_id", "size"), counties=("county_code", "nunique"),
-                                          villages=("village", "nunique"))
+    per_group = g.groupby("group_id").agg(
+        n=("worker_id", "size"),
+        counties=("county_code", "nunique"),
+        villages=("village", "nunique"),
+    )
     assert (per_group["n"] >= 2).all()
     assert (per_group["counties"] == 1).all() and (per_group["villages"] == 1).all()
 
@@ -188,8 +215,12 @@ def test_halal_needs_and_ethnicities_are_where_they_should_be(world, counties):
     hui_salar = county.isin(QINGHAI_HALAL_COUNTIES)
     assert w.loc[hui_salar, "needs_halal"].mean() > 0.2
     assert w.loc[province == "陕西省", "needs_halal"].mean() < 0.02
-    assert w.loc[w["needs_halal"], "county_code"].map(counties["province"]).eq("青海省").mean() > 0.8
-    assert set(w.loc[w["ethnicity"] == "撒拉族", "county_code"].map(counties["province"])) == {"青海省"}
+    assert (
+        w.loc[w["needs_halal"], "county_code"].map(counties["province"]).eq("青海省").mean() > 0.8
+    )
+    assert set(w.loc[w["ethnicity"] == "撒拉族", "county_code"].map(counties["province"])) == {
+        "青海省"
+    }
     miao_tujia = w["ethnicity"].isin(["苗族", "土家族", "侗族"])
     assert set(province[miao_tujia]) == {"贵州省"}
     assert (w["ethnicity"] == "汉族").mean() > 0.6
@@ -204,11 +235,13 @@ def test_preferred_cities_are_written_loosely_and_normalised(world, counties):
     assert raw.str.contains("市").any() and (raw.str.len() > 0).any()
     assert raw.str.contains(r"^(?:苏州|无锡|南京|常州)(?:[、，/； ]|$)").any()  # 市 left out
     assert raw.str.contains("昆山|江阴|张家港|常熟|太仓|宜兴").any()  # a county-level city
-    for text, stored in zip(raw.head(500), w["preferred_cities"].head(500)):
+    for text, stored in zip(raw.head(500), w["preferred_cities"].head(500), strict=True):
         parts = [normalize_city(p) for p in SEPARATORS.split(text) if p]
         assert list(dict.fromkeys(p[0] for p in parts if p)) == stored
     tongren = w["county_code"].map(counties["prefecture"]) == "铜仁市"
-    firsts = w.loc[tongren & (w["preferred_cities"].map(len) > 0), "preferred_cities"].map(lambda c: c[0])
+    firsts = w.loc[tongren & (w["preferred_cities"].map(len) > 0), "preferred_cities"].map(
+        lambda c: c[0]
+    )
     assert firsts.value_counts().index[0] == "苏州市"  # the paired city
 
 

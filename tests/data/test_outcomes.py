@@ -22,8 +22,14 @@ from data.schema import EDUCATION_LEVELS, OUTCOME_COLUMNS, OUTCOME_STAGES
 
 FUNNEL = ("recommended", "applied", "interviewed", "hired", "retained_3m", "retained_6m")
 #: A model under which every step succeeds unless a hard rule forbids it.
-EAGER = OutcomeModel(apply_intercept=30, interview_intercept=30, hire_intercept=30,
-                     retain3_intercept=30, retain6_intercept=30, noise_sd=0.0)
+EAGER = OutcomeModel(
+    apply_intercept=30,
+    interview_intercept=30,
+    hire_intercept=30,
+    retain3_intercept=30,
+    retain6_intercept=30,
+    noise_sd=0.0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,10 +51,14 @@ def events(world, pairs):
 def random_pairs(world):
     rng = np.random.default_rng(0)
     n = 40_000
-    return pd.DataFrame({
-        "worker_id": world.workers["worker_id"].to_numpy()[rng.integers(0, len(world.workers), n)],
-        "job_id": world.jobs["job_id"].to_numpy()[rng.integers(0, len(world.jobs), n)],
-    }).drop_duplicates(ignore_index=True)
+    return pd.DataFrame(
+        {
+            "worker_id": world.workers["worker_id"].to_numpy()[
+                rng.integers(0, len(world.workers), n)
+            ],
+            "job_id": world.jobs["job_id"].to_numpy()[rng.integers(0, len(world.jobs), n)],
+        }
+    ).drop_duplicates(ignore_index=True)
 
 
 def _stages(events: pd.DataFrame) -> pd.DataFrame:
@@ -59,13 +69,21 @@ def _stages(events: pd.DataFrame) -> pd.DataFrame:
 
 def _reached(events: pd.DataFrame, pairs: pd.DataFrame, stage: str) -> np.ndarray:
     hit = events.loc[events["stage"] == stage, ["worker_id", "job_id"]].assign(_hit=True)
-    return pairs.merge(hit, on=["worker_id", "job_id"], how="left")["_hit"].fillna(False).to_numpy(bool)
+    return (
+        pairs.merge(hit, on=["worker_id", "job_id"], how="left")["_hit"]
+        .fillna(False)
+        .to_numpy(bool)
+    )
 
 
 def _independent_hard_rules(world, hires: pd.DataFrame) -> pd.Series:
     """Hard rules recomputed from the frames alone (not with the code under test)."""
-    implies = {"driving.A2": {"driving.B2", "driving.C1"}, "driving.B2": {"driving.C1"},
-               "driving.A1": {"driving.B1", "driving.C1"}, "driving.B1": {"driving.C1"}}
+    implies = {
+        "driving.A2": {"driving.B2", "driving.C1"},
+        "driving.B2": {"driving.C1"},
+        "driving.A1": {"driving.B1", "driving.C1"},
+        "driving.B1": {"driving.C1"},
+    }
     m = hires.merge(world.workers, on="worker_id").merge(world.jobs, on="job_id")
     ok = []
     for r in m.itertuples(index=False):
@@ -76,7 +94,10 @@ def _independent_hard_rules(world, hires: pd.DataFrame) -> pd.Series:
             held |= implies.get(c, set())
         ok.append(
             r.age_min <= age <= r.age_max
-            and (r.education_min is None or EDUCATION_LEVELS[r.education] >= EDUCATION_LEVELS[r.education_min])
+            and (
+                r.education_min is None
+                or EDUCATION_LEVELS[r.education] >= EDUCATION_LEVELS[r.education_min]
+            )
             and set(r.certificates_required) <= held
             and (r.halal_canteen or not r.needs_halal)
             and (r.dormitory or not r.needs_dormitory)
@@ -96,7 +117,7 @@ def test_events_have_the_schema_columns_and_one_recommendation_per_pair(events, 
 def test_the_funnel_is_logical(events):
     s = _stages(events)
     assert s["recommended"].all()
-    for earlier, later in zip(FUNNEL, FUNNEL[1:]):
+    for earlier, later in zip(FUNNEL, FUNNEL[1:], strict=False):
         assert not (s[later] & ~s[earlier]).any(), f"{later} without {earlier}"
     assert not (s["left"] & ~s["hired"]).any()
     assert not (s["left"] & s["retained_6m"]).any()
@@ -148,8 +169,12 @@ def test_each_hard_rule_alone_blocks_a_hire(world, rule):
         old = np.array([(world.as_of - b).days > 365.25 * 57 for b in w["birth_date"]])
         ws, js = w[old], j[j["age_max"] <= 50]
     assert len(ws) and len(js)
-    pairs = pd.DataFrame({"worker_id": np.resize(ws["worker_id"].to_numpy(), 300),
-                          "job_id": np.resize(js["job_id"].to_numpy(), 300)}).drop_duplicates()
+    pairs = pd.DataFrame(
+        {
+            "worker_id": np.resize(ws["worker_id"].to_numpy(), 300),
+            "job_id": np.resize(js["job_id"].to_numpy(), 300),
+        }
+    ).drop_duplicates()
     ev = simulate_outcomes(world, pairs, model=EAGER, seed=1)
     assert (ev["stage"] == "applied").sum() == len(pairs)  # they were keen…
     assert not (ev["stage"] == "hired").any()  # …and still could not be hired
@@ -220,8 +245,13 @@ def test_simulation_is_deterministic_by_seed(world, pairs):
 
 def test_start_date_places_the_recommendations(world, pairs):
     start = dt.date(2024, 3, 1)
-    ev = simulate_outcomes(world, pairs.head(500), seed=1, start_date=start,
-                           model=OutcomeModel(recommend_spread_days=30))
+    ev = simulate_outcomes(
+        world,
+        pairs.head(500),
+        seed=1,
+        start_date=start,
+        model=OutcomeModel(recommend_spread_days=30),
+    )
     rec = ev.loc[ev["stage"] == "recommended", "date"]
     assert rec.min() >= start and rec.max() <= start + dt.timedelta(days=30)
 
@@ -244,7 +274,9 @@ def test_historical_pairs_look_like_a_clerks_choice(world, pairs, random_pairs):
     assert fit(pairs) > 3 * fit(random_pairs)
     sample = historical_pairs(world, worker_sample=100, pairs_per_worker=2, seed=1)
     assert sample["worker_id"].nunique() == 100 and len(sample) <= 200
-    pd.testing.assert_frame_equal(sample, historical_pairs(world, worker_sample=100, pairs_per_worker=2, seed=1))
+    pd.testing.assert_frame_equal(
+        sample, historical_pairs(world, worker_sample=100, pairs_per_worker=2, seed=1)
+    )
 
 
 def test_age_on_counts_full_years():
