@@ -15,7 +15,15 @@ from .db import (
     session_scope,
     upgrade,
 )
-from .errors import Conflict, DuplicateWorker, Invalid, NotFound, StaleVersion, StorageError
+from .errors import (
+    Conflict,
+    DuplicateWorker,
+    Invalid,
+    NotFound,
+    SchemaMissing,
+    StaleVersion,
+    StorageError,
+)
 from .models import (
     ROLES,
     Allocation,
@@ -63,6 +71,7 @@ from .repository import (
     update_worker,
     worker_record,
 )
+from .transfer import ImportResult, export_records, import_jobs, import_workers
 
 __all__ = [
     "ROLES",
@@ -81,7 +90,9 @@ __all__ = [
     "Job",
     "NotFound",
     "OutcomeEvent",
+    "ImportResult",
     "Page",
+    "SchemaMissing",
     "StaleVersion",
     "StorageError",
     "Worker",
@@ -96,12 +107,15 @@ __all__ = [
     "delete_job",
     "delete_worker",
     "downgrade",
+    "export_records",
     "find_firm_by_name",
     "find_worker_by_id_number",
     "get_firm",
     "get_job",
     "get_worker",
     "hash_token",
+    "import_jobs",
+    "import_workers",
     "init_db",
     "is_empty",
     "job_record",

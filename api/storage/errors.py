@@ -84,6 +84,13 @@ class Invalid(StorageError):
         self.errors = errors
 
 
+class SchemaMissing(StorageError, RuntimeError):
+    """The database has not been initialised (``jobbridge init-db``) (503)."""
+
+    status = 503
+    title = "数据库未初始化"
+
+
 _LABELS = {
     "firm": "企业",
     "job": "岗位",
@@ -93,4 +100,12 @@ _LABELS = {
     "allocation": "分配方案",
 }
 
-__all__ = ["Conflict", "DuplicateWorker", "Invalid", "NotFound", "StaleVersion", "StorageError"]
+__all__ = [
+    "Conflict",
+    "DuplicateWorker",
+    "Invalid",
+    "NotFound",
+    "SchemaMissing",
+    "StaleVersion",
+    "StorageError",
+]

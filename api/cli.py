@@ -1,0 +1,466 @@
+"""The ``jobbridge`` command: a thin click group over plain functions.
+
+Settings come from ``JOBBRIDGE_*`` environment variables (:func:`api.config.load_config`).
+Mistakes a user can make (a bad file, a missing key, an uninitialised database) end in one
+sentence on stderr and exit status 1, never a traceback. Long work shows a progress bar on stderr
+unless ``--quiet``; results meant for scripts (a new key, counts) go to stdout.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import sys
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from api.config import load_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ROLE_CHOICES = ("admin", "hr", "bureau", "organiser")
+
+
+# --------------------------------------------------------------------------- helpers
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _user_errors(func: F) -> F:
+    """Turn the errors a user can cause into :class:`click.ClickException` sentences."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from sqlalchemy.exc import OperationalError
+
+        from api.crypto import IdKeyError
+        from api.storage.errors import Invalid, StorageError
+        from data.tabular import TableError
+
+        try:
+            return func(*args, **kwargs)
+        except Invalid as exc:
+            raise click.ClickException(_format_invalid(exc)) from None
+        except (StorageError, IdKeyError, TableError) as exc:
+            raise click.ClickException(str(exc)) from None
+        except OperationalError as exc:
+            raise click.ClickException(f"无法访问数据库：{exc.orig}") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _format_invalid(exc: Any) -> str:
+    lines = [exc.detail]
+    for e in exc.errors:
+        row = e.get("row")
+        where = f"第{row}行" if row else "表头" if row == 0 else ""
+        column = e.get("column") or e.get("field") or ""
+        lines.append(f"  {where} {column} {e.get('message', '')}".rstrip())
+    return "\n".join(lines)
+
+
+class Context:
+    """What every command needs: the settings, and lazily the engine and the ID protector."""
+
+    def __init__(self, overrides: Mapping[str, Any] | None = None) -> None:
+        self.config = load_config(overrides)
+        self._engine = None
+
+    @property
+    def database_url(self) -> str:
+        return self.config["DATABASE_URL"]
+
+    def engine(self):
+        if self._engine is None:
+            from api.storage import make_engine
+
+            self._engine = make_engine(self.database_url)
+        return self._engine
+
+    def protector(self, *, create: bool = True):
+        """The ID protector; in development the key file is created on first use, with a notice."""
+        from api.crypto import IdProtector, load_id_key
+
+        key, created = load_id_key(self.config, create=create)
+        if created is not None:
+            _say(
+                f"已生成开发用身份证加密密钥 {created}（权限 0600）。"
+                "生产环境请设置环境变量 JOBBRIDGE_ID_KEY，并妥善备份：丢失密钥将无法读取已存身份证号。"
+            )
+        return IdProtector(key)
+
+
+pass_context = click.make_pass_decorator(Context, ensure=True)
+
+
+def _display_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --------------------------------------------------------------------------- group
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--database-url", envvar=None, default=None,
+              help="覆盖 JOBBRIDGE_DATABASE_URL（SQLAlchemy 地址）。")
+@click.pass_context
+def cli(ctx: click.Context, database_url: str | None) -> None:
+    """jobbridge — 东西部劳务协作岗位匹配服务的命令行工具。"""
+    ctx.obj = Context({"DATABASE_URL": database_url} if database_url else None)
+
+
+# --------------------------------------------------------------------------- init-db
+def init_database(context: Context) -> str | None:
+    """Migrate the database to the newest schema and make sure an ID key exists."""
+    from api.storage import current_revision, init_db
+
+    engine = init_db(context.engine())
+    context.protector(create=True)
+    return current_revision(engine)
+
+
+@cli.command("init-db")
+@pass_context
+@_user_errors
+def init_db_command(context: Context) -> None:
+    """创建或升级数据库结构（alembic upgrade head），可重复执行。"""
+    revision = init_database(context)
+    _say(f"数据库已就绪：{_display_url(context.database_url)}（结构版本 {revision}）")
+
+
+# --------------------------------------------------------------------------- load-demo
+def load_demo(context: Context, *, n_workers: int, n_jobs: int, seed: int,
+              events_workers: int | None, replace: bool, quiet: bool) -> dict[str, Any]:
+    """Generate a demo world with outcome history and bulk-load it; return counts and timings."""
+    from api.storage import bulk_load_world, downgrade, init_db, is_empty
+    from data.demo import generate_world
+    from data.outcomes import historical_pairs, simulate_outcomes
+
+    engine = init_db(context.engine())
+    protector = context.protector(create=True)
+    if not is_empty(engine):
+        if not replace:
+            raise click.ClickException(
+                f"数据库 {_display_url(context.database_url)} 已有数据；"
+                "加 --replace 清空后重新载入（API 密钥也会一并清除）。"
+            )
+        downgrade(engine, "base")
+        init_db(engine)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    world = generate_world(n_workers, n_jobs, seed=seed, show_progress=not quiet)
+    timings["generate"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sample = min(n_workers, events_workers if events_workers is not None else 20_000)
+    pairs = historical_pairs(world, worker_sample=sample, seed=seed)
+    events = simulate_outcomes(world, pairs, seed=seed)
+    timings["outcomes"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    loaded = bulk_load_world(engine, world, events, protector=protector, show_progress=not quiet)
+    timings["store"] = time.perf_counter() - t0
+    return {**{k: loaded[k] for k in ("firms", "jobs", "workers", "events")},
+            "timings": timings, "store_seconds": loaded["seconds"]}
+
+
+def _positive(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    if value is not None and value < 1:
+        raise click.BadParameter(f"应为正整数，收到 {value}")
+    return value
+
+
+@cli.command("load-demo")
+@click.option("--workers", "n_workers", type=int, default=20_000, show_default=True,
+              callback=_positive, help="劳动力人数")
+@click.option("--jobs", "n_jobs", type=int, default=3_000, show_default=True,
+              callback=_positive, help="岗位数")
+@click.option("--seed", type=int, default=0, show_default=True, help="随机种子（同种子同数据）")
+@click.option("--events-workers", type=int, default=None, callback=_positive,
+              help="为多少名劳动力模拟历史推荐与就业结果（默认 min(劳动力人数, 20000)）")
+@click.option("--replace", is_flag=True, help="数据库非空时先清空（含 API 密钥）再载入")
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度条")
+@pass_context
+@_user_errors
+def load_demo_command(context: Context, n_workers: int, n_jobs: int, seed: int,
+                      events_workers: int | None, replace: bool, quiet: bool) -> None:
+    """生成演示数据（江苏岗位、西部劳动力、历史就业结果）并批量写入数据库。"""
+    result = load_demo(context, n_workers=n_workers, n_jobs=n_jobs, seed=seed,
+                       events_workers=events_workers, replace=replace, quiet=quiet)
+    t = result["timings"]
+    if not quiet:
+        _say(f"生成 {t['generate']:.1f} 秒，模拟就业结果 {t['outcomes']:.1f} 秒，写入 {t['store']:.1f} 秒")
+    click.echo(f"已载入 企业 {result['firms']} 家、岗位 {result['jobs']} 个、劳动力 {result['workers']} 人、"
+               f"就业事件 {result['events']} 条")
+
+
+# --------------------------------------------------------------------------- keys
+@cli.group("keys")
+def keys_group() -> None:
+    """管理 API 密钥（只保存哈希，密钥本身仅在创建时显示一次）。"""
+
+
+@keys_group.command("create")
+@click.option("--role", type=click.Choice(ROLE_CHOICES), required=True, help="角色")
+@click.option("--firm", "firm_id", type=int, default=None, help="企业 ID（hr 角色必填）")
+@click.option("--region", "region_prefix", default=None, help="地区代码前缀，如 6302（bureau 角色必填）")
+@click.option("--name", required=True, help="密钥名称，如 海东市人社局")
+@pass_context
+@_user_errors
+def keys_create(context: Context, role: str, firm_id: int | None, region_prefix: str | None,
+                name: str) -> None:
+    """创建密钥；标准输出只打印密钥本身，便于脚本使用。"""
+    from api.storage import create_api_key, require_schema, session_scope
+
+    if role == "hr" and firm_id is None:
+        raise click.UsageError("hr 角色的密钥必须用 --firm 指定企业 ID。")
+    if role == "bureau" and not region_prefix:
+        raise click.UsageError("bureau 角色的密钥必须用 --region 指定地区代码（如 6302）。")
+    engine = context.engine()
+    require_schema(engine)
+    with session_scope(engine) as session:
+        key, token = create_api_key(session, name=name, role=role, firm_id=firm_id,
+                                    region_prefix=region_prefix)
+        key_id = key.id
+    _say(f"已创建密钥 {key_id}（{role}，{name}）；请立即保存，之后无法再次查看。")
+    click.echo(token)
+
+
+@keys_group.command("list")
+@pass_context
+@_user_errors
+def keys_list(context: Context) -> None:
+    """列出所有密钥（不含密钥本身）。"""
+    from api.storage import list_api_keys, require_schema, session_scope
+
+    engine = context.engine()
+    require_schema(engine)
+    with session_scope(engine) as session:
+        keys = list_api_keys(session)
+        click.echo("ID\t角色\t企业\t地区\t名称\t创建时间\t状态")
+        for k in keys:
+            state = f"已吊销 {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "有效"
+            click.echo(f"{k.id}\t{k.role}\t{k.firm_id or ''}\t{k.region_prefix or ''}\t{k.name}\t"
+                       f"{k.created_at:%Y-%m-%d %H:%M}\t{state}")
+
+
+@keys_group.command("revoke")
+@click.argument("key_id", type=int)
+@pass_context
+@_user_errors
+def keys_revoke(context: Context, key_id: int) -> None:
+    """吊销密钥 KEY_ID（立即失效）。"""
+    from api.storage import require_schema, revoke_api_key, session_scope
+
+    engine = context.engine()
+    require_schema(engine)
+    with session_scope(engine) as session:
+        key = revoke_api_key(session, key_id)
+        _say(f"密钥 {key.id}（{key.name}）已吊销。")
+
+
+# --------------------------------------------------------------------------- import / export
+def _write_rejects(frame: Any, rejected: list[dict[str, Any]], path: Path) -> int:
+    """Write the refused rows as they were in the file, with a 错误原因 column; return the count."""
+    import pandas as pd
+
+    reasons: dict[int, list[str]] = {}
+    for e in rejected:
+        if e.get("row"):
+            reasons.setdefault(int(e["row"]), []).append(f"{e.get('column', '')} {e['message']}".strip())
+    rows = [r for r in frame.index if int(r) in reasons]
+    out = frame.loc[rows].copy()
+    out.insert(0, "行号", [int(r) for r in rows])
+    out["错误原因"] = ["；".join(reasons[int(r)]) for r in rows]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() == ".xlsx":
+        with pd.ExcelWriter(path, engine="openpyxl") as writer:
+            out.to_excel(writer, index=False, sheet_name="rejects")
+    else:
+        out.to_csv(path, index=False, encoding="utf-8-sig")
+    return len(rows)
+
+
+def import_file(context: Context, kind: str, path: Path, *, skip_invalid: bool,
+                rejects: Path | None):
+    """Read, validate and store a CSV/XLSX of jobs or workers (see :mod:`api.storage.transfer`)."""
+    from api.storage import import_jobs, import_workers, require_schema, session_scope
+    from data.tabular import read_table, validate_jobs, validate_workers
+
+    engine = context.engine()
+    require_schema(engine)
+    with path.open("rb") as fh:
+        frame = read_table(fh, filename=path.name, max_bytes=int(context.config["MAX_CONTENT_LENGTH"]))
+    checked = validate_jobs(frame) if kind == "jobs" else validate_workers(frame)
+    with session_scope(engine) as session:
+        if kind == "jobs":
+            result = import_jobs(session, checked.records, errors=checked.errors,
+                                 skip_invalid=skip_invalid)
+        else:
+            result = import_workers(session, checked.records, errors=checked.errors,
+                                    protector=context.protector(create=True),
+                                    skip_invalid=skip_invalid)
+    written = 0
+    if rejects is not None and result.rejected:
+        written = _write_rejects(frame, result.rejected, rejects)
+    return result, written, checked.ignored_columns
+
+
+@cli.command("import")
+@click.argument("kind", type=click.Choice(["jobs", "workers"]))
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--skip-invalid", is_flag=True, help="只导入合格行，不合格行写入 --rejects 文件")
+@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="不合格行的输出文件（.csv 或 .xlsx），与 --skip-invalid 一起使用")
+@pass_context
+@_user_errors
+def import_command(context: Context, kind: str, file: Path, skip_invalid: bool,
+                   rejects: Path | None) -> None:
+    """导入岗位或劳动力（CSV 或 XLSX，中文表头；CSV 可为 UTF-8 或 GBK）。
+
+    默认全有或全无：任何一行不合规则不导入任何数据，并逐行列出原因。
+    """
+    if rejects is not None and not skip_invalid:
+        raise click.UsageError("--rejects 需与 --skip-invalid 一起使用（默认模式不导入任何行）。")
+    result, written, ignored = import_file(context, kind, file, skip_invalid=skip_invalid,
+                                           rejects=rejects)
+    label = "岗位" if kind == "jobs" else "劳动力"
+    if ignored:
+        _say(f"未识别的列（已忽略）：{'、'.join(ignored)}")
+    if result.rejected:
+        _say(f"跳过 {len(result.rejected_rows)} 行不合格数据" +
+             (f"，已写入 {rejects}（{written} 行）" if rejects else "（加 --rejects 文件可保存）"))
+        for e in result.rejected:
+            _say(f"  第{e['row']}行 {e['column']} {e['message']}")
+    click.echo(f"已导入{label} {len(result.created)} 条")
+
+
+@cli.command("export")
+@click.argument("kind", type=click.Choice(["jobs", "workers"]))
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default=None,
+              help="文件格式（默认按 -o 的扩展名）")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="输出文件")
+@click.option("--with-id-numbers", is_flag=True,
+              help="导出完整身份证号（默认脱敏；此操作记入审计日志）")
+@pass_context
+@_user_errors
+def export_command(context: Context, kind: str, fmt: str | None, output: Path,
+                   with_id_numbers: bool) -> None:
+    """导出岗位或劳动力为 CSV（UTF-8 带 BOM，Excel 可直接打开）或 XLSX。"""
+    from api.storage import audit, export_records, require_schema, session_scope
+    from data.tabular import write_table
+
+    fmt = fmt or output.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "xlsx"):
+        raise click.UsageError(f"无法从文件名 {output.name!r} 判断格式；请加 --format csv 或 --format xlsx。")
+    if with_id_numbers and kind != "workers":
+        raise click.UsageError("--with-id-numbers 只适用于导出劳动力（workers）。")
+    engine = context.engine()
+    require_schema(engine)
+    protector = context.protector(create=False) if with_id_numbers else None
+    with session_scope(engine) as session:
+        records = list(export_records(session, kind, protector=protector,
+                                      with_id_numbers=with_id_numbers))
+        for r in records:
+            for extra in ("version", "created_at", "updated_at", "id_masked"):
+                r.pop(extra, None)
+        if with_id_numbers:
+            audit(session, actor="cli", action="export", object_type="worker",
+                  fields=["id_number"], object_id=None)
+    data = write_table(records, kind=kind, fmt=fmt)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(data)
+    _say(f"已导出 {len(records)} 条到 {output}" + ("（含完整身份证号，已记入审计日志）" if with_id_numbers else ""))
+
+
+# --------------------------------------------------------------------------- serve
+def serve(*, host: str, port: int, workers: int, threads: int, timeout: int = 120) -> None:
+    """Run the Flask app under gunicorn (a production WSGI server), in this process."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def __init__(self, options: Mapping[str, Any]) -> None:
+            self.options = dict(options)
+            super().__init__()
+
+        def load_config(self) -> None:  # gunicorn's hook, not api.config's
+            for key, value in self.options.items():
+                self.cfg.set(key, value)
+
+        def load(self):
+            from api import create_app
+
+            return create_app()
+
+    Server({"bind": f"{host}:{port}", "workers": workers, "threads": threads,
+            "timeout": timeout, "accesslog": "-", "errorlog": "-"}).run()
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="gunicorn 进程数")
+@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
+              help="每进程线程数")
+@pass_context
+@_user_errors
+def serve_command(context: Context, host: str, port: int, workers: int, threads: int) -> None:
+    """用 gunicorn 提供 HTTP 服务。"""
+    from api.storage import require_schema
+
+    require_schema(context.engine())
+    _say(f"服务地址 http://{host}:{port}  （数据库 {_display_url(context.database_url)}）")
+    serve(host=host, port=port, workers=workers, threads=threads)
+
+
+# --------------------------------------------------------------------------- demo
+DEMO_WORKERS = 20_000
+DEMO_JOBS = 3_000
+
+
+def train_models(context: Context, *, quiet: bool) -> Path:
+    """Train the default models into ``MODELS_DIR`` (``training.pipeline.train_default``)."""
+    try:
+        from training.pipeline import train_default
+    except ImportError as exc:
+        raise click.ClickException(
+            f"训练模块 training.pipeline.train_default 尚不可用（{exc}）；"
+            "可先用 `jobbridge serve` 启动服务，或在训练模块完成后再运行 `jobbridge demo`。"
+        ) from None
+    return train_default(context.database_url, context.config["MODELS_DIR"])
+
+
+@cli.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度条")
+@pass_context
+@_user_errors
+def demo_command(context: Context, host: str, port: int, quiet: bool) -> None:
+    """make demo：初始化数据库，空库时载入演示数据，没有模型时训练默认模型，然后启动服务。"""
+    from api.storage import init_db, is_empty
+
+    engine = init_db(context.engine())
+    context.protector(create=True)
+    if is_empty(engine):
+        _say(f"载入演示数据：劳动力 {DEMO_WORKERS} 人、岗位 {DEMO_JOBS} 个…")
+        result = load_demo(context, n_workers=DEMO_WORKERS, n_jobs=DEMO_JOBS, seed=0,
+                           events_workers=None, replace=False, quiet=quiet)
+        _say(f"已载入 劳动力 {result['workers']} 人、岗位 {result['jobs']} 个、就业事件 {result['events']} 条")
+    current = Path(context.config["MODELS_DIR"]) / "current"
+    if not current.exists():
+        _say(f"未找到 {current}，训练默认模型…")
+        train_models(context, quiet=quiet)
+    _say(f"服务地址 http://{host}:{port}")
+    serve(host=host, port=port, workers=2, threads=4)
+
+
+__all__ = ["Context", "cli", "import_file", "init_database", "load_demo", "serve", "train_models"]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(cli())

@@ -1,0 +1,280 @@
+"""Import of validated spreadsheet records and export of stored rows (used by the CLI).
+
+:mod:`data.tabular` reads a file and normalises each row (every bad cell listed with its
+spreadsheet row); the functions here add what only the database knows (an ID number already
+registered, a ``job_id`` already taken, a firm that does not exist) and store the good rows in
+one ``executemany`` — 10,000 workers in about a second, not one round trip each.
+
+All or nothing by default: any rejected row raises :class:`~api.storage.errors.Invalid` listing
+every one, and nothing is written. With ``skip_invalid`` the good rows are stored and the
+rejected ones returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from api.crypto import IdProtector
+from data.tabular import JOB_HEADERS, WORKER_HEADERS
+
+from .errors import Invalid
+from .models import Firm, Job, Worker, utcnow
+from .repository import (
+    _JOB_FIELDS,
+    _WORKER_FIELDS,
+    _check_job_ranges,
+    _clean,
+    _validate_id_number,
+    job_record,
+    worker_record,
+)
+
+_IN_CHUNK = 500  # bound parameters per IN (…): well under SQLite's limit
+
+
+@dataclass
+class ImportResult:
+    """What an import stored and what it refused.
+
+    ``rejected`` holds ``{"row", "column", "field", "message"}``, sorted by row; ``row`` is the
+    spreadsheet row (header = 1), ``column`` the header as written.
+    """
+
+    kind: str
+    created: list[int] = field(default_factory=list)
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rejected_rows(self) -> list[int]:
+        return sorted({e["row"] for e in self.rejected})
+
+
+def _error(row: int, name: str, message: str, headers: Mapping[str, Sequence[str]],
+           columns: Mapping[str, str] | None = None) -> dict[str, Any]:
+    column = (columns or {}).get(name) or (headers[name][0] if name in headers else name)
+    return {"row": row, "column": column, "field": name, "message": message}
+
+
+def _prior(errors: Iterable[Any]) -> list[dict[str, Any]]:
+    out = []
+    for e in errors:
+        d = e.as_dict() if hasattr(e, "as_dict") else dict(e)
+        out.append({"row": d.get("row"), "column": d.get("column", ""), "field": d.get("field", ""),
+                    "message": d.get("message", "")})
+    return out
+
+
+def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _existing(session: Session, column: Any, values: Sequence[Any], key: Any) -> dict[Any, Any]:
+    found: dict[Any, Any] = {}
+    for part in _chunks(list(dict.fromkeys(values))):
+        for value, ident in session.execute(select(column, key).where(column.in_(part))):
+            found[value] = ident
+    return found
+
+
+def _finish(session: Session, kind: str, model: type, rows: list[dict[str, Any]],
+            rejected: list[dict[str, Any]], skip_invalid: bool) -> ImportResult:
+    rejected.sort(key=lambda e: (e["row"] if e["row"] is not None else -1))
+    header_problem = any(e["row"] in (0, None) for e in rejected)
+    if rejected and (not skip_invalid or header_problem):
+        bad = sorted({e["row"] for e in rejected if e["row"] is not None})
+        shown = "、".join(str(r) for r in bad[:20]) + (" 等" if len(bad) > 20 else "")
+        raise Invalid(
+            rejected,
+            detail=(f"文件表头不合规，未导入任何数据。" if header_problem else
+                    f"共有 {len(bad)} 行不合规（第 {shown} 行），未导入任何数据；"
+                    "改正后重新导入，或加 --skip-invalid 只导入合格行。"),
+        )
+    result = ImportResult(kind=kind, rejected=rejected)
+    if rows:
+        stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
+        with session.begin_nested():
+            result.created = list(session.scalars(stmt, rows))
+    return result
+
+
+def import_jobs(session: Session, records: Iterable[Mapping[str, Any]], *,
+                errors: Iterable[Any] = (), skip_invalid: bool = False,
+                create_firms: bool = True) -> ImportResult:
+    """Store job records from :func:`data.tabular.validate_jobs` (each with its ``row``).
+
+    The firm is named by ``firm_id`` (must exist) or ``firm_name`` (found, or created with the
+    job's city when ``create_firms``). ``errors`` are the validator's, so one report lists them
+    all. Raises :class:`Invalid` unless every row is good or ``skip_invalid``.
+    """
+    rejected = _prior(errors)
+    firm_by_name: dict[str, int] = {}
+    new_firms: dict[str, dict[str, Any]] = {}
+    staged: list[tuple[int, dict[str, Any], str | None]] = []
+    for record in records:
+        row = record["row"]
+        data = {k: v for k, v in record.items() if k not in ("row", "firm_name", "job_id")}
+        firm_name = record.get("firm_name") or None
+        if data.get("firm_id") is None:
+            data["firm_id"] = 0  # resolved below; keeps _clean from reporting it missing
+        try:
+            values = _clean(_JOB_FIELDS, data, partial=False)
+            values.setdefault("age_min", 16)
+            values.setdefault("age_max", 60)
+            _check_job_ranges(values)
+        except Invalid as exc:
+            rejected += [_error(row, e["field"], e["message"], JOB_HEADERS) for e in exc.errors]
+            continue
+        if record.get("job_id") is not None:
+            values["id"] = int(record["job_id"])
+        if data["firm_id"] == 0 and not firm_name:
+            rejected.append(_error(row, "firm_name", "缺少 企业ID 或 企业名称", JOB_HEADERS))
+            continue
+        staged.append((row, values, firm_name if data["firm_id"] == 0 else None))
+
+    ids = [v["firm_id"] for _, v, name in staged if name is None]
+    known_firms = _existing(session, Firm.id, ids, Firm.id)
+    names = [name for _, _, name in staged if name]
+    firm_by_name.update(_existing(session, Firm.name, names, Firm.id))
+    taken = _existing(session, Job.id, [v["id"] for _, v, _ in staged if "id" in v], Job.id)
+    rows: list[dict[str, Any]] = []
+    stamp = utcnow()
+    seen_ids: set[int] = set()
+    for row, values, name in staged:
+        if name is None and values["firm_id"] not in known_firms:
+            rejected.append(_error(row, "firm_id", f"企业ID {values['firm_id']} 不存在", JOB_HEADERS))
+            continue
+        if name is not None and name not in firm_by_name:
+            if not create_firms:
+                rejected.append(_error(row, "firm_name", f"企业 {name!r} 未登记", JOB_HEADERS))
+                continue
+            new_firms.setdefault(name, {"name": name, "city": values["city"],
+                                        "district": values.get("district", "")})
+        if "id" in values and (values["id"] in taken or values["id"] in seen_ids):
+            rejected.append(_error(row, "job_id", f"岗位ID {values['id']} 已存在", JOB_HEADERS))
+            continue
+        seen_ids.add(values.get("id", -1))
+        rows.append({**values, "_firm_name": name})
+    if rejected and not skip_invalid:
+        return _finish(session, "jobs", Job, [], rejected, skip_invalid)
+    if new_firms:
+        with session.begin_nested():
+            created = session.execute(
+                insert(Firm).returning(Firm.id, Firm.name, sort_by_parameter_order=True),
+                [{**f, "industry": "", "contact_name": "", "contact_phone": "", "version": 1,
+                  "created_at": stamp, "updated_at": stamp} for f in new_firms.values()],
+            )
+            firm_by_name.update({n: i for i, n in created})
+    final = []
+    for values in rows:
+        name = values.pop("_firm_name")
+        if name is not None:
+            values["firm_id"] = firm_by_name[name]
+        values.setdefault("posted_at", stamp.date())
+        final.append({"hired_count": 0, "status": "open", "description": "", "occupation_code": "",
+                      "district": "", "certificates_required": [], "certificates_unrecognised": [],
+                      "dormitory": False, "meals": False, "halal_canteen": False,
+                      "novice_ok": False, "education_min": None,
+                      **values, "version": 1, "created_at": stamp, "updated_at": stamp})
+    _fill_keys(final)
+    return _finish(session, "jobs", Job, final, rejected, skip_invalid)
+
+
+def _fill_keys(rows: list[dict[str, Any]]) -> None:
+    """executemany needs every row to name the same columns; ``id`` only when all rows have one."""
+    if not rows:
+        return
+    if not all("id" in r for r in rows):
+        for r in rows:
+            r.pop("id", None)
+
+
+def import_workers(session: Session, records: Iterable[Mapping[str, Any]], *,
+                   protector: IdProtector, errors: Iterable[Any] = (),
+                   skip_invalid: bool = False) -> ImportResult:
+    """Store worker records from :func:`data.tabular.validate_workers` (each with its ``row``).
+
+    Adds to the validator's ``errors`` an ID number already registered (naming the worker) or
+    repeated in the file, and a ``worker_id`` already taken. Raises :class:`Invalid` unless every
+    row is good or ``skip_invalid``.
+    """
+    rejected = _prior(errors)
+    staged: list[tuple[int, dict[str, Any], str]] = []
+    for record in records:
+        row = record["row"]
+        data = {k: v for k, v in record.items() if k not in ("row", "worker_id", "id_number")}
+        problems: list[dict[str, Any]] = []
+        id_number = ""
+        try:
+            id_number = _validate_id_number(record.get("id_number"))
+        except Invalid as exc:
+            problems += exc.errors
+        try:
+            values = _clean(_WORKER_FIELDS, data, partial=False)
+        except Invalid as exc:
+            problems += exc.errors
+        if problems:
+            rejected += [_error(row, e["field"], e["message"], WORKER_HEADERS) for e in problems]
+            continue
+        if record.get("worker_id") is not None:
+            values["id"] = int(record["worker_id"])
+        staged.append((row, values, id_number))
+
+    ciphers, hashes, masked = protector.protect_many([n for _, _, n in staged])
+    registered = _existing(session, Worker.id_hash, hashes, Worker.id)
+    taken = _existing(session, Worker.id, [v["id"] for _, v, _ in staged if "id" in v], Worker.id)
+    rows: list[dict[str, Any]] = []
+    first_row_of: dict[str, int] = {}
+    stamp = utcnow()
+    for (row, values, _), cipher, digest, mask in zip(staged, ciphers, hashes, masked, strict=True):
+        if digest in registered:
+            rejected.append(_error(row, "id_number",
+                                   f"身份证号 {mask} 已登记为劳动力 {registered[digest]}", WORKER_HEADERS))
+            continue
+        if digest in first_row_of:
+            rejected.append(_error(row, "id_number",
+                                   f"身份证号与第 {first_row_of[digest]} 行重复", WORKER_HEADERS))
+            continue
+        first_row_of[digest] = row
+        if "id" in values and values["id"] in taken:
+            rejected.append(_error(row, "worker_id", f"劳动力ID {values['id']} 已存在", WORKER_HEADERS))
+            continue
+        values.setdefault("registered_at", stamp.date())
+        rows.append({"ethnicity": "", "township": "", "village": "", "phone": "", "skills_text": "",
+                     "desired_jobs": [], "certificates": [], "certificates_unrecognised": [],
+                     "preferred_cities": [], "min_wage": 0, "needs_dormitory": False,
+                     "needs_halal": False, "poverty_registered": False, "group_id": "",
+                     **values, "id_cipher": cipher, "id_hash": digest, "id_masked": mask,
+                     "version": 1, "created_at": stamp, "updated_at": stamp})
+    _fill_keys(rows)
+    return _finish(session, "workers", Worker, rows if not rejected or skip_invalid else [],
+                   rejected, skip_invalid)
+
+
+def export_records(session: Session, kind: str, *, protector: IdProtector | None = None,
+                   with_id_numbers: bool = False, batch: int = 5000) -> Iterator[dict[str, Any]]:
+    """Yield every stored job or worker as a schema record, by id, in batches.
+
+    Worker ID numbers are masked unless ``with_id_numbers`` (which needs ``protector``).
+    """
+    if kind == "jobs":
+        stmt = select(Job, Firm.name).join(Firm, Firm.id == Job.firm_id).order_by(Job.id)
+        for part in session.execute(stmt.execution_options(yield_per=batch)).partitions():
+            for job, name in part:
+                yield job_record(job, name)
+    elif kind == "workers":
+        if with_id_numbers and protector is None:
+            raise ValueError("export_records: with_id_numbers needs the protector")
+        stmt = select(Worker).order_by(Worker.id).execution_options(yield_per=batch)
+        for worker in session.scalars(stmt):
+            yield worker_record(worker, protector=protector, reveal_id=with_id_numbers)
+    else:
+        raise ValueError(f"kind {kind!r} is not supported; valid: 'jobs', 'workers'")
+
+
+__all__ = ["ImportResult", "export_records", "import_jobs", "import_workers"]
