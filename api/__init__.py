@@ -68,7 +68,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     -------
     Flask
     """
-    app = Flask(__name__, instance_relative_config=False)
+    # No static folder: every route is an operation of the route table (the docs page inlines its CSS).
+    app = Flask(__name__, static_folder=None)
     app.json_provider_class = JSONProvider
     app.json = JSONProvider(app)
     app.url_map.converters["id"] = IdConverter

@@ -131,11 +131,13 @@ class Firm(BaseModel):
 
 
 # --------------------------------------------------------------------------- jobs
-def _certs_required(values: list[str]) -> list[str]:
-    ids, unknown = normalize_certificates(values)
-    if unknown:
-        raise ValueError(f"证书 {'、'.join(unknown)} 无法识别（请写证书名称，如 叉车证、低压电工证）")
-    return ids
+def _split_certs(names: list[str], unrecognised: list[str] | None) -> tuple[list[str], list[str]]:
+    """(canonical ids, names no catalogue entry matches): nobody's input is dropped."""
+    ids, unknown = normalize_certificates(names)
+    for name in unrecognised or []:
+        if name.strip() and name.strip() not in unknown:
+            unknown.append(name.strip())
+    return ids, unknown
 
 
 class JobCreate(BaseModel):
@@ -177,7 +179,9 @@ class JobCreate(BaseModel):
     education_min: Annotated[str, StringConstraints(max_length=20)] | None = None
     age_min: Age = 16
     age_max: Age = 60
-    certificates_required: Annotated[list[ListItem], Field(max_length=30)] = []
+    certificates_required: Annotated[list[ListItem], Field(max_length=30)] = Field(
+        [], description="证书名称照常书写（叉车证、低压电工证）；无法识别的名称存入 certificates_unrecognised")
+    certificates_unrecognised: Annotated[list[ListItem], Field(max_length=30)] = []
     dormitory: bool = False
     meals: bool = False
     halal_canteen: bool = False
@@ -194,13 +198,10 @@ class JobCreate(BaseModel):
     def _edu(cls, v: str | None) -> str | None:
         return None if v in (None, "", "不限") else _education(v)
 
-    @field_validator("certificates_required")
-    @classmethod
-    def _certs(cls, v: list[str]) -> list[str]:
-        return _certs_required(v)
-
     @model_validator(mode="after")
     def _ranges(self) -> JobCreate:
+        self.certificates_required, self.certificates_unrecognised = _split_certs(
+            self.certificates_required, self.certificates_unrecognised)
         if self.wage_min > self.wage_max:
             raise ValueError(f"最低工资 {self.wage_min} 高于最高工资 {self.wage_max}")
         if self.age_min > self.age_max:
@@ -229,6 +230,7 @@ class JobUpdate(BaseModel):
     age_min: Age | None = None
     age_max: Age | None = None
     certificates_required: Annotated[list[ListItem], Field(max_length=30)] | None = None
+    certificates_unrecognised: Annotated[list[ListItem], Field(max_length=30)] | None = None
     dormitory: bool | None = None
     meals: bool | None = None
     halal_canteen: bool | None = None
@@ -246,13 +248,11 @@ class JobUpdate(BaseModel):
     def _edu(cls, v: str | None) -> str | None:
         return None if v in (None, "", "不限") else _education(v)
 
-    @field_validator("certificates_required")
-    @classmethod
-    def _certs(cls, v: list[str] | None) -> list[str] | None:
-        return None if v is None else _certs_required(v)
-
     @model_validator(mode="after")
     def _place(self) -> JobUpdate:
+        if self.certificates_required is not None:
+            self.certificates_required, self.certificates_unrecognised = _split_certs(
+                self.certificates_required, self.certificates_unrecognised)
         if self.city is not None:
             city, district = _city(self.city)
             self.city = city
@@ -279,6 +279,7 @@ class Job(BaseModel):
     age_max: int
     education_min: str | None
     certificates_required: list[str]
+    certificates_unrecognised: list[str] = []
     dormitory: bool
     meals: bool
     halal_canteen: bool
@@ -665,7 +666,8 @@ class Health(BaseModel):
 class AllocationOptions(BaseModel):
     model_config = _NO_EXTRA
 
-    poverty_priority: bool = Field(True, description="建档立卡户优先")
+    poverty_priority: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.1, description="建档立卡户优先：加到其成功概率上的分值（0 表示不优先）")
     max_per_firm: Annotated[int, Field(ge=1, le=100_000)] | None = Field(None, description="每家企业最多分配人数")
     keep_groups: bool = Field(True, description="同组（家庭、同村）的人安排在同一城市")
     candidates_per_worker: Annotated[int, Field(ge=1, le=200)] = 50
@@ -787,7 +789,7 @@ class FairReplanRequest(BaseModel):
     time_limit_s: Annotated[float, Field(gt=0, le=120)] = 20.0
 
     @model_validator(mode="after")
-    def _some(self) -> FairReplanRequest:
+    def _some_change(self) -> FairReplanRequest:
         if not self.cancel_firms and not self.absent_workers:
             raise ValueError("请给出取消的企业（cancel_firms）或不能到场的劳动力（absent_workers）")
         return self

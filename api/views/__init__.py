@@ -19,9 +19,12 @@ _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,10})"?\s*$')
 def register_blueprints(app: Flask) -> None:
     """Mount every resource under ``/api/v1``."""
     from api.views import (
+        allocations,
         docs,
+        fairs,
         firms,
         health,
+        imports,
         jobs,
         matches,
         outcomes,
@@ -29,7 +32,9 @@ def register_blueprints(app: Flask) -> None:
         workers,
     )
 
-    for module in (health, docs, firms, jobs, workers, matches, outcomes, reports):
+    # imports before jobs/workers only for readability of the route table; the id converter
+    # keeps /jobs/export and /jobs/<id> apart whatever the order.
+    for module in (health, docs, firms, jobs, workers, matches, outcomes, reports, imports, fairs, allocations):
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
 
 
@@ -113,6 +118,7 @@ def job_json(job: Any, firm_name: str | None = None) -> dict[str, Any]:
     from api.storage.repository import job_record
 
     record = job_record(job, firm_name)
+    record.setdefault("certificates_unrecognised", list(job.certificates_unrecognised or []))
     return {"id": job.id, **record}
 
 

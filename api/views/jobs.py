@@ -52,7 +52,7 @@ def list_jobs(query: s.JobQuery) -> Response:
     page = repo.list_jobs(session, status=status, city=query.city, occupation_code=query.occupation_code,
                           firm_id=firm_id, limit=query.limit, offset=query.offset, after=query.after)
     firm_ids = {job.firm_id for job in page.items}
-    names = dict(session.execute(select(Firm.id, Firm.name).where(Firm.id.in_(firm_ids))).tuples().all()) if firm_ids else {}
+    names = dict(session.execute(select(Firm.id, Firm.name).where(Firm.id.in_(firm_ids))).all()) if firm_ids else {}
     items = [job_json(job, names.get(job.firm_id, "")) for job in page.items]
     return page_response(items, page.next_cursor, query, page.total)
 

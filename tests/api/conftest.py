@@ -6,6 +6,7 @@ role, and a training-free engine (char n-gram encoder, no ranker) instead of ``m
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,14 +25,10 @@ def small_engine():
     return MatchingEngine(candidate_pool=50), "test-char-ngram"
 
 
-@pytest.fixture
-def app(database_url: str, id_key: str, tmp_path):
+def make_app(database_url: str, id_key: str, tmp_path, **overrides: Any):
     from api import create_app
-    from api.storage import init_db
 
-    engine = init_db(database_url)
-    engine.dispose()
-    app = create_app({
+    config = {
         "TESTING": True,
         "DATABASE_URL": database_url,
         "ID_KEY": id_key,
@@ -40,12 +37,48 @@ def app(database_url: str, id_key: str, tmp_path):
         "ENGINE_FACTORY": small_engine,
         "ENGINE_SYNC_SECONDS": 0.0,
         "MAX_CONTENT_LENGTH": 256 * 1024,
-    })
-    yield app
-    from api.service import state
+    }
+    config.update(overrides)
+    return create_app(config)
 
-    with app.app_context():
-        state().engine.dispose()
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory, id_key: str):
+    """A migrated and seeded SQLite file, built once; each test gets a copy (a fresh database
+    without paying for migrations and ID encryption every time)."""
+    from api.storage import init_db
+
+    folder = tmp_path_factory.mktemp("template")
+    url = f"sqlite:///{folder / 'template.db'}"
+    init_db(url).dispose()
+    app = make_app(url, id_key, folder)
+    world = seed_world(app)
+    dispose(app)
+    return folder / "template.db", world
+
+
+def dispose(app) -> None:
+    from api.service import EXTENSION
+
+    app.extensions[EXTENSION].engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str, id_key: str, tmp_path, request):
+    """The service on a fresh database holding the seeded :class:`World` (``app.test_world``)."""
+    if database_url.startswith("sqlite"):
+        template, world = request.getfixturevalue("sqlite_template")
+        shutil.copyfile(template, database_url.removeprefix("sqlite:///"))
+        app = make_app(database_url, id_key, tmp_path)
+    else:
+        from api.storage import init_db
+
+        init_db(database_url).dispose()
+        app = make_app(database_url, id_key, tmp_path)
+        world = seed_world(app)
+    app.test_world = world
+    yield app
+    dispose(app)
 
 
 @pytest.fixture
@@ -122,6 +155,10 @@ class World:
 @pytest.fixture
 def world(app) -> World:
     """Two firms (the hr key's own and another), their jobs, workers in and out of the region."""
+    return app.test_world
+
+
+def seed_world(app) -> World:
     from api.service import state
     from api.storage import repository as repo
     from api.storage import session_scope
