@@ -60,7 +60,7 @@ JOB_TRUTH_COLUMNS: dict[str, str] = {
 }
 
 
-@dataclass
+@dataclass(eq=False)
 class DemoWorld:
     """Firms, jobs and workers of a demo world, and the ground truth kept from the engine.
 
@@ -297,12 +297,15 @@ def _make_jobs(
         for slot, (p, spellings) in zip((req_a, req_b), o.job_certs, strict=False):
             has = mask[rng.random(len(mask)) < p]
             slot[has] = _pick(rng, spellings, len(has))
+    # a few postings ask for something no catalogue entry names (相关上岗证)
+    vague = np.flatnonzero((req_a == "") & (rng.random(n_jobs) < 0.02))
+    req_a[vague] = _pick(rng, T.UNRECOGNISED_JOB_CERTS, len(vague))
     raw_lists = [[c for c in (a, b) if c] for a, b in zip(req_a, req_b, strict=True)]
-    cert_ids, _ = _cert_ids(raw_lists)
+    cert_ids, cert_unknown = _cert_ids(raw_lists)
     sep = _pick(rng, ["、", "，", " ", "/"], n_jobs)
     certs_raw = [s.join(r) for s, r in zip(sep, raw_lists, strict=True)]
 
-    firm_halal = rng.random(n_firms) < 0.03
+    firm_halal = rng.random(n_firms) < 0.02
     firm_halal |= firms["name"].str.contains("清真").to_numpy()
     halal = firm_halal[firm_idx]
     dormitory = rng.random(n_jobs) < np.array([o.dormitory for o in occs])[occ]
@@ -356,6 +359,7 @@ def _make_jobs(
             # object, not str dtype: "no requirement" must stay None, not NaN
             "education_min": pd.Series(edu_min, dtype=object),
             "certificates_required": cert_ids,
+            "certificates_unrecognised": cert_unknown,
             "dormitory": dormitory,
             "meals": meals,
             "halal_canteen": halal,
@@ -623,7 +627,7 @@ def _desired(latent: np.ndarray, rng: np.random.Generator) -> list[list[str]]:
 
 
 def _make_workers(
-    n: int, rng: np.random.Generator, as_of: dt.date
+    n: int, rng: np.random.Generator, as_of: dt.date, progress: _Progress
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     counties = load_counties().reset_index(drop=True)
     prefectures, _, county_cities = _jiangsu()
@@ -683,6 +687,7 @@ def _make_workers(
         halal_p[ethnicity == eth] = p
     needs_halal = rng.random(n) < halal_p
 
+    progress.step("workers: people")
     # ID numbers: order codes drawn at random, clashes redrawn until every number is unique.
     seq = rng.integers(0, 500, n)
     ids = make_id_numbers(county_code.astype("U6"), birth, seq, gender.astype("U1"))
@@ -703,6 +708,7 @@ def _make_workers(
     digits[:, 3:] = rng.integers(48, 58, (n, 8), dtype=np.uint8)
     phone = digits.view("S11").ravel().astype("U11").astype(object)
 
+    progress.step("workers: ID numbers")
     # certificates as written on the form; each slot holds an index into one spelling table
     # and the distinct combinations (a few hundred) are formatted and normalised once.
     spell_table = [""] + sorted(
@@ -743,6 +749,7 @@ def _make_workers(
     cert_ids = _expand_lists(u_ids, inv)
     cert_unknown = _expand_lists(u_unknown, inv)
 
+    progress.step("workers: certificates")
     # preferred cities: often the county's paired city, written every which way
     pairs = load_pairings().set_index("west_prefecture")["jiangsu_partner"]
     partner = counties["prefecture"].map(pairs).fillna(counties["jiangsu_partner"]).fillna("")
@@ -789,8 +796,10 @@ def _make_workers(
     min_wage = _round_to(min_floor * rng.uniform(0.7, 1.15, n), 500)
     min_wage[rng.random(n) < 0.3] = 0
 
+    progress.step("workers: cities")
     skills = _skills_text(latent, years, rng)
     desired = _desired(latent, rng)
+    progress.step("workers: texts")
     worker_ids = np.arange(1, n + 1, dtype=np.int64)
     workers = pd.DataFrame(
         {
@@ -912,15 +921,15 @@ def generate_world(
 def _generate(
     n_workers: int, n_jobs: int, seed: int, n_firms: int, show_progress: bool, as_of: dt.date
 ) -> DemoWorld:
-    progress = _Progress(show_progress, total=3)
+    progress = _Progress(show_progress, total=8)
     # independent streams: the jobs do not change when only n_workers changes
     job_rng, worker_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     firms, industry, city_idx = _make_firms(int(n_firms), job_rng)
     progress.step("firms")
     jobs, job_truth = _make_jobs(int(n_jobs), firms, industry, city_idx, job_rng, as_of)
     progress.step("jobs")
-    workers, truth = _make_workers(int(n_workers), worker_rng, as_of)
-    progress.step("workers")
+    workers, truth = _make_workers(int(n_workers), worker_rng, as_of, progress)
+    progress.step("workers: table")
     progress.close()
     jobs = jobs[list(JOB_COLUMNS) + list(RAW_JOB_COLUMNS)]
     workers = workers[list(WORKER_COLUMNS) + list(RAW_WORKER_COLUMNS)]

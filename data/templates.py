@@ -862,6 +862,8 @@ UNRECOGNISED_CERTS: tuple[str, ...] = (
     "厨艺培训结业证",
     "茶艺结业证",
 )
+#: Requirements postings write that name no catalogue certificate.
+UNRECOGNISED_JOB_CERTS: tuple[str, ...] = ("相关上岗证", "相关操作证", "职业资格证书")
 #: Certificates anybody may hold regardless of occupation: (probability, spellings).
 COMMON_WORKER_CERTS: tuple[tuple[float, tuple[str, ...]], ...] = (
     (0.14, ("C1驾照", "驾照C1", "C1", "小车驾照")),
@@ -927,7 +929,7 @@ INDUSTRIES: tuple[tuple[str, float, tuple[str, ...], dict[str, float]], ...] = (
     (
         "食品",
         7,
-        ("食品", "食品科技", "清真食品"),
+        ("食品", "食品科技", "食品", "食品", "清真食品"),
         {
             "food_processing": 4,
             "meat_processing": 2,

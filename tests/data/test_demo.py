@@ -137,10 +137,13 @@ def test_raw_certificate_text_normalises_to_the_stored_ids(world):
     ):
         sample = frame[frame[raw] != ""].head(400)
         assert len(sample) > 50
-        for text, stored in zip(sample[raw], sample[ids], strict=True):
-            assert normalize_certificates(SEPARATORS.split(text))[0] == stored
-    unknown = world.workers["certificates_unrecognised"].map(len) > 0
-    assert 0 < unknown.mean() < 0.1  # a few 挖掘机证 the catalogue does not know
+        for text, stored, unknown in zip(
+            sample[raw], sample[ids], sample["certificates_unrecognised"], strict=True
+        ):
+            assert normalize_certificates(SEPARATORS.split(text)) == (stored, unknown)
+        # a few names no catalogue entry knows (挖掘机证, 相关上岗证) are kept as written
+        share = (frame["certificates_unrecognised"].map(len) > 0).mean()
+        assert 0 < share < 0.1
 
 
 def test_titles_promise_only_what_the_job_offers(world):
@@ -150,7 +153,8 @@ def test_titles_promise_only_what_the_job_offers(world):
     assert (j.loc[says, "dormitory"] & j.loc[says, "meals"]).all()
     assert j["title"].str.contains(r"\+|！|【|急招|直招").mean() > 0.15  # marketing titles
     assert (j["description"] == "").mean() > 0.03
-    assert j["halal_canteen"].mean() < 0.1 and j["halal_canteen"].any()
+    halal_firms = j.groupby("firm_id")["halal_canteen"].first()
+    assert 0 < halal_firms.mean() < 0.08  # a few % of firms run a halal canteen
 
 
 def test_id_numbers_are_valid_unique_and_match_the_worker(world):
