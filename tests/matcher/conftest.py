@@ -243,6 +243,11 @@ def fitted_engine(_fitted_engine: MatchingEngine) -> MatchingEngine:
     return copy.deepcopy(_fitted_engine)
 
 
+@pytest.fixture(scope="session", name="hidden_utility")
+def hidden_utility_fixture() -> Callable[[pd.DataFrame], np.ndarray]:
+    return hidden_utility
+
+
 def hidden_utility(features: pd.DataFrame) -> np.ndarray:
     """The success chance the synthetic outcomes follow: trade match, wage, city, dormitory."""
     z = (
@@ -269,9 +274,9 @@ def labelled_events(
             "worker_id": rng.choice(workers["worker_id"], size=6000),
             "job_id": rng.choice(jobs["job_id"], size=6000),
         }
-    ).drop_duplicates()
+    ).drop_duplicates(ignore_index=True)
     feats = _fitted_engine.pair_features(pairs, jobs=jobs, workers=workers)
-    p = hidden_utility(feats)
+    p = np.asarray(hidden_utility(feats))
     success = rng.random(len(p)) < p
     rec = pd.DataFrame({"worker_id": pairs["worker_id"], "job_id": pairs["job_id"], "stage": "recommended",
                         "date": pd.Timestamp("2023-06-01")})

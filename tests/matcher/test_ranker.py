@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+from matcher.features import FEATURE_NAMES
+from matcher.ranker import SuccessRanker, label_pairs
+
+
+def test_label_pairs_marks_retained_6m_and_respects_until():
+    ev = pd.DataFrame(
+        {
+            "worker_id": [1, 1, 1, 2, 2, 3],
+            "job_id": [7, 7, 7, 7, 7, 8],
+            "stage": ["recommended", "hired", "retained_6m", "recommended", "retained_3m", "applied"],
+            "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-08-01", "2024-01-01", "2024-05-01", "2024-03-01"]),
+        }
+    )
+    labels = label_pairs(ev)
+    assert labels[["worker_id", "job_id", "label"]].values.tolist() == [[1, 7, 1], [2, 7, 0], [3, 8, 0]]
+    early = label_pairs(ev, until="2024-06-30")
+    assert early.loc[early["worker_id"] == 1, "label"].item() == 0
+
+
+def test_label_pairs_refuses_unknown_stage():
+    ev = pd.DataFrame({"worker_id": [1], "job_id": [2], "stage": ["fired"], "date": [pd.Timestamp("2024-01-01")]})
+    with pytest.raises(ValueError, match=r"'fired'.*retained_6m"):
+        label_pairs(ev)
+
+
+@pytest.fixture(scope="module")
+def training_frame(_fitted_engine, labelled_events, world):
+    jobs, workers = world
+    labels = label_pairs(labelled_events)
+    feats = _fitted_engine.pair_features(labels, jobs=jobs, workers=workers)
+    return feats, labels["label"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def fitted_ranker(training_frame):
+    feats, y = training_frame
+    n = len(y) * 2 // 3
+    return SuccessRanker(max_iter=80).fit(feats.iloc[:n], y[:n])
+
+
+def test_ranker_learns_the_hidden_utility_and_is_calibrated(fitted_ranker, training_frame, hidden_utility):
+    feats, y = training_frame
+    n = len(y) * 2 // 3
+    p = fitted_ranker.p_success(feats.iloc[n:])
+    oracle = roc_auc_score(y[n:], hidden_utility(feats.iloc[n:]))  # the best any model can do
+    assert roc_auc_score(y[n:], p) > max(0.65, oracle - 0.06)
+    assert brier_score_loss(y[n:], p) < brier_score_loss(y[n:], np.full(len(p), y[:n].mean()))
+    assert abs(p.mean() - y[n:].mean()) < 0.05  # calibrated: mean prediction ≈ observed rate
+    assert 0 <= p.min() and p.max() <= 1
+
+
+def test_fast_serving_path_equals_scikit_learn(fitted_ranker, training_frame):
+    feats, _ = training_frame
+    X = feats[list(FEATURE_NAMES)].to_numpy(dtype=np.float32, copy=True)
+    X[::7, 6] = np.nan  # missing wage floor ratios take the trees' missing-value branches
+    np.testing.assert_allclose(fitted_ranker.predict_proba(X), fitted_ranker.model_.predict_proba(X), atol=1e-9)
+
+
+def test_ranker_validates_inputs(training_frame):
+    feats, y = training_frame
+    with pytest.raises(ValueError, match=r"only \[0\]"):
+        SuccessRanker().fit(feats, np.zeros(len(y)))
+    with pytest.raises(ValueError, match="calibration 'platt'"):
+        SuccessRanker(calibration="platt").fit(feats, y)
+    with pytest.raises(ValueError, match="feature columns"):
+        SuccessRanker(max_iter=5).fit(np.zeros((10, 3)), np.arange(10) % 2)
+    with pytest.raises(ValueError, match="lacks columns"):
+        SuccessRanker(max_iter=5).fit(feats.drop(columns=[FEATURE_NAMES[0]]), y)
+
+
+def test_engine_with_ranker_orders_by_p_success_then_retrieval(fitted_engine, fitted_ranker, world):
+    _, workers = world
+    fitted_engine.set_ranker(fitted_ranker)
+    for wid in workers["worker_id"].iloc[:20]:
+        items = fitted_engine.recommend_jobs(int(wid), k=10)
+        keys = [(it["p_success"], it["retrieval_score"]) for it in items]
+        assert keys == sorted(keys, reverse=True)
+        assert all(it["score"] == it["p_success"] for it in items)
