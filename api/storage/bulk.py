@@ -43,7 +43,8 @@ _FIRM_COLS = [
     "created_at",
     "updated_at",
 ]
-_JOB_SRC = [c for c in JOB_COLUMNS if c not in ("job_id", "firm_name")]
+# certificates_unrecognised is optional in a world's job table (older generators lack it).
+_JOB_SRC = [c for c in JOB_COLUMNS if c not in ("job_id", "firm_name", "certificates_unrecognised")]
 _JOB_COLS = ["id", *_JOB_SRC, "certificates_unrecognised", "version", "created_at", "updated_at"]
 _WORKER_SRC = [c for c in WORKER_COLUMNS if c not in ("worker_id", "id_number")]
 _WORKER_COLS = [
