@@ -1,0 +1,183 @@
+"""Accuracy of the occupation coder on real, messy job-board titles.
+
+``data/reference/testcases.csv`` holds 5,903 titles as they were posted (``抖音快手客服 不加班``,
+``电子厂质检员（月7000）包吃住``) with the CSCO 2022 code a person gave them. These titles are used
+for evaluation only, never for training.
+
+Scoring
+-------
+* **Detailed level.** When the expected code is a detailed (level-4) occupation of the fitted
+  classification, a prediction is right when it is that code. About 14% of the expected
+  codes are *group* codes (``2-02-00-00`` 工程技术人员, ``2-06-03-00`` 会计专业人员): the person
+  coding the title could only tell the group. For those a prediction is right when it lies
+  inside the group: its code starts with the non-zero part of the expected code
+  (``2-02-30-01`` is inside ``2-02-00-00``; ``2-06-03-02`` inside ``2-06-03-00``). A level-4 code
+  that ends in ``-00`` (``6-20-04-00`` 电梯装配调试工) is a detailed code and needs an exact
+  match. An expected code that is in neither form (not in the classification) can never be
+  matched and stays in the denominator.
+* **Major-group level.** The first segment (``2`` professionals, ``4`` services, ``6``
+  production workers ...) of the prediction equals that of the expected code.
+* **Top-k.** Right when any of the first k predictions is right.
+
+Command line (prints a table, ``--json`` for scripts)::
+
+    python -m training.coder_eval [--encoder models/dev/encoder] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from matcher.occupations import OccupationCoder
+
+__all__ = ["compare_coders", "evaluate_coder", "is_match"]
+
+
+def _group_prefix(code: str) -> str:
+    parts = code.split("-")
+    while len(parts) > 1 and parts[-1].strip("0") == "":
+        parts.pop()
+    return "-".join(parts)
+
+
+def is_match(predicted: str, expected: str, detailed_codes: set[str] | frozenset[str]) -> bool:
+    """Whether ``predicted`` counts as right for ``expected`` at the detailed level.
+
+    Examples
+    --------
+    >>> codes = {"2-02-30-01", "6-20-04-00"}
+    >>> is_match("2-02-30-01", "2-02-00-00", codes), is_match("6-20-04-01", "6-20-04-00", codes)
+    (True, False)
+    """
+    if not predicted:
+        return False
+    if expected in detailed_codes:
+        return predicted == expected
+    prefix = _group_prefix(expected)
+    if prefix == expected:  # not a group code and not in the classification
+        return False
+    return predicted.startswith(prefix + "-")
+
+
+def evaluate_coder(coder: OccupationCoder, testcases: pd.DataFrame, k: int = 5) -> dict[str, Any]:
+    """Top-1 and top-k accuracy of a fitted coder, detailed and major-group level.
+
+    Parameters
+    ----------
+    coder : OccupationCoder
+        Fitted.
+    testcases : DataFrame
+        ``job_name, expected_code`` (as ``data/reference/testcases.csv``).
+    k : int, default=5
+
+    Returns
+    -------
+    dict
+        ``n``, ``top1``, ``top{k}``, ``major_top1``, ``major_top{k}`` (fractions),
+        ``n_group_codes`` (expected codes scored as groups), ``n_unknown_codes``,
+        ``seconds``, ``titles_per_s``.
+    """
+    if not isinstance(testcases, pd.DataFrame):
+        raise TypeError(f"testcases must be a DataFrame, got {type(testcases).__name__}")
+    missing = [c for c in ("job_name", "expected_code") if c not in testcases.columns]
+    if missing:
+        raise ValueError(
+            f"testcases lacks column(s) {missing!r}; it has {list(testcases.columns)!r}"
+        )
+    if len(testcases) == 0:
+        raise ValueError("testcases is empty: nothing to evaluate")
+    detailed = frozenset(coder.codes_)
+    titles = testcases["job_name"].fillna("").astype(str).tolist()
+    expected = testcases["expected_code"].fillna("").astype(str).str.strip().tolist()
+    t0 = time.perf_counter()
+    topk = coder.predict_topk(titles, k)
+    seconds = time.perf_counter() - t0
+    hits1 = hitsk = major1 = majork = 0
+    for cands, exp in zip(topk, expected, strict=True):
+        codes = [c for c, _, _ in cands]
+        major = exp.split("-")[0]
+        if codes and is_match(codes[0], exp, detailed):
+            hits1 += 1
+        if any(is_match(c, exp, detailed) for c in codes):
+            hitsk += 1
+        if codes and codes[0].split("-")[0] == major:
+            major1 += 1
+        if any(c.split("-")[0] == major for c in codes):
+            majork += 1
+    n = len(titles)
+    group = sum(1 for e in expected if e not in detailed and _group_prefix(e) != e)
+    return {
+        "n": n,
+        "top1": hits1 / n,
+        f"top{k}": hitsk / n,
+        "major_top1": major1 / n,
+        f"major_top{k}": majork / n,
+        "n_group_codes": group,
+        "n_unknown_codes": sum(1 for e in expected if e not in detailed) - group,
+        "seconds": round(seconds, 3),
+        "titles_per_s": round(n / seconds, 1) if seconds > 0 else float("inf"),
+    }
+
+
+def compare_coders(
+    occupations: pd.DataFrame, testcases: pd.DataFrame, encoder: Any = None, alpha: float = 0.5
+) -> dict[str, dict[str, Any]]:
+    """Evaluate TF-IDF only, embeddings only and hybrid coders in one run.
+
+    Returns
+    -------
+    dict
+        ``{"tfidf": {...}, "embeddings": {...}, "hybrid": {...}}`` (the last two only with an
+        encoder), each as :func:`evaluate_coder`.
+    """
+    from matcher.encoders import load_encoder
+
+    results = {"tfidf": evaluate_coder(OccupationCoder().fit(occupations), testcases)}
+    if encoder is not None:
+        enc = load_encoder(encoder)
+        for label, a, dw in (("embeddings", 1.0, 0.0), ("hybrid", alpha, 0.3)):
+            coder = OccupationCoder(encoder=enc, alpha=a, description_weight=dw).fit(occupations)
+            results[label] = evaluate_coder(coder, testcases)
+    return results
+
+
+def format_table(results: dict[str, dict[str, Any]]) -> str:
+    """The comparison as a text table."""
+    lines = [
+        f"{'coder':<12}{'top-1':>8}{'top-5':>8}{'major@1':>9}{'major@5':>9}{'titles/s':>10}",
+    ]
+    for label, r in results.items():
+        lines.append(
+            f"{label:<12}{r['top1']:>8.3f}{r['top5']:>8.3f}{r['major_top1']:>9.3f}"
+            f"{r['major_top5']:>9.3f}{r['titles_per_s']:>10,.0f}"
+        )
+    any_r = next(iter(results.values()))
+    lines.append(
+        f"n={any_r['n']} titles; {any_r['n_group_codes']} expected group codes scored by prefix, "
+        f"{any_r['n_unknown_codes']} codes outside the classification"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from data.reference import load_occupations, load_title_testcases
+
+    parser = argparse.ArgumentParser(description="职业编码准确率 (occupation coder accuracy)")
+    parser.add_argument("--encoder", default=None, help="sentence-transformers model folder")
+    parser.add_argument("--alpha", type=float, default=0.5)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    results = compare_coders(
+        load_occupations(4), load_title_testcases(), encoder=args.encoder, alpha=args.alpha
+    )
+    print(json.dumps(results, ensure_ascii=False, indent=2) if args.json else format_table(results))
+
+
+if __name__ == "__main__":
+    main()
