@@ -156,14 +156,38 @@ class SentenceTransformerEncoder(Encoder):
             self.model = _load_sentence_transformer(Path(self.path))
         return self.model
 
+    def _is_static(self) -> bool:
+        model = self._model()
+        first = model[0] if len(model) else None
+        return type(first).__name__ == "StaticEmbedding"
+
     def _encode(self, texts: list[str], batch_size: int, show_progress: bool) -> np.ndarray:
-        return self._model().encode(
-            texts,
-            batch_size=batch_size,
-            show_progress_bar=show_progress,
-            convert_to_numpy=True,
-            normalize_embeddings=False,
-        )
+        model = self._model()
+        if not self._is_static():
+            return model.encode(
+                texts,
+                batch_size=batch_size,
+                show_progress_bar=show_progress,
+                convert_to_numpy=True,
+                normalize_embeddings=False,
+            )
+        # A static model is a table look-up: per-batch overhead dominates, so use big batches,
+        # and one torch thread (on two shared cores a second thread only adds contention:
+        # 6,500 -> 12,000 texts/s measured). Restored afterwards.
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return model.encode(
+                texts,
+                batch_size=max(batch_size, 2048),
+                show_progress_bar=show_progress,
+                convert_to_numpy=True,
+                normalize_embeddings=False,
+            )
+        finally:
+            torch.set_num_threads(threads)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
