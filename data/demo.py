@@ -439,26 +439,27 @@ def _job_descriptions(
             out.append("")
             continue
         o = occs[occ[i]]
-        perks = "、".join(
-            p for p, on in (("包吃", meals[i]), ("包住", dormitory[i]), ("五险一金", True)) if on
-        )
+        # sentences in a fixed order; only the first k are written, so only those are built
         parts = [S["task"][picks[i, 0] % 3].format(task=o.tasks[picks[i, 1] % len(o.tasks)])]
-        if raw_lists[i]:
+        if raw_lists[i] and len(parts) < k:
             parts.append(S["cert"][picks[i, 2] % 3].format(cert="、".join(raw_lists[i])))
-        pay = S["pay"][picks[i, 3] % 3].format(lo=wage_min[i], hi=wage_max[i], perks=perks)
-        if wage_min[i] == wage_max[i]:
-            pay = pay.replace(f"{wage_min[i]}-{wage_max[i]}", f"{wage_min[i]}")
-        parts.append(pay)
-        parts.append(
-            S["req"][picks[i, 4] % 3].format(
-                age_min=age_min[i],
-                age_max=age_max[i],
-                edu=T.EDUCATION_PHRASES.get(edu_min[i], "学历不限"),
+        if len(parts) < k:
+            perks = "、".join(
+                p
+                for p, on in (("包吃", meals[i]), ("包住", dormitory[i]), ("五险一金", True))
+                if on
             )
-        )
-        if novice_ok[i]:
+            pay = S["pay"][picks[i, 3] % 3].format(lo=wage_min[i], hi=wage_max[i], perks=perks)
+            if wage_min[i] == wage_max[i]:
+                pay = pay.replace(f"{wage_min[i]}-{wage_max[i]}", f"{wage_min[i]}")
+            parts.append(pay)
+        if len(parts) < k:
+            edu = T.EDUCATION_PHRASES.get(edu_min[i], "学历不限")
+            req = S["req"][picks[i, 4] % 3]
+            parts.append(req.format(age_min=age_min[i], age_max=age_max[i], edu=edu))
+        if novice_ok[i] and len(parts) < k:
             parts.append(S["novice"][picks[i, 2] % 3])
-        out.append("".join(parts[:k] if k < len(parts) else parts))
+        out.append("".join(parts))
     return out
 
 
@@ -596,7 +597,8 @@ def _skills_text(latent: np.ndarray, years: np.ndarray, rng: np.random.Generator
     )
     years_txt = _years_text(np.where(years > 0, years, rng.integers(1, 6, n)), rng)
     place = _pick(rng, T.WORK_PLACES, n)
-    holes = np.flatnonzero(np.char.find(text.astype(str), "{") >= 0)
+    has_hole = np.array(["{" in t for t in table])
+    holes = np.flatnonzero(has_hole[main] | (earlier & has_hole[other_phrase]))
     text[holes] = [
         t.replace("{n}", y).replace("{place}", p)
         for t, y, p in zip(text[holes], years_txt[holes], place[holes], strict=True)

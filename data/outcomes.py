@@ -158,12 +158,16 @@ def _cert_bits(lists, bit: dict[str, int], implied: bool) -> np.ndarray:
 
 def _code_levels(codes: np.ndarray) -> list[np.ndarray]:
     """Per code: itself, its 小类, its 中类, its template family ('' stays '')."""
-    codes = np.asarray(codes, dtype=object)
     family = {o.code: o.family for o in T.OCCUPATIONS}
-    minor = np.array([c[:7] if c else "" for c in codes], dtype=object)
-    sub = np.array([c[:4] if c else "" for c in codes], dtype=object)
-    fam = np.array([family.get(c, "") for c in codes], dtype=object)
-    return [codes, minor, sub, fam]
+    idx, uniques = pd.factorize(np.asarray(codes, dtype=object))
+    uniques = [str(c) for c in uniques]
+    levels = [
+        uniques,
+        [c[:7] if c else "" for c in uniques],
+        [c[:4] if c else "" for c in uniques],
+        [family.get(c, "") for c in uniques],
+    ]
+    return [np.asarray(level, dtype=object)[idx] for level in levels]
 
 
 def _arrays(world: DemoWorld) -> dict[str, np.ndarray | pd.Index]:
@@ -188,13 +192,13 @@ def _arrays(world: DemoWorld) -> dict[str, np.ndarray | pd.Index]:
     partner = [pairs.get(p, "") for p in west]
     paired_idx = np.array([pref_bit.get(p, -1) for p in partner])[west_idx]
     dist = np.array([[distance_km(w, j) for j in _PREFECTURES] for w in west]) / 1000.0
-    pref_mask = np.array(
-        [
-            sum(1 << pref_bit[c] for c in cities if c in pref_bit)
-            for cities in W["preferred_cities"]
-        ],
-        dtype=np.int64,
-    )
+    pref_cache: dict[tuple[str, ...], int] = {}
+    pref_mask = np.empty(len(W), dtype=np.int64)
+    for i, cities in enumerate(W["preferred_cities"]):
+        key = tuple(cities)
+        if key not in pref_cache:
+            pref_cache[key] = sum(1 << pref_bit[c] for c in key if c in pref_bit)
+        pref_mask[i] = pref_cache[key]
     w_levels = _code_levels(truth["true_occupation_code"].fillna("").to_numpy())
     j_levels = _code_levels(jtruth["true_occupation_code"].fillna("").to_numpy())
     level_ids = []
@@ -208,7 +212,7 @@ def _arrays(world: DemoWorld) -> dict[str, np.ndarray | pd.Index]:
     arrays = {
         "w_index": pd.Index(W["worker_id"].to_numpy()),
         "j_index": pd.Index(J["job_id"].to_numpy()),
-        "w_birth": pd.to_datetime(W["birth_date"]).to_numpy().astype("datetime64[D]"),
+        "w_birth": np.array(W["birth_date"].tolist(), dtype="datetime64[D]"),
         "w_edu": W["education"].map(edu_rank).fillna(0).to_numpy(np.int64),
         "w_certs": _cert_bits(W["certificates"], bit, implied=True),
         "w_dorm": W["needs_dormitory"].to_numpy(bool),
