@@ -407,7 +407,8 @@ def _job_titles(occ, wage_min, wage_max, city, district, dormitory, meals, needs
             perks.append("包吃")
         if needs_cert[i] and "持证" not in perks:
             perks.append("持证上岗")
-        perk = perks[perk_pick[i] % len(perks)] if perks else "五险一金"
+        perks = [p for p in perks if p not in t] or ["五险一金"]  # no 持证焊工（持证）
+        perk = perks[perk_pick[i] % len(perks)]
         title = shapes[i].format(
             t=t,
             t2=t2,
