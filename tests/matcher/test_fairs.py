@@ -305,3 +305,100 @@ def test_plan_fair_refuses_bad_input(change, message):
 
 def test_module_exports():
     assert set(fairs.__all__) >= {"plan_fair", "replan_fair", "make_slots", "FairPlan"}
+
+
+# ------------------------------------------------------------------ printable lists
+# api/fair_lists.py is pure (no Flask/SQLAlchemy); its tests live here beside the planner
+# they render.
+
+
+def lists_inputs():
+    cands, jobs, workers, firms = small()
+    jobs = jobs.assign(title=["普工<包吃住>", "叉车司机", "=1+1"],
+                       certificates_required=[[], ["special_equipment.forklift"], []])
+    workers = workers.assign(
+        name=["马<script>alert(1)</script>", "韩梅梅", "李四", "王五"],
+        township=["巴燕镇", "巴燕镇", "甘都镇", "甘都镇"], village=["一村", "二村", "三村", "四村"],
+        phone=["13800000001", "13800000002", "13800000003", "13800000004"],
+        poverty_registered=[True, False, False, False])
+    firms = firms.assign(firm_name=["苏州甲厂", "无锡乙厂 & 子", "常州丙厂"])
+    plan = plan_fair(cands, jobs, workers, firms, booths=3, slots=SLOTS)
+    return plan, workers, firms, jobs
+
+
+def test_lists_hold_every_interview_and_invitation():
+    from api.fair_lists import LIST_NAMES, build_lists
+
+    plan, workers, firms, jobs = lists_inputs()
+    lists = build_lists(plan.to_dict(), workers, firms, jobs,
+                        certificate_names={"special_equipment.forklift": "叉车司机证"})
+    assert list(lists) == list(LIST_NAMES)
+    assert lists["展位面试时间表"].shape[0] == len(plan.interviews)
+    assert lists["求职者面试单"].shape[0] == len(plan.interviews)
+    assert lists["邀约名单"]["姓名"].tolist() == ["马<script>alert(1)</script>", "韩梅梅",
+                                                  "李四", "王五"]  # by township, then village
+    slips = lists["求职者面试单"]
+    forklift = slips.loc[slips["岗位"] == "叉车司机", "需携带材料"]
+    assert len(forklift) and all("证书原件：叉车司机证" in m for m in forklift)
+    first = lists["求职者面试单"].iloc[0]
+    assert first["需携带材料"].startswith("身份证原件") and "建档立卡" in first["需携带材料"]
+
+
+def test_xlsx_opens_with_a_sheet_per_list_and_no_formula():
+    import io
+
+    import openpyxl
+
+    from api.fair_lists import LIST_NAMES, render_xlsx
+
+    plan, workers, firms, jobs = lists_inputs()
+    book = openpyxl.load_workbook(io.BytesIO(render_xlsx(plan, workers, firms, jobs)))
+    assert book.sheetnames == list(LIST_NAMES)
+    cells = [c for row in book["展位面试时间表"].iter_rows(min_row=3) for c in row]
+    names = {c.value for c in cells}
+    assert {"马<script>alert(1)</script>", "韩梅梅", "李四", "王五"} <= names
+    formula = [c for c in cells if c.value == "=1+1"]
+    assert formula and all(c.data_type == "s" for c in formula)
+    assert int(book["邀约名单"].page_setup.paperSize) == 9  # A4 in the xlsx numbering
+
+
+def test_csv_has_a_bom_a_list_column_and_defuses_formulas():
+    import csv
+    import io
+
+    from api.fair_lists import render_csv
+
+    plan, workers, firms, jobs = lists_inputs()
+    data = render_csv(plan, workers, firms, jobs)
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert {r["清单"] for r in rows} == {"企业展位表", "展位面试时间表", "求职者面试单", "邀约名单"}
+    assert "'=1+1" in {r["应聘岗位"] for r in rows}
+    one = render_csv(plan, workers, firms, jobs, which="邀约名单").decode("utf-8-sig")
+    assert one.splitlines()[0] == "乡镇,村,姓名,联系电话,面试场数,首场时间,备注"
+    with pytest.raises(ValueError, match="which '名单' is not a list"):
+        render_csv(plan, workers, firms, jobs, which="名单")
+
+
+def test_html_is_chinese_a4_with_page_breaks_and_escapes_user_text():
+    from api.fair_lists import render_html
+
+    plan, workers, firms, jobs = lists_inputs()
+    page = render_html(plan, workers, firms, jobs, title="化隆县<专场>", venue="群科新区")
+    assert page.startswith("<!DOCTYPE html>") and 'lang="zh-CN"' in page
+    assert "size: A4" in page and "break-after: page" in page
+    assert "<script>alert" not in page
+    assert "马&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "化隆县&lt;专场&gt;" in page and "无锡乙厂 &amp; 子" in page
+    for name in ("韩梅梅", "李四", "王五"):
+        assert name in page
+    # one page per booth timetable
+    assert page.count(f"<h2>{'展位面试时间表'}　") == len(plan.firms)
+
+
+def test_lists_refuse_a_plan_naming_unknown_people():
+    from api.fair_lists import render_html
+
+    plan, workers, firms, jobs = lists_inputs()
+    with pytest.raises(ValueError, match=r"worker\(s\) \[4\] that are not in the workers"):
+        render_html(plan, workers.iloc[:3], firms, jobs)
