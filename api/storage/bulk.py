@@ -13,13 +13,16 @@ with Chinese kept, 0/1 booleans on SQLite), so the ORM reads the rows back uncha
 from __future__ import annotations
 
 import math
+import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, text
+from sqlalchemy.schema import CreateIndex
 from tqdm.auto import tqdm
 
 from api.crypto import IdProtector
@@ -91,36 +94,56 @@ _INT_COLS = {
 _NULLABLE_STR = {"education_min"}
 
 
+_PLAIN = re.compile(r'^[^"\\\x00-\x1f]*$')
+
+
 def _json_list_column(values: pd.Series) -> list[str]:
+    """JSON text of each list; a million rows hold few distinct lists, so each is encoded once."""
+    memo: dict[tuple[str, ...], str] = {(): "[]"}
     out = []
+    append = out.append
     for value in values.tolist():
-        if value is None or (isinstance(value, float) and math.isnan(value)) or len(value) == 0:
-            out.append("[]")
-        else:
-            out.append(json_dumps([str(v) for v in value]))
+        if value is None or isinstance(value, float):  # None / NaN: no list
+            append("[]")
+            continue
+        key = tuple(value)
+        text = memo.get(key)
+        if text is None:
+            items = [str(v) for v in key]
+            joined = '","'.join(items)
+            # Plain strings (no quote, backslash or control character) need no escaping.
+            text = f'["{joined}"]' if _PLAIN.match(joined) else json_dumps(items)
+            memo[key] = text
+        append(text)
     return out
 
 
 def _date_column(values: pd.Series, name: str) -> list[str]:
+    """ISO dates (what SQLAlchemy's Date stores on SQLite; PostgreSQL's COPY parses them)."""
+    missing = values.isna().to_numpy()
+    if missing.any():
+        raise Invalid(
+            [{"row": int(values.index[missing][0]), "field": name, "message": f"{name} 不能为空"}]
+        )
     if pd.api.types.is_datetime64_any_dtype(values):
-        if values.isna().any():
-            raise Invalid(
-                [
-                    {
-                        "row": int(values.index[values.isna()][0]),
-                        "field": name,
-                        "message": f"{name} 不能为空",
-                    }
-                ]
-            )
         return values.dt.strftime("%Y-%m-%d").tolist()
+    # Few distinct days among a million rows: format each once.
+    memo: dict[Any, str] = {}
     out = []
-    for i, value in enumerate(values.tolist()):
-        if value is None or value is pd.NaT or (isinstance(value, float) and math.isnan(value)):
-            raise Invalid(
-                [{"row": int(values.index[i]), "field": name, "message": f"{name} 不能为空"}]
-            )
-        out.append(value if isinstance(value, str) else value.isoformat()[:10])
+    append = out.append
+    for value in values.tolist():
+        text = memo.get(value)
+        if text is None:
+            if isinstance(value, str):
+                text = value
+            elif hasattr(value, "isoformat"):
+                text = value.isoformat()[:10]
+            else:
+                raise Invalid(
+                    [{"row": None, "field": name, "message": f"{name} 含无法识别的日期 {value!r}"}]
+                )
+            memo[value] = text
+        append(text)
     return out
 
 
@@ -147,10 +170,8 @@ def _column(frame: pd.DataFrame, name: str, *, sqlite: bool, default: Any = None
             else str(v)
             for v in series.astype(object).tolist()
         ]
-    return [
-        "" if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)) else v
-        for v in series.astype(object).tolist()
-    ]
+    values = series.astype(object)
+    return values.where(values.notna(), "").tolist()
 
 
 def _chunks(n: int, size: int) -> Iterator[slice]:
@@ -330,6 +351,7 @@ def bulk_load_world(
     )
     key_of = {"firms": "firms", "jobs": "jobs", "workers": "workers", "outcome_events": "events"}
 
+    deferred = [idx for model in (Job, Worker, OutcomeEvent) for idx in model.__table__.indexes]
     raw = engine.raw_connection()
     try:
         dbapi = raw.driver_connection
@@ -338,8 +360,16 @@ def bulk_load_world(
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=OFF")
             cur.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache while loading
+            # Checked once for the whole load below (foreign_key_check), not row by row.
+            cur.execute("PRAGMA foreign_keys=OFF")
             cur.execute("BEGIN")
+        else:
+            cur = dbapi.cursor()
         try:
+            # Secondary indexes are rebuilt after the load (inside the same transaction, so a
+            # duplicate ID number still fails the whole load when the unique index is rebuilt).
+            for idx in deferred:
+                cur.execute(f"DROP INDEX {engine.dialect.identifier_preparer.quote(idx.name)}")
             for table, cols, n, rows_of in plan:
                 t0 = time.perf_counter()
                 bar = tqdm(
@@ -347,9 +377,17 @@ def bulk_load_world(
                 )
                 if sqlite:
                     sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
-                    for part in _chunks(n, chunk_rows):
-                        cur.executemany(sql, rows_of(part))
-                        bar.update(part.stop - part.start)
+                    # sqlite3 releases the GIL inside each step, so the next chunk's rows
+                    # (encryption, JSON) are built on the other core meanwhile.
+                    parts = list(_chunks(n, chunk_rows))
+                    with ThreadPoolExecutor(max_workers=1) as pool:
+                        pending = pool.submit(rows_of, parts[0]) if parts else None
+                        for k, part in enumerate(parts):
+                            rows = pending.result()
+                            if k + 1 < len(parts):
+                                pending = pool.submit(rows_of, parts[k + 1])
+                            cur.executemany(sql, rows)
+                            bar.update(part.stop - part.start)
                 else:
                     quoted = ", ".join(f'"{c}"' for c in cols)
                     with (
@@ -363,6 +401,18 @@ def bulk_load_world(
                 bar.close()
                 counts[key_of[table]] = n
                 seconds[key_of[table]] = round(time.perf_counter() - t0, 2)
+            t0 = time.perf_counter()
+            for idx in deferred:
+                cur.execute(str(CreateIndex(idx).compile(dialect=engine.dialect)))
+            if sqlite:
+                problems = cur.execute("PRAGMA foreign_key_check").fetchall()
+                if problems:
+                    table, rowid, parent, _ = problems[0]
+                    raise Conflict(
+                        f"批量写入失败，未保存任何数据：{table} 第 {rowid} 行引用的 {parent} 不存在"
+                        f"（共 {len(problems)} 处）。"
+                    )
+            seconds["indexes"] = round(time.perf_counter() - t0, 2)
             if not sqlite:
                 with dbapi.cursor() as pcur:
                     for table in ("firms", "jobs", "workers", "outcome_events"):
@@ -371,6 +421,9 @@ def bulk_load_world(
                             f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
                         )
             dbapi.commit()
+        except Conflict:
+            dbapi.rollback()
+            raise
         except Exception as exc:
             dbapi.rollback()
             name = type(exc).__name__
@@ -380,7 +433,8 @@ def bulk_load_world(
         finally:
             if sqlite:
                 cur.execute("PRAGMA synchronous=FULL")
-                cur.close()
+                cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
     finally:
         raw.close()
     if sqlite:

@@ -291,9 +291,7 @@ def _savepoint(session: Session, object_type: str, row: Any, expected_version: A
         if not _is_stale_snapshot(exc):
             raise
         if expected_version is None and getattr(row, "version", None) is None:
-            raise Conflict(
-                f"{_label(object_type)} 保存时数据已被他人修改，请重试。"
-            ) from None
+            raise Conflict(f"{_label(object_type)} 保存时数据已被他人修改，请重试。") from None
         raise StaleVersion(object_type, row.id, expected_version, None) from None
 
 

@@ -54,8 +54,13 @@ class ImportResult:
         return sorted({e["row"] for e in self.rejected})
 
 
-def _error(row: int, name: str, message: str, headers: Mapping[str, Sequence[str]],
-           columns: Mapping[str, str] | None = None) -> dict[str, Any]:
+def _error(
+    row: int,
+    name: str,
+    message: str,
+    headers: Mapping[str, Sequence[str]],
+    columns: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
     column = (columns or {}).get(name) or (headers[name][0] if name in headers else name)
     return {"row": row, "column": column, "field": name, "message": message}
 
@@ -64,8 +69,14 @@ def _prior(errors: Iterable[Any]) -> list[dict[str, Any]]:
     out = []
     for e in errors:
         d = e.as_dict() if hasattr(e, "as_dict") else dict(e)
-        out.append({"row": d.get("row"), "column": d.get("column", ""), "field": d.get("field", ""),
-                    "message": d.get("message", "")})
+        out.append(
+            {
+                "row": d.get("row"),
+                "column": d.get("column", ""),
+                "field": d.get("field", ""),
+                "message": d.get("message", ""),
+            }
+        )
     return out
 
 
@@ -82,18 +93,27 @@ def _existing(session: Session, column: Any, values: Sequence[Any], key: Any) ->
     return found
 
 
-def _finish(session: Session, kind: str, model: type, rows: list[dict[str, Any]],
-            rejected: list[dict[str, Any]], skip_invalid: bool) -> ImportResult:
-    rejected.sort(key=lambda e: (e["row"] if e["row"] is not None else -1))
+def _finish(
+    session: Session,
+    kind: str,
+    model: type,
+    rows: list[dict[str, Any]],
+    rejected: list[dict[str, Any]],
+    skip_invalid: bool,
+) -> ImportResult:
+    rejected.sort(key=lambda e: e["row"] if e["row"] is not None else -1)
     header_problem = any(e["row"] in (0, None) for e in rejected)
     if rejected and (not skip_invalid or header_problem):
         bad = sorted({e["row"] for e in rejected if e["row"] is not None})
         shown = "、".join(str(r) for r in bad[:20]) + (" 等" if len(bad) > 20 else "")
         raise Invalid(
             rejected,
-            detail=(f"文件表头不合规，未导入任何数据。" if header_problem else
-                    f"共有 {len(bad)} 行不合规（第 {shown} 行），未导入任何数据；"
-                    "改正后重新导入，或加 --skip-invalid 只导入合格行。"),
+            detail=(
+                f"文件表头不合规，未导入任何数据。"
+                if header_problem
+                else f"共有 {len(bad)} 行不合规（第 {shown} 行），未导入任何数据；"
+                "改正后重新导入，或加 --skip-invalid 只导入合格行。"
+            ),
         )
     result = ImportResult(kind=kind, rejected=rejected)
     if rows:
@@ -103,9 +123,14 @@ def _finish(session: Session, kind: str, model: type, rows: list[dict[str, Any]]
     return result
 
 
-def import_jobs(session: Session, records: Iterable[Mapping[str, Any]], *,
-                errors: Iterable[Any] = (), skip_invalid: bool = False,
-                create_firms: bool = True) -> ImportResult:
+def import_jobs(
+    session: Session,
+    records: Iterable[Mapping[str, Any]],
+    *,
+    errors: Iterable[Any] = (),
+    skip_invalid: bool = False,
+    create_firms: bool = True,
+) -> ImportResult:
     """Store job records from :func:`data.tabular.validate_jobs` (each with its ``row``).
 
     The firm is named by ``firm_id`` (must exist) or ``firm_name`` (found, or created with the
@@ -147,14 +172,17 @@ def import_jobs(session: Session, records: Iterable[Mapping[str, Any]], *,
     seen_ids: set[int] = set()
     for row, values, name in staged:
         if name is None and values["firm_id"] not in known_firms:
-            rejected.append(_error(row, "firm_id", f"企业ID {values['firm_id']} 不存在", JOB_HEADERS))
+            rejected.append(
+                _error(row, "firm_id", f"企业ID {values['firm_id']} 不存在", JOB_HEADERS)
+            )
             continue
         if name is not None and name not in firm_by_name:
             if not create_firms:
                 rejected.append(_error(row, "firm_name", f"企业 {name!r} 未登记", JOB_HEADERS))
                 continue
-            new_firms.setdefault(name, {"name": name, "city": values["city"],
-                                        "district": values.get("district", "")})
+            new_firms.setdefault(
+                name, {"name": name, "city": values["city"], "district": values.get("district", "")}
+            )
         if "id" in values and (values["id"] in taken or values["id"] in seen_ids):
             rejected.append(_error(row, "job_id", f"岗位ID {values['id']} 已存在", JOB_HEADERS))
             continue
@@ -166,8 +194,18 @@ def import_jobs(session: Session, records: Iterable[Mapping[str, Any]], *,
         with session.begin_nested():
             created = session.execute(
                 insert(Firm).returning(Firm.id, Firm.name, sort_by_parameter_order=True),
-                [{**f, "industry": "", "contact_name": "", "contact_phone": "", "version": 1,
-                  "created_at": stamp, "updated_at": stamp} for f in new_firms.values()],
+                [
+                    {
+                        **f,
+                        "industry": "",
+                        "contact_name": "",
+                        "contact_phone": "",
+                        "version": 1,
+                        "created_at": stamp,
+                        "updated_at": stamp,
+                    }
+                    for f in new_firms.values()
+                ],
             )
             firm_by_name.update({n: i for i, n in created})
     final = []
@@ -176,11 +214,26 @@ def import_jobs(session: Session, records: Iterable[Mapping[str, Any]], *,
         if name is not None:
             values["firm_id"] = firm_by_name[name]
         values.setdefault("posted_at", stamp.date())
-        final.append({"hired_count": 0, "status": "open", "description": "", "occupation_code": "",
-                      "district": "", "certificates_required": [], "certificates_unrecognised": [],
-                      "dormitory": False, "meals": False, "halal_canteen": False,
-                      "novice_ok": False, "education_min": None,
-                      **values, "version": 1, "created_at": stamp, "updated_at": stamp})
+        final.append(
+            {
+                "hired_count": 0,
+                "status": "open",
+                "description": "",
+                "occupation_code": "",
+                "district": "",
+                "certificates_required": [],
+                "certificates_unrecognised": [],
+                "dormitory": False,
+                "meals": False,
+                "halal_canteen": False,
+                "novice_ok": False,
+                "education_min": None,
+                **values,
+                "version": 1,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+        )
     _fill_keys(final)
     return _finish(session, "jobs", Job, final, rejected, skip_invalid)
 
@@ -194,9 +247,14 @@ def _fill_keys(rows: list[dict[str, Any]]) -> None:
             r.pop("id", None)
 
 
-def import_workers(session: Session, records: Iterable[Mapping[str, Any]], *,
-                   protector: IdProtector, errors: Iterable[Any] = (),
-                   skip_invalid: bool = False) -> ImportResult:
+def import_workers(
+    session: Session,
+    records: Iterable[Mapping[str, Any]],
+    *,
+    protector: IdProtector,
+    errors: Iterable[Any] = (),
+    skip_invalid: bool = False,
+) -> ImportResult:
     """Store worker records from :func:`data.tabular.validate_workers` (each with its ``row``).
 
     Adds to the validator's ``errors`` an ID number already registered (naming the worker) or
@@ -233,31 +291,73 @@ def import_workers(session: Session, records: Iterable[Mapping[str, Any]], *,
     stamp = utcnow()
     for (row, values, _), cipher, digest, mask in zip(staged, ciphers, hashes, masked, strict=True):
         if digest in registered:
-            rejected.append(_error(row, "id_number",
-                                   f"身份证号 {mask} 已登记为劳动力 {registered[digest]}", WORKER_HEADERS))
+            rejected.append(
+                _error(
+                    row,
+                    "id_number",
+                    f"身份证号 {mask} 已登记为劳动力 {registered[digest]}",
+                    WORKER_HEADERS,
+                )
+            )
             continue
         if digest in first_row_of:
-            rejected.append(_error(row, "id_number",
-                                   f"身份证号与第 {first_row_of[digest]} 行重复", WORKER_HEADERS))
+            rejected.append(
+                _error(
+                    row, "id_number", f"身份证号与第 {first_row_of[digest]} 行重复", WORKER_HEADERS
+                )
+            )
             continue
         first_row_of[digest] = row
         if "id" in values and values["id"] in taken:
-            rejected.append(_error(row, "worker_id", f"劳动力ID {values['id']} 已存在", WORKER_HEADERS))
+            rejected.append(
+                _error(row, "worker_id", f"劳动力ID {values['id']} 已存在", WORKER_HEADERS)
+            )
             continue
         values.setdefault("registered_at", stamp.date())
-        rows.append({"ethnicity": "", "township": "", "village": "", "phone": "", "skills_text": "",
-                     "desired_jobs": [], "certificates": [], "certificates_unrecognised": [],
-                     "preferred_cities": [], "min_wage": 0, "needs_dormitory": False,
-                     "needs_halal": False, "poverty_registered": False, "group_id": "",
-                     **values, "id_cipher": cipher, "id_hash": digest, "id_masked": mask,
-                     "version": 1, "created_at": stamp, "updated_at": stamp})
+        rows.append(
+            {
+                "ethnicity": "",
+                "township": "",
+                "village": "",
+                "phone": "",
+                "skills_text": "",
+                "desired_jobs": [],
+                "certificates": [],
+                "certificates_unrecognised": [],
+                "preferred_cities": [],
+                "min_wage": 0,
+                "needs_dormitory": False,
+                "needs_halal": False,
+                "poverty_registered": False,
+                "group_id": "",
+                **values,
+                "id_cipher": cipher,
+                "id_hash": digest,
+                "id_masked": mask,
+                "version": 1,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+        )
     _fill_keys(rows)
-    return _finish(session, "workers", Worker, rows if not rejected or skip_invalid else [],
-                   rejected, skip_invalid)
+    return _finish(
+        session,
+        "workers",
+        Worker,
+        rows if not rejected or skip_invalid else [],
+        rejected,
+        skip_invalid,
+    )
 
 
-def export_records(session: Session, kind: str, *, protector: IdProtector | None = None,
-                   with_id_numbers: bool = False, batch: int = 5000) -> Iterator[dict[str, Any]]:
+def export_records(
+    session: Session,
+    kind: str,
+    *,
+    protector: IdProtector | None = None,
+    with_id_numbers: bool = False,
+    batch: int = 5000,
+) -> Iterator[dict[str, Any]]:
     """Yield every stored job or worker as a schema record, by id, in batches.
 
     Worker ID numbers are masked unless ``with_id_numbers`` (which needs ``protector``).

@@ -426,3 +426,14 @@ def test_sqlite_enforces_foreign_keys(engine):
         pytest.skip("PostgreSQL always enforces them")
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_bulk_load_refuses_events_of_unknown_workers(engine, protector):
+    world, events = _tiny_world()
+    events.loc[2, "worker_id"] = 999
+    with pytest.raises(st.Conflict, match="未保存任何数据"):
+        st.bulk_load_world(engine, world, events, protector=protector, show_progress=False)
+    assert st.is_empty(engine)
+    # The indexes dropped for the load are back after a failed one.
+    indexes = {i["name"] for i in inspect(engine).get_indexes("workers")}
+    assert "ix_workers_id_hash" in indexes

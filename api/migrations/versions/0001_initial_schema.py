@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: (none)
-Create Date: 2026-11-26 15:51:01.043641
+Create Date: 2026-11-26 16:03:00.294193
 """
 
 from __future__ import annotations
@@ -106,10 +106,10 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(), nullable=False),
         sa.CheckConstraint("gender IN ('男', '女')", name=op.f("ck_workers_gender")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workers")),
-        sa.UniqueConstraint("id_hash", name=op.f("uq_workers_id_hash")),
     )
     with op.batch_alter_table("workers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_workers_county_code"), ["county_code"], unique=False)
+        batch_op.create_index("ix_workers_id_hash", ["id_hash"], unique=True)
 
     op.create_table(
         "api_keys",
@@ -346,6 +346,7 @@ def downgrade() -> None:
     op.drop_table("fair_firms")
     op.drop_table("api_keys")
     with op.batch_alter_table("workers", schema=None) as batch_op:
+        batch_op.drop_index("ix_workers_id_hash")
         batch_op.drop_index(batch_op.f("ix_workers_county_code"))
 
     op.drop_table("workers")
