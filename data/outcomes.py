@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, fields
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -170,10 +171,21 @@ def _code_levels(codes: np.ndarray) -> list[np.ndarray]:
     return [np.asarray(level, dtype=object)[idx] for level in levels]
 
 
+@cache
+def _distances(west: tuple[str, ...]) -> np.ndarray:
+    """km from each western prefecture to each Jiangsu prefecture (read-only)."""
+    out = np.array([[distance_km(w, j) for j in _PREFECTURES] for w in west])
+    out.setflags(write=False)
+    return out
+
+
 def _arrays(world: DemoWorld) -> dict[str, np.ndarray | pd.Index]:
-    if "outcome_arrays" in world._cache:
-        return world._cache["outcome_arrays"]
     W, J = world.workers, world.jobs
+    # rebuilt when a frame is replaced; in-place edits of a frame are not detected
+    frames_key = (id(W), id(J), id(world.truth), id(world.job_truth), len(W), len(J))
+    cached = world._cache.get("outcome_arrays")
+    if cached is not None and cached[0] == frames_key:
+        return cached[1]
     truth = W[["worker_id"]].merge(world.truth, on="worker_id", how="left")
     jtruth = J[["job_id"]].merge(world.job_truth, on="job_id", how="left")
     certs = load_certificates()["cert_id"].tolist()
@@ -191,7 +203,7 @@ def _arrays(world: DemoWorld) -> dict[str, np.ndarray | pd.Index]:
     west_idx = home.map({p: i for i, p in enumerate(west)}).to_numpy()
     partner = [pairs.get(p, "") for p in west]
     paired_idx = np.array([pref_bit.get(p, -1) for p in partner])[west_idx]
-    dist = np.array([[distance_km(w, j) for j in _PREFECTURES] for w in west]) / 1000.0
+    dist = _distances(tuple(west)) / 1000.0
     pref_cache: dict[tuple[str, ...], int] = {}
     pref_mask = np.empty(len(W), dtype=np.int64)
     for i, cities in enumerate(W["preferred_cities"]):
@@ -242,7 +254,7 @@ def _arrays(world: DemoWorld) -> dict[str, np.ndarray | pd.Index]:
     if (arrays["j_city"] < 0).any():
         bad = J.loc[arrays["j_city"] < 0, "city"].unique()[:5].tolist()
         raise ValueError(f"jobs in cities outside Jiangsu's 13 prefectures: {bad!r}")
-    world._cache["outcome_arrays"] = arrays
+    world._cache["outcome_arrays"] = (frames_key, arrays)
     return arrays
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from data.demo import generate_world
 from data.outcomes import (
@@ -63,8 +66,10 @@ def random_pairs(world):
 
 def _stages(events: pd.DataFrame) -> pd.DataFrame:
     """One row per pair, one boolean column per stage."""
-    wide = pd.crosstab([events["worker_id"], events["job_id"]], events["stage"]).astype(bool)
-    return wide.reindex(columns=list(OUTCOME_STAGES), fill_value=False)
+    bit = events["stage"].map({st_: 1 << i for i, st_ in enumerate(OUTCOME_STAGES)})
+    assert bit.notna().all(), "unknown stage"
+    mask = bit.groupby([events["worker_id"], events["job_id"]]).sum().to_numpy()
+    return pd.DataFrame({st_: (mask >> i) & 1 == 1 for i, st_ in enumerate(OUTCOME_STAGES)})
 
 
 def _reached(events: pd.DataFrame, pairs: pd.DataFrame, stage: str) -> np.ndarray:
@@ -302,3 +307,51 @@ def test_bad_input_is_refused_with_a_clear_message(world, pairs):
         historical_pairs(world, worker_sample=10**7)
     with pytest.raises(ValueError, match="differ in length"):
         hard_rules_ok(world, [1, 2], [1])
+
+
+@functools.cache
+def _small_world():
+    world = generate_world(400, 120, seed=21)
+    rng = np.random.default_rng(21)
+    pairs = pd.DataFrame(
+        {
+            "worker_id": rng.choice(world.workers["worker_id"], 800),
+            "job_id": rng.choice(world.jobs["job_id"], 800),
+        }
+    ).drop_duplicates(ignore_index=True)
+    return world, pairs
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    intercepts=st.lists(st.floats(-6, 6), min_size=5, max_size=5),
+    noise_sd=st.floats(0, 3),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_any_parameters_keep_the_funnel_and_the_hard_rules(intercepts, noise_sd, seed):
+    world, pairs = _small_world()
+    model = OutcomeModel(
+        apply_intercept=intercepts[0],
+        interview_intercept=intercepts[1],
+        hire_intercept=intercepts[2],
+        retain3_intercept=intercepts[3],
+        retain6_intercept=intercepts[4],
+        noise_sd=noise_sd,
+    )
+    ev = simulate_outcomes(world, pairs, model=model, seed=seed)
+    s = _stages(ev)
+    for earlier, later in zip(FUNNEL, FUNNEL[1:], strict=False):
+        assert not (s[later] & ~s[earlier]).any()
+    assert (s["hired"] == (s["retained_6m"] | s["left"])).all()
+    hires = ev[ev["stage"] == "hired"].reset_index(drop=True)
+    assert _independent_hard_rules(world, hires).all()
+    u = true_pair_utility(world, pairs["worker_id"], pairs["job_id"], model)
+    assert ((u >= 0) & (u <= 1)).all()
+
+
+def test_replacing_a_frame_refreshes_the_cached_arrays():
+    world = generate_world(60, 20, seed=4)
+    assert len(true_pair_utility(world, [50], [1])) == 1
+    world.workers = world.workers.head(40)
+    with pytest.raises(ValueError, match="unknown worker_id"):
+        true_pair_utility(world, [50], [1])
