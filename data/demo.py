@@ -123,14 +123,13 @@ def _dates(as_of: dt.date, days_back: np.ndarray) -> np.ndarray:
 
 def _years_text(years: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Years written as a clerk does: 3, ３ (full-width) or 三."""
-    plain = years.astype(str).astype(object)
-    style = rng.random(len(years))
-    full = np.array(
-        [str(i).translate(T.FULLWIDTH_DIGITS) for i in range(len(T.CHINESE_NUMERALS))], dtype=object
-    )
+    k = len(T.CHINESE_NUMERALS)
+    y = np.clip(years, 0, k - 1)
+    plain = np.asarray([str(i) for i in range(k)], dtype=object)
+    full = np.asarray([str(i).translate(T.FULLWIDTH_DIGITS) for i in range(k)], dtype=object)
     chinese = np.asarray(T.CHINESE_NUMERALS, dtype=object)
-    y = np.clip(years, 0, len(T.CHINESE_NUMERALS) - 1)
-    out = plain.copy()
+    style = rng.random(len(years))
+    out = plain[y]
     out[style < 0.15] = full[y[style < 0.15]]
     out[style > 0.7] = chinese[y[style > 0.7]]
     return out
