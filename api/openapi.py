@@ -215,7 +215,7 @@ def build_spec(routes: list[Operation] | None = None, *, server_url: str = "/") 
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID, "examples": [1]},
             }
             for name in op.path_params
         ]

@@ -811,7 +811,7 @@ class Fair(BaseModel):
     interviews: list[dict[str, Any]] = []
     unscheduled: list[dict[str, Any]] = []
     solver: dict[str, Any] | None = None
-    changes: dict[str, Any] | None = None
+    changes: list[dict[str, Any]] | None = None
 
 
 class FairListQuery(BaseModel):

@@ -58,6 +58,25 @@ def test_fair_plan_get_replan(client, world, app):
     r = client.post(f"{API}/fairs/{fair['id']}/replan", json={"cancel_firms": [999999]}, headers=h)
     assert r.status_code == 422
 
+    html = client.get(f"{API}/fairs/{fair['id']}/lists?format=html", headers=h)
+    assert html.status_code == 200 and html.mimetype == "text/html"
+    page = html.get_data(as_text=True)
+    assert "企业展位表" in page and "求职者面试单" in page and "@page" in page
+    some = replanned["interviews"][0]
+    assert f"测试{world.workers.index(some['worker_id'])}" in page
+    csv = client.get(f"{API}/fairs/{fair['id']}/lists?format=csv", headers=h)
+    assert csv.status_code == 200 and csv.get_data().decode("utf-8-sig").startswith("清单")
+    xlsx = client.get(f"{API}/fairs/{fair['id']}/lists?format=xlsx", headers=h)
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+    assert client.get(f"{API}/fairs/{fair['id']}/lists?format=pdf", headers=h).status_code == 422
+
+
+def test_lists_of_an_unplanned_fair_are_409(client, world):
+    fair = client.post(f"{API}/fairs", json=FAIR, headers=world.headers("admin")).get_json()
+    r = client.get(f"{API}/fairs/{fair['id']}/lists", headers=world.headers("admin"))
+    assert r.status_code == 409
+    assert r.get_json()["detail"] == f"招聘会 {fair['id']} 尚未规划，没有名单可打印。"
+
 
 @pytest.mark.parametrize(
     ("change", "fragment"),
