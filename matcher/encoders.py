@@ -17,6 +17,7 @@ text (:func:`matcher.text.normalize_text`) before encoding, so that ``ＣＮＣ`
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -418,11 +419,10 @@ def load_encoder(spec: Any) -> Encoder:
         return SentenceTransformerEncoder(_load_sentence_transformer(path), path=str(path))
     encode = getattr(spec, "encode", None)
     if callable(encode):
-        try:
-            from sentence_transformers import SentenceTransformer
-        except ImportError:  # pragma: no cover - a hard dependency
-            SentenceTransformer = ()  # type: ignore[assignment]  # noqa: N806
-        if isinstance(spec, SentenceTransformer):
+        # An instance can only exist if its module is loaded: do not pay the (slow) import of
+        # sentence-transformers just to wrap some other object.
+        st_module = sys.modules.get("sentence_transformers")
+        if st_module is not None and isinstance(spec, st_module.SentenceTransformer):
             return SentenceTransformerEncoder(spec)
         return CallableEncoder(spec)
     raise TypeError(
