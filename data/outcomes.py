@@ -138,6 +138,20 @@ def age_on(birth: np.ndarray, on: np.ndarray) -> np.ndarray:
     return oy - by - before_birthday
 
 
+def _lookup(values: pd.Series, table: dict[str, int], default: int) -> np.ndarray:
+    """``table[value]`` per row, looked up once per distinct value."""
+    idx, uniques = pd.factorize(values)
+    mapped = np.array([table.get(u, default) for u in uniques] + [default], dtype=np.int64)
+    return mapped[idx]  # factorize gives -1 for a missing value: the appended default
+
+
+def _days(dates: pd.Series) -> np.ndarray:
+    """``datetime.date`` objects as ``datetime64[D]`` (numpy converts objects slowly)."""
+    epoch = dt.date(1970, 1, 1).toordinal()
+    ordinals = np.fromiter((d.toordinal() for d in dates), dtype=np.int64, count=len(dates))
+    return (ordinals - epoch).astype("datetime64[D]")
+
+
 def _cert_bits(lists, bit: dict[str, int], implied: bool) -> np.ndarray:
     out = np.zeros(len(lists), dtype=np.uint64)
     cache: dict[tuple[str, ...], int] = {}
@@ -195,12 +209,15 @@ def _arrays(world: DemoWorld) -> dict[str, np.ndarray | pd.Index]:
     pref_bit = {p: i for i, p in enumerate(_PREFECTURES)}
     counties = load_counties().set_index("county_code")
     pairs = load_pairings().set_index("west_prefecture")["jiangsu_partner"]
-    home = W["county_code"].map(counties["prefecture"])
-    if home.isna().any():
-        bad = W.loc[home.isna(), "county_code"].unique()[:5].tolist()
-        raise ValueError(f"workers from unknown counties {bad!r}; the 75 programme counties only")
-    west = sorted(home.unique())
-    west_idx = home.map({p: i for i, p in enumerate(west)}).to_numpy()
+    prefecture_of = counties["prefecture"].to_dict()
+    code_idx, codes = pd.factorize(W["county_code"])
+    unknown = [c for c in codes if c not in prefecture_of]
+    if unknown:
+        raise ValueError(
+            f"workers from unknown counties {unknown[:5]!r}; the 75 programme counties only"
+        )
+    west = sorted({prefecture_of[c] for c in codes})
+    west_idx = np.array([west.index(prefecture_of[c]) for c in codes], dtype=np.int64)[code_idx]
     partner = [pairs.get(p, "") for p in west]
     paired_idx = np.array([pref_bit.get(p, -1) for p in partner])[west_idx]
     dist = _distances(tuple(west)) / 1000.0
@@ -224,8 +241,8 @@ def _arrays(world: DemoWorld) -> dict[str, np.ndarray | pd.Index]:
     arrays = {
         "w_index": pd.Index(W["worker_id"].to_numpy()),
         "j_index": pd.Index(J["job_id"].to_numpy()),
-        "w_birth": np.array(W["birth_date"].tolist(), dtype="datetime64[D]"),
-        "w_edu": W["education"].map(edu_rank).fillna(0).to_numpy(np.int64),
+        "w_birth": _days(W["birth_date"]),
+        "w_edu": _lookup(W["education"], edu_rank, 0),
         "w_certs": _cert_bits(W["certificates"], bit, implied=True),
         "w_dorm": W["needs_dormitory"].to_numpy(bool),
         "w_halal": W["needs_halal"].to_numpy(bool),
@@ -248,7 +265,7 @@ def _arrays(world: DemoWorld) -> dict[str, np.ndarray | pd.Index]:
         "j_halal": J["halal_canteen"].to_numpy(bool),
         "j_novice": J["novice_ok"].to_numpy(bool),
         "j_wage": (J["wage_min"].to_numpy(np.float64) + J["wage_max"].to_numpy(np.float64)) / 2,
-        "j_city": J["city"].map(pref_bit).fillna(-1).to_numpy(np.int64),
+        "j_city": _lookup(J["city"], pref_bit, -1),
         "j_quality": jtruth["work_quality"].fillna(0.0).to_numpy(np.float64),
     }
     if (arrays["j_city"] < 0).any():

@@ -355,3 +355,12 @@ def test_replacing_a_frame_refreshes_the_cached_arrays():
     world.workers = world.workers.head(40)
     with pytest.raises(ValueError, match="unknown worker_id"):
         true_pair_utility(world, [50], [1])
+
+
+def test_a_worker_from_outside_the_programme_is_named():
+    world = generate_world(30, 10, seed=4)
+    workers = world.workers.copy()
+    workers.loc[0, "county_code"] = "110101"
+    world.workers = workers
+    with pytest.raises(ValueError, match="110101"):
+        true_pair_utility(world, [2], [1])
