@@ -9,7 +9,6 @@ unless ``--quiet``; results meant for scripts (a new key, counts) go to stdout.
 from __future__ import annotations
 
 import functools
-import io
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -105,8 +104,12 @@ def _display_url(url: str) -> str:
 
 # --------------------------------------------------------------------------- group
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--database-url", envvar=None, default=None,
-              help="覆盖 JOBBRIDGE_DATABASE_URL（SQLAlchemy 地址）。")
+@click.option(
+    "--database-url",
+    envvar=None,
+    default=None,
+    help="覆盖 JOBBRIDGE_DATABASE_URL（SQLAlchemy 地址）。",
+)
 @click.pass_context
 def cli(ctx: click.Context, database_url: str | None) -> None:
     """jobbridge — 东西部劳务协作岗位匹配服务的命令行工具。"""
@@ -133,8 +136,16 @@ def init_db_command(context: Context) -> None:
 
 
 # --------------------------------------------------------------------------- load-demo
-def load_demo(context: Context, *, n_workers: int, n_jobs: int, seed: int,
-              events_workers: int | None, replace: bool, quiet: bool) -> dict[str, Any]:
+def load_demo(
+    context: Context,
+    *,
+    n_workers: int,
+    n_jobs: int,
+    seed: int,
+    events_workers: int | None,
+    replace: bool,
+    quiet: bool,
+) -> dict[str, Any]:
     """Generate a demo world with outcome history and bulk-load it; return counts and timings."""
     from api.storage import bulk_load_world, downgrade, init_db, is_empty
     from data.demo import generate_world
@@ -162,8 +173,13 @@ def load_demo(context: Context, *, n_workers: int, n_jobs: int, seed: int,
     t0 = time.perf_counter()
     loaded = bulk_load_world(engine, world, events, protector=protector, show_progress=not quiet)
     timings["store"] = time.perf_counter() - t0
-    return {**{k: loaded[k] for k in ("firms", "jobs", "workers", "events")},
-            "timings": timings, "store_seconds": loaded["seconds"]}
+    return {
+        **{k: loaded[k] for k in ("firms", "jobs", "workers", "events")},
+        "timings": timings,
+        "store_seconds": loaded["seconds"],
+        "world": world,
+        "events_frame": events,
+    }
 
 
 def _positive(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
@@ -173,27 +189,64 @@ def _positive(ctx: click.Context, param: click.Parameter, value: int | None) -> 
 
 
 @cli.command("load-demo")
-@click.option("--workers", "n_workers", type=int, default=20_000, show_default=True,
-              callback=_positive, help="劳动力人数")
-@click.option("--jobs", "n_jobs", type=int, default=3_000, show_default=True,
-              callback=_positive, help="岗位数")
+@click.option(
+    "--workers",
+    "n_workers",
+    type=int,
+    default=20_000,
+    show_default=True,
+    callback=_positive,
+    help="劳动力人数",
+)
+@click.option(
+    "--jobs",
+    "n_jobs",
+    type=int,
+    default=3_000,
+    show_default=True,
+    callback=_positive,
+    help="岗位数",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="随机种子（同种子同数据）")
-@click.option("--events-workers", type=int, default=None, callback=_positive,
-              help="为多少名劳动力模拟历史推荐与就业结果（默认 min(劳动力人数, 20000)）")
+@click.option(
+    "--events-workers",
+    type=int,
+    default=None,
+    callback=_positive,
+    help="为多少名劳动力模拟历史推荐与就业结果（默认 min(劳动力人数, 20000)）",
+)
 @click.option("--replace", is_flag=True, help="数据库非空时先清空（含 API 密钥）再载入")
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度条")
 @pass_context
 @_user_errors
-def load_demo_command(context: Context, n_workers: int, n_jobs: int, seed: int,
-                      events_workers: int | None, replace: bool, quiet: bool) -> None:
+def load_demo_command(
+    context: Context,
+    n_workers: int,
+    n_jobs: int,
+    seed: int,
+    events_workers: int | None,
+    replace: bool,
+    quiet: bool,
+) -> None:
     """生成演示数据（江苏岗位、西部劳动力、历史就业结果）并批量写入数据库。"""
-    result = load_demo(context, n_workers=n_workers, n_jobs=n_jobs, seed=seed,
-                       events_workers=events_workers, replace=replace, quiet=quiet)
+    result = load_demo(
+        context,
+        n_workers=n_workers,
+        n_jobs=n_jobs,
+        seed=seed,
+        events_workers=events_workers,
+        replace=replace,
+        quiet=quiet,
+    )
     t = result["timings"]
     if not quiet:
-        _say(f"生成 {t['generate']:.1f} 秒，模拟就业结果 {t['outcomes']:.1f} 秒，写入 {t['store']:.1f} 秒")
-    click.echo(f"已载入 企业 {result['firms']} 家、岗位 {result['jobs']} 个、劳动力 {result['workers']} 人、"
-               f"就业事件 {result['events']} 条")
+        _say(
+            f"生成 {t['generate']:.1f} 秒，模拟就业结果 {t['outcomes']:.1f} 秒，写入 {t['store']:.1f} 秒"
+        )
+    click.echo(
+        f"已载入 企业 {result['firms']} 家、岗位 {result['jobs']} 个、劳动力 {result['workers']} 人、"
+        f"就业事件 {result['events']} 条"
+    )
 
 
 # --------------------------------------------------------------------------- keys
@@ -205,12 +258,15 @@ def keys_group() -> None:
 @keys_group.command("create")
 @click.option("--role", type=click.Choice(ROLE_CHOICES), required=True, help="角色")
 @click.option("--firm", "firm_id", type=int, default=None, help="企业 ID（hr 角色必填）")
-@click.option("--region", "region_prefix", default=None, help="地区代码前缀，如 6302（bureau 角色必填）")
+@click.option(
+    "--region", "region_prefix", default=None, help="地区代码前缀，如 6302（bureau 角色必填）"
+)
 @click.option("--name", required=True, help="密钥名称，如 海东市人社局")
 @pass_context
 @_user_errors
-def keys_create(context: Context, role: str, firm_id: int | None, region_prefix: str | None,
-                name: str) -> None:
+def keys_create(
+    context: Context, role: str, firm_id: int | None, region_prefix: str | None, name: str
+) -> None:
     """创建密钥；标准输出只打印密钥本身，便于脚本使用。"""
     from api.storage import create_api_key, require_schema, session_scope
 
@@ -221,8 +277,9 @@ def keys_create(context: Context, role: str, firm_id: int | None, region_prefix:
     engine = context.engine()
     require_schema(engine)
     with session_scope(engine) as session:
-        key, token = create_api_key(session, name=name, role=role, firm_id=firm_id,
-                                    region_prefix=region_prefix)
+        key, token = create_api_key(
+            session, name=name, role=role, firm_id=firm_id, region_prefix=region_prefix
+        )
         key_id = key.id
     _say(f"已创建密钥 {key_id}（{role}，{name}）；请立即保存，之后无法再次查看。")
     click.echo(token)
@@ -242,8 +299,10 @@ def keys_list(context: Context) -> None:
         click.echo("ID\t角色\t企业\t地区\t名称\t创建时间\t状态")
         for k in keys:
             state = f"已吊销 {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "有效"
-            click.echo(f"{k.id}\t{k.role}\t{k.firm_id or ''}\t{k.region_prefix or ''}\t{k.name}\t"
-                       f"{k.created_at:%Y-%m-%d %H:%M}\t{state}")
+            click.echo(
+                f"{k.id}\t{k.role}\t{k.firm_id or ''}\t{k.region_prefix or ''}\t{k.name}\t"
+                f"{k.created_at:%Y-%m-%d %H:%M}\t{state}"
+            )
 
 
 @keys_group.command("revoke")
@@ -269,7 +328,9 @@ def _write_rejects(frame: Any, rejected: list[dict[str, Any]], path: Path) -> in
     reasons: dict[int, list[str]] = {}
     for e in rejected:
         if e.get("row"):
-            reasons.setdefault(int(e["row"]), []).append(f"{e.get('column', '')} {e['message']}".strip())
+            reasons.setdefault(int(e["row"]), []).append(
+                f"{e.get('column', '')} {e['message']}".strip()
+            )
     rows = [r for r in frame.index if int(r) in reasons]
     out = frame.loc[rows].copy()
     out.insert(0, "行号", [int(r) for r in rows])
@@ -283,8 +344,9 @@ def _write_rejects(frame: Any, rejected: list[dict[str, Any]], path: Path) -> in
     return len(rows)
 
 
-def import_file(context: Context, kind: str, path: Path, *, skip_invalid: bool,
-                rejects: Path | None):
+def import_file(
+    context: Context, kind: str, path: Path, *, skip_invalid: bool, rejects: Path | None
+):
     """Read, validate and store a CSV/XLSX of jobs or workers (see :mod:`api.storage.transfer`)."""
     from api.storage import import_jobs, import_workers, require_schema, session_scope
     from data.tabular import read_table, validate_jobs, validate_workers
@@ -292,16 +354,23 @@ def import_file(context: Context, kind: str, path: Path, *, skip_invalid: bool,
     engine = context.engine()
     require_schema(engine)
     with path.open("rb") as fh:
-        frame = read_table(fh, filename=path.name, max_bytes=int(context.config["MAX_CONTENT_LENGTH"]))
+        frame = read_table(
+            fh, filename=path.name, max_bytes=int(context.config["MAX_CONTENT_LENGTH"])
+        )
     checked = validate_jobs(frame) if kind == "jobs" else validate_workers(frame)
     with session_scope(engine) as session:
         if kind == "jobs":
-            result = import_jobs(session, checked.records, errors=checked.errors,
-                                 skip_invalid=skip_invalid)
+            result = import_jobs(
+                session, checked.records, errors=checked.errors, skip_invalid=skip_invalid
+            )
         else:
-            result = import_workers(session, checked.records, errors=checked.errors,
-                                    protector=context.protector(create=True),
-                                    skip_invalid=skip_invalid)
+            result = import_workers(
+                session,
+                checked.records,
+                errors=checked.errors,
+                protector=context.protector(create=True),
+                skip_invalid=skip_invalid,
+            )
     written = 0
     if rejects is not None and result.rejected:
         written = _write_rejects(frame, result.rejected, rejects)
@@ -312,26 +381,34 @@ def import_file(context: Context, kind: str, path: Path, *, skip_invalid: bool,
 @click.argument("kind", type=click.Choice(["jobs", "workers"]))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--skip-invalid", is_flag=True, help="只导入合格行，不合格行写入 --rejects 文件")
-@click.option("--rejects", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="不合格行的输出文件（.csv 或 .xlsx），与 --skip-invalid 一起使用")
+@click.option(
+    "--rejects",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="不合格行的输出文件（.csv 或 .xlsx），与 --skip-invalid 一起使用",
+)
 @pass_context
 @_user_errors
-def import_command(context: Context, kind: str, file: Path, skip_invalid: bool,
-                   rejects: Path | None) -> None:
+def import_command(
+    context: Context, kind: str, file: Path, skip_invalid: bool, rejects: Path | None
+) -> None:
     """导入岗位或劳动力（CSV 或 XLSX，中文表头；CSV 可为 UTF-8 或 GBK）。
 
     默认全有或全无：任何一行不合规则不导入任何数据，并逐行列出原因。
     """
     if rejects is not None and not skip_invalid:
         raise click.UsageError("--rejects 需与 --skip-invalid 一起使用（默认模式不导入任何行）。")
-    result, written, ignored = import_file(context, kind, file, skip_invalid=skip_invalid,
-                                           rejects=rejects)
+    result, written, ignored = import_file(
+        context, kind, file, skip_invalid=skip_invalid, rejects=rejects
+    )
     label = "岗位" if kind == "jobs" else "劳动力"
     if ignored:
         _say(f"未识别的列（已忽略）：{'、'.join(ignored)}")
     if result.rejected:
-        _say(f"跳过 {len(result.rejected_rows)} 行不合格数据" +
-             (f"，已写入 {rejects}（{written} 行）" if rejects else "（加 --rejects 文件可保存）"))
+        _say(
+            f"跳过 {len(result.rejected_rows)} 行不合格数据"
+            + (f"，已写入 {rejects}（{written} 行）" if rejects else "（加 --rejects 文件可保存）")
+        )
         for e in result.rejected:
             _say(f"  第{e['row']}行 {e['column']} {e['message']}")
     click.echo(f"已导入{label} {len(result.created)} 条")
@@ -339,41 +416,65 @@ def import_command(context: Context, kind: str, file: Path, skip_invalid: bool,
 
 @cli.command("export")
 @click.argument("kind", type=click.Choice(["jobs", "workers"]))
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx"]), default=None,
-              help="文件格式（默认按 -o 的扩展名）")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="输出文件")
-@click.option("--with-id-numbers", is_flag=True,
-              help="导出完整身份证号（默认脱敏；此操作记入审计日志）")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx"]),
+    default=None,
+    help="文件格式（默认按 -o 的扩展名）",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="输出文件",
+)
+@click.option(
+    "--with-id-numbers", is_flag=True, help="导出完整身份证号（默认脱敏；此操作记入审计日志）"
+)
 @pass_context
 @_user_errors
-def export_command(context: Context, kind: str, fmt: str | None, output: Path,
-                   with_id_numbers: bool) -> None:
+def export_command(
+    context: Context, kind: str, fmt: str | None, output: Path, with_id_numbers: bool
+) -> None:
     """导出岗位或劳动力为 CSV（UTF-8 带 BOM，Excel 可直接打开）或 XLSX。"""
     from api.storage import audit, export_records, require_schema, session_scope
     from data.tabular import write_table
 
     fmt = fmt or output.suffix.lower().lstrip(".")
     if fmt not in ("csv", "xlsx"):
-        raise click.UsageError(f"无法从文件名 {output.name!r} 判断格式；请加 --format csv 或 --format xlsx。")
+        raise click.UsageError(
+            f"无法从文件名 {output.name!r} 判断格式；请加 --format csv 或 --format xlsx。"
+        )
     if with_id_numbers and kind != "workers":
         raise click.UsageError("--with-id-numbers 只适用于导出劳动力（workers）。")
     engine = context.engine()
     require_schema(engine)
     protector = context.protector(create=False) if with_id_numbers else None
     with session_scope(engine) as session:
-        records = list(export_records(session, kind, protector=protector,
-                                      with_id_numbers=with_id_numbers))
+        records = list(
+            export_records(session, kind, protector=protector, with_id_numbers=with_id_numbers)
+        )
         for r in records:
             for extra in ("version", "created_at", "updated_at", "id_masked"):
                 r.pop(extra, None)
         if with_id_numbers:
-            audit(session, actor="cli", action="export", object_type="worker",
-                  fields=["id_number"], object_id=None)
+            audit(
+                session,
+                actor="cli",
+                action="export",
+                object_type="worker",
+                fields=["id_number"],
+                object_id=None,
+            )
     data = write_table(records, kind=kind, fmt=fmt)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_bytes(data)
-    _say(f"已导出 {len(records)} 条到 {output}" + ("（含完整身份证号，已记入审计日志）" if with_id_numbers else ""))
+    _say(
+        f"已导出 {len(records)} 条到 {output}"
+        + ("（含完整身份证号，已记入审计日志）" if with_id_numbers else "")
+    )
 
 
 # --------------------------------------------------------------------------- serve
@@ -395,17 +496,27 @@ def serve(*, host: str, port: int, workers: int, threads: int, timeout: int = 12
 
             return create_app()
 
-    Server({"bind": f"{host}:{port}", "workers": workers, "threads": threads,
-            "timeout": timeout, "accesslog": "-", "errorlog": "-"}).run()
+    Server(
+        {
+            "bind": f"{host}:{port}",
+            "workers": workers,
+            "threads": threads,
+            "timeout": timeout,
+            "accesslog": "-",
+            "errorlog": "-",
+        }
+    ).run()
 
 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True,
-              help="gunicorn 进程数")
-@click.option("--threads", type=click.IntRange(1, 64), default=4, show_default=True,
-              help="每进程线程数")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="gunicorn 进程数"
+)
+@click.option(
+    "--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="每进程线程数"
+)
 @pass_context
 @_user_errors
 def serve_command(context: Context, host: str, port: int, workers: int, threads: int) -> None:
@@ -422,16 +533,32 @@ DEMO_WORKERS = 20_000
 DEMO_JOBS = 3_000
 
 
-def train_models(context: Context, *, quiet: bool) -> Path:
-    """Train the default models into ``MODELS_DIR`` (``training.pipeline.train_default``)."""
-    try:
-        from training.pipeline import train_default
-    except ImportError as exc:
+def train_models(context: Context, *, quiet: bool, world: Any = None, events: Any = None) -> Path:
+    """Train the default models into ``MODELS_DIR`` and make them ``current``.
+
+    Right after ``load-demo`` the generated ``world`` and ``events`` are passed on (the world's
+    hidden truth grades the evaluation); otherwise the models learn from what the database
+    holds (:func:`api.storage.read_world`).
+    """
+    from training.pipeline import train_default
+    from training.pipeline import train_models as train_on_tables
+
+    models_dir = context.config["MODELS_DIR"]
+    if world is not None:
+        return train_default(
+            context.database_url, models_dir, world, events=events, show_progress=not quiet
+        )
+    from api.storage import read_world, session_scope
+
+    with session_scope(context.engine()) as session:
+        jobs, workers, stored_events = read_world(session)
+    if len(stored_events) == 0:
         raise click.ClickException(
-            f"训练模块 training.pipeline.train_default 尚不可用（{exc}）；"
-            "可先用 `jobbridge serve` 启动服务，或在训练模块完成后再运行 `jobbridge demo`。"
-        ) from None
-    return train_default(context.database_url, context.config["MODELS_DIR"])
+            "数据库中没有就业结果事件，无法训练排序模型；请先运行 `jobbridge load-demo` 或导入结果数据。"
+        )
+    return train_on_tables(
+        jobs, workers, stored_events, models_dir=models_dir, show_progress=not quiet
+    )
 
 
 @cli.command("demo")
@@ -446,15 +573,29 @@ def demo_command(context: Context, host: str, port: int, quiet: bool) -> None:
 
     engine = init_db(context.engine())
     context.protector(create=True)
+    world = events = None
     if is_empty(engine):
         _say(f"载入演示数据：劳动力 {DEMO_WORKERS} 人、岗位 {DEMO_JOBS} 个…")
-        result = load_demo(context, n_workers=DEMO_WORKERS, n_jobs=DEMO_JOBS, seed=0,
-                           events_workers=None, replace=False, quiet=quiet)
-        _say(f"已载入 劳动力 {result['workers']} 人、岗位 {result['jobs']} 个、就业事件 {result['events']} 条")
+        result = load_demo(
+            context,
+            n_workers=DEMO_WORKERS,
+            n_jobs=DEMO_JOBS,
+            seed=0,
+            events_workers=None,
+            replace=False,
+            quiet=quiet,
+        )
+        world, events = result["world"], result["events_frame"]
+        _say(
+            f"已载入 劳动力 {result['workers']} 人、岗位 {result['jobs']} 个、"
+            f"就业事件 {result['events']} 条"
+        )
     current = Path(context.config["MODELS_DIR"]) / "current"
     if not current.exists():
         _say(f"未找到 {current}，训练默认模型…")
-        train_models(context, quiet=quiet)
+        folder = train_models(context, quiet=quiet, world=world, events=events)
+        _say(f"模型已保存：{folder}")
+    del world, events
     _say(f"服务地址 http://{host}:{port}")
     serve(host=host, port=port, workers=2, threads=4)
 

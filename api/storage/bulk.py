@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 from api.crypto import IdProtector
 from data.schema import JOB_COLUMNS, OUTCOME_STAGES, WORKER_COLUMNS
 
-from .db import json_dumps, require_schema
+from .db import is_empty, json_dumps, require_schema
 from .errors import Conflict, Invalid
 from .models import Firm, Job, OutcomeEvent, Worker, utcnow
 
@@ -248,6 +248,16 @@ def _check_events(events: pd.DataFrame) -> None:
         )
 
 
+def _set_journal(cursor: Any, mode: str) -> None:
+    """Best effort: leaving WAL needs the only connection to the file; another process or
+    pool holding one keeps WAL, which is merely slower."""
+    try:
+        cursor.execute(f"PRAGMA journal_mode={mode}")
+    except Exception as exc:  # sqlite3.OperationalError: database is locked
+        if "locked" not in str(exc):
+            raise
+
+
 def _world_part(world: Any, name: str) -> pd.DataFrame | None:
     if isinstance(world, dict):
         return world.get(name)
@@ -352,12 +362,18 @@ def bulk_load_world(
     key_of = {"firms": "firms", "jobs": "jobs", "workers": "workers", "outcome_events": "events"}
 
     deferred = [idx for model in (Job, Worker, OutcomeEvent) for idx in model.__table__.indexes]
+    fresh = sqlite and is_empty(engine)
+    if fresh:
+        engine.dispose()  # leaving WAL needs the only connection to the file
     raw = engine.raw_connection()
     try:
         dbapi = raw.driver_connection
         if sqlite:
             cur = dbapi.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            # Into an empty database, a rollback journal in memory instead of WAL saves writing
+            # every page twice; a crash mid-load can then damage the file, but it held nothing.
+            if fresh:
+                _set_journal(cur, "MEMORY")
             cur.execute("PRAGMA synchronous=OFF")
             cur.execute("PRAGMA cache_size=-262144")  # 256 MiB page cache while loading
             # Checked once for the whole load below (foreign_key_check), not row by row.
@@ -432,6 +448,8 @@ def bulk_load_world(
             raise
         finally:
             if sqlite:
+                if fresh:
+                    _set_journal(cur, "WAL")
                 cur.execute("PRAGMA synchronous=FULL")
                 cur.execute("PRAGMA foreign_keys=ON")
             cur.close()

@@ -109,7 +109,7 @@ def _finish(
         raise Invalid(
             rejected,
             detail=(
-                f"文件表头不合规，未导入任何数据。"
+                "文件表头不合规，未导入任何数据。"
                 if header_problem
                 else f"共有 {len(bad)} 行不合规（第 {shown} 行），未导入任何数据；"
                 "改正后重新导入，或加 --skip-invalid 只导入合格行。"

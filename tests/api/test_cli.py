@@ -308,3 +308,36 @@ def test_serve_builds_gunicorn_app(monkeypatch, run, ready):
     assert result.exit_code == 0, result.output
     assert seen["bind"] == ["0.0.0.0:8123"] and seen["workers"] == 3 and seen["threads"] == 2
     assert callable(seen["loader"])
+
+
+def test_demo_loads_trains_and_serves_once(monkeypatch, run, env, tmp_path):
+    import api.cli as cli_module
+
+    calls = {"train": [], "serve": []}
+    monkeypatch.setattr(cli_module, "DEMO_WORKERS", 150)
+    monkeypatch.setattr(cli_module, "DEMO_JOBS", 20)
+
+    def fake_train_default(database_url, models_dir, world=None, *, events=None, **kwargs):
+        calls["train"].append((database_url, models_dir, len(world.workers), len(events)))
+        (tmp_path / "models" / "current").mkdir(parents=True)
+        return tmp_path / "models" / "v1"
+
+    import training.pipeline
+
+    monkeypatch.setattr(training.pipeline, "train_default", fake_train_default)
+    monkeypatch.setattr(cli_module, "serve", lambda **kw: calls["serve"].append(kw))
+    env["JOBBRIDGE_MODELS_DIR"] = str(tmp_path / "models")
+
+    first = run("demo", "--port", "8765", "--quiet")
+    assert first.exit_code == 0, first.output
+    assert calls["train"] == [(env["JOBBRIDGE_DATABASE_URL"], str(tmp_path / "models"), 150,
+                               calls["train"][0][3])]
+    assert calls["train"][0][3] > 0
+    assert calls["serve"] == [{"host": "127.0.0.1", "port": 8765, "workers": 2, "threads": 4}]
+
+    second = run("demo", "--quiet")
+    assert second.exit_code == 0
+    assert len(calls["train"]) == 1 and len(calls["serve"]) == 2  # data and models kept
+    engine = st.make_engine(env["JOBBRIDGE_DATABASE_URL"])
+    assert _count(engine, st.Worker) == 150
+    engine.dispose()
