@@ -644,18 +644,19 @@ def _make_workers(
     sizes = rng.integers(2, 7, size=max(1, in_group // 2))
     ends = np.cumsum(sizes)
     sizes = sizes[ends <= in_group]
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    starts = (np.cumsum(sizes) - sizes).astype(np.int64)
     member_group = np.repeat(np.arange(len(sizes)), sizes)
     members = perm[: len(member_group)]
-    leaders = perm[starts][member_group]
+    leaders = perm[starts[member_group]]  # empty when the world is too small for a group
     county[members] = county[leaders]
 
     towns, villages, v_off, v_cnt = _villages(tuple(counties["county_code"]))
     v_idx = v_off[county] + np.floor(rng.random(n) * v_cnt[county]).astype(np.int64)
     v_idx[members] = v_idx[leaders]
     county_code = counties["county_code"].to_numpy(dtype=object)[county]
-    group_id[members] = np.char.add("G", np.char.zfill(member_group.astype(str), 6)).astype(object)
-    group_id[members] = group_id[members] + "-" + county_code[members]
+    group_id[members] = [
+        f"G{g:06d}-{c}" for g, c in zip(member_group, county_code[members], strict=True)
+    ]
 
     # latent occupation: -1 = never worked away from home
     weights = np.array([o.worker_weight for o in T.OCCUPATIONS], dtype=float)

@@ -279,3 +279,10 @@ def test_skill_text_reveals_the_true_occupation_only_imperfectly(world):
 def test_bad_sizes_are_refused_with_a_clear_message(kwargs, match):
     with pytest.raises(ValueError, match=match):
         generate_world(**kwargs)
+
+
+@pytest.mark.parametrize(("n_workers", "n_jobs"), [(1, 1), (3, 2), (30, 5)])
+def test_tiny_worlds_are_complete(n_workers, n_jobs):
+    w = generate_world(n_workers, n_jobs, seed=1)
+    assert len(w.workers) == n_workers and len(w.jobs) == n_jobs and len(w.firms) >= 1
+    assert list(w.workers.columns) == list(WORKER_COLUMNS) + list(RAW_WORKER_COLUMNS)
