@@ -8,6 +8,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from data.demo import (
     JOB_TRUTH_COLUMNS,
@@ -286,3 +288,22 @@ def test_tiny_worlds_are_complete(n_workers, n_jobs):
     w = generate_world(n_workers, n_jobs, seed=1)
     assert len(w.workers) == n_workers and len(w.jobs) == n_jobs and len(w.firms) >= 1
     assert list(w.workers.columns) == list(WORKER_COLUMNS) + list(RAW_WORKER_COLUMNS)
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    n_workers=st.integers(1, 300),
+    n_jobs=st.integers(1, 120),
+    n_firms=st.none() | st.integers(1, 40),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_any_size_and_seed_keeps_the_invariants(n_workers, n_jobs, n_firms, seed):
+    w = generate_world(n_workers, n_jobs, seed=seed, n_firms=n_firms)
+    j, p = w.jobs, w.workers
+    assert len(p) == n_workers and len(j) == n_jobs
+    assert (j["wage_min"] <= j["wage_max"]).all() and (j["age_min"] <= j["age_max"]).all()
+    assert (j["headcount"] > 0).all() and (j["hired_count"] <= j["headcount"]).all()
+    assert set(j["firm_id"]) <= set(w.firms["firm_id"]) and w.firms["name"].is_unique
+    assert p["id_number"].is_unique and all(is_valid_id_number(x) for x in p["id_number"])
+    assert set(p["education"]) <= set(EDUCATION_LEVELS)
+    assert (p["min_wage"] >= 0).all()
