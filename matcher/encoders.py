@@ -144,9 +144,8 @@ class SentenceTransformerEncoder(Encoder):
     @property
     def dimension(self) -> int:
         model = self._model()
-        getter = getattr(model, "get_embedding_dimension", None) or getattr(
-            model, "get_sentence_embedding_dimension"
-        )
+        getter = getattr(model, "get_embedding_dimension", None)
+        getter = getter or model.get_sentence_embedding_dimension
         dim = getter()
         if dim is None:  # some modules do not declare it: ask the model once
             dim = int(np.asarray(model.encode(["测试"], convert_to_numpy=True)).shape[1])

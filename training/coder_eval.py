@@ -141,8 +141,8 @@ def compare_coders(
     results = {"tfidf": evaluate_coder(OccupationCoder().fit(occupations), testcases)}
     if encoder is not None:
         enc = load_encoder(encoder)
-        for label, a, dw in (("embeddings", 1.0, 0.0), ("hybrid", alpha, 0.3)):
-            coder = OccupationCoder(encoder=enc, alpha=a, description_weight=dw).fit(occupations)
+        for label, a in (("embeddings", 1.0), ("hybrid", alpha)):
+            coder = OccupationCoder(encoder=enc, alpha=a).fit(occupations)
             results[label] = evaluate_coder(coder, testcases)
     return results
 

@@ -70,9 +70,7 @@ def _check_columns(df: Any, required: Sequence[str], what: str) -> None:
         raise TypeError(f"{what} must be a pandas DataFrame, got {type(df).__name__}")
     missing = [c for c in required if c not in df.columns]
     if missing:
-        raise ValueError(
-            f"{what} lacks column(s) {missing!r}; it has {list(df.columns)!r}"
-        )
+        raise ValueError(f"{what} lacks column(s) {missing!r}; it has {list(df.columns)!r}")
 
 
 def occupation_pairs(occupations: pd.DataFrame) -> list[tuple[str, str]]:
@@ -93,10 +91,14 @@ def occupation_pairs(occupations: pd.DataFrame) -> list[tuple[str, str]]:
 
     Examples
     --------
-    >>> df = pd.DataFrame({"code": ["6-05-01-03"], "name": ["缝纫工"], "definition": ["缝制服装的人员。"],
-    ...                    "tasks": ["1.操作缝纫机 2.检验缝制质量"], "aliases": [["缝纫工", "手缝工"]]})
-    >>> occupation_pairs(df)
-    [('手缝工', '缝纫工'), ('操作缝纫机', '缝纫工'), ('检验缝制质量', '缝纫工'), ('缝制服装的人员', '缝纫工')]
+    >>> df = pd.DataFrame({"code": ["6-05-01-03"], "name": ["缝纫工"],
+    ...                    "definition": ["缝制服装的人员。"], "tasks": ["1.操作缝纫机 2.检验缝制"],
+    ...                    "aliases": [["缝纫工", "手缝工"]]})
+    >>> for pair in occupation_pairs(df): print(pair)
+    ('手缝工', '缝纫工')
+    ('操作缝纫机', '缝纫工')
+    ('检验缝制', '缝纫工')
+    ('缝制服装的人员', '缝纫工')
     """
     if isinstance(occupations, pd.DataFrame) and "aliases" not in occupations.columns:
         if "alias" in occupations.columns:
@@ -281,8 +283,17 @@ def _clean_pairs(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 
 
 def _fit_static(
-    tokenizer, token_ids, pair_idx, unk_id, embedding_dim, epochs, batch_size, learning_rate,
-    scale, seed, show_progress,
+    tokenizer,
+    token_ids,
+    pair_idx,
+    unk_id,
+    embedding_dim,
+    epochs,
+    batch_size,
+    learning_rate,
+    scale,
+    seed,
+    show_progress,
 ):
     import torch
     from sentence_transformers.sentence_transformer.modules.static_embedding import (
@@ -422,7 +433,11 @@ def train_encoder(
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.base.modules.normalize import Normalize
 
-    for param, value in (("embedding_dim", embedding_dim), ("epochs", epochs), ("batch_size", batch_size)):
+    for param, value in (
+        ("embedding_dim", embedding_dim),
+        ("epochs", epochs),
+        ("batch_size", batch_size),
+    ):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{param} must be a positive int, got {value!r}")
     if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
@@ -433,16 +448,18 @@ def train_encoder(
 
     texts = sorted({t for pair in clean for t in pair})
     index = {t: i for i, t in enumerate(texts)}
-    tokenizer = train_tokenizer(
-        list(texts) + list(corpus or []), vocab_size=vocab_size
-    )
+    tokenizer = train_tokenizer(list(texts) + list(corpus or []), vocab_size=vocab_size)
     token_ids = [
         np.asarray(enc.ids, dtype=np.int64)
         for enc in tokenizer.encode_batch(texts, add_special_tokens=False)
     ]
     unk_id = tokenizer.token_to_id(_UNK)
     pair_idx = np.asarray(
-        [(index[a], index[b]) for a, b in clean if len(token_ids[index[a]]) and len(token_ids[index[b]])],
+        [
+            (index[a], index[b])
+            for a, b in clean
+            if len(token_ids[index[a]]) and len(token_ids[index[b]])
+        ],
         dtype=np.int64,
     )
     if len(pair_idx) < 2:
@@ -454,8 +471,17 @@ def train_encoder(
     torch.set_num_threads(1)
     try:
         static, n, seen = _fit_static(
-            tokenizer, token_ids, pair_idx, unk_id, embedding_dim, epochs, batch_size,
-            learning_rate, scale, seed, show_progress,
+            tokenizer,
+            token_ids,
+            pair_idx,
+            unk_id,
+            embedding_dim,
+            epochs,
+            batch_size,
+            learning_rate,
+            scale,
+            seed,
+            show_progress,
         )
     finally:
         torch.set_num_threads(threads)
@@ -521,7 +547,9 @@ def default_pairs(
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="训练默认中文文本编码器 (train the default encoder)")
+    parser = argparse.ArgumentParser(
+        description="训练默认中文文本编码器 (train the default encoder)"
+    )
     parser.add_argument("--output", required=True, help="folder to write the model to")
     parser.add_argument("--workers", type=int, default=20_000, help="demo workers for pairs")
     parser.add_argument("--jobs", type=int, default=30_000, help="demo jobs for pairs")
