@@ -6,6 +6,7 @@ those canonical values, or reads the reference tables in ``data/reference/``.
 
 from __future__ import annotations
 
+from data.demo import DemoWorld, generate_world
 from data.idcard import (
     birth_date_of,
     gender_of,
@@ -24,6 +25,13 @@ from data.normalize import (
     normalize_city,
     normalize_county,
     normalize_education,
+)
+from data.outcomes import (
+    OutcomeModel,
+    hard_rules_ok,
+    historical_pairs,
+    simulate_outcomes,
+    true_pair_utility,
 )
 from data.reference import (
     county_name,
@@ -48,6 +56,8 @@ from data.tabular import (
 )
 
 __all__ = [
+    "DemoWorld",
+    "OutcomeModel",
     "RowError",
     "TableError",
     "ValidationResult",
@@ -58,6 +68,9 @@ __all__ = [
     "education_rank",
     "fold_width",
     "gender_of",
+    "generate_world",
+    "hard_rules_ok",
+    "historical_pairs",
     "is_valid_id_number",
     "load_certificates",
     "load_counties",
@@ -76,6 +89,8 @@ __all__ = [
     "normalize_education",
     "paired_city",
     "read_table",
+    "simulate_outcomes",
+    "true_pair_utility",
     "validate_id_number",
     "validate_jobs",
     "validate_workers",

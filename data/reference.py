@@ -267,12 +267,19 @@ def county_name(code: str) -> str:
     raise ValueError(f"unknown administrative code {code!r} (未知的行政区划代码)")
 
 
+@cache
+def _coordinates() -> dict[str, tuple[float, float]]:
+    places = _places()
+    return dict(zip(places["prefecture"], zip(places["lat"], places["lon"], strict=True), strict=True))
+
+
 def _place(name: str) -> tuple[float, float]:
-    places = _places().set_index("prefecture")
+    # A plain dict, built once: distance_km is called per worker-job pair in feature loops.
+    coordinates = _coordinates()
     for candidate in (name, name + "市"):
-        if candidate in places.index:
-            return places.at[candidate, "lat"], places.at[candidate, "lon"]
-    raise ValueError(f"no coordinates for {name!r} (无此地坐标); known: {', '.join(places.index)}")
+        if candidate in coordinates:
+            return coordinates[candidate]
+    raise ValueError(f"no coordinates for {name!r} (无此地坐标); known: {', '.join(coordinates)}")
 
 
 def distance_km(west_prefecture: str, jiangsu_prefecture: str) -> float:
