@@ -88,7 +88,8 @@ class Context:
         if created is not None:
             _say(
                 f"已生成开发用身份证加密密钥 {created}（权限 0600）。"
-                "生产环境请设置环境变量 JOBBRIDGE_ID_KEY，并妥善备份：丢失密钥将无法读取已存身份证号。"
+                "生产环境请设置环境变量 JOBBRIDGE_ID_KEY，并妥善备份："
+                "丢失密钥将无法读取已存身份证号。"
             )
         return IdProtector(key)
 
@@ -241,10 +242,12 @@ def load_demo_command(
     t = result["timings"]
     if not quiet:
         _say(
-            f"生成 {t['generate']:.1f} 秒，模拟就业结果 {t['outcomes']:.1f} 秒，写入 {t['store']:.1f} 秒"
+            f"生成 {t['generate']:.1f} 秒，模拟就业结果 {t['outcomes']:.1f} 秒，"
+            f"写入 {t['store']:.1f} 秒"
         )
     click.echo(
-        f"已载入 企业 {result['firms']} 家、岗位 {result['jobs']} 个、劳动力 {result['workers']} 人、"
+        f"已载入 企业 {result['firms']} 家、岗位 {result['jobs']} 个、"
+        f"劳动力 {result['workers']} 人、"
         f"就业事件 {result['events']} 条"
     )
 
@@ -554,7 +557,8 @@ def train_models(context: Context, *, quiet: bool, world: Any = None, events: An
         jobs, workers, stored_events = read_world(session)
     if len(stored_events) == 0:
         raise click.ClickException(
-            "数据库中没有就业结果事件，无法训练排序模型；请先运行 `jobbridge load-demo` 或导入结果数据。"
+            "数据库中没有就业结果事件，无法训练排序模型；"
+            "请先运行 `jobbridge load-demo` 或导入结果数据。"
         )
     return train_on_tables(
         jobs, workers, stored_events, models_dir=models_dir, show_progress=not quiet

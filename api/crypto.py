@@ -72,7 +72,8 @@ def parse_key(text: str | bytes) -> bytes:
         ) from None
     if len(key) != KEY_BYTES:
         raise IdKeyError(
-            f"身份证加密密钥解码后为 {len(key)} 字节，应为 {KEY_BYTES} 字节（base64 编码的 32 个随机字节）。"
+            f"身份证加密密钥解码后为 {len(key)} 字节，"
+            f"应为 {KEY_BYTES} 字节（base64 编码的 32 个随机字节）。"
         )
     return key
 

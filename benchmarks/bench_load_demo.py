@@ -33,18 +33,35 @@ def peak_rss_mib() -> float:
 
 
 def run(url: str, label: str, args: argparse.Namespace) -> dict:
-    context = Context({"DATABASE_URL": url, "ID_KEY": generate_key(),
-                       "INSTANCE_DIR": tempfile.mkdtemp(prefix="jobbridge-bench-")})
+    context = Context(
+        {
+            "DATABASE_URL": url,
+            "ID_KEY": generate_key(),
+            "INSTANCE_DIR": tempfile.mkdtemp(prefix="jobbridge-bench-"),
+        }
+    )
     start = time.perf_counter()
-    result = load_demo(context, n_workers=args.workers, n_jobs=args.jobs, seed=args.seed,
-                       events_workers=args.events_workers, replace=False, quiet=args.quiet)
+    result = load_demo(
+        context,
+        n_workers=args.workers,
+        n_jobs=args.jobs,
+        seed=args.seed,
+        events_workers=args.events_workers,
+        replace=False,
+        quiet=args.quiet,
+    )
     total = time.perf_counter() - start
     t = result["timings"]
-    print(f"[{label}] {args.workers:,} workers, {args.jobs:,} jobs, {result['firms']:,} firms, "
-          f"{result['events']:,} events")
-    print(f"[{label}] generate {t['generate']:.1f} s | outcomes {t['outcomes']:.1f} s | "
-          f"store {t['store']:.1f} s ({', '.join(f'{k} {v:.1f} s' for k, v in result['store_seconds'].items())})"
-          f" | total {total:.1f} s (incl. migrations) | peak RSS {peak_rss_mib():,.0f} MiB")
+    per_table = ", ".join(f"{k} {v:.1f} s" for k, v in result["store_seconds"].items())
+    print(
+        f"[{label}] {args.workers:,} workers, {args.jobs:,} jobs, {result['firms']:,} firms, "
+        f"{result['events']:,} events"
+    )
+    print(
+        f"[{label}] generate {t['generate']:.1f} s | outcomes {t['outcomes']:.1f} s | "
+        f"store {t['store']:.1f} s ({per_table})"
+        f" | total {total:.1f} s (incl. migrations) | peak RSS {peak_rss_mib():,.0f} MiB"
+    )
     context.engine().dispose()
     return {"total": total, **t}
 

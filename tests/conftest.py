@@ -26,7 +26,7 @@ POSTGRES_URL = os.environ.get("JOBBRIDGE_TEST_POSTGRES_URL")
     ]
 )
 def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
-    """URL of an empty database (no tables): a temporary SQLite file or a fresh PostgreSQL schema."""
+    """URL of an empty database: a temporary SQLite file or a fresh PostgreSQL schema."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
         return

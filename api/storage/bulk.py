@@ -242,7 +242,8 @@ def _check_events(events: pd.DataFrame) -> None:
                 {
                     "row": int(first),
                     "field": "stage",
-                    "message": f"阶段 {events.loc[first, 'stage']!r} 未知，可选：{', '.join(OUTCOME_STAGES)}",
+                    "message": f"阶段 {events.loc[first, 'stage']!r} 未知，"
+                    f"可选：{', '.join(OUTCOME_STAGES)}",
                 }
             ]
         )
@@ -392,7 +393,8 @@ def bulk_load_world(
                     total=n, desc=f"写入 {table}", unit="行", disable=not show_progress, leave=False
                 )
                 if sqlite:
-                    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+                    marks = ", ".join("?" * len(cols))
+                    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})"
                     # sqlite3 releases the GIL inside each step, so the next chunk's rows
                     # (encryption, JSON) are built on the other core meanwhile.
                     parts = list(_chunks(n, chunk_rows))

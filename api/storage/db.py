@@ -136,12 +136,13 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def require_schema(engine: Engine) -> None:
-    """Raise :class:`SchemaMissing` (a ``RuntimeError``) with a sentence when the database has not been initialised."""
+    """Raise :class:`SchemaMissing` (a ``RuntimeError``) when the database is not initialised."""
     from .errors import SchemaMissing
 
     if not inspect(engine).has_table("workers"):
         raise SchemaMissing(
-            f"数据库 {engine.url.render_as_string(hide_password=True)} 尚未初始化；请先运行 `jobbridge init-db`。"
+            f"数据库 {engine.url.render_as_string(hide_password=True)} 尚未初始化；"
+            "请先运行 `jobbridge init-db`。"
         )
 
 

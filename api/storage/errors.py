@@ -38,7 +38,7 @@ class Conflict(StorageError):
 
 
 class DuplicateWorker(Conflict):
-    """A worker with the same resident ID number is already registered; ``existing_id`` names them."""
+    """The same resident ID number is already registered; ``existing_id`` names the worker."""
 
     title = "身份证号已登记"
 

@@ -423,7 +423,7 @@ def find_firm_by_name(session: Session, name: str) -> Firm | None:
 def update_firm(
     session: Session, firm_id: int, changes: Mapping[str, Any], *, expected_version: int | None
 ) -> Firm:
-    """Apply ``changes``; raise :class:`StaleVersion` if the firm is no longer at ``expected_version``."""
+    """Apply ``changes``; :class:`StaleVersion` if the firm is no longer at ``expected_version``."""
     firm = get_firm(session, firm_id)
     return _update(
         session, firm, "firm", _clean(_FIRM_FIELDS, changes, partial=True), expected_version

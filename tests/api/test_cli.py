@@ -20,8 +20,12 @@ WORKER_HEADER = "姓名,身份证号,县区代码,学历,手机号,意向城市,
 
 # --------------------------------------------------------------------------- config
 def test_load_config_layers_environment_then_overrides():
-    env = {"JOBBRIDGE_DATABASE_URL": "sqlite:///x.db", "JOBBRIDGE_PAGE_SIZE": "20",
-           "JOBBRIDGE_ID_KEY": "", "OTHER": "ignored"}
+    env = {
+        "JOBBRIDGE_DATABASE_URL": "sqlite:///x.db",
+        "JOBBRIDGE_PAGE_SIZE": "20",
+        "JOBBRIDGE_ID_KEY": "",
+        "OTHER": "ignored",
+    }
     config = load_config({"PAGE_SIZE": 30}, environ=env)
     assert config["DATABASE_URL"] == "sqlite:///x.db"
     assert config["PAGE_SIZE"] == 30
@@ -40,8 +44,11 @@ def test_load_config_rejects_bad_numbers(value):
 # --------------------------------------------------------------------------- fixtures
 @pytest.fixture
 def env(database_url, tmp_path, id_key):
-    return {"JOBBRIDGE_DATABASE_URL": database_url, "JOBBRIDGE_INSTANCE_DIR": str(tmp_path / "inst"),
-            "JOBBRIDGE_ID_KEY": id_key}
+    return {
+        "JOBBRIDGE_DATABASE_URL": database_url,
+        "JOBBRIDGE_INSTANCE_DIR": str(tmp_path / "inst"),
+        "JOBBRIDGE_ID_KEY": id_key,
+    }
 
 
 @pytest.fixture
@@ -71,10 +78,15 @@ def _count(engine, model) -> int:
 def ten_thousand_workers(tmp_path_factory):
     """A UTF-8 CSV of 10,000 valid workers, and the same with row 5,001 given a bad check digit."""
     n = 10_000
-    ids = make_id_numbers(np.array(["630224"] * n),
-                          np.array(["1985-05-05"] * n, dtype="datetime64[D]") + np.arange(n) // 400,
-                          np.arange(n) % 400, np.array(["男"] * n))
-    lines = [WORKER_HEADER] + [f"马{i},{x},630224,初中,138{i:08d},苏州,4500,是" for i, x in enumerate(ids)]
+    ids = make_id_numbers(
+        np.array(["630224"] * n),
+        np.array(["1985-05-05"] * n, dtype="datetime64[D]") + np.arange(n) // 400,
+        np.arange(n) % 400,
+        np.array(["男"] * n),
+    )
+    lines = [WORKER_HEADER] + [
+        f"马{i},{x},630224,初中,138{i:08d},苏州,4500,是" for i, x in enumerate(ids)
+    ]
     bad = list(lines)
     number = ids[4999]
     bad[5000] = bad[5000].replace(number, number[:-1] + ("1" if number[-1] != "1" else "2"))
@@ -87,8 +99,11 @@ def ten_thousand_workers(tmp_path_factory):
 
 # --------------------------------------------------------------------------- init-db
 def test_init_db_is_idempotent_and_creates_dev_key(database_url, tmp_path):
-    env = {"JOBBRIDGE_DATABASE_URL": database_url, "JOBBRIDGE_INSTANCE_DIR": str(tmp_path / "inst"),
-           "JOBBRIDGE_ID_KEY": ""}
+    env = {
+        "JOBBRIDGE_DATABASE_URL": database_url,
+        "JOBBRIDGE_INSTANCE_DIR": str(tmp_path / "inst"),
+        "JOBBRIDGE_ID_KEY": "",
+    }
     runner = CliRunner()
     first = runner.invoke(cli, ["init-db"], env=env)
     assert first.exit_code == 0, first.output
@@ -149,8 +164,18 @@ def test_keys_revoke_unknown(run, ready):
 
 # --------------------------------------------------------------------------- load-demo
 def test_load_demo_then_refuses_non_empty_unless_replace(run, ready):
-    result = run("load-demo", "--workers", "300", "--jobs", "40", "--seed", "3",
-                 "--events-workers", "50", "--quiet")
+    result = run(
+        "load-demo",
+        "--workers",
+        "300",
+        "--jobs",
+        "40",
+        "--seed",
+        "3",
+        "--events-workers",
+        "50",
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     assert "劳动力 300 人" in result.stdout
     assert _count(ready, st.Worker) == 300 and _count(ready, st.Job) == 40
@@ -183,27 +208,34 @@ def test_import_with_one_bad_row_among_10000_stores_nothing(run, ready, ten_thou
 
 def test_import_skip_invalid_writes_rejects(run, ready, ten_thousand_workers, tmp_path):
     good, bad = ten_thousand_workers
+    # 500 good rows, then the bad row of the big file (row 502 here), then one more good row.
+    good_lines = good.read_text(encoding="utf-8").splitlines()
+    bad_line = bad.read_text(encoding="utf-8").splitlines()[5000]
+    source = tmp_path / "some.csv"
+    source.write_text("\n".join([*good_lines[:501], bad_line, good_lines[600]]), encoding="utf-8")
     rejects = tmp_path / "rejects.csv"
-    result = run("import", "workers", str(bad), "--skip-invalid", "--rejects", str(rejects))
+    result = run("import", "workers", str(source), "--skip-invalid", "--rejects", str(rejects))
     assert result.exit_code == 0, result.output
-    assert "已导入劳动力 9999 条" in result.stdout
-    assert _count(ready, st.Worker) == 9999
+    assert "已导入劳动力 501 条" in result.stdout and "第502行" in result.stderr
+    assert _count(ready, st.Worker) == 501
     frame = pd.read_csv(rejects, dtype=str, encoding="utf-8-sig")
-    assert frame["行号"].tolist() == ["5001"] and "校验位" in frame["错误原因"][0]
+    assert frame["行号"].tolist() == ["502"] and "校验位" in frame["错误原因"][0]
     assert frame["姓名"][0] == "马4999"
-    # Importing the whole good file again: every row is now a duplicate of a stored worker,
-    # except the one that was rejected before.
-    again = run("import", "workers", str(good))
-    assert again.exit_code == 1 and "已登记为劳动力" in again.stderr
-    assert _count(ready, st.Worker) == 9999
+    # The same people again: every row is a duplicate of a stored worker, nothing is added.
+    again = run("import", "workers", str(source), "--skip-invalid")
+    assert again.exit_code == 0 and "已导入劳动力 0 条" in again.stdout
+    assert "已登记为劳动力" in again.stderr
+    assert _count(ready, st.Worker) == 501
 
 
 def test_import_jobs_from_gbk_csv_creates_firms(run, ready, tmp_path):
     path = tmp_path / "岗位.csv"
-    text = ("企业名称,岗位名称,工作城市,月薪下限,月薪上限,招聘人数,包吃,包住,所需证书,最低学历\n"
-            "昆山立讯精密,普工+包吃住+月入6000,昆山,5000,6500,30,是,是,叉车证,初中\n"
-            "昆山立讯精密,SMT操作工,苏州市昆山市,5500,7000,10,是,是,,高中\n"
-            "无锡海澜,缝纫工,无锡,4500,8000,5,否,是,,\n")
+    text = (
+        "企业名称,岗位名称,工作城市,月薪下限,月薪上限,招聘人数,包吃,包住,所需证书,最低学历\n"
+        "昆山立讯精密,普工+包吃住+月入6000,昆山,5000,6500,30,是,是,叉车证,初中\n"
+        "昆山立讯精密,SMT操作工,苏州市昆山市,5500,7000,10,是,是,,高中\n"
+        "无锡海澜,缝纫工,无锡,4500,8000,5,否,是,,\n"
+    )
     path.write_bytes(text.encode("gbk"))
     result = run("import", "jobs", str(path))
     assert result.exit_code == 0, result.output
@@ -220,11 +252,14 @@ def test_import_jobs_from_gbk_csv_creates_firms(run, ready, tmp_path):
 
 def test_import_jobs_lists_every_bad_row(run, ready, tmp_path):
     path = tmp_path / "jobs.csv"
-    path.write_text("企业名称,岗位名称,工作城市,月薪下限,月薪上限,招聘人数,年龄下限,年龄上限\n"
-                    "甲厂,普工,苏州,5000,6000,3,18,45\n"
-                    "乙厂,普工,苏州,7000,6000,3,18,45\n"
-                    "丙厂,普工,苏州,5000,6000,0,18,45\n"
-                    ",普工,苏州,5000,6000,3,50,20\n", encoding="utf-8")
+    path.write_text(
+        "企业名称,岗位名称,工作城市,月薪下限,月薪上限,招聘人数,年龄下限,年龄上限\n"
+        "甲厂,普工,苏州,5000,6000,3,18,45\n"
+        "乙厂,普工,苏州,7000,6000,3,18,45\n"
+        "丙厂,普工,苏州,5000,6000,0,18,45\n"
+        ",普工,苏州,5000,6000,3,50,20\n",
+        encoding="utf-8",
+    )
     result = run("import", "jobs", str(path))
     assert result.exit_code == 1
     for row in ("第3行", "第4行", "第5行"):
@@ -271,7 +306,11 @@ def test_export_masks_ids_unless_asked_and_audits(run, ready, tmp_path, ten_thou
     with Session(ready) as s:
         entry = s.scalars(select(st.AuditEntry)).one()
     assert (entry.actor, entry.action, entry.object_type, entry.fields) == (
-        "cli", "export", "worker", ["id_number"])
+        "cli",
+        "export",
+        "worker",
+        ["id_number"],
+    )
 
     # The full export imports back into an empty database as the same workers.
     with st.session_scope(ready) as s:
@@ -330,8 +369,9 @@ def test_demo_loads_trains_and_serves_once(monkeypatch, run, env, tmp_path):
 
     first = run("demo", "--port", "8765", "--quiet")
     assert first.exit_code == 0, first.output
-    assert calls["train"] == [(env["JOBBRIDGE_DATABASE_URL"], str(tmp_path / "models"), 150,
-                               calls["train"][0][3])]
+    assert calls["train"] == [
+        (env["JOBBRIDGE_DATABASE_URL"], str(tmp_path / "models"), 150, calls["train"][0][3])
+    ]
     assert calls["train"][0][3] > 0
     assert calls["serve"] == [{"host": "127.0.0.1", "port": 8765, "workers": 2, "threads": 4}]
 

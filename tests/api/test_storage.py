@@ -14,7 +14,9 @@ from data.schema import JOB_COLUMNS, OUTCOME_COLUMNS, WORKER_COLUMNS
 
 
 def _firm(session, **kw):
-    return st.create_firm(session, {"name": "昆山立讯精密", "city": "苏州市", "district": "昆山市", **kw})
+    return st.create_firm(
+        session, {"name": "昆山立讯精密", "city": "苏州市", "district": "昆山市", **kw}
+    )
 
 
 def _job(session, firm_id, **kw):
@@ -70,8 +72,18 @@ def _worker_data(seq=1, county="630224", **kw):
 def test_migration_creates_every_table_and_downgrades(engine):
     tables = set(inspect(engine).get_table_names())
     expected = {
-        "firms", "jobs", "workers", "outcome_events", "api_keys", "audit_log", "fairs",
-        "fair_firms", "fair_invitations", "fair_interviews", "allocations", "alembic_version",
+        "firms",
+        "jobs",
+        "workers",
+        "outcome_events",
+        "api_keys",
+        "audit_log",
+        "fairs",
+        "fair_firms",
+        "fair_invitations",
+        "fair_interviews",
+        "allocations",
+        "alembic_version",
     }
     assert expected <= tables
     assert st.current_revision(engine) == "0001"
@@ -130,7 +142,8 @@ def test_concurrent_update_is_stale(engine):
         st.get_job(b, job_id)
         st.update_job(b, job_id, {"headcount": 5}, expected_version=1)
         b.commit()
-        # a read version 1 before b's commit; its own check passes, the UPDATE … WHERE version=1 fails.
+        # a read version 1 before b's commit: its own check passes, the UPDATE … WHERE
+        # version=1 then fails.
         assert ja.version == 1
         with pytest.raises(st.StaleVersion):
             st.update_job(a, job_id, {"headcount": 9}, expected_version=1)
@@ -165,7 +178,9 @@ def test_list_jobs_filters_and_pages(session):
         page = st.list_jobs(session, status="open", limit=2, after=page.next_cursor)
         seen += [j.id for j in page.items]
     assert seen == ids[1:]
-    assert [j.id for j in st.list_jobs(session, city="无锡市", offset=1, limit=10).items] == ids[2::2]
+    assert [j.id for j in st.list_jobs(session, city="无锡市", offset=1, limit=10).items] == ids[
+        2::2
+    ]
     with pytest.raises(st.Invalid):
         st.list_jobs(session, limit=0)
     with pytest.raises(ValueError, match="paused"):
@@ -191,26 +206,40 @@ def test_worker_register_masks_and_refuses_duplicate(session, protector):
     record = st.worker_record(worker)
     assert record["id_number"] == worker.id_masked
     assert list(record)[: len(WORKER_COLUMNS)] == list(WORKER_COLUMNS)
-    assert st.worker_record(worker, protector=protector, reveal_id=True)["id_number"] == data["id_number"]
+    assert (
+        st.worker_record(worker, protector=protector, reveal_id=True)["id_number"]
+        == data["id_number"]
+    )
 
     with pytest.raises(st.DuplicateWorker) as info:
         st.register_worker(session, _worker_data(name="另一个人"), protector=protector)
     assert info.value.status == 409 and info.value.existing_id == worker.id
     # Lower-case x or surrounding spaces are the same person.
-    assert st.find_worker_by_id_number(session, " " + data["id_number"].lower(), protector).id == worker.id
+    assert (
+        st.find_worker_by_id_number(session, " " + data["id_number"].lower(), protector).id
+        == worker.id
+    )
 
     other = st.register_worker(session, _worker_data(seq=2), protector=protector)
     with pytest.raises(st.DuplicateWorker):
-        st.update_worker(session, other.id, {"id_number": data["id_number"]},
-                         expected_version=1, protector=protector)
+        st.update_worker(
+            session,
+            other.id,
+            {"id_number": data["id_number"]},
+            expected_version=1,
+            protector=protector,
+        )
 
 
 def test_worker_bad_id_and_fields_reported_together(session, protector):
     good = _worker_data()["id_number"]
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
     with pytest.raises(st.Invalid) as info:
-        st.register_worker(session, _worker_data(id_number=bad, education="幼儿园", county_code="63"),
-                           protector=protector)
+        st.register_worker(
+            session,
+            _worker_data(id_number=bad, education="幼儿园", county_code="63"),
+            protector=protector,
+        )
     fields = sorted(e["field"] for e in info.value.errors)
     assert fields == ["county_code", "education", "id_number"]
     assert "校验位" in info.value.errors[0]["message"]
@@ -222,7 +251,9 @@ def test_worker_update_delete_and_region_listing(session, protector):
     st.register_worker(session, _worker_data(seq=3, county="610623"), protector=protector)
     session.commit()
     assert [w.county_code for w in st.list_workers(session, region_prefix="63").items] == [
-        "630224", "632823"]
+        "630224",
+        "632823",
+    ]
     assert st.list_workers(session, county_code="610623").total == 1
     with pytest.raises(st.Invalid, match="地区代码"):
         st.list_workers(session, region_prefix="Qinghai")
@@ -299,15 +330,25 @@ def test_api_key_role_rules(session, kwargs, field):
 def test_audit_rows_written(session, protector):
     key, _ = st.create_api_key(session, name="海东人社局", role="bureau", region_prefix="6302")
     worker = st.register_worker(session, _worker_data(), protector=protector)
-    st.audit(session, actor=key, action="read", object_type="worker", object_id=worker.id,
-             fields=["id_number", "phone"])
+    st.audit(
+        session,
+        actor=key,
+        action="read",
+        object_type="worker",
+        object_id=worker.id,
+        fields=["id_number", "phone"],
+    )
     st.audit(session, actor="cli", action="export", object_type="worker")
     session.commit()
     page = st.list_audit(session, object_type="worker", object_id=worker.id)
     assert page.total == 1
     entry = page.items[0]
     assert (entry.api_key_id, entry.actor, entry.action, entry.fields) == (
-        key.id, "海东人社局", "read", ["id_number", "phone"])
+        key.id,
+        "海东人社局",
+        "read",
+        ["id_number", "phone"],
+    )
     assert isinstance(entry.at, dt.datetime)
 
 
@@ -316,8 +357,14 @@ def test_fair_interview_slots_are_unique(session, protector):
     job = _job(session, firm.id)
     w1 = st.register_worker(session, _worker_data(seq=1), protector=protector)
     w2 = st.register_worker(session, _worker_data(seq=2), protector=protector)
-    fair = st.Fair(name="化隆县专场招聘会", county_code="630224", date=dt.date(2026, 4, 1),
-                   start_time=dt.time(9), end_time=dt.time(12), booths=2)
+    fair = st.Fair(
+        name="化隆县专场招聘会",
+        county_code="630224",
+        date=dt.date(2026, 4, 1),
+        start_time=dt.time(9),
+        end_time=dt.time(12),
+        booths=2,
+    )
     session.add(fair)
     session.flush()
     start = dt.datetime(2026, 4, 1, 9)
@@ -332,40 +379,57 @@ def test_fair_interview_slots_are_unique(session, protector):
 
 
 def _tiny_world(n_workers=30, n_jobs=6):
-    firms = pd.DataFrame({"firm_id": [1, 2], "name": ["立讯精密", "波司登"], "city": ["苏州市", "苏州市"],
-                          "district": ["昆山市", "常熟市"]})
-    jobs = pd.DataFrame({
-        "job_id": range(1, n_jobs + 1),
-        "firm_id": [1 + i % 2 for i in range(n_jobs)],
-        "firm_name": ["立讯精密" if i % 2 == 0 else "波司登" for i in range(n_jobs)],
-        "title": [f"普工{i}" for i in range(n_jobs)],
-        "description": "",
-        "occupation_code": "6-25-04-01",
-        "city": "苏州市",
-        "district": "昆山市",
-        "wage_min": 5000,
-        "wage_max": 6000,
-        "headcount": 3,
-        "hired_count": 0,
-        "age_min": 18,
-        "age_max": 50,
-        "education_min": [None if i % 2 else "初中" for i in range(n_jobs)],
-        "certificates_required": [[] if i % 3 else ["special_equipment.forklift"] for i in range(n_jobs)],
-        "dormitory": True,
-        "meals": False,
-        "halal_canteen": [bool(i % 2) for i in range(n_jobs)],
-        "novice_ok": True,
-        "status": "open",
-        "posted_at": [dt.date(2026, 1, 1 + i) for i in range(n_jobs)],
-    })
-    workers = pd.DataFrame([
-        {**{k: v for k, v in _worker_data(seq=i).items()}, "worker_id": 100 + i}
-        for i in range(n_workers)
-    ])
+    firms = pd.DataFrame(
+        {
+            "firm_id": [1, 2],
+            "name": ["立讯精密", "波司登"],
+            "city": ["苏州市", "苏州市"],
+            "district": ["昆山市", "常熟市"],
+        }
+    )
+    jobs = pd.DataFrame(
+        {
+            "job_id": range(1, n_jobs + 1),
+            "firm_id": [1 + i % 2 for i in range(n_jobs)],
+            "firm_name": ["立讯精密" if i % 2 == 0 else "波司登" for i in range(n_jobs)],
+            "title": [f"普工{i}" for i in range(n_jobs)],
+            "description": "",
+            "occupation_code": "6-25-04-01",
+            "city": "苏州市",
+            "district": "昆山市",
+            "wage_min": 5000,
+            "wage_max": 6000,
+            "headcount": 3,
+            "hired_count": 0,
+            "age_min": 18,
+            "age_max": 50,
+            "education_min": [None if i % 2 else "初中" for i in range(n_jobs)],
+            "certificates_required": [
+                [] if i % 3 else ["special_equipment.forklift"] for i in range(n_jobs)
+            ],
+            "dormitory": True,
+            "meals": False,
+            "halal_canteen": [bool(i % 2) for i in range(n_jobs)],
+            "novice_ok": True,
+            "status": "open",
+            "posted_at": [dt.date(2026, 1, 1 + i) for i in range(n_jobs)],
+        }
+    )
+    workers = pd.DataFrame(
+        [
+            {**{k: v for k, v in _worker_data(seq=i).items()}, "worker_id": 100 + i}
+            for i in range(n_workers)
+        ]
+    )
     workers["birth_date"] = pd.to_datetime(workers["birth_date"])  # a datetime64 column too
-    events = pd.DataFrame({"worker_id": [100, 100, 101], "job_id": [1, 1, 2],
-                           "stage": ["applied", "hired", "applied"],
-                           "date": [dt.date(2026, 2, 1)] * 3})
+    events = pd.DataFrame(
+        {
+            "worker_id": [100, 100, 101],
+            "job_id": [1, 1, 2],
+            "stage": ["applied", "hired", "applied"],
+            "date": [dt.date(2026, 2, 1)] * 3,
+        }
+    )
     return {"firms": firms, "jobs": jobs, "workers": workers}, events
 
 
@@ -378,7 +442,10 @@ def test_bulk_load_small_world_round_trips(engine, protector):
         assert list(jobs.columns) == list(JOB_COLUMNS)
         assert list(workers.columns) == list(WORKER_COLUMNS)
         assert list(ev.columns) == list(OUTCOME_COLUMNS)
-        assert jobs["certificates_required"].tolist() == world["jobs"]["certificates_required"].tolist()
+        assert (
+            jobs["certificates_required"].tolist()
+            == world["jobs"]["certificates_required"].tolist()
+        )
         assert jobs["education_min"].tolist() == world["jobs"]["education_min"].tolist()
         assert jobs["firm_name"].tolist() == world["jobs"]["firm_name"].tolist()
         assert jobs["posted_at"].tolist() == world["jobs"]["posted_at"].tolist()
@@ -386,15 +453,26 @@ def test_bulk_load_small_world_round_trips(engine, protector):
         assert workers["birth_date"].iloc[0] == dt.date(1985, 5, 5)
         assert workers["certificates_unrecognised"].iloc[0] == ["挖机证"]
         assert workers["needs_halal"].iloc[0] is True or workers["needs_halal"].iloc[0] == True  # noqa: E712
-        assert workers["id_number"].iloc[0].startswith("6302") and "*" in workers["id_number"].iloc[0]
+        assert (
+            workers["id_number"].iloc[0].startswith("6302") and "*" in workers["id_number"].iloc[0]
+        )
         _, revealed, _ = st.read_world(s, protector=protector, reveal_ids=True)
         assert revealed["id_number"].tolist() == world["workers"]["id_number"].tolist()
         # The ORM reads the bulk rows, and new rows get ids past the loaded ones.
         worker = st.get_worker(s, 100)
-        assert worker.version == 1 and protector.decrypt(worker.id_cipher) == world["workers"]["id_number"][0]
+        assert (
+            worker.version == 1
+            and protector.decrypt(worker.id_cipher) == world["workers"]["id_number"][0]
+        )
         new = st.register_worker(s, _worker_data(seq=400), protector=protector)
-        job = st.create_job(s, {k: v for k, v in st.job_record(st.get_job(s, 1)).items()
-                                if k in JOB_COLUMNS and k not in ("job_id", "firm_name")})
+        job = st.create_job(
+            s,
+            {
+                k: v
+                for k, v in st.job_record(st.get_job(s, 1)).items()
+                if k in JOB_COLUMNS and k not in ("job_id", "firm_name")
+            },
+        )
         s.commit()
         assert new.id > 129 and job.id > 6
         with pytest.raises(st.DuplicateWorker):

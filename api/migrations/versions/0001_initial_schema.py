@@ -292,7 +292,8 @@ def upgrade() -> None:
         sa.Column("date", sa.Date(), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.CheckConstraint(
-            "stage IN ('recommended', 'applied', 'interviewed', 'hired', 'retained_3m', 'retained_6m', 'left')",
+            "stage IN ('recommended', 'applied', 'interviewed', 'hired', "
+            "'retained_3m', 'retained_6m', 'left')",
             name=op.f("ck_outcome_events_stage"),
         ),
         sa.ForeignKeyConstraint(
