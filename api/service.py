@@ -13,7 +13,6 @@ audit table's primary key makes that a range scan, not a table scan.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -131,27 +130,23 @@ def database_ok() -> tuple[bool, str]:
 
 # --------------------------------------------------------------------------- the engine
 def _default_factory(config: Any) -> tuple[Any, str]:
-    """The engine of ``MODELS_DIR/current``; an untrained one (char n-grams, no ranker) if none."""
+    """The engine of ``MODELS_DIR/current`` (falling back to ``previous`` as
+    :func:`matcher.persistence.load_current` does).
+
+    Only where no model version exists at all (a fresh checkout before ``jobbridge train``) is an
+    untrained engine served — char n-grams, no ranker, ordered by retrieval score — and
+    ``/healthz`` says ``untrained``. A version that exists but cannot be loaded is an error.
+    """
+    from matcher.persistence import current_version, list_versions, load_current
+
     models_dir = Path(config["MODELS_DIR"])
-    current = models_dir / "current"
-    if current.exists():
-        from matcher.persistence import load_current
+    if not models_dir.is_dir() or (current_version(models_dir) is None and not list_versions(models_dir)):
+        from matcher.engine import MatchingEngine
 
-        loaded = load_current(models_dir)
-        engine, metadata = loaded if isinstance(loaded, tuple) else (loaded, None)
-        version = None
-        if isinstance(metadata, dict):
-            version = metadata.get("version") or metadata.get("name")
-        if version is None:
-            meta_file = current / "metadata.json"
-            if meta_file.exists():
-                meta = json.loads(meta_file.read_text(encoding="utf-8"))
-                version = meta.get("version") or meta.get("name")
-        return engine, str(version or current.resolve().name)
-    from matcher.engine import MatchingEngine
-
-    log.warning("no trained model in %s: serving an untrained engine (char n-grams, no ranker)", current)
-    return MatchingEngine(), "untrained"
+        log.warning("no trained model in %s: serving an untrained engine (char n-grams, no ranker)", models_dir)
+        return MatchingEngine(), "untrained"
+    engine = load_current(models_dir)
+    return engine, str(getattr(engine, "model_version_", None) or current_version(models_dir) or "unknown")
 
 
 class MatchService:

@@ -1,0 +1,314 @@
+"""Load benchmark of the HTTP service: a real load generator against ``jobbridge serve`` on loopback.
+
+Steps, all in one run:
+
+1. a database of ``--workers`` workers and ``--jobs`` jobs is built with ``jobbridge load-demo``
+   (skipped with ``--reuse`` when the folder already holds one), and an admin key is created;
+2. ``jobbridge serve`` starts gunicorn (``--server-workers`` processes × ``--threads`` threads);
+   every process is warmed up (its engine is fitted on the database on first use);
+3. the in-process baseline: the same engine, built the way the service builds it, answers
+   ``recommend_jobs(worker_id, k=10)`` for random workers in this process (one thread) —
+   the service's throughput is printed as a ratio to it;
+4. ``--seconds`` of ``GET /api/v1/workers/{id}/matches?limit=10`` from ``--concurrency`` client
+   threads (``http.client``, one keep-alive connection each), random worker ids;
+5. ``--seconds`` of mixed load: 80 % matches, 15 % reads (a job or a worker), 5 % writes
+   (``PATCH /jobs/{id}`` with the ``If-Match`` of a preceding read).
+
+It prints requests/s, p50/p95/p99 latency and error counts per phase and checks the target of
+issue 4 (≥ 200 req/s, p99 ≤ 100 ms, zero errors). The issue's scale is the default
+(1,000,000 workers, 100,000 jobs); ``--workers/--jobs/--seconds`` run it smaller.
+
+Run: ``.venv/bin/python benchmarks/bench_service.py --workers 20000 --jobs 3000 --seconds 20``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+JOBBRIDGE = str(Path(sys.executable).with_name("jobbridge"))
+TARGET_RPS, TARGET_P99_MS = 200.0, 100.0
+
+
+def run(cmd: list[str], env: dict[str, str], **kwargs) -> str:
+    started = time.perf_counter()
+    out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True, **kwargs)
+    print(f"  $ {' '.join(cmd[1:])}  ({time.perf_counter() - started:.1f} s)", flush=True)
+    return out.stdout
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+class Client:
+    """One keep-alive connection; ``request`` returns (status, body bytes, headers)."""
+
+    def __init__(self, port: int, token: str) -> None:
+        self.port = port
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
+        h = dict(self.headers, **(headers or {}))
+        data = None
+        if body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        try:
+            self.conn.request(method, path, body=data, headers=h)
+            resp = self.conn.getresponse()
+            return resp.status, resp.read(), resp.headers
+        except (http.client.HTTPException, OSError):
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            raise
+
+
+def wait_ready(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/api/v1/healthz")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit(f"the service on port {port} did not answer /healthz within {timeout:.0f} s")
+
+
+def warm_up(port: int, token: str, worker_ids: list[int], n_clients: int, timeout: float) -> float:
+    """Send match requests from as many connections as the server has threads until every one
+    answers quickly: each gunicorn process fits its engine on its first match request."""
+    started = time.perf_counter()
+    errors: list[str] = []
+
+    def one() -> None:
+        client = Client(port, token)
+        fast = 0
+        deadline = time.monotonic() + timeout
+        while fast < 5 and time.monotonic() < deadline:
+            t = time.perf_counter()
+            status, body, _ = client.request("GET", f"/api/v1/workers/{random.choice(worker_ids)}/matches?limit=10")
+            if status != 200:
+                errors.append(f"{status} {body[:200]!r}")
+                return
+            fast = fast + 1 if time.perf_counter() - t < 0.5 else 0
+
+    threads = [threading.Thread(target=one) for _ in range(n_clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    if errors:
+        raise SystemExit(f"warm-up failed: {errors[0]}")
+    return time.perf_counter() - started
+
+
+def load(port: int, token: str, seconds: float, concurrency: int, worker_ids: list[int],
+         job_ids: list[int], mix: tuple[float, float, float]) -> dict:
+    """Run the load for ``seconds``; ``mix`` = shares of (matches, reads, writes)."""
+    stop = time.monotonic() + seconds
+    results: dict[str, list[float]] = {"matches": [], "reads": [], "writes": []}
+    errors: dict[str, int] = {}
+    conflicts = [0]
+    lock = threading.Lock()
+
+    def worker(seed: int) -> None:
+        rng = random.Random(seed)
+        client = Client(port, token)
+        local: dict[str, list[float]] = {"matches": [], "reads": [], "writes": []}
+        local_err: dict[str, int] = {}
+        while time.monotonic() < stop:
+            x = rng.random()
+            try:
+                if x < mix[0]:
+                    kind = "matches"
+                    t = time.perf_counter()
+                    status, _, _ = client.request(
+                        "GET", f"/api/v1/workers/{rng.choice(worker_ids)}/matches?limit=10")
+                    ok = status == 200
+                elif x < mix[0] + mix[1]:
+                    kind = "reads"
+                    path = (f"/api/v1/jobs/{rng.choice(job_ids)}" if rng.random() < 0.5
+                            else f"/api/v1/workers/{rng.choice(worker_ids)}")
+                    t = time.perf_counter()
+                    status, _, _ = client.request("GET", path)
+                    ok = status == 200
+                else:
+                    kind = "writes"
+                    job = rng.choice(job_ids)
+                    status, body, headers = client.request("GET", f"/api/v1/jobs/{job}")
+                    if status != 200:
+                        local_err[f"writes-read {status}"] = local_err.get(f"writes-read {status}", 0) + 1
+                        continue
+                    headcount = json.loads(body)["headcount"]
+                    t = time.perf_counter()
+                    status, _, _ = client.request(
+                        "PATCH", f"/api/v1/jobs/{job}", {"headcount": headcount + (1 if headcount < 500 else -1)},
+                        {"If-Match": headers["ETag"]})
+                    if status == 412:  # another client wrote first: the lost update was refused
+                        conflicts[0] += 1
+                        continue
+                    ok = status == 200
+            except (http.client.HTTPException, OSError) as exc:
+                local_err[type(exc).__name__] = local_err.get(type(exc).__name__, 0) + 1
+                continue
+            elapsed = time.perf_counter() - t
+            if ok:
+                local[kind].append(elapsed)
+            else:
+                local_err[f"{kind} {status}"] = local_err.get(f"{kind} {status}", 0) + 1
+        with lock:
+            for k, v in local.items():
+                results[k].extend(v)
+            for k, v in local_err.items():
+                errors[k] = errors.get(k, 0) + v
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wall = time.perf_counter() - started
+    every = [x for v in results.values() for x in v]
+    return {
+        "seconds": wall,
+        "requests": len(every),
+        "rps": len(every) / wall,
+        "p50_ms": percentile(every, 50) * 1000,
+        "p95_ms": percentile(every, 95) * 1000,
+        "p99_ms": percentile(every, 99) * 1000,
+        "errors": errors,
+        "conflicts_412": conflicts[0],
+        "by_kind": {k: {"n": len(v), "p99_ms": percentile(v, 99) * 1000} for k, v in results.items() if v},
+    }
+
+
+def in_process_baseline(env: dict[str, str], worker_ids: list[int], calls: int) -> dict:
+    """The engine the service serves, built the same way, called directly in this process."""
+    for key, value in env.items():
+        if key.startswith("JOBBRIDGE_"):
+            os.environ[key] = value
+    from api import create_app
+    from api.service import get_matching
+
+    app = create_app()
+    with app.app_context():
+        matching = get_matching()
+        t = time.perf_counter()
+        matching.load()
+        fit_s = time.perf_counter() - t
+        engine = matching.engine
+        rng = random.Random(1)
+        sample = [rng.choice(worker_ids) for _ in range(calls)]
+        engine.recommend_jobs(sample[0], k=10)
+        t = time.perf_counter()
+        for wid in sample:
+            engine.recommend_jobs(wid, k=10)
+        per_call = (time.perf_counter() - t) / calls
+    return {"fit_s": fit_s, "calls_per_s": 1 / per_call, "ms_per_call": per_call * 1000,
+            "model_version": matching.model_version}
+
+
+def report(name: str, r: dict, baseline: dict) -> bool:
+    ok = r["rps"] >= TARGET_RPS and r["p99_ms"] <= TARGET_P99_MS and not r["errors"]
+    print(f"\n[{name}] {r['requests']} requests in {r['seconds']:.1f} s = {r['rps']:.1f} req/s; "
+          f"latency p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms; "
+          f"errors {r['errors'] or 0}; 412 refused lost updates {r['conflicts_412']}")
+    for kind, v in r["by_kind"].items():
+        print(f"    {kind:8s} n={v['n']:6d}  p99 {v['p99_ms']:.1f} ms")
+    print(f"    service / in-process engine throughput = {r['rps']:.1f} / {baseline['calls_per_s']:.1f} "
+          f"= {r['rps'] / baseline['calls_per_s']:.2f}")
+    print(f"    target ≥ {TARGET_RPS:.0f} req/s, p99 ≤ {TARGET_P99_MS:.0f} ms, 0 errors: {'MET' if ok else 'NOT MET'}")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--workers", type=int, default=1_000_000, help="workers in the database")
+    p.add_argument("--jobs", type=int, default=100_000, help="open jobs in the database")
+    p.add_argument("--seconds", type=float, default=60.0, help="length of each load phase")
+    p.add_argument("--concurrency", type=int, default=8, help="client threads")
+    p.add_argument("--server-workers", type=int, default=2, help="gunicorn processes")
+    p.add_argument("--threads", type=int, default=4, help="threads per gunicorn process")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--dir", type=Path, default=None, help="folder of the database (kept; temporary if omitted)")
+    p.add_argument("--reuse", action="store_true", help="reuse the database already in --dir")
+    p.add_argument("--baseline-calls", type=int, default=200)
+    p.add_argument("--warmup-timeout", type=float, default=1800.0)
+    args = p.parse_args(argv)
+
+    folder = args.dir or Path(tempfile.mkdtemp(prefix="jobbridge-bench-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    db = folder / "bench.db"
+    env = dict(os.environ)
+    env.update({
+        "JOBBRIDGE_DATABASE_URL": f"sqlite:///{db}",
+        "JOBBRIDGE_INSTANCE_DIR": str(folder / "instance"),
+        "JOBBRIDGE_MODELS_DIR": str(folder / "models"),
+    })
+    print(f"jobbridge service benchmark: {args.workers} workers, {args.jobs} jobs, {args.seconds:.0f} s per "
+          f"phase, {args.concurrency} client threads, gunicorn {args.server_workers}×{args.threads}; data in {folder}")
+    if not (args.reuse and db.exists()):
+        if db.exists():
+            db.unlink()
+        run([JOBBRIDGE, "load-demo", "--workers", str(args.workers), "--jobs", str(args.jobs), "--quiet"], env)
+    token = run([JOBBRIDGE, "keys", "create", "--role", "admin", "--name", f"bench-{time.time():.0f}"],
+                env).strip().split()[-1]
+
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(env["JOBBRIDGE_DATABASE_URL"])
+    with engine.connect() as c:
+        worker_ids = [r[0] for r in c.execute(text("SELECT id FROM workers"))]
+        job_ids = [r[0] for r in c.execute(text("SELECT id FROM jobs WHERE status = 'open'"))]
+    engine.dispose()
+    print(f"  {len(worker_ids)} workers, {len(job_ids)} open jobs in the database")
+
+    print("in-process baseline (the service's engine, fitted the same way, called directly):", flush=True)
+    baseline = in_process_baseline(env, worker_ids, args.baseline_calls)
+    print(f"  model {baseline['model_version']}: fit {baseline['fit_s']:.1f} s; "
+          f"recommend_jobs(k=10) {baseline['ms_per_call']:.2f} ms/call = {baseline['calls_per_s']:.1f} calls/s")
+
+    server = subprocess.Popen(
+        [JOBBRIDGE, "serve", "--port", str(args.port), "--workers", str(args.server_workers),
+         "--threads", str(args.threads)],
+        env=env, stdout=subprocess.DEVNULL, stderr=open(folder / "serve.log", "w"), start_new_session=True)
+    try:
+        wait_ready(args.port, 120)
+        warm = warm_up(args.port, token, worker_ids, args.server_workers * args.threads * 2, args.warmup_timeout)
+        print(f"  server warm (every process fitted its engine) after {warm:.1f} s", flush=True)
+        matches = load(args.port, token, args.seconds, args.concurrency, worker_ids, job_ids, (1.0, 0.0, 0.0))
+        ok1 = report("matches only", matches, baseline)
+        mixed = load(args.port, token, args.seconds, args.concurrency, worker_ids, job_ids, (0.80, 0.15, 0.05))
+        ok2 = report("mixed 80/15/5", mixed, baseline)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)
+    if args.dir is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0 if ok1 and ok2 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
