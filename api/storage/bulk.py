@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, text
-from sqlalchemy.schema import CreateIndex
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint
 from tqdm.auto import tqdm
 
 from api.crypto import IdProtector
@@ -249,6 +249,26 @@ def _check_events(events: pd.DataFrame) -> None:
         )
 
 
+def _prefetched(
+    rows_of: Callable[[slice], list[tuple]], n: int, chunk_rows: int
+) -> Iterator[tuple[slice, list[tuple]]]:
+    """Yield ``(part, rows)`` chunk by chunk while the next chunk's rows are built in a thread.
+
+    sqlite3 and psycopg release the GIL while the database works, so the next chunk's Python
+    work (encryption, JSON) runs on the other core meanwhile.
+    """
+    parts = list(_chunks(n, chunk_rows))
+    if not parts:
+        return
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(rows_of, parts[0])
+        for k, part in enumerate(parts):
+            rows = pending.result()
+            if k + 1 < len(parts):
+                pending = pool.submit(rows_of, parts[k + 1])
+            yield part, rows
+
+
 def _set_journal(cursor: Any, mode: str) -> None:
     """Best effort: leaving WAL needs the only connection to the file; another process or
     pool holding one keeps WAL, which is merely slower."""
@@ -363,6 +383,9 @@ def bulk_load_world(
     key_of = {"firms": "firms", "jobs": "jobs", "workers": "workers", "outcome_events": "events"}
 
     deferred = [idx for model in (Job, Worker, OutcomeEvent) for idx in model.__table__.indexes]
+    foreign_keys = [
+        fk for model in (Job, OutcomeEvent) for fk in model.__table__.foreign_key_constraints
+    ]
     fresh = sqlite and is_empty(engine)
     if fresh:
         engine.dispose()  # leaving WAL needs the only connection to the file
@@ -387,6 +410,11 @@ def bulk_load_world(
             # duplicate ID number still fails the whole load when the unique index is rebuilt).
             for idx in deferred:
                 cur.execute(f"DROP INDEX {engine.dialect.identifier_preparer.quote(idx.name)}")
+            if not sqlite:
+                # PostgreSQL checks a foreign key row by row through triggers; re-adding the
+                # constraint afterwards validates all rows in one join instead.
+                for fk in foreign_keys:
+                    cur.execute(str(DropConstraint(fk).compile(dialect=engine.dialect)))
             for table, cols, n, rows_of in plan:
                 t0 = time.perf_counter()
                 bar = tqdm(
@@ -395,26 +423,19 @@ def bulk_load_world(
                 if sqlite:
                     marks = ", ".join("?" * len(cols))
                     sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({marks})"
-                    # sqlite3 releases the GIL inside each step, so the next chunk's rows
-                    # (encryption, JSON) are built on the other core meanwhile.
-                    parts = list(_chunks(n, chunk_rows))
-                    with ThreadPoolExecutor(max_workers=1) as pool:
-                        pending = pool.submit(rows_of, parts[0]) if parts else None
-                        for k, part in enumerate(parts):
-                            rows = pending.result()
-                            if k + 1 < len(parts):
-                                pending = pool.submit(rows_of, parts[k + 1])
-                            cur.executemany(sql, rows)
-                            bar.update(part.stop - part.start)
+                    for part, rows in _prefetched(rows_of, n, chunk_rows):
+                        cur.executemany(sql, rows)
+                        bar.update(part.stop - part.start)
                 else:
                     quoted = ", ".join(f'"{c}"' for c in cols)
                     with (
                         dbapi.cursor() as pcur,
                         pcur.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy,
                     ):
-                        for part in _chunks(n, chunk_rows):
-                            for row in rows_of(part):
-                                copy.write_row(row)
+                        write_row = copy.write_row
+                        for part, rows in _prefetched(rows_of, n, chunk_rows):
+                            for row in rows:
+                                write_row(row)
                             bar.update(part.stop - part.start)
                 bar.close()
                 counts[key_of[table]] = n
@@ -422,6 +443,9 @@ def bulk_load_world(
             t0 = time.perf_counter()
             for idx in deferred:
                 cur.execute(str(CreateIndex(idx).compile(dialect=engine.dialect)))
+            if not sqlite:
+                for fk in foreign_keys:
+                    cur.execute(str(AddConstraint(fk).compile(dialect=engine.dialect)))
             if sqlite:
                 problems = cur.execute("PRAGMA foreign_key_check").fetchall()
                 if problems:
