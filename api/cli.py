@@ -114,7 +114,10 @@ def _display_url(url: str) -> str:
 @click.pass_context
 def cli(ctx: click.Context, database_url: str | None) -> None:
     """jobbridge — 东西部劳务协作岗位匹配服务的命令行工具。"""
-    ctx.obj = Context({"DATABASE_URL": database_url} if database_url else None)
+    try:
+        ctx.obj = Context({"DATABASE_URL": database_url} if database_url else None)
+    except ValueError as exc:  # a malformed JOBBRIDGE_* variable
+        raise click.ClickException(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- init-db

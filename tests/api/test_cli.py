@@ -381,3 +381,19 @@ def test_demo_loads_trains_and_serves_once(monkeypatch, run, env, tmp_path):
     engine = st.make_engine(env["JOBBRIDGE_DATABASE_URL"])
     assert _count(engine, st.Worker) == 150
     engine.dispose()
+
+
+def test_database_url_option_and_bad_environment(tmp_path, id_key):
+    runner = CliRunner()
+    other = tmp_path / "other.db"
+    env = {
+        "JOBBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'default.db'}",
+        "JOBBRIDGE_ID_KEY": id_key,
+    }
+    result = runner.invoke(cli, ["--database-url", f"sqlite:///{other}", "init-db"], env=env)
+    assert result.exit_code == 0, result.output
+    assert other.exists() and not (tmp_path / "default.db").exists()
+    bad = runner.invoke(cli, ["init-db"], env={**env, "JOBBRIDGE_PAGE_SIZE": "lots"})
+    assert bad.exit_code == 1 and "PAGE_SIZE" in bad.stderr and "Traceback" not in bad.output
+    bad_key = runner.invoke(cli, ["init-db"], env={**env, "JOBBRIDGE_ID_KEY": "short"})
+    assert bad_key.exit_code == 1 and "base64" in bad_key.stderr
