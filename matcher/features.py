@@ -167,10 +167,14 @@ class NameOccupationCoder:
             occ = occ[occ["level"].astype(str) == "4"]
         names: list[str] = []
         codes: list[str] = []
-        for code, name, alias in zip(
-            occ["code"], occ["name"], occ["alias"] if "alias" in occ.columns else occ["name"], strict=True
-        ):
-            for n in {str(name), *str(alias if isinstance(alias, str) else name).split(",")}:
+        if "aliases" in occ.columns:  # data.reference.load_occupations: list[str]
+            alias_lists = [list(a) if isinstance(a, list | tuple) else [] for a in occ["aliases"]]
+        elif "alias" in occ.columns:  # the raw csco22.csv: comma-separated str
+            alias_lists = [str(a).split(",") if isinstance(a, str) else [] for a in occ["alias"]]
+        else:
+            alias_lists = [[] for _ in range(len(occ))]
+        for code, name, aliases in zip(occ["code"], occ["name"], alias_lists, strict=True):
+            for n in {str(name), *aliases}:
                 if n.strip():
                     names.append(normalize(n))
                     codes.append(str(code))

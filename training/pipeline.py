@@ -1,0 +1,339 @@
+"""Training pipeline: encoder, ranker, evaluation, a new model version, ``models/current``.
+
+:func:`train_models` trains from tables (jobs, workers, outcome events); the CLI's
+``jobbridge train`` reads those from the database and calls it. :func:`train_default` is
+what ``make demo`` runs: it generates the demo world the demo database is loaded with
+(same sizes and seed as ``jobbridge load-demo``), simulates its outcomes and trains on them.
+
+Steps (each reported on stderr with its duration when ``show_progress``):
+
+1. reference data: the CSCO occupations, county/city coordinates and pairings
+   (:func:`build_geography`);
+2. split workers into training and test groups and events by time
+   (:func:`training.evaluate.split_events`);
+3. the encoder: ``"train"`` trains a sentence-transformers ``StaticEmbedding`` model with
+   :func:`training.encoder.train_encoder` on occupation pairs, demo-world pairs of the
+   *training* workers only, and placement pairs; a path loads a model; an object is used;
+4. the held-out engine: fitted on all open jobs and the test workers, its ranker trained
+   on the training workers' events before the cutoff, evaluated with
+   :func:`training.evaluate.evaluate`;
+5. the served engine: the ranker refitted on all events, saved as a new version with the
+   evaluation figures in ``metadata.json``; ``models/current`` points at it only once it
+   loads back.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from matcher.engine import MatchingEngine
+from matcher.features import Geography
+from matcher.persistence import data_snapshot, load_model, new_version_name, save_model, set_current
+from matcher.ranker import SuccessRanker, label_pairs
+from training.evaluate import EvaluationReport, evaluate, split_events
+
+#: Sizes of the demo world ``jobbridge load-demo`` puts in the database (api/cli.py).
+DEMO_WORKERS = 20_000
+DEMO_JOBS = 3_000
+DEMO_SEED = 0
+
+DEFAULT_MODELS_DIR = "models"
+
+
+class _Progress:
+    """One line per step on stderr: ``[3/7] 训练编码器 … 41.2 s``."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total, self.enabled, self.n = total, enabled, 0
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, label: str) -> Iterator[None]:
+        self.n += 1
+        if self.enabled:
+            print(f"[{self.n}/{self.total}] {label} …", file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        yield
+        took = time.perf_counter() - started
+        self.timings[label] = round(took, 2)
+        if self.enabled:
+            print(f"[{self.n}/{self.total}] {label} 完成 {took:.1f} s", file=sys.stderr, flush=True)
+
+
+def build_geography(workers: pd.DataFrame | None = None) -> Geography:
+    """County coordinates and paired cities, Jiangsu city coordinates, from :mod:`data.reference`.
+
+    Every county of the programme is included, plus any other county code in ``workers``
+    whose paired city is known (its coordinates stay unknown: the distance feature is NaN).
+    """
+    from data.reference import load_counties, load_places, paired_city
+
+    places = load_places()
+    coords = {str(p): (float(la), float(lo)) for p, la, lo in zip(places["prefecture"], places["lat"],
+                                                                   places["lon"], strict=True)}
+    counties = load_counties()
+    county_coords: dict[str, tuple[float, float]] = {}
+    county_paired: dict[str, str] = {}
+    for code, pref in zip(counties["county_code"], counties["prefecture"], strict=True):
+        if pref in coords:
+            county_coords[code] = coords[pref]
+        county_paired[code] = paired_city(code)
+    if workers is not None and "county_code" in workers.columns:
+        for code in set(workers["county_code"].dropna().astype(str)) - set(county_paired):
+            try:
+                county_paired[code] = paired_city(code)
+            except ValueError:
+                continue
+    jiangsu = places[places["province"] == "江苏省"] if "province" in places.columns else places
+    city_coords = {str(p): coords[str(p)] for p in jiangsu["prefecture"]}
+    return Geography(county_coords=county_coords, county_paired_city=county_paired, city_coords=city_coords)
+
+
+def _placement_pairs(jobs: pd.DataFrame, workers: pd.DataFrame, events: pd.DataFrame) -> list[tuple[str, str]]:
+    """(skills text, job title) of placements that lasted 6 months: the outcome pairs."""
+    kept = events.loc[events["stage"] == "retained_6m", ["worker_id", "job_id"]].drop_duplicates()
+    skills = workers.set_index("worker_id")["skills_text"]
+    titles = jobs.set_index("job_id")["title"]
+    pairs = []
+    for w, j in zip(kept["worker_id"], kept["job_id"], strict=True):
+        s, t = skills.get(w, ""), titles.get(j, "")
+        if isinstance(s, str) and s.strip() and isinstance(t, str) and t.strip():
+            pairs.append((s, t))
+    return pairs
+
+
+def _train_encoder(
+    jobs: pd.DataFrame, workers: pd.DataFrame, events: pd.DataFrame, occupations: pd.DataFrame,
+    world: Any, train_ids: np.ndarray, output: Path, show_progress: bool, seed: int,
+) -> Any:
+    from training.encoder import occupation_pairs, train_encoder, world_pairs
+
+    pairs = occupation_pairs(occupations)
+    if world is not None:
+        # Only the training workers' truth: test workers must stay unseen by every model.
+        keep = world.workers["worker_id"].isin(train_ids)
+        view = SimpleNamespace(
+            jobs=world.jobs, workers=world.workers[keep].reset_index(drop=True),
+            truth=world.truth[world.truth["worker_id"].isin(train_ids)].reset_index(drop=True),
+        )
+        pairs += world_pairs(view, occupations)
+    pairs += _placement_pairs(jobs, workers[workers["worker_id"].isin(train_ids)], events)
+    corpus = list(jobs["title"].astype(str)) + list(workers["skills_text"].fillna("").astype(str))
+    return train_encoder(pairs, output, corpus=corpus, show_progress=show_progress, seed=seed)
+
+
+def _fit_ranker(engine: MatchingEngine, events: pd.DataFrame, jobs: pd.DataFrame, workers: pd.DataFrame,
+                seed: int) -> SuccessRanker:
+    labels = label_pairs(events)
+    known = labels["worker_id"].isin(workers["worker_id"]) & labels["job_id"].isin(jobs["job_id"])
+    labels = labels[known].reset_index(drop=True)
+    feats = engine.pair_features(labels, jobs=jobs, workers=workers)
+    return SuccessRanker(random_state=seed).fit(feats, labels["label"].to_numpy())
+
+
+def train_models(
+    jobs: pd.DataFrame,
+    workers: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    models_dir: str | Path = DEFAULT_MODELS_DIR,
+    encoder: Any = "train",
+    show_progress: bool = True,
+    seed: int = 0,
+    world: Any = None,
+    test_fraction: float = 0.2,
+    engine_params: dict[str, Any] | None = None,
+    n_eval_workers: int = 300,
+    n_eval_jobs: int = 200,
+    version: str | None = None,
+) -> Path:
+    """Train the engine's models, evaluate them, write a new version and make it current.
+
+    Parameters
+    ----------
+    jobs, workers, events : DataFrame
+        Tables in the shape of :mod:`data.schema` (all job statuses: filled jobs still teach).
+    models_dir : path
+        Where version folders and ``current`` live.
+    encoder : "train", path, object or None
+        ``"train"`` trains the default sentence-transformers model; a path loads one; an
+        object with ``encode`` is used as is; None uses the training-free char n-gram encoder.
+    world : data.demo.DemoWorld, optional
+        The demo world the tables come from: its hidden truth grades the evaluation
+        (without it only the retention metrics are computed).
+    engine_params : dict, optional
+        Extra :class:`MatchingEngine` parameters (``lexical_weight``, ``candidate_pool``…).
+
+    Returns
+    -------
+    Path
+        The new version folder (``models/current`` now names it).
+    """
+    from data.reference import load_occupations
+    from matcher.occupations import OccupationCoder
+
+    if len(events) == 0:
+        raise ValueError("no outcome events to train the ranker on (没有就业结果事件，无法训练排序模型)")
+    models_dir = Path(models_dir)
+    models_dir.mkdir(parents=True, exist_ok=True)
+    version = version or new_version_name(models_dir)
+    progress = _Progress(total=7, enabled=show_progress)
+    started = time.perf_counter()
+
+    with progress.step("读取参考数据（职业分类、地理、结对关系）"):
+        occupations = load_occupations(4)
+        geography = build_geography(workers)
+        coder = OccupationCoder().fit(occupations)
+    with progress.step("按劳动力与时间切分训练/测试"):
+        split = split_events(workers, events, test_fraction=test_fraction, seed=seed)
+        train_workers = workers[workers["worker_id"].isin(split.train_workers)].reset_index(drop=True)
+        test_workers = workers[workers["worker_id"].isin(split.test_workers)].reset_index(drop=True)
+
+    tmp = None
+    with progress.step("准备编码器"):
+        if isinstance(encoder, str) and encoder == "train":
+            tmp = tempfile.TemporaryDirectory(prefix="jobbridge-encoder-")
+            enc = _train_encoder(jobs, workers, split.train_events, occupations, world, split.train_workers,
+                                 Path(tmp.name) / "encoder", show_progress, seed)
+        else:
+            enc = encoder
+    params = dict(
+        encoder=enc,
+        geography=geography,
+        occupations=occupations[["code", "name"]],
+        occupation_coder=coder,
+        as_of=getattr(world, "as_of", None),
+        **(engine_params or {}),
+    )
+    try:
+        with progress.step("训练留出评估用的排序模型"):
+            held_out = MatchingEngine(**params).fit(jobs, test_workers)
+            ranker = _fit_ranker(held_out, split.train_events, jobs, train_workers, seed)
+            held_out.set_ranker(ranker)
+        with progress.step("评估（NDCG@10、Recall@50、AUC、校准、硬规则违规）"):
+            report = evaluate(world, split.test_events, held_out, n_workers=n_eval_workers,
+                              n_jobs=n_eval_jobs, seed=seed, base_rate=ranker.base_rate_, cutoff=split.cutoff)
+            if show_progress:
+                print(report.to_text(), file=sys.stderr, flush=True)
+        with progress.step("用全部事件训练上线排序模型"):
+            final = MatchingEngine(**params).fit(jobs, workers)
+            final.set_ranker(_fit_ranker(final, events, jobs, workers, seed))
+        with progress.step(f"保存模型版本 {version} 并设为当前版本"):
+            meta = {
+                "data": data_snapshot(jobs=jobs, workers=workers, events=events),
+                "evaluation": report.to_dict(),
+                "training": {
+                    "seed": seed,
+                    "test_fraction": test_fraction,
+                    "n_train_workers": int(len(split.train_workers)),
+                    "n_test_workers": int(len(split.test_workers)),
+                    "n_train_events": int(len(split.train_events)),
+                    "n_test_events": int(len(split.test_events)),
+                    "demo_world": None if world is None else {"seed": getattr(world, "seed", None),
+                                                              "as_of": str(getattr(world, "as_of", ""))},
+                    "encoder": "trained" if isinstance(encoder, str) and encoder == "train" else repr(encoder)[:200],
+                },
+            }
+            folder = save_model(final, models_dir / version, meta, include_index=False)
+            load_model(folder)  # never make current a version that does not load back
+            set_current(models_dir, version)
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    if show_progress:
+        print(f"训练完成，共 {time.perf_counter() - started:.1f} s → {folder}", file=sys.stderr, flush=True)
+    _record_timings(folder, progress.timings, time.perf_counter() - started)
+    return folder
+
+
+def _record_timings(folder: Path, timings: dict[str, float], total: float) -> None:
+    import json
+
+    path = folder / "metadata.json"
+    meta = json.loads(path.read_text(encoding="utf-8"))
+    meta.setdefault("training", {})["timings_s"] = {**timings, "total": round(total, 1)}
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(path)
+
+
+def demo_world_and_events(
+    n_workers: int = DEMO_WORKERS, n_jobs: int = DEMO_JOBS, seed: int = DEMO_SEED, show_progress: bool = False
+) -> tuple[Any, pd.DataFrame]:
+    """The demo world and outcome events ``jobbridge load-demo`` loads (same sizes and seed)."""
+    from data.demo import generate_world
+    from data.outcomes import historical_pairs, simulate_outcomes
+
+    world = generate_world(n_workers, n_jobs, seed=seed, show_progress=show_progress)
+    pairs = historical_pairs(world, worker_sample=min(n_workers, 20_000), seed=seed)
+    return world, simulate_outcomes(world, pairs, seed=seed)
+
+
+def train_default(
+    database_url: str | None = None,
+    models_dir: str | Path = DEFAULT_MODELS_DIR,
+    world: Any = None,
+    *,
+    events: pd.DataFrame | None = None,
+    encoder: Any = "train",
+    show_progress: bool = True,
+    seed: int = DEMO_SEED,
+) -> Path:
+    """Train the default models for ``make demo`` on the demo world.
+
+    ``training/`` may not read the database (it imports only ``matcher`` and ``data``), so
+    ``database_url`` is only recorded: the demo database holds the same generated world
+    (``jobbridge load-demo`` uses the same sizes and seed), which is regenerated here. To
+    train on a database's real events, read its tables and call :func:`train_models`.
+    """
+    if world is None:
+        with _Progress(1, show_progress).step(f"生成演示数据（劳动力 {DEMO_WORKERS}、岗位 {DEMO_JOBS}）"):
+            world, events = demo_world_and_events(show_progress=False)
+    elif events is None:
+        from data.outcomes import historical_pairs, simulate_outcomes
+
+        events = simulate_outcomes(world, historical_pairs(world, seed=seed), seed=seed)
+    folder = train_models(
+        world.jobs, world.workers, events, models_dir=models_dir, encoder=encoder,
+        show_progress=show_progress, seed=seed, world=world,
+    )
+    if database_url is not None:
+        import json
+
+        path = folder / "metadata.json"
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        meta["training"]["database_url_recorded"] = _mask_url(database_url)
+        path.write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    return folder
+
+
+def _mask_url(url: str) -> str:
+    """The URL without its password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+__all__ = [
+    "DEMO_JOBS",
+    "DEMO_SEED",
+    "DEMO_WORKERS",
+    "EvaluationReport",
+    "build_geography",
+    "demo_world_and_events",
+    "train_default",
+    "train_models",
+]
