@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -90,7 +92,36 @@ def check(result, candidates, jobs) -> None:
 
 
 def run_matching(candidates: pd.DataFrame, jobs: pd.DataFrame) -> tuple[dict, float]:
-    """Resident-optimal hospital–residents with the ``matching`` library; returns (match, s)."""
+    """Resident-optimal hospital–residents with the ``matching`` library; returns (match, s).
+
+    ``matching`` deep-copies its players, which point at each other through their preference
+    lists, so the copy recurses as deep as the preference graph is long: it runs in a thread
+    with a large stack and a raised recursion limit.
+    """
+    out: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            out["result"] = _run_matching(candidates, jobs)
+        except BaseException as exc:  # re-raised in the caller's thread
+            out["error"] = exc
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000_000)
+    threading.stack_size(1024 * 1024 * 1024)
+    try:
+        thread = threading.Thread(target=work)
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(0)
+        sys.setrecursionlimit(limit)
+    if "error" in out:
+        raise out["error"]
+    return out["result"]
+
+
+def _run_matching(candidates: pd.DataFrame, jobs: pd.DataFrame) -> tuple[dict, float]:
     from matching.games import HospitalResident
 
     places = (jobs["headcount"] - jobs["hired_count"]).clip(lower=0)
@@ -117,9 +148,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=100_000)
     p.add_argument("--jobs", type=int, default=10_000)
     p.add_argument("--k", type=int, default=50)
-    p.add_argument("--matching-workers", type=int, default=10_000,
+    p.add_argument("--matching-workers", type=int, default=5_000,
                    help="size of the instance given to the matching library (0 = same as ours)")
-    p.add_argument("--matching-jobs", type=int, default=1_000)
+    p.add_argument("--matching-jobs", type=int, default=500)
     args = p.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -137,7 +168,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{mode:8s}: {el:6.1f} s  assigned {s['n_assigned']:,}  total score "
               f"{s['total_score']:,.1f}  status {s['status']}")
         if mode == "stable":
-            stable_big = r
+            stable_big, stable_s = r, el
     t = time.perf_counter()
     r = allocate(candidates, jobs, workers, mode="welfare", poverty_priority=0.2,
                  max_per_firm=30, keep_groups=True)
@@ -153,14 +184,13 @@ def main(argv: list[str] | None = None) -> None:
     # Same instance or a smaller one for the matching library.
     if args.matching_workers and args.matching_workers < args.workers:
         mc, mj, mw = make_instance(args.matching_workers, args.matching_jobs, args.k, seed=1)
-        ours = allocate(mc, mj, mw, mode="stable")
         size = f"{args.matching_workers:,} workers × {args.matching_jobs:,} jobs, {len(mc):,} pairs"
+        t = time.perf_counter()
+        ours = allocate(mc, mj, mw, mode="stable")
+        ours_s = time.perf_counter() - t
     else:
-        mc, mj, mw, ours = candidates, jobs, workers, stable_big
-        size = "the full instance"
-    t = time.perf_counter()
-    ours = allocate(mc, mj, mw, mode="stable")
-    ours_s = time.perf_counter() - t
+        mc, mj, mw, ours, ours_s = candidates, jobs, workers, stable_big, stable_s
+        size = f"the full instance ({len(mc):,} pairs)"
     assert not blocking_pairs(ours, mc, mj, mw), "blocking pair in our stable matching"
     theirs, theirs_s = run_matching(mc, mj)
     mine = {a["worker_id"]: a["job_id"] for a in ours.assignments}

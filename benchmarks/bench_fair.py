@@ -109,6 +109,20 @@ def main(argv: list[str] | None = None) -> None:
           f"{len(before) - affected:,} unaffected interviews in place")
     assert kept == len(before) - affected
 
+    # The printable lists of the full plan.
+    from api.fair_lists import render_csv, render_html, render_xlsx
+
+    n = len(workers)
+    people = workers.assign(name=[f"求职者{i}" for i in range(n)],
+                            township=[f"第{i % 12}镇" for i in range(n)],
+                            village=[f"第{i % 40}村" for i in range(n)],
+                            phone=[f"138{i:08d}" for i in range(n)], poverty_registered=False)
+    titled = jobs.assign(title=[f"岗位{i}" for i in jobs["job_id"]])
+    for name, render in (("xlsx", render_xlsx), ("csv", render_csv), ("html", render_html)):
+        t = time.perf_counter()
+        out = render(plan, people, firms, titled)
+        print(f"lists as {name}: {time.perf_counter() - t:.1f} s, {len(out) / 1e6:.1f} MB")
+
 
 if __name__ == "__main__":
     main()

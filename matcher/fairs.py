@@ -63,6 +63,7 @@ __all__ = [
     "REASON_ABSENT",
     "REASON_FIRM_CANCELLED",
     "REASON_FIRM_FULL",
+    "REASON_MAX_WORKERS",
     "REASON_NO_SLOT",
     "make_slots",
     "plan_fair",
@@ -71,6 +72,7 @@ __all__ = [
 
 REASON_NO_SLOT = "面试时段已排满，未能安排"
 REASON_FIRM_FULL = "受邀企业的面试名额已满"
+REASON_MAX_WORKERS = "邀请人数已达上限"
 REASON_FIRM_CANCELLED = "企业取消参会"
 REASON_ABSENT = "求职者无法到场"
 NOTE_TIME_LIMIT = "已达求解时限，返回目前找到的最好可行方案"
@@ -612,8 +614,7 @@ def plan_fair(
     not_invited = []
     for wi in worker_best["w"].tolist():
         if max_workers is not None and len(requested) >= max_workers:
-            not_invited.append({"worker_id": _py(worker_ids[wi]),
-                                "why": "邀请人数已达上限"})
+            not_invited.append({"worker_id": _py(worker_ids[wi]), "why": REASON_MAX_WORKERS})
             continue
         for f, jj, s in options[wi]:
             if load[f] < capacity:

@@ -318,3 +318,21 @@ def test_bad_input_is_refused_with_a_sentence(change, message):
 def test_bad_options_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         allocate(*good(), **kwargs)
+
+
+@settings(settings.get_profile("alloc"))
+@given(inst=instances(), prio=st.sampled_from([0.0, 0.3]), cap=st.sampled_from([None, 1, 2]))
+def test_round_based_deferred_acceptance_equals_one_proposal_at_a_time(inst, prio, cap):
+    from matcher.allocation import _solve_stable, _solve_stable_sequential
+
+    c, j, w = inst
+    wid, jid = w["worker_id"].to_numpy(), j["job_id"].to_numpy()
+    wi = pd.Index(wid).get_indexer(c["worker_id"])
+    ji = pd.Index(jid).get_indexer(c["job_id"])
+    score = c["score"].to_numpy(dtype=float)
+    weight = score + prio * w["poverty_registered"].to_numpy()[wi]
+    places = (j["headcount"] - j["hired_count"]).to_numpy()
+    args = (wi, ji, score, weight, wid, jid, len(w), places, j["firm_id"].to_numpy(), cap)
+    batch, _ = _solve_stable(*args)
+    one_by_one, _ = _solve_stable_sequential(*args)
+    assert (batch == one_by_one).all()
