@@ -222,7 +222,7 @@ class OccupationCoder(BaseEstimator):
         # Terms are stored grouped by occupation, every occupation has at least its name.
         return np.maximum.reduceat(term_scores, self.term_starts_, axis=1).astype(np.float32)
 
-    def score(self, titles: Sequence[str]) -> np.ndarray:  # type: ignore[override]
+    def similarities(self, titles: Sequence[str]) -> np.ndarray:
         """Similarity of each title to each occupation.
 
         Parameters
@@ -277,7 +277,7 @@ class OccupationCoder(BaseEstimator):
         k = self.top_k if k is None else k
         if not (isinstance(k, int) and k >= 1):
             raise ValueError(f"k must be a positive int, got {k!r}")
-        scores = self.score(titles)
+        scores = self.similarities(titles)
         k = min(k, scores.shape[1])
         results: list[list[tuple[str, str, float]]] = []
         top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if len(scores) else np.empty((0, k))

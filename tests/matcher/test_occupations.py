@@ -72,8 +72,8 @@ def test_noise_only_and_empty_titles_code_to_nothing(coder):
     assert coder.predict(["包吃住", "焊工"]) == ["", WELDER]
 
 
-def test_score_matrix(coder):
-    s = coder.score(["缝纫工", ""])
+def test_similarity_matrix(coder):
+    s = coder.similarities(["缝纫工", ""])
     assert s.shape == (2, len(coder.codes_))
     assert s.dtype == np.float32
     assert not s[1].any()
@@ -146,6 +146,6 @@ def test_clone_and_pickle_round_trip(hybrid):
 
 def test_dense_side_changes_scores(occupations, coder, hybrid):
     # alpha mixes the encoder in: with it the scores differ from lexical-only ones
-    a = coder.score(["开叉车的"])
-    b = hybrid.score(["开叉车的"])
+    a = coder.similarities(["开叉车的"])
+    b = hybrid.similarities(["开叉车的"])
     assert not np.allclose(a, b)
