@@ -182,31 +182,30 @@ class IdProtector:
         ciphers, hashes, masked : lists of the same length as ``id_numbers``
         """
         values = [normalise_id_number(v) for v in id_numbers]
-        n = len(values)
-        nonces = os.urandom(NONCE_BYTES * n)
+        raws = [v.encode("ascii") for v in values]
+        n = len(raws)
+        nonce_block = os.urandom(NONCE_BYTES * n)
+        nonces = [nonce_block[k : k + NONCE_BYTES] for k in range(0, NONCE_BYTES * n, NONCE_BYTES)]
         encrypt = self._aead.encrypt
+        ciphers = [
+            nonce + encrypt(nonce, raw, _AAD) for nonce, raw in zip(nonces, raws, strict=True)
+        ]
         # HMAC with the key schedule done once: copying the keyed inner/outer SHA-256 states
         # is a third cheaper per row than hmac.digest, which re-keys every call.
         block = self._mac_key.ljust(64, b"\0")
         inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
         outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
-        ciphers: list[bytes] = [b""] * n
-        hashes_: list[str] = [""] * n
-        masked: list[str] = [""] * n
-        for i, value in enumerate(values):
-            raw = value.encode("ascii")
-            nonce = nonces[i * NONCE_BYTES : (i + 1) * NONCE_BYTES]
-            ciphers[i] = nonce + encrypt(nonce, raw, _AAD)
+
+        def keyed(raw: bytes) -> str:
             h_in = inner.copy()
             h_in.update(raw)
             h_out = outer.copy()
             h_out.update(h_in.digest())
-            hashes_[i] = h_out.hexdigest()
-            masked[i] = (
-                value[:4] + "*" * (len(value) - 8) + value[-4:]
-                if len(value) > 8
-                else "*" * len(value)
-            )
+            return h_out.hexdigest()
+
+        hashes_ = [keyed(raw) for raw in raws]
+        stars = "*" * 10
+        masked = [v[:4] + stars + v[-4:] if len(v) == 18 else mask_id_number(v) for v in values]
         return ciphers, hashes_, masked
 
     def decrypt_many(self, blobs: Sequence[bytes]) -> list[str]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import pandas as pd
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -295,8 +295,25 @@ def _savepoint(session: Session, object_type: str, row: Any, expected_version: A
         raise StaleVersion(object_type, row.id, expected_version, None) from None
 
 
+def bump_sequence(session: Session, model: type) -> None:
+    """After rows were inserted with explicit ids, move PostgreSQL's id sequence past them so the
+    next generated id does not collide (SQLite takes max(rowid) + 1 by itself)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    table = model.__tablename__
+    session.execute(
+        text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+            f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+        )
+    )
+
+
 def _add(session: Session, row: Any, object_type: str) -> None:
     """Insert ``row``; a refused row (same id, …) becomes a :class:`Conflict`."""
+    explicit_id = row.id is not None
+    if explicit_id and session.get(type(row), row.id) is not None:
+        raise Conflict(f"{_label(object_type)} {row.id} 已存在。")
     try:
         with _savepoint(session, object_type, row):
             session.add(row)
@@ -304,6 +321,8 @@ def _add(session: Session, row: Any, object_type: str) -> None:
         raise Conflict(
             f"{_label(object_type)} {row.id if row.id is not None else ''} 无法保存：{exc.orig}"
         ) from None
+    if explicit_id:
+        bump_sequence(session, type(row))
 
 
 def _label(object_type: str) -> str:
@@ -402,7 +421,7 @@ def _delete(session: Session, row: Any, object_type: str, expected_version: int 
 # --------------------------------------------------------------------------- firms
 def create_firm(session: Session, data: Mapping[str, Any]) -> Firm:
     """Create a firm from ``{"name", "city", "district", "industry", …}``."""
-    values = _clean(_FIRM_FIELDS, data, partial=False)
+    values = _clean(_FIRM_FIELDS, data, partial=False, extra_allowed=("firm_id",))
     firm = Firm(**values)
     if "firm_id" in data and not _is_missing(data["firm_id"]):
         firm.id = _coerce("int", "firm_id", data["firm_id"])
@@ -598,6 +617,8 @@ def register_worker(session: Session, data: Mapping[str, Any], *, protector: IdP
     worker = Worker(**values, id_cipher=stored.cipher, id_hash=stored.hash, id_masked=stored.masked)
     if not _is_missing(data.get("worker_id")):
         worker.id = _coerce("int", "worker_id", data["worker_id"])
+        if session.get(Worker, worker.id) is not None:
+            raise Conflict(f"劳动力 {worker.id} 已存在。")
     try:
         with _savepoint(session, "worker", worker):
             session.add(worker)
@@ -607,6 +628,8 @@ def register_worker(session: Session, data: Mapping[str, Any], *, protector: IdP
         if existing is not None:
             raise DuplicateWorker(existing, stored.masked) from None
         raise Conflict(f"劳动力 {worker.id} 已存在。") from None
+    if not _is_missing(data.get("worker_id")):
+        bump_sequence(session, Worker)
     return worker
 
 
@@ -985,6 +1008,7 @@ def _frame(result: Any, columns: list[str]) -> pd.DataFrame:
 
 __all__ = [
     "Page",
+    "bump_sequence",
     "TOKEN_PREFIX",
     "audit",
     "authenticate",

@@ -30,6 +30,7 @@ from .repository import (
     _check_job_ranges,
     _clean,
     _validate_id_number,
+    bump_sequence,
     job_record,
     worker_record,
 )
@@ -116,10 +117,17 @@ def _finish(
             ),
         )
     result = ImportResult(kind=kind, rejected=rejected)
-    if rows:
-        stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
-        with session.begin_nested():
-            result.created = list(session.scalars(stmt, rows))
+    # executemany needs one column set per batch: rows that name their id, then the rest.
+    with_id = [r for r in rows if "id" in r]
+    without = [r for r in rows if "id" not in r]
+    stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
+    with session.begin_nested():
+        ids_with = list(session.scalars(stmt, with_id)) if with_id else []
+        if with_id:
+            bump_sequence(session, model)
+        ids_without = list(session.scalars(stmt, without)) if without else []
+    given, generated = iter(ids_with), iter(ids_without)
+    result.created = [next(given) if "id" in r else next(generated) for r in rows]
     return result
 
 
@@ -234,17 +242,7 @@ def import_jobs(
                 "updated_at": stamp,
             }
         )
-    _fill_keys(final)
     return _finish(session, "jobs", Job, final, rejected, skip_invalid)
-
-
-def _fill_keys(rows: list[dict[str, Any]]) -> None:
-    """executemany needs every row to name the same columns; ``id`` only when all rows have one."""
-    if not rows:
-        return
-    if not all("id" in r for r in rows):
-        for r in rows:
-            r.pop("id", None)
 
 
 def import_workers(
@@ -339,7 +337,6 @@ def import_workers(
                 "updated_at": stamp,
             }
         )
-    _fill_keys(rows)
     return _finish(
         session,
         "workers",

@@ -515,3 +515,31 @@ def test_bulk_load_refuses_events_of_unknown_workers(engine, protector):
     # The indexes dropped for the load are back after a failed one.
     indexes = {i["name"] for i in inspect(engine).get_indexes("workers")}
     assert "ix_workers_id_hash" in indexes
+
+
+def test_explicit_ids_do_not_collide_with_generated_ones(session, protector):
+    firm = _firm(session, firm_id=50)
+    assert firm.id == 50 and _firm(session).id == 51
+    job = _job(session, firm.id, job_id=700)
+    assert job.id == 700 and _job(session, firm.id).id == 701
+    with pytest.raises(st.Conflict, match="岗位 700 已存在"):
+        _job(session, firm.id, job_id=700)
+    worker = st.register_worker(
+        session, {**_worker_data(seq=1), "worker_id": 9000}, protector=protector
+    )
+    assert worker.id == 9000
+    assert st.register_worker(session, _worker_data(seq=2), protector=protector).id == 9001
+    session.commit()
+
+
+def test_import_keeps_given_ids_and_generates_the_rest(session, protector):
+    from api.storage import import_workers
+
+    records = [{**_worker_data(seq=i), "row": i + 2} for i in range(3)]
+    records[1]["worker_id"] = 500
+    result = import_workers(session, records, protector=protector)
+    assert result.created[1] == 500 and result.created[0] != 500 and result.created[2] > 500
+    assert [st.get_worker(session, i).name for i in result.created] == ["马小军"] * 3
+    session.commit()
+    later = st.register_worker(session, _worker_data(seq=9), protector=protector)
+    assert later.id > 500
