@@ -262,6 +262,8 @@ def evaluate(
     seed: int = 0,
     base_rate: float | None = None,
     cutoff: Any = None,
+    jobs: pd.DataFrame | None = None,
+    workers: pd.DataFrame | None = None,
 ) -> EvaluationReport:
     """Evaluate a fitted engine against baselines on a demo world's ground truth.
 
@@ -279,6 +281,9 @@ def evaluate(
         How many test workers / open jobs to rank for (a seeded sample).
     base_rate : float, optional
         The training positive rate, for the constant Brier baseline (default: the ranker's).
+    jobs, workers : DataFrame, optional
+        Tables holding the held-out events' jobs and workers (any status); default: the
+        world's, else the engine's index.
 
     Returns
     -------
@@ -379,19 +384,28 @@ def evaluate(
     elif world is None:
         setup["note"] = "no ground truth (not a demo world): ranking metrics skipped"
 
-    retention = _retention(engine, world, events, base_rate)
+    if jobs is None and world is not None:
+        jobs, workers = world.jobs, world.workers
+    retention = _retention(engine, jobs, workers, events, base_rate)
     return EvaluationReport(jobs_table, workers_table, retention, setup)
 
 
-def _retention(engine: MatchingEngine, world: Any, events: pd.DataFrame, base_rate: float | None) -> dict[str, Any]:
+def _retention(
+    engine: MatchingEngine, jobs: pd.DataFrame | None, workers: pd.DataFrame | None, events: pd.DataFrame,
+    base_rate: float | None,
+) -> dict[str, Any]:
     ranker = getattr(engine, "ranker_", None)
     if ranker is None:
         return {"auc": None, "note": "引擎没有排序模型 (no ranker)"}
     if events is None or events.empty:
         return {"auc": None, "note": "没有留出的结果事件 (no held-out events)"}
     labels = label_pairs(events)
-    jobs = world.jobs if world is not None else None
-    workers = world.workers if world is not None else None
+    known_jobs = jobs["job_id"] if jobs is not None else pd.Series(engine.jobs_index_.active_ids())
+    known_workers = workers["worker_id"] if workers is not None else pd.Series(engine.workers_index_.active_ids())
+    labels = labels[labels["job_id"].isin(known_jobs) & labels["worker_id"].isin(known_workers)]
+    labels = labels.reset_index(drop=True)
+    if labels.empty:
+        return {"auc": None, "note": "留出事件的岗位或劳动力不在数据中 (held-out pairs unknown)"}
     feats = engine.pair_features(labels, jobs=jobs, workers=workers)
     p = ranker.predict_proba(feats)[:, 1]
     y = labels["label"].to_numpy()

@@ -222,7 +222,8 @@ def train_models(
             held_out.set_ranker(ranker)
         with progress.step("评估（NDCG@10、Recall@50、AUC、校准、硬规则违规）"):
             report = evaluate(world, split.test_events, held_out, n_workers=n_eval_workers,
-                              n_jobs=n_eval_jobs, seed=seed, base_rate=ranker.base_rate_, cutoff=split.cutoff)
+                              n_jobs=n_eval_jobs, seed=seed, base_rate=ranker.base_rate_, cutoff=split.cutoff,
+                              jobs=jobs, workers=workers)
             if show_progress:
                 print(report.to_text(), file=sys.stderr, flush=True)
         with progress.step("用全部事件训练上线排序模型"):
