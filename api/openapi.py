@@ -12,7 +12,9 @@ spec, the docs or the matrix do not know.
 from __future__ import annotations
 
 import functools
+import random
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +22,7 @@ from typing import Any
 from flask import Blueprint, g, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
+from sqlalchemy.exc import OperationalError
 
 from api import auth
 from api.errors import TITLES, ApiError, pydantic_errors
@@ -124,6 +127,35 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         raise ApiError(detail, status=422, errors=errors) from None
 
 
+#: Attempts of a request whose transaction the database refused for contention.
+RETRIES = 6
+
+
+def _is_contention(exc: OperationalError) -> bool:
+    """SQLite's "database is locked" (a reader's snapshot went stale before it wrote, or the
+    writer lock stayed busy) and PostgreSQL's serialization/deadlock failures: the transaction
+    can simply run again."""
+    code = getattr(getattr(exc, "orig", None), "sqlite_errorname", "") or ""
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", "") or ""
+    return code.startswith("SQLITE_BUSY") or "database is locked" in str(exc.orig) or sqlstate in ("40001", "40P01")
+
+
+def _run_with_retry(view: Callable[..., Any], call_args: dict[str, Any]) -> Any:
+    from api.service import rollback_session
+
+    for attempt in range(RETRIES):
+        try:
+            return view(**call_args)
+        except OperationalError as exc:
+            if attempt == RETRIES - 1 or not _is_contention(exc):
+                raise
+            rollback_session()
+            for upload in request.files.values():
+                upload.stream.seek(0)
+            time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
+    raise AssertionError("unreachable")
+
+
 def operation(
     bp: Blueprint,
     method: str,
@@ -162,7 +194,7 @@ def operation(
                 call_args["query"] = _parse_query(op.query)
             if op.body is not None:
                 call_args["body"] = _parse_body(op.body)
-            return view(**call_args)
+            return _run_with_retry(view, call_args)
 
         bp.add_url_rule(rule, view.__name__, wrapped, methods=[op.method])
         ROUTES.append(op)

@@ -324,3 +324,35 @@ def test_openapi_request_schemas_are_the_validating_models(client):
         "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     assert spec["paths"]["/api/v1/healthz"]["get"]["security"] == []
     json.dumps(spec)  # serialisable as is
+
+
+def test_a_transaction_refused_for_contention_runs_again(client, world, monkeypatch):
+    """SQLite answers "database is locked" when a reader's snapshot went stale before it wrote;
+    the request's transaction is rolled back and run again instead of failing with a 500."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from api.storage import repository
+
+    real, calls = repository.update_firm, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) < 3:
+            raise OperationalError("UPDATE firms ...", {}, sqlite3.OperationalError("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(repository, "update_firm", flaky)
+    r = client.patch(f"{API}/firms/{world.firm}", json={"industry": "重试", "version": 1},
+                     headers=world.headers("admin"))
+    assert r.status_code == 200 and r.get_json()["industry"] == "重试"
+    assert len(calls) == 3
+
+    def always(*args, **kwargs):
+        raise OperationalError("SELECT 1", {}, sqlite3.OperationalError("disk I/O error"))
+
+    monkeypatch.setattr(repository, "update_firm", always)
+    r = client.patch(f"{API}/firms/{world.firm}", json={"industry": "x", "version": 2},
+                     headers=world.headers("admin"))
+    assert r.status_code == 500  # other database errors are not retried
