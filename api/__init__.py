@@ -25,6 +25,8 @@ SERVICE_DEFAULTS: dict[str, Any] = {
     # A callable returning an (unfitted) engine, or (engine, version); tests pass a small one.
     "ENGINE_FACTORY": None,
     "MAX_PAGE_SIZE": 500,
+    # Seconds an authenticated key is remembered by a process (a revoked key stops within this).
+    "AUTH_CACHE_SECONDS": 5.0,
     # Largest number of rows one import file may hold.
     "MAX_IMPORT_ROWS": 100_000,
 }

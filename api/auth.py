@@ -21,10 +21,12 @@ organiser
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flask import g, request
+from flask import current_app, g, request
 
 from api.errors import Forbidden, NotFoundError, Unauthorized
 from api.storage import repository as repo
@@ -32,23 +34,20 @@ from api.storage.errors import NotFound
 
 if TYPE_CHECKING:
     from api.openapi import Operation
-    from api.storage.models import ApiKey, Job, Worker
+    from api.storage.models import Job, Worker
 
 ROLE_NAMES = {"admin": "管理员", "hr": "企业人力资源", "bureau": "劳务部门", "organiser": "招聘会组织方"}
 
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller."""
+    """The authenticated caller (plain values, safe to cache across requests)."""
 
-    key: ApiKey
+    key_id: int
+    name: str
     role: str
     firm_id: int | None
     region_prefix: str | None
-
-    @property
-    def name(self) -> str:
-        return self.key.name
 
     def in_region(self, county_code: str | None) -> bool:
         """True when a county code lies in this bureau's region (always true for admin)."""
@@ -57,6 +56,28 @@ class Principal:
         return self.role == "bureau" and bool(county_code) and str(county_code).startswith(
             self.region_prefix or "\0"
         )
+
+
+class _KeyCache:
+    """Keys seen in the last ``AUTH_CACHE_SECONDS``: a match request then costs no key lookup.
+    A revoked key stops working within that many seconds (0 disables the cache)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, digest: str) -> Principal | None:
+        with self._lock:
+            entry = self._entries.get(digest)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, digest: str, principal: Principal, ttl: float) -> None:
+        with self._lock:
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[digest] = (time.monotonic() + ttl, principal)
 
 
 def _token() -> str | None:
@@ -82,11 +103,20 @@ def authenticate_request() -> Principal:
             else "Authorization 请求头格式应为 Bearer KEY。"
         )
         raise Unauthorized(detail)
-    key = repo.authenticate(get_session(), token)
-    if key is None:
-        raise Unauthorized("API 密钥无效或已被吊销。")
-    g.principal = Principal(key=key, role=key.role, firm_id=key.firm_id, region_prefix=key.region_prefix)
-    return g.principal
+    ttl = float(current_app.config.get("AUTH_CACHE_SECONDS", 0) or 0)
+    cache: _KeyCache = current_app.extensions.setdefault("jobbridge.keys", _KeyCache())
+    digest = repo.hash_token(token)
+    principal = cache.get(digest) if ttl > 0 else None
+    if principal is None:
+        key = repo.authenticate(get_session(), token)
+        if key is None:
+            raise Unauthorized("API 密钥无效或已被吊销。")
+        principal = Principal(key_id=key.id, name=key.name, role=key.role, firm_id=key.firm_id,
+                              region_prefix=key.region_prefix)
+        if ttl > 0:
+            cache.put(digest, principal, ttl)
+    g.principal = principal
+    return principal
 
 
 def current() -> Principal:

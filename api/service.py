@@ -107,14 +107,14 @@ def commit(*, sync_engine: bool = True) -> None:
 def audit(action: str, object_type: str, object_id: Any = None, fields: Any = ()) -> None:
     """Audit-log an action of the current caller (written in the request's transaction)."""
     principal = g.get("principal")
-    repo.audit(
-        get_session(),
-        actor=principal.key if principal is not None else "anonymous",
+    get_session().add(AuditEntry(
+        api_key_id=principal.key_id if principal is not None else None,
+        actor=principal.name if principal is not None else "anonymous",
         action=action,
         object_type=object_type,
-        object_id=object_id,
-        fields=list(fields),
-    )
+        object_id=None if object_id is None else str(object_id),
+        fields=sorted(fields),
+    ))
 
 
 def database_ok() -> tuple[bool, str]:

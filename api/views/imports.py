@@ -78,7 +78,7 @@ def _finish(kind: str, created: list[int], rejected: list[dict[str, Any]], skip_
     principal = auth.current()
     if created:
         get_session().execute(insert(AuditEntry), [
-            {"api_key_id": principal.key.id, "actor": principal.name, "action": "create",
+            {"api_key_id": principal.key_id, "actor": principal.name, "action": "create",
              "object_type": kind, "object_id": str(i), "fields": ["import"], "at": _now()}
             for i in created
         ])
@@ -205,7 +205,7 @@ def export_workers(query: s.ExportQuery) -> Response:
             record.pop(name, None)
     if workers:
         session.execute(insert(AuditEntry), [
-            {"api_key_id": principal.key.id, "actor": principal.name, "action": "export",
+            {"api_key_id": principal.key_id, "actor": principal.name, "action": "export",
              "object_type": "worker", "object_id": str(w.id), "fields": list(s.PERSONAL_FIELDS),
              "at": _now()}
             for w in workers

@@ -41,7 +41,7 @@ def audit_personal_reads(worker_ids: list[int], fields: tuple[str, ...] = s.PERS
         return
     principal = auth.current()
     get_session().add_all(
-        AuditEntry(api_key_id=principal.key.id, actor=principal.name, action="read",
+        AuditEntry(api_key_id=principal.key_id, actor=principal.name, action="read",
                    object_type="worker", object_id=str(i), fields=list(fields))
         for i in worker_ids
     )

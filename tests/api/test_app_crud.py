@@ -356,3 +356,23 @@ def test_a_transaction_refused_for_contention_runs_again(client, world, monkeypa
     r = client.patch(f"{API}/firms/{world.firm}", json={"industry": "x", "version": 2},
                      headers=world.headers("admin"))
     assert r.status_code == 500  # other database errors are not retried
+
+
+def test_revoked_key_is_refused(client, world, app):
+    """With the key cache off a revocation applies to the next request; with it on, within
+    AUTH_CACHE_SECONDS (the process remembers keys it has seen)."""
+    from sqlalchemy import select
+
+    from api.service import state
+    from api.storage import repository, session_scope
+    from api.storage.models import ApiKey
+
+    h = world.headers("organiser")
+    assert client.get(f"{API}/jobs", headers=h).status_code == 200
+    with app.app_context(), session_scope(state().engine) as session:
+        key_id = session.scalar(select(ApiKey.id).where(ApiKey.name == "test-organiser"))
+        repository.revoke_api_key(session, key_id)
+    assert client.get(f"{API}/jobs", headers=h).status_code == 200  # remembered for a few seconds
+    app.config["AUTH_CACHE_SECONDS"] = 0
+    r = client.get(f"{API}/jobs", headers=h)
+    assert r.status_code == 401 and r.get_json()["detail"] == "API 密钥无效或已被吊销。"
