@@ -70,7 +70,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     -------
     Flask
     """
-    # No static folder: every route is an operation of the route table (the docs page inlines its CSS).
+    # No static folder: every route is an operation of the route table
+    # (the docs page inlines its CSS).
     app = Flask(__name__, static_folder=None)
     app.json_provider_class = JSONProvider
     app.json = JSONProvider(app)

@@ -36,7 +36,12 @@ if TYPE_CHECKING:
     from api.openapi import Operation
     from api.storage.models import Job, Worker
 
-ROLE_NAMES = {"admin": "管理员", "hr": "企业人力资源", "bureau": "劳务部门", "organiser": "招聘会组织方"}
+ROLE_NAMES = {
+    "admin": "管理员",
+    "hr": "企业人力资源",
+    "bureau": "劳务部门",
+    "organiser": "招聘会组织方",
+}
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,10 @@ class Principal:
         """True when a county code lies in this bureau's region (always true for admin)."""
         if self.role == "admin":
             return True
-        return self.role == "bureau" and bool(county_code) and str(county_code).startswith(
-            self.region_prefix or "\0"
+        return (
+            self.role == "bureau"
+            and bool(county_code)
+            and str(county_code).startswith(self.region_prefix or "\0")
         )
 
 
@@ -111,8 +118,13 @@ def authenticate_request() -> Principal:
         key = repo.authenticate(get_session(), token)
         if key is None:
             raise Unauthorized("API 密钥无效或已被吊销。")
-        principal = Principal(key_id=key.id, name=key.name, role=key.role, firm_id=key.firm_id,
-                              region_prefix=key.region_prefix)
+        principal = Principal(
+            key_id=key.id,
+            name=key.name,
+            role=key.role,
+            firm_id=key.firm_id,
+            region_prefix=key.region_prefix,
+        )
         if ttl > 0:
             cache.put(digest, principal, ttl)
     g.principal = principal

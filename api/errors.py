@@ -194,7 +194,9 @@ def init_app(app: Flask) -> None:
         detail = (
             f"共有 {len(errors)} 处数据不合规：{errors[0]['field']}: {first}"
             if len(errors) > 1
-            else f"{errors[0]['field']}: {first}" if errors else "请求数据不合规。"
+            else f"{errors[0]['field']}: {first}"
+            if errors
+            else "请求数据不合规。"
         )
         return problem_response(422, detail, errors=errors)
 

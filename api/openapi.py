@@ -115,8 +115,11 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
     if data is None:
         raise ApiError("请求体不是合法的 JSON。", status=400)
     if not isinstance(data, dict):
-        raise ApiError(f"请求体应为 JSON 对象，收到 {type(data).__name__}。", status=422,
-                       errors=[{"field": "body", "message": "应为 JSON 对象"}])
+        raise ApiError(
+            f"请求体应为 JSON 对象，收到 {type(data).__name__}。",
+            status=422,
+            errors=[{"field": "body", "message": "应为 JSON 对象"}],
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -137,7 +140,11 @@ def _is_contention(exc: OperationalError) -> bool:
     can simply run again."""
     code = getattr(getattr(exc, "orig", None), "sqlite_errorname", "") or ""
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", "") or ""
-    return code.startswith("SQLITE_BUSY") or "database is locked" in str(exc.orig) or sqlstate in ("40001", "40P01")
+    return (
+        code.startswith("SQLITE_BUSY")
+        or "database is locked" in str(exc.orig)
+        or sqlstate in ("40001", "40P01")
+    )
 
 
 def _run_with_retry(view: Callable[..., Any], call_args: dict[str, Any]) -> Any:
@@ -207,7 +214,9 @@ def operation(
 def _problem_response(status: int, description: str | None = None) -> dict[str, Any]:
     return {
         "description": description or TITLES.get(status, "错误"),
-        "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        "content": {
+            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+        },
     }
 
 
@@ -267,7 +276,9 @@ def build_spec(routes: list[Operation] | None = None, *, server_url: str = "/") 
         success: dict[str, Any] = {"description": "成功"}
         if op.response is not None:
             success["content"] = {
-                "application/json": {"schema": {"$ref": f"#/components/schemas/{op.response.__name__}"}}
+                "application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{op.response.__name__}"}
+                }
             }
         elif op.files:
             success["content"] = {
@@ -316,7 +327,9 @@ def build_spec(routes: list[Operation] | None = None, *, server_url: str = "/") 
             spec_op["requestBody"] = {
                 "required": True,
                 "content": {
-                    "application/json": {"schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}
+                    }
                 },
             }
         elif op.upload:

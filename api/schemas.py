@@ -3,7 +3,8 @@
 The same classes validate request bodies and query strings in the views and, through
 ``model_json_schema``, make the components of the OpenAPI document (:mod:`api.openapi`), so the
 published contract is what the service accepts. Input validators normalise values as people type
-them — 苏州 or 苏州市, 叉车证 or 特种设备作业人员证（叉车司机）, 初中毕业, 化隆县 or 630224 — into the
+them — 苏州 or 苏州市, 叉车证 or 特种设备作业人员证（叉车司机）, 初中毕业,
+化隆县 or 630224 — into the
 canonical values of :mod:`data.schema`; a value that cannot be understood is a 422 naming it.
 
 Numbers are bounded (a PostgreSQL ``INTEGER`` holds 2**31-1) so that no input reaches the database
@@ -68,7 +69,9 @@ class FirmCreate(BaseModel):
 
     model_config = ConfigDict(
         **_NO_EXTRA,
-        json_schema_extra={"examples": [{"name": "昆山精密电子有限公司", "city": "苏州", "industry": "电子制造"}]},
+        json_schema_extra={
+            "examples": [{"name": "昆山精密电子有限公司", "city": "苏州", "industry": "电子制造"}]
+        },
     )
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
@@ -95,7 +98,9 @@ class FirmCreate(BaseModel):
 class FirmUpdate(BaseModel):
     """Changes to a firm; ``version`` may stand in for ``If-Match``."""
 
-    model_config = ConfigDict(**_NO_EXTRA, json_schema_extra={"examples": [{"industry": "汽车零部件"}]})
+    model_config = ConfigDict(
+        **_NO_EXTRA, json_schema_extra={"examples": [{"industry": "汽车零部件"}]}
+    )
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     city: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
@@ -180,7 +185,11 @@ class JobCreate(BaseModel):
     age_min: Age = 16
     age_max: Age = 60
     certificates_required: Annotated[list[ListItem], Field(max_length=30)] = Field(
-        [], description="证书名称照常书写（叉车证、低压电工证）；无法识别的名称存入 certificates_unrecognised")
+        [],
+        description=(
+            "证书名称照常书写（叉车证、低压电工证）；无法识别的名称存入 certificates_unrecognised"
+        ),
+    )
     certificates_unrecognised: Annotated[list[ListItem], Field(max_length=30)] = []
     dormitory: bool = False
     meals: bool = False
@@ -201,7 +210,8 @@ class JobCreate(BaseModel):
     @model_validator(mode="after")
     def _ranges(self) -> JobCreate:
         self.certificates_required, self.certificates_unrecognised = _split_certs(
-            self.certificates_required, self.certificates_unrecognised)
+            self.certificates_required, self.certificates_unrecognised
+        )
         if self.wage_min > self.wage_max:
             raise ValueError(f"最低工资 {self.wage_min} 高于最高工资 {self.wage_max}")
         if self.age_min > self.age_max:
@@ -216,7 +226,9 @@ class JobCreate(BaseModel):
 class JobUpdate(BaseModel):
     """Changes to a job; ranges are checked against the stored values too."""
 
-    model_config = ConfigDict(**_NO_EXTRA, json_schema_extra={"examples": [{"headcount": 30, "wage_max": 7000}]})
+    model_config = ConfigDict(
+        **_NO_EXTRA, json_schema_extra={"examples": [{"headcount": 30, "wage_max": 7000}]}
+    )
 
     title: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     description: LongText | None = None
@@ -252,7 +264,8 @@ class JobUpdate(BaseModel):
     def _place(self) -> JobUpdate:
         if self.certificates_required is not None:
             self.certificates_required, self.certificates_unrecognised = _split_certs(
-                self.certificates_required, self.certificates_unrecognised)
+                self.certificates_required, self.certificates_unrecognised
+            )
         if self.city is not None:
             city, district = _city(self.city)
             self.city = city
@@ -297,12 +310,16 @@ class JobQuery(BaseModel):
     model_config = _NO_EXTRA
 
     status: Literal["open", "filled", "closed"] | None = Field(None, description="岗位状态")
-    city: Annotated[str, StringConstraints(max_length=40)] | None = Field(None, description="城市（苏州 或 苏州市）")
+    city: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="城市（苏州 或 苏州市）"
+    )
     occupation_code: Annotated[str, StringConstraints(max_length=20)] | None = None
     firm_id: Id | None = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
     offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
-    after: Annotated[int, Field(ge=0, le=MAX_ID)] | None = Field(None, description="游标：上一页 next 的 after 值")
+    after: Annotated[int, Field(ge=0, le=MAX_ID)] | None = Field(
+        None, description="游标：上一页 next 的 after 值"
+    )
 
     @field_validator("city")
     @classmethod
@@ -422,7 +439,9 @@ class WorkerCreate(_WorkerFields):
 class WorkerUpdate(_WorkerFields):
     """Changes to a worker; ``version`` may stand in for ``If-Match``."""
 
-    model_config = ConfigDict(**_NO_EXTRA, json_schema_extra={"examples": [{"phone": "13900000000", "min_wage": 5000}]})
+    model_config = ConfigDict(
+        **_NO_EXTRA, json_schema_extra={"examples": [{"phone": "13900000000", "min_wage": 5000}]}
+    )
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
     id_number: Annotated[str, StringConstraints(min_length=15, max_length=20)] | None = None
@@ -447,7 +466,16 @@ class WorkerUpdate(_WorkerFields):
 
 
 #: Fields of a worker that identify or locate a person: shown only to admin and the worker's bureau.
-PERSONAL_FIELDS = ("name", "id_number", "gender", "ethnicity", "birth_date", "phone", "township", "village")
+PERSONAL_FIELDS = (
+    "name",
+    "id_number",
+    "gender",
+    "ethnicity",
+    "birth_date",
+    "phone",
+    "township",
+    "village",
+)
 
 
 class WorkerPublic(BaseModel):
@@ -492,11 +520,15 @@ class WorkerQuery(BaseModel):
 
     model_config = _NO_EXTRA
 
-    county_code: Annotated[str, StringConstraints(max_length=40)] | None = Field(None, description="县区代码或名称")
+    county_code: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None, description="县区代码或名称"
+    )
     poverty_registered: bool | None = Field(None, description="只看建档立卡户")
     limit: Annotated[int, Field(ge=1, le=500)] = 50
     offset: Annotated[int, Field(ge=0, le=10_000_000)] = 0
-    after: Annotated[int, Field(ge=0, le=MAX_ID)] | None = Field(None, description="游标：上一页 next 的 after 值")
+    after: Annotated[int, Field(ge=0, le=MAX_ID)] | None = Field(
+        None, description="游标：上一页 next 的 after 值"
+    )
 
     @field_validator("county_code")
     @classmethod
@@ -589,7 +621,9 @@ class OutcomeCreate(BaseModel):
 
     model_config = ConfigDict(
         **_NO_EXTRA,
-        json_schema_extra={"examples": [{"worker_id": 1, "job_id": 1, "stage": "hired", "date": "2026-03-01"}]},
+        json_schema_extra={
+            "examples": [{"worker_id": 1, "job_id": 1, "stage": "hired", "date": "2026-03-01"}]
+        },
     )
 
     worker_id: Id
@@ -639,7 +673,9 @@ class Summary(BaseModel):
 class ImportQuery(BaseModel):
     model_config = _NO_EXTRA
 
-    skip_invalid: bool = Field(False, description="true：保存合格行并列出不合格行；false：全部合格才保存")
+    skip_invalid: bool = Field(
+        False, description="true：保存合格行并列出不合格行；false：全部合格才保存"
+    )
 
 
 class ImportResult(BaseModel):
@@ -667,8 +703,11 @@ class AllocationOptions(BaseModel):
     model_config = _NO_EXTRA
 
     poverty_priority: Annotated[float, Field(ge=0, le=1)] = Field(
-        0.1, description="建档立卡户优先：加到其成功概率上的分值（0 表示不优先）")
-    max_per_firm: Annotated[int, Field(ge=1, le=100_000)] | None = Field(None, description="每家企业最多分配人数")
+        0.1, description="建档立卡户优先：加到其成功概率上的分值（0 表示不优先）"
+    )
+    max_per_firm: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
+        None, description="每家企业最多分配人数"
+    )
     keep_groups: bool = Field(True, description="同组（家庭、同村）的人安排在同一城市")
     candidates_per_worker: Annotated[int, Field(ge=1, le=200)] = 50
 
@@ -681,7 +720,9 @@ class AllocationCreate(BaseModel):
         json_schema_extra={"examples": [{"counties": ["630224"], "mode": "welfare"}]},
     )
 
-    counties: Annotated[list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=100)] = []
+    counties: Annotated[
+        list[Annotated[str, StringConstraints(max_length=40)]], Field(max_length=100)
+    ] = []
     worker_ids: Annotated[list[Id], Field(max_length=100_000)] = []
     mode: Literal["welfare", "stable"] = "welfare"
     options: AllocationOptions = AllocationOptions()
@@ -763,18 +804,24 @@ class FairCreate(BaseModel):
     def _times(self) -> FairCreate:
         if self.end_time <= self.start_time:
             raise ValueError(
-                f"结束时间 {self.end_time.isoformat('minutes')} 不晚于开始时间 {self.start_time.isoformat('minutes')}"
+                f"结束时间 {self.end_time.isoformat('minutes')} "
+                f"不晚于开始时间 {self.start_time.isoformat('minutes')}"
             )
         minutes = (
-            dt.datetime.combine(self.date, self.end_time) - dt.datetime.combine(self.date, self.start_time)
+            dt.datetime.combine(self.date, self.end_time)
+            - dt.datetime.combine(self.date, self.start_time)
         ).total_seconds() / 60
         if self.slot_minutes > minutes:
-            raise ValueError(f"每场面试 {self.slot_minutes} 分钟，长于招聘会时长 {minutes:.0f} 分钟")
+            raise ValueError(
+                f"每场面试 {self.slot_minutes} 分钟，长于招聘会时长 {minutes:.0f} 分钟"
+            )
         return self
 
 
 class FairPlanRequest(BaseModel):
-    model_config = ConfigDict(**_NO_EXTRA, json_schema_extra={"examples": [{"max_firms": 10, "max_workers": 200}]})
+    model_config = ConfigDict(
+        **_NO_EXTRA, json_schema_extra={"examples": [{"max_firms": 10, "max_workers": 200}]}
+    )
 
     max_firms: Annotated[int, Field(ge=1, le=1000)] | None = None
     max_workers: Annotated[int, Field(ge=1, le=20_000)] | None = None
@@ -782,7 +829,9 @@ class FairPlanRequest(BaseModel):
 
 
 class FairReplanRequest(BaseModel):
-    model_config = ConfigDict(**_NO_EXTRA, json_schema_extra={"examples": [{"cancel_firms": [1], "absent_workers": []}]})
+    model_config = ConfigDict(
+        **_NO_EXTRA, json_schema_extra={"examples": [{"cancel_firms": [1], "absent_workers": []}]}
+    )
 
     cancel_firms: Annotated[list[Id], Field(max_length=1000)] = []
     absent_workers: Annotated[list[Id], Field(max_length=20_000)] = []

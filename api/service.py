@@ -107,14 +107,16 @@ def commit(*, sync_engine: bool = True) -> None:
 def audit(action: str, object_type: str, object_id: Any = None, fields: Any = ()) -> None:
     """Audit-log an action of the current caller (written in the request's transaction)."""
     principal = g.get("principal")
-    get_session().add(AuditEntry(
-        api_key_id=principal.key_id if principal is not None else None,
-        actor=principal.name if principal is not None else "anonymous",
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        fields=sorted(fields),
-    ))
+    get_session().add(
+        AuditEntry(
+            api_key_id=principal.key_id if principal is not None else None,
+            actor=principal.name if principal is not None else "anonymous",
+            action=action,
+            object_type=object_type,
+            object_id=None if object_id is None else str(object_id),
+            fields=sorted(fields),
+        )
+    )
 
 
 def database_ok() -> tuple[bool, str]:
@@ -140,13 +142,20 @@ def _default_factory(config: Any) -> tuple[Any, str]:
     from matcher.persistence import current_version, list_versions, load_current
 
     models_dir = Path(config["MODELS_DIR"])
-    if not models_dir.is_dir() or (current_version(models_dir) is None and not list_versions(models_dir)):
+    if not models_dir.is_dir() or (
+        current_version(models_dir) is None and not list_versions(models_dir)
+    ):
         from matcher.engine import MatchingEngine
 
-        log.warning("no trained model in %s: serving an untrained engine (char n-grams, no ranker)", models_dir)
+        log.warning(
+            "no trained model in %s: serving an untrained engine (char n-grams, no ranker)",
+            models_dir,
+        )
         return MatchingEngine(), "untrained"
     engine = load_current(models_dir)
-    return engine, str(getattr(engine, "model_version_", None) or current_version(models_dir) or "unknown")
+    return engine, str(
+        getattr(engine, "model_version_", None) or current_version(models_dir) or "unknown"
+    )
 
 
 class MatchService:
@@ -194,7 +203,10 @@ class MatchService:
             self.engine = engine
             log.info(
                 "engine %s fitted on %d jobs and %d workers in %.1f s",
-                version, len(jobs), len(workers), time.perf_counter() - started,
+                version,
+                len(jobs),
+                len(workers),
+                time.perf_counter() - started,
             )
         return self
 
@@ -222,7 +234,9 @@ class MatchService:
                     self._last_audit_id = max(self._last_audit_id, newest)
                     return 0
                 job_ids = {int(r.object_id) for r in rows if r.object_type == "job" and r.object_id}
-                worker_ids = {int(r.object_id) for r in rows if r.object_type == "worker" and r.object_id}
+                worker_ids = {
+                    int(r.object_id) for r in rows if r.object_type == "worker" and r.object_id
+                }
                 self._apply_jobs(session, job_ids)
                 self._apply_workers(session, worker_ids)
                 self._last_audit_id = rows[-1].id

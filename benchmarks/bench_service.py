@@ -1,4 +1,5 @@
-"""Load benchmark of the HTTP service: a real load generator against ``jobbridge serve`` on loopback.
+"""Load benchmark of the HTTP service: a real load generator against ``jobbridge serve``
+on loopback.
 
 Steps, all in one run:
 
@@ -30,7 +31,6 @@ import os
 import random
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -66,7 +66,9 @@ class Client:
         self.headers = {"Authorization": f"Bearer {token}"}
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
 
-    def request(self, method: str, path: str, body: dict | None = None, headers: dict | None = None):
+    def request(
+        self, method: str, path: str, body: dict | None = None, headers: dict | None = None
+    ):
         h = dict(self.headers, **(headers or {}))
         data = None
         if body is not None:
@@ -107,7 +109,9 @@ def warm_up(port: int, token: str, worker_ids: list[int], n_clients: int, timeou
         deadline = time.monotonic() + timeout
         while fast < 5 and time.monotonic() < deadline:
             t = time.perf_counter()
-            status, body, _ = client.request("GET", f"/api/v1/workers/{random.choice(worker_ids)}/matches?limit=10")
+            status, body, _ = client.request(
+                "GET", f"/api/v1/workers/{random.choice(worker_ids)}/matches?limit=10"
+            )
             if status != 200:
                 errors.append(f"{status} {body[:200]!r}")
                 return
@@ -123,8 +127,15 @@ def warm_up(port: int, token: str, worker_ids: list[int], n_clients: int, timeou
     return time.perf_counter() - started
 
 
-def load(port: int, token: str, seconds: float, concurrency: int, worker_ids: list[int],
-         job_ids: list[int], mix: tuple[float, float, float]) -> dict:
+def load(
+    port: int,
+    token: str,
+    seconds: float,
+    concurrency: int,
+    worker_ids: list[int],
+    job_ids: list[int],
+    mix: tuple[float, float, float],
+) -> dict:
     """Run the load for ``seconds``; ``mix`` = shares of (matches, reads, writes)."""
     stop = time.monotonic() + seconds
     results: dict[str, list[float]] = {"matches": [], "reads": [], "writes": []}
@@ -144,12 +155,16 @@ def load(port: int, token: str, seconds: float, concurrency: int, worker_ids: li
                     kind = "matches"
                     t = time.perf_counter()
                     status, _, _ = client.request(
-                        "GET", f"/api/v1/workers/{rng.choice(worker_ids)}/matches?limit=10")
+                        "GET", f"/api/v1/workers/{rng.choice(worker_ids)}/matches?limit=10"
+                    )
                     ok = status == 200
                 elif x < mix[0] + mix[1]:
                     kind = "reads"
-                    path = (f"/api/v1/jobs/{rng.choice(job_ids)}" if rng.random() < 0.5
-                            else f"/api/v1/workers/{rng.choice(worker_ids)}")
+                    path = (
+                        f"/api/v1/jobs/{rng.choice(job_ids)}"
+                        if rng.random() < 0.5
+                        else f"/api/v1/workers/{rng.choice(worker_ids)}"
+                    )
                     t = time.perf_counter()
                     status, _, _ = client.request("GET", path)
                     ok = status == 200
@@ -158,13 +173,18 @@ def load(port: int, token: str, seconds: float, concurrency: int, worker_ids: li
                     job = rng.choice(job_ids)
                     status, body, headers = client.request("GET", f"/api/v1/jobs/{job}")
                     if status != 200:
-                        local_err[f"writes-read {status}"] = local_err.get(f"writes-read {status}", 0) + 1
+                        local_err[f"writes-read {status}"] = (
+                            local_err.get(f"writes-read {status}", 0) + 1
+                        )
                         continue
                     headcount = json.loads(body)["headcount"]
                     t = time.perf_counter()
                     status, _, _ = client.request(
-                        "PATCH", f"/api/v1/jobs/{job}", {"headcount": headcount + (1 if headcount < 500 else -1)},
-                        {"If-Match": headers["ETag"]})
+                        "PATCH",
+                        f"/api/v1/jobs/{job}",
+                        {"headcount": headcount + (1 if headcount < 500 else -1)},
+                        {"If-Match": headers["ETag"]},
+                    )
                     if status == 412:  # another client wrote first: the lost update was refused
                         conflicts[0] += 1
                         continue
@@ -200,7 +220,9 @@ def load(port: int, token: str, seconds: float, concurrency: int, worker_ids: li
         "p99_ms": percentile(every, 99) * 1000,
         "errors": errors,
         "conflicts_412": conflicts[0],
-        "by_kind": {k: {"n": len(v), "p99_ms": percentile(v, 99) * 1000} for k, v in results.items() if v},
+        "by_kind": {
+            k: {"n": len(v), "p99_ms": percentile(v, 99) * 1000} for k, v in results.items() if v
+        },
     }
 
 
@@ -226,20 +248,32 @@ def in_process_baseline(env: dict[str, str], worker_ids: list[int], calls: int) 
         for wid in sample:
             engine.recommend_jobs(wid, k=10)
         per_call = (time.perf_counter() - t) / calls
-    return {"fit_s": fit_s, "calls_per_s": 1 / per_call, "ms_per_call": per_call * 1000,
-            "model_version": matching.model_version}
+    return {
+        "fit_s": fit_s,
+        "calls_per_s": 1 / per_call,
+        "ms_per_call": per_call * 1000,
+        "model_version": matching.model_version,
+    }
 
 
 def report(name: str, r: dict, baseline: dict) -> bool:
     ok = r["rps"] >= TARGET_RPS and r["p99_ms"] <= TARGET_P99_MS and not r["errors"]
-    print(f"\n[{name}] {r['requests']} requests in {r['seconds']:.1f} s = {r['rps']:.1f} req/s; "
-          f"latency p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms; "
-          f"errors {r['errors'] or 0}; 412 refused lost updates {r['conflicts_412']}")
+    print(
+        f"\n[{name}] {r['requests']} requests in {r['seconds']:.1f} s = {r['rps']:.1f} req/s; "
+        f"latency p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms; "
+        f"errors {r['errors'] or 0}; 412 refused lost updates {r['conflicts_412']}"
+    )
     for kind, v in r["by_kind"].items():
         print(f"    {kind:8s} n={v['n']:6d}  p99 {v['p99_ms']:.1f} ms")
-    print(f"    service / in-process engine throughput = {r['rps']:.1f} / {baseline['calls_per_s']:.1f} "
-          f"= {r['rps'] / baseline['calls_per_s']:.2f}")
-    print(f"    target ≥ {TARGET_RPS:.0f} req/s, p99 ≤ {TARGET_P99_MS:.0f} ms, 0 errors: {'MET' if ok else 'NOT MET'}")
+    print(
+        f"    service / in-process engine throughput = {r['rps']:.1f} / "
+        f"{baseline['calls_per_s']:.1f} "
+        f"= {r['rps'] / baseline['calls_per_s']:.2f}"
+    )
+    print(
+        f"    target ≥ {TARGET_RPS:.0f} req/s, p99 ≤ {TARGET_P99_MS:.0f} ms, 0 errors: "
+        f"{'MET' if ok else 'NOT MET'}"
+    )
     return ok
 
 
@@ -252,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--server-workers", type=int, default=2, help="gunicorn processes")
     p.add_argument("--threads", type=int, default=4, help="threads per gunicorn process")
     p.add_argument("--port", type=int, default=8765)
-    p.add_argument("--dir", type=Path, default=None, help="folder of the database (kept; temporary if omitted)")
+    p.add_argument(
+        "--dir", type=Path, default=None, help="folder of the database (kept; temporary if omitted)"
+    )
     p.add_argument("--reuse", action="store_true", help="reuse the database already in --dir")
     p.add_argument("--baseline-calls", type=int, default=200)
     p.add_argument("--warmup-timeout", type=float, default=1800.0)
@@ -262,19 +298,42 @@ def main(argv: list[str] | None = None) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     db = folder / "bench.db"
     env = dict(os.environ)
-    env.update({
-        "JOBBRIDGE_DATABASE_URL": f"sqlite:///{db}",
-        "JOBBRIDGE_INSTANCE_DIR": str(folder / "instance"),
-        "JOBBRIDGE_MODELS_DIR": str(folder / "models"),
-    })
-    print(f"jobbridge service benchmark: {args.workers} workers, {args.jobs} jobs, {args.seconds:.0f} s per "
-          f"phase, {args.concurrency} client threads, gunicorn {args.server_workers}×{args.threads}; data in {folder}")
+    env.update(
+        {
+            "JOBBRIDGE_DATABASE_URL": f"sqlite:///{db}",
+            "JOBBRIDGE_INSTANCE_DIR": str(folder / "instance"),
+            "JOBBRIDGE_MODELS_DIR": str(folder / "models"),
+        }
+    )
+    print(
+        f"jobbridge service benchmark: {args.workers} workers, {args.jobs} jobs, "
+        f"{args.seconds:.0f} s per "
+        f"phase, {args.concurrency} client threads, "
+        f"gunicorn {args.server_workers}×{args.threads}; data in {folder}"
+    )
     if not (args.reuse and db.exists()):
         if db.exists():
             db.unlink()
-        run([JOBBRIDGE, "load-demo", "--workers", str(args.workers), "--jobs", str(args.jobs), "--quiet"], env)
-    token = run([JOBBRIDGE, "keys", "create", "--role", "admin", "--name", f"bench-{time.time():.0f}"],
-                env).strip().split()[-1]
+        run(
+            [
+                JOBBRIDGE,
+                "load-demo",
+                "--workers",
+                str(args.workers),
+                "--jobs",
+                str(args.jobs),
+                "--quiet",
+            ],
+            env,
+        )
+    token = (
+        run(
+            [JOBBRIDGE, "keys", "create", "--role", "admin", "--name", f"bench-{time.time():.0f}"],
+            env,
+        )
+        .strip()
+        .split()[-1]
+    )
 
     from sqlalchemy import create_engine, text
 
@@ -285,22 +344,56 @@ def main(argv: list[str] | None = None) -> int:
     engine.dispose()
     print(f"  {len(worker_ids)} workers, {len(job_ids)} open jobs in the database")
 
-    print("in-process baseline (the service's engine, fitted the same way, called directly):", flush=True)
+    print(
+        "in-process baseline (the service's engine, fitted the same way, called directly):",
+        flush=True,
+    )
     baseline = in_process_baseline(env, worker_ids, args.baseline_calls)
-    print(f"  model {baseline['model_version']}: fit {baseline['fit_s']:.1f} s; "
-          f"recommend_jobs(k=10) {baseline['ms_per_call']:.2f} ms/call = {baseline['calls_per_s']:.1f} calls/s")
+    print(
+        f"  model {baseline['model_version']}: fit {baseline['fit_s']:.1f} s; "
+        f"recommend_jobs(k=10) {baseline['ms_per_call']:.2f} ms/call = "
+        f"{baseline['calls_per_s']:.1f} calls/s"
+    )
 
     server = subprocess.Popen(
-        [JOBBRIDGE, "serve", "--port", str(args.port), "--workers", str(args.server_workers),
-         "--threads", str(args.threads)],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(folder / "serve.log", "w"), start_new_session=True)
+        [
+            JOBBRIDGE,
+            "serve",
+            "--port",
+            str(args.port),
+            "--workers",
+            str(args.server_workers),
+            "--threads",
+            str(args.threads),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(folder / "serve.log", "w"),
+        start_new_session=True,
+    )
     try:
         wait_ready(args.port, 120)
-        warm = warm_up(args.port, token, worker_ids, args.server_workers * args.threads * 2, args.warmup_timeout)
+        warm = warm_up(
+            args.port,
+            token,
+            worker_ids,
+            args.server_workers * args.threads * 2,
+            args.warmup_timeout,
+        )
         print(f"  server warm (every process fitted its engine) after {warm:.1f} s", flush=True)
-        matches = load(args.port, token, args.seconds, args.concurrency, worker_ids, job_ids, (1.0, 0.0, 0.0))
+        matches = load(
+            args.port, token, args.seconds, args.concurrency, worker_ids, job_ids, (1.0, 0.0, 0.0)
+        )
         ok1 = report("matches only", matches, baseline)
-        mixed = load(args.port, token, args.seconds, args.concurrency, worker_ids, job_ids, (0.80, 0.15, 0.05))
+        mixed = load(
+            args.port,
+            token,
+            args.seconds,
+            args.concurrency,
+            worker_ids,
+            job_ids,
+            (0.80, 0.15, 0.05),
+        )
         ok2 = report("mixed 80/15/5", mixed, baseline)
     finally:
         os.killpg(server.pid, signal.SIGTERM)

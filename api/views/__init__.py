@@ -34,7 +34,19 @@ def register_blueprints(app: Flask) -> None:
 
     # imports before jobs/workers only for readability of the route table; the id converter
     # keeps /jobs/export and /jobs/<id> apart whatever the order.
-    for module in (health, docs, firms, jobs, workers, matches, outcomes, reports, imports, fairs, allocations):
+    for module in (
+        health,
+        docs,
+        firms,
+        jobs,
+        workers,
+        matches,
+        outcomes,
+        reports,
+        imports,
+        fairs,
+        allocations,
+    ):
         app.register_blueprint(module.bp, url_prefix=API_PREFIX)
 
 
@@ -52,14 +64,16 @@ def expected_version(body_version: int | None) -> int:
         found = _ETAG.match(header)
         if not found:
             raise ApiError(
-                f"If-Match {header!r} 不是本服务给出的 ETag（应为读取时 ETag 中的版本号，如 \"3\"）。",
+                f"If-Match {header!r} 不是本服务给出的 ETag"
+                '（应为读取时 ETag 中的版本号，如 "3"）。',
                 status=400,
             )
         return int(found.group(1))
     if body_version is not None:
         return body_version
     raise PreconditionRequired(
-        "修改或删除须给出所依据的版本：请带上 If-Match 请求头（读取时的 ETag），或在请求体中给出 version。"
+        "修改或删除须给出所依据的版本：请带上 If-Match 请求头（读取时的 ETag），"
+        "或在请求体中给出 version。"
     )
 
 
@@ -91,8 +105,9 @@ def next_link(next_cursor: int | None, query: Any) -> str | None:
     return f"{request.path}?{urlencode(params)}"
 
 
-def page_response(items: list[dict[str, Any]], next_cursor: int | None, query: Any,
-                  total: int | None = None) -> Response:
+def page_response(
+    items: list[dict[str, Any]], next_cursor: int | None, query: Any, total: int | None = None
+) -> Response:
     body: dict[str, Any] = {"items": items, "next": next_link(next_cursor, query)}
     if total is not None:
         body["total"] = total

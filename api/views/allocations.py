@@ -47,32 +47,53 @@ def _workers(body: s.AllocationCreate) -> pd.DataFrame:
         if empty:
             raise Unprocessable(
                 f"县区 {'、'.join(empty)} 没有登记的劳动力，无法分配。",
-                errors=[{"field": "counties", "message": f"县区 {c} 没有登记的劳动力"} for c in empty],
+                errors=[
+                    {"field": "counties", "message": f"县区 {c} 没有登记的劳动力"} for c in empty
+                ],
             )
-        frames.append(pd.DataFrame(rows, columns=["worker_id", "county_code", "poverty_registered", "group_id"]))
+        frames.append(
+            pd.DataFrame(
+                rows, columns=["worker_id", "county_code", "poverty_registered", "group_id"]
+            )
+        )
     if body.worker_ids:
         ids = list(dict.fromkeys(body.worker_ids))
         rows = session.execute(select(*cols).where(Worker.id.in_(ids))).all()
-        visible = [r for r in rows if principal.role != "bureau" or principal.in_region(r.county_code)]
+        visible = [
+            r for r in rows if principal.role != "bureau" or principal.in_region(r.county_code)
+        ]
         missing = sorted(set(ids) - {r.id for r in visible})
         if missing:
             raise Unprocessable(
                 f"劳动力 {'、'.join(map(str, missing[:20]))} 不存在或不在您的辖区内。",
-                errors=[{"field": "worker_ids", "message": f"劳动力 {i} 不存在"} for i in missing[:100]],
+                errors=[
+                    {"field": "worker_ids", "message": f"劳动力 {i} 不存在"} for i in missing[:100]
+                ],
             )
-        frames.append(pd.DataFrame(visible, columns=["worker_id", "county_code", "poverty_registered", "group_id"]))
+        frames.append(
+            pd.DataFrame(
+                visible, columns=["worker_id", "county_code", "poverty_registered", "group_id"]
+            )
+        )
     workers = pd.concat(frames, ignore_index=True).drop_duplicates("worker_id")
     return workers.sort_values("worker_id").reset_index(drop=True)
 
 
 def _open_jobs() -> pd.DataFrame:
-    rows = get_session().execute(
-        select(Job.id, Job.firm_id, Job.headcount, Job.hired_count, Job.city, Job.status)
-        .where(Job.status == "open", Job.hired_count < Job.headcount)
-    ).all()
+    rows = (
+        get_session()
+        .execute(
+            select(Job.id, Job.firm_id, Job.headcount, Job.hired_count, Job.city, Job.status).where(
+                Job.status == "open", Job.hired_count < Job.headcount
+            )
+        )
+        .all()
+    )
     if not rows:
         raise Unprocessable("当前没有在招且有空余名额的岗位，无法分配。")
-    return pd.DataFrame(rows, columns=["job_id", "firm_id", "headcount", "hired_count", "city", "status"])
+    return pd.DataFrame(
+        rows, columns=["job_id", "firm_id", "headcount", "hired_count", "city", "status"]
+    )
 
 
 def _candidates(worker_ids: list[int], k: int) -> pd.DataFrame:
@@ -82,18 +103,31 @@ def _candidates(worker_ids: list[int], k: int) -> pd.DataFrame:
 
     batch = get_matching().with_engine(run)
     rows = [
-        {"worker_id": wid, "job_id": it["job_id"], "score": min(max(float(it["score"]), 0.0), 1.0),
-         "reasons": list(it.get("reasons") or [])}
+        {
+            "worker_id": wid,
+            "job_id": it["job_id"],
+            "score": min(max(float(it["score"]), 0.0), 1.0),
+            "reasons": list(it.get("reasons") or []),
+        }
         for wid, items in batch.items()
         for it in items
     ]
     return pd.DataFrame(rows, columns=["worker_id", "job_id", "score", "reasons"])
 
 
-@operation(bp, "POST", "/allocations", summary="整县（或名单）统一分配岗位", roles=("admin", "bureau", "organiser"),
-           body=s.AllocationCreate, response=s.Allocation, status=201,
-           description="mode=welfare 最大化预测的录用并稳定在岗总概率；mode=stable 为劳动力提议的稳定匹配。"
-                       "不会违反硬性条件，不会超过岗位名额，不会一人两岗。")
+@operation(
+    bp,
+    "POST",
+    "/allocations",
+    summary="整县（或名单）统一分配岗位",
+    roles=("admin", "bureau", "organiser"),
+    body=s.AllocationCreate,
+    response=s.Allocation,
+    status=201,
+    description="mode=welfare 最大化预测的录用并稳定在岗总概率；"
+    "mode=stable 为劳动力提议的稳定匹配。"
+    "不会违反硬性条件，不会超过岗位名额，不会一人两岗。",
+)
 def create_allocation(body: s.AllocationCreate) -> Response:
     from matcher.allocation import allocate
 
@@ -105,7 +139,10 @@ def create_allocation(body: s.AllocationCreate) -> Response:
         raise Unprocessable("这些劳动力没有任何符合硬性条件的在招岗位，无法分配。")
     try:
         result = allocate(
-            candidates, jobs, workers, mode=body.mode,
+            candidates,
+            jobs,
+            workers,
+            mode=body.mode,
             poverty_priority=body.options.poverty_priority,
             max_per_firm=body.options.max_per_firm,
             keep_groups=body.options.keep_groups,
@@ -121,18 +158,35 @@ def create_allocation(body: s.AllocationCreate) -> Response:
     session.flush()
     if data["assignments"]:
         today = dt.date.today()
-        session.execute(insert(OutcomeEvent), [
-            {"worker_id": a["worker_id"], "job_id": a["job_id"], "stage": "recommended", "date": today,
-             "created_at": utcnow()}
-            for a in data["assignments"]
-        ])
+        session.execute(
+            insert(OutcomeEvent),
+            [
+                {
+                    "worker_id": a["worker_id"],
+                    "job_id": a["job_id"],
+                    "stage": "recommended",
+                    "date": today,
+                    "created_at": utcnow(),
+                }
+                for a in data["assignments"]
+            ],
+        )
     audit("create", "allocation", row.id, ["counties", "worker_ids", "mode", "options"])
     commit(sync_engine=False)
-    return created(allocation_json(row), url_for("allocations.get_allocation", allocation_id=row.id))
+    return created(
+        allocation_json(row), url_for("allocations.get_allocation", allocation_id=row.id)
+    )
 
 
-@operation(bp, "GET", "/allocations/<id:allocation_id>", summary="查看分配方案",
-           roles=("admin", "bureau", "organiser"), response=s.Allocation, scope="allocation")
+@operation(
+    bp,
+    "GET",
+    "/allocations/<id:allocation_id>",
+    summary="查看分配方案",
+    roles=("admin", "bureau", "organiser"),
+    response=s.Allocation,
+    scope="allocation",
+)
 def get_allocation(allocation_id: int) -> Response:
     row = get_session().get(Allocation, allocation_id)
     if row is None:

@@ -18,7 +18,9 @@ def spec() -> dict:
     return cached
 
 
-@operation(bp, "GET", "/openapi.json", summary="OpenAPI 3.1 接口文档", roles=(), response=s.OpenAPIDocument)
+@operation(
+    bp, "GET", "/openapi.json", summary="OpenAPI 3.1 接口文档", roles=(), response=s.OpenAPIDocument
+)
 def openapi_json() -> Response:
     return jsonify(spec())
 

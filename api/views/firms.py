@@ -14,8 +14,17 @@ from api.views import created, expected_version, firm_json, page_response, with_
 bp = Blueprint("firms", __name__)
 
 
-@operation(bp, "POST", "/firms", summary="登记企业", roles=("admin",), body=s.FirmCreate,
-           response=s.Firm, status=201, etag=True)
+@operation(
+    bp,
+    "POST",
+    "/firms",
+    summary="登记企业",
+    roles=("admin",),
+    body=s.FirmCreate,
+    response=s.Firm,
+    status=201,
+    etag=True,
+)
 def create_firm(body: s.FirmCreate) -> Response:
     firm = repo.create_firm(get_session(), body.model_dump())
     audit("create", "firm", firm.id, body.model_fields_set)
@@ -28,25 +37,43 @@ def list_firms(query: s.ListQuery) -> Response:
     principal = auth.current()
     if principal.role == "hr":
         firm = repo.get_firm(get_session(), principal.firm_id)
-        visible = query.after is None and query.offset == 0 and (
-            not query.name_contains or query.name_contains in firm.name
+        visible = (
+            query.after is None
+            and query.offset == 0
+            and (not query.name_contains or query.name_contains in firm.name)
         )
         return page_response([firm_json(firm)] if visible else [], None, query, 1 if visible else 0)
-    page = repo.list_firms(get_session(), name_contains=query.name_contains, limit=query.limit,
-                           offset=query.offset, after=query.after)
+    page = repo.list_firms(
+        get_session(),
+        name_contains=query.name_contains,
+        limit=query.limit,
+        offset=query.offset,
+        after=query.after,
+    )
     return page_response([firm_json(f) for f in page.items], page.next_cursor, query, page.total)
 
 
-@operation(bp, "GET", "/firms/<id:firm_id>", summary="查看企业", response=s.Firm, scope="firm",
-           etag=True)
+@operation(
+    bp, "GET", "/firms/<id:firm_id>", summary="查看企业", response=s.Firm, scope="firm", etag=True
+)
 def get_firm(firm_id: int) -> Response:
     auth.check_firm(firm_id)
     firm = repo.get_firm(get_session(), firm_id)
     return with_etag(jsonify(firm_json(firm)), firm.version)
 
 
-@operation(bp, "PATCH", "/firms/<id:firm_id>", summary="修改企业", roles=("admin", "hr"),
-           body=s.FirmUpdate, response=s.Firm, scope="firm", versioned=True, etag=True)
+@operation(
+    bp,
+    "PATCH",
+    "/firms/<id:firm_id>",
+    summary="修改企业",
+    roles=("admin", "hr"),
+    body=s.FirmUpdate,
+    response=s.Firm,
+    scope="firm",
+    versioned=True,
+    etag=True,
+)
 def update_firm(firm_id: int, body: s.FirmUpdate) -> Response:
     auth.check_firm(firm_id)
     session = get_session()
@@ -60,8 +87,16 @@ def update_firm(firm_id: int, body: s.FirmUpdate) -> Response:
     return with_etag(jsonify(firm_json(firm)), firm.version)
 
 
-@operation(bp, "DELETE", "/firms/<id:firm_id>", summary="删除企业（须先删除其岗位）",
-           roles=("admin",), scope="firm", versioned=True, status=204)
+@operation(
+    bp,
+    "DELETE",
+    "/firms/<id:firm_id>",
+    summary="删除企业（须先删除其岗位）",
+    roles=("admin",),
+    scope="firm",
+    versioned=True,
+    status=204,
+)
 def delete_firm(firm_id: int) -> Response:
     session = get_session()
     repo.get_firm(session, firm_id)

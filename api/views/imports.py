@@ -37,21 +37,29 @@ def _uploaded_frame():
     if upload is None or not upload.filename:
         names = ", ".join(request.files) or "无"
         raise Unprocessable(
-            f"请以 multipart/form-data 上传名为 file 的 CSV 或 XLSX 文件（收到的文件字段：{names}）。",
+            "请以 multipart/form-data 上传名为 file 的 CSV 或 XLSX 文件"
+            f"（收到的文件字段：{names}）。",
             errors=[{"field": "file", "message": "缺少上传文件"}],
         )
     try:
-        frame = read_table(upload.stream, filename=upload.filename,
-                           max_bytes=int(current_app.config["MAX_CONTENT_LENGTH"]))
+        frame = read_table(
+            upload.stream,
+            filename=upload.filename,
+            max_bytes=int(current_app.config["MAX_CONTENT_LENGTH"]),
+        )
     except TableError as exc:
         raise Unprocessable(str(exc), errors=[{"field": "file", "message": str(exc)}]) from None
     limit = int(current_app.config["MAX_IMPORT_ROWS"])
     if len(frame) > limit:
-        raise ApiError(f"文件有 {len(frame)} 行，超过单次导入上限 {limit} 行；请分批导入。", status=413)
+        raise ApiError(
+            f"文件有 {len(frame)} 行，超过单次导入上限 {limit} 行；请分批导入。", status=413
+        )
     return frame
 
 
-def _row_error(row: int, field: str | None, message: str, column: str | None = None) -> dict[str, Any]:
+def _row_error(
+    row: int, field: str | None, message: str, column: str | None = None
+) -> dict[str, Any]:
     item: dict[str, Any] = {"row": row, "message": message}
     if field:
         item["field"] = field
@@ -66,22 +74,35 @@ def _storage_errors(row: int, exc: Exception) -> list[dict[str, Any]]:
     return [_row_error(row, None, getattr(exc, "detail", str(exc)))]
 
 
-def _finish(kind: str, created: list[int], rejected: list[dict[str, Any]], skip_invalid: bool) -> Response:
+def _finish(
+    kind: str, created: list[int], rejected: list[dict[str, Any]], skip_invalid: bool
+) -> Response:
     if rejected and not skip_invalid:
         get_session().rollback()
         rows = sorted({e["row"] for e in rejected})
         raise Unprocessable(
-            f"共有 {len(rows)} 行不合规（第 {'、'.join(map(str, rows[:20]))}{' 等' if len(rows) > 20 else ''} 行），"
+            f"共有 {len(rows)} 行不合规（第 {'、'.join(map(str, rows[:20]))}"
+            f"{' 等' if len(rows) > 20 else ''} 行），"
             "未导入任何数据；改正后重新上传，或加 ?skip_invalid=true 只导入合格行。",
             errors=rejected,
         )
     principal = auth.current()
     if created:
-        get_session().execute(insert(AuditEntry), [
-            {"api_key_id": principal.key_id, "actor": principal.name, "action": "create",
-             "object_type": kind, "object_id": str(i), "fields": ["import"], "at": _now()}
-            for i in created
-        ])
+        get_session().execute(
+            insert(AuditEntry),
+            [
+                {
+                    "api_key_id": principal.key_id,
+                    "actor": principal.name,
+                    "action": "create",
+                    "object_type": kind,
+                    "object_id": str(i),
+                    "fields": ["import"],
+                    "at": _now(),
+                }
+                for i in created
+            ],
+        )
     commit()
     return jsonify({"created": len(created), "ids": created, "rejected": rejected})
 
@@ -92,9 +113,21 @@ def _now() -> dt.datetime:
     return utcnow()
 
 
-@operation(bp, "POST", "/jobs/import", summary="批量导入岗位（CSV/XLSX）", roles=("admin", "hr"),
-           query=s.ImportQuery, upload=True, response=s.ImportResult, tag="jobs",
-           description="表头用中文（岗位名称、工作城市、月薪下限、月薪上限、招聘人数…）；企业用 企业ID 或 企业名称 指明，hr 账号只能导入本企业岗位。")
+@operation(
+    bp,
+    "POST",
+    "/jobs/import",
+    summary="批量导入岗位（CSV/XLSX）",
+    roles=("admin", "hr"),
+    query=s.ImportQuery,
+    upload=True,
+    response=s.ImportResult,
+    tag="jobs",
+    description=(
+        "表头用中文（岗位名称、工作城市、月薪下限、月薪上限、招聘人数…）；"
+        "企业用 企业ID 或 企业名称 指明，hr 账号只能导入本企业岗位。"
+    ),
+)
 def import_jobs(query: s.ImportQuery) -> Response:
     frame = _uploaded_frame()
     result = validate_jobs(frame)
@@ -109,7 +142,9 @@ def import_jobs(query: s.ImportQuery) -> Response:
         firm_name = record.pop("firm_name", None)
         if principal.role == "hr":
             if record.get("firm_id") not in (None, principal.firm_id):
-                errors.append(_row_error(row, "firm_id", f"企业 {record['firm_id']} 不是本账号的企业"))
+                errors.append(
+                    _row_error(row, "firm_id", f"企业 {record['firm_id']} 不是本账号的企业")
+                )
             record["firm_id"] = principal.firm_id
         elif record.get("firm_id") is None:
             if firm_name:
@@ -118,9 +153,15 @@ def import_jobs(query: s.ImportQuery) -> Response:
                     firm_by_name[firm_name] = firm.id if firm else None
                 record["firm_id"] = firm_by_name[firm_name]
             if record.get("firm_id") is None:
-                errors.append(_row_error(row, "firm_id",
-                                         f"企业 {firm_name!r} 未登记；请先登记企业或填写企业ID" if firm_name
-                                         else "缺少 企业ID 或 企业名称"))
+                errors.append(
+                    _row_error(
+                        row,
+                        "firm_id",
+                        f"企业 {firm_name!r} 未登记；请先登记企业或填写企业ID"
+                        if firm_name
+                        else "缺少 企业ID 或 企业名称",
+                    )
+                )
         job_id = record.get("job_id")
         if job_id is not None and session.get(Job, job_id) is not None:
             errors.append(_row_error(row, "job_id", f"岗位ID {job_id} 已存在"))
@@ -134,9 +175,20 @@ def import_jobs(query: s.ImportQuery) -> Response:
     return _finish("job", created, sorted(rejected, key=lambda e: e["row"]), query.skip_invalid)
 
 
-@operation(bp, "POST", "/workers/import", summary="批量导入劳动力（CSV/XLSX）", roles=("admin", "bureau"),
-           query=s.ImportQuery, upload=True, response=s.ImportResult, tag="workers",
-           description="表头用中文（姓名、身份证号、县区代码或户籍县、学历…）；bureau 账号只能导入本辖区劳动力。")
+@operation(
+    bp,
+    "POST",
+    "/workers/import",
+    summary="批量导入劳动力（CSV/XLSX）",
+    roles=("admin", "bureau"),
+    query=s.ImportQuery,
+    upload=True,
+    response=s.ImportResult,
+    tag="workers",
+    description=(
+        "表头用中文（姓名、身份证号、县区代码或户籍县、学历…）；bureau 账号只能导入本辖区劳动力。"
+    ),
+)
 def import_workers(query: s.ImportQuery) -> Response:
     frame = _uploaded_frame()
     result = validate_workers(frame)
@@ -148,8 +200,13 @@ def import_workers(query: s.ImportQuery) -> Response:
     for record in result.records:
         row = record.pop("row")
         if principal.role == "bureau" and not principal.in_region(record.get("county_code")):
-            rejected.append(_row_error(row, "county_code",
-                                       f"县区 {record.get('county_code')} 不在本辖区（{principal.region_prefix}）内"))
+            rejected.append(
+                _row_error(
+                    row,
+                    "county_code",
+                    f"县区 {record.get('county_code')} 不在本辖区（{principal.region_prefix}）内",
+                )
+            )
             continue
         worker_id = record.get("worker_id")
         if worker_id is not None and session.get(Worker, worker_id) is not None:
@@ -176,8 +233,15 @@ def _file(data: bytes, kind: str, fmt: str) -> Response:
     return response
 
 
-@operation(bp, "GET", "/jobs/export", summary="导出岗位（CSV/XLSX）", query=s.ExportQuery,
-           files=tuple(_MEDIA.values()), tag="jobs")
+@operation(
+    bp,
+    "GET",
+    "/jobs/export",
+    summary="导出岗位（CSV/XLSX）",
+    query=s.ExportQuery,
+    files=tuple(_MEDIA.values()),
+    tag="jobs",
+)
 def export_jobs(query: s.ExportQuery) -> Response:
     principal = auth.current()
     stmt = select(Job, Firm.name).join(Firm, Firm.id == Job.firm_id).order_by(Job.id)
@@ -189,8 +253,16 @@ def export_jobs(query: s.ExportQuery) -> Response:
     return _file(write_table(records, kind="jobs", fmt=query.format), "jobs", query.format)
 
 
-@operation(bp, "GET", "/workers/export", summary="导出劳动力（CSV/XLSX，含身份证号，逐人记入审计日志）",
-           roles=("admin", "bureau"), query=s.ExportQuery, files=tuple(_MEDIA.values()), tag="workers")
+@operation(
+    bp,
+    "GET",
+    "/workers/export",
+    summary="导出劳动力（CSV/XLSX，含身份证号，逐人记入审计日志）",
+    roles=("admin", "bureau"),
+    query=s.ExportQuery,
+    files=tuple(_MEDIA.values()),
+    tag="workers",
+)
 def export_workers(query: s.ExportQuery) -> Response:
     principal = auth.current()
     session = get_session()
@@ -204,11 +276,20 @@ def export_workers(query: s.ExportQuery) -> Response:
         for name in ("id_masked", "version", "created_at", "updated_at"):
             record.pop(name, None)
     if workers:
-        session.execute(insert(AuditEntry), [
-            {"api_key_id": principal.key_id, "actor": principal.name, "action": "export",
-             "object_type": "worker", "object_id": str(w.id), "fields": list(s.PERSONAL_FIELDS),
-             "at": _now()}
-            for w in workers
-        ])
+        session.execute(
+            insert(AuditEntry),
+            [
+                {
+                    "api_key_id": principal.key_id,
+                    "actor": principal.name,
+                    "action": "export",
+                    "object_type": "worker",
+                    "object_id": str(w.id),
+                    "fields": list(s.PERSONAL_FIELDS),
+                    "at": _now(),
+                }
+                for w in workers
+            ],
+        )
     commit(sync_engine=False)
     return _file(write_table(records, kind="workers", fmt=query.format), "workers", query.format)

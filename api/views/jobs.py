@@ -23,11 +23,23 @@ bp = Blueprint("jobs", __name__)
 def _check_own_firm(firm_id: int) -> None:
     principal = auth.current()
     if principal.role == "hr" and principal.firm_id != firm_id:
-        raise Forbidden(f"企业人力资源账号只能为本企业（{principal.firm_id}）发布岗位，不能为企业 {firm_id} 发布。")
+        raise Forbidden(
+            f"企业人力资源账号只能为本企业（{principal.firm_id}）发布岗位，"
+            f"不能为企业 {firm_id} 发布。"
+        )
 
 
-@operation(bp, "POST", "/jobs", summary="发布岗位", roles=("admin", "hr"), body=s.JobCreate,
-           response=s.Job, status=201, etag=True)
+@operation(
+    bp,
+    "POST",
+    "/jobs",
+    summary="发布岗位",
+    roles=("admin", "hr"),
+    body=s.JobCreate,
+    response=s.Job,
+    status=201,
+    etag=True,
+)
 def create_job(body: s.JobCreate) -> Response:
     _check_own_firm(body.firm_id)
     job = repo.create_job(get_session(), body.model_dump())
@@ -36,7 +48,9 @@ def create_job(body: s.JobCreate) -> Response:
     return created(job_json(job), url_for("jobs.get_job", job_id=job.id), job.version)
 
 
-@operation(bp, "GET", "/jobs", summary="岗位列表（筛选、分页）", query=s.JobQuery, response=s.JobPage)
+@operation(
+    bp, "GET", "/jobs", summary="岗位列表（筛选、分页）", query=s.JobQuery, response=s.JobPage
+)
 def list_jobs(query: s.JobQuery) -> Response:
     principal = auth.current()
     status, firm_id = query.status, query.firm_id
@@ -49,23 +63,47 @@ def list_jobs(query: s.JobQuery) -> Response:
             return page_response([], None, query, 0)
         status = "open"
     session = get_session()
-    page = repo.list_jobs(session, status=status, city=query.city, occupation_code=query.occupation_code,
-                          firm_id=firm_id, limit=query.limit, offset=query.offset, after=query.after)
+    page = repo.list_jobs(
+        session,
+        status=status,
+        city=query.city,
+        occupation_code=query.occupation_code,
+        firm_id=firm_id,
+        limit=query.limit,
+        offset=query.offset,
+        after=query.after,
+    )
     firm_ids = {job.firm_id for job in page.items}
-    names = dict(session.execute(select(Firm.id, Firm.name).where(Firm.id.in_(firm_ids))).all()) if firm_ids else {}
+    names = (
+        dict(session.execute(select(Firm.id, Firm.name).where(Firm.id.in_(firm_ids))).all())
+        if firm_ids
+        else {}
+    )
     items = [job_json(job, names.get(job.firm_id, "")) for job in page.items]
     return page_response(items, page.next_cursor, query, page.total)
 
 
-@operation(bp, "GET", "/jobs/<id:job_id>", summary="查看岗位", response=s.Job, scope="job", etag=True)
+@operation(
+    bp, "GET", "/jobs/<id:job_id>", summary="查看岗位", response=s.Job, scope="job", etag=True
+)
 def get_job(job_id: int) -> Response:
     job = repo.get_job(get_session(), job_id)
     auth.check_job(job)
     return with_etag(jsonify(job_json(job)), job.version)
 
 
-@operation(bp, "PATCH", "/jobs/<id:job_id>", summary="修改岗位", roles=("admin", "hr"), body=s.JobUpdate,
-           response=s.Job, scope="job", versioned=True, etag=True)
+@operation(
+    bp,
+    "PATCH",
+    "/jobs/<id:job_id>",
+    summary="修改岗位",
+    roles=("admin", "hr"),
+    body=s.JobUpdate,
+    response=s.Job,
+    scope="job",
+    versioned=True,
+    etag=True,
+)
 def update_job(job_id: int, body: s.JobUpdate) -> Response:
     session = get_session()
     job = repo.get_job(session, job_id)
@@ -80,8 +118,16 @@ def update_job(job_id: int, body: s.JobUpdate) -> Response:
     return with_etag(jsonify(job_json(job)), job.version)
 
 
-@operation(bp, "DELETE", "/jobs/<id:job_id>", summary="删除岗位", roles=("admin", "hr"), scope="job",
-           versioned=True, status=204)
+@operation(
+    bp,
+    "DELETE",
+    "/jobs/<id:job_id>",
+    summary="删除岗位",
+    roles=("admin", "hr"),
+    scope="job",
+    versioned=True,
+    status=204,
+)
 def delete_job(job_id: int) -> Response:
     session = get_session()
     job = repo.get_job(session, job_id)

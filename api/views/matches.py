@@ -25,12 +25,24 @@ def mask_phone(phone: str | None) -> str:
     """``13812345678`` → ``138****5678``."""
     if not phone:
         return ""
-    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else "*" * len(phone)
+    return (
+        phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:]
+        if len(phone) > 7
+        else "*" * len(phone)
+    )
 
 
-@operation(bp, "GET", "/workers/<id:worker_id>/matches", summary="为劳动力推荐岗位",
-           roles=("admin", "bureau"), query=s.MatchQuery, response=s.JobMatches, scope="worker",
-           tag="matches")
+@operation(
+    bp,
+    "GET",
+    "/workers/<id:worker_id>/matches",
+    summary="为劳动力推荐岗位",
+    roles=("admin", "bureau"),
+    query=s.MatchQuery,
+    response=s.JobMatches,
+    scope="worker",
+    tag="matches",
+)
 def worker_matches(worker_id: int, query: s.MatchQuery) -> Response:
     session = get_session()
     worker = repo.get_worker(session, worker_id)
@@ -41,32 +53,44 @@ def worker_matches(worker_id: int, query: s.MatchQuery) -> Response:
     firms: dict[int, tuple[int, str]] = {}
     if job_ids:
         rows = session.execute(
-            select(Job.id, Job.firm_id, Firm.name).join(Firm, Firm.id == Job.firm_id).where(Job.id.in_(job_ids))
+            select(Job.id, Job.firm_id, Firm.name)
+            .join(Firm, Firm.id == Job.firm_id)
+            .where(Job.id.in_(job_ids))
         ).all()
         firms = {r[0]: (r[1], r[2]) for r in rows}
     items: list[dict[str, Any]] = []
     for rank, r in enumerate(results, start=1):
         firm_id, firm_name = firms.get(r["job_id"], (None, None))
-        items.append({
-            "job_id": r["job_id"],
-            "score": round(float(r["score"]), 6),
-            "reasons": list(r.get("reasons") or []),
-            "rank": rank,
-            "p_success": r.get("p_success"),
-            "title": r.get("title"),
-            "firm_id": firm_id,
-            "firm_name": firm_name,
-            "city": r.get("city"),
-            "wage_min": r.get("wage_min"),
-            "wage_max": r.get("wage_max"),
-        })
+        items.append(
+            {
+                "job_id": r["job_id"],
+                "score": round(float(r["score"]), 6),
+                "reasons": list(r.get("reasons") or []),
+                "rank": rank,
+                "p_success": r.get("p_success"),
+                "title": r.get("title"),
+                "firm_id": firm_id,
+                "firm_name": firm_name,
+                "city": r.get("city"),
+                "wage_min": r.get("wage_min"),
+                "wage_max": r.get("wage_max"),
+            }
+        )
     return jsonify({"items": items, "model_version": matching.model_version})
 
 
-@operation(bp, "GET", "/jobs/<id:job_id>/matches", summary="为岗位推荐劳动力",
-           roles=("admin", "hr", "bureau"), query=s.MatchQuery, response=s.WorkerMatches, scope="job",
-           tag="matches",
-           description="hr 看到的身份证号与手机号已打码；bureau 只看到本辖区的劳动力。")
+@operation(
+    bp,
+    "GET",
+    "/jobs/<id:job_id>/matches",
+    summary="为岗位推荐劳动力",
+    roles=("admin", "hr", "bureau"),
+    query=s.MatchQuery,
+    response=s.WorkerMatches,
+    scope="job",
+    tag="matches",
+    description="hr 看到的身份证号与手机号已打码；bureau 只看到本辖区的劳动力。",
+)
 def job_matches(job_id: int, query: s.MatchQuery) -> Response:
     session = get_session()
     job = repo.get_job(session, job_id)
@@ -77,7 +101,9 @@ def job_matches(job_id: int, query: s.MatchQuery) -> Response:
     pool = max(k, _BUREAU_POOL) if principal.role == "bureau" else k
     results = matching.recommend_workers(job_id, pool)
     ids = [r["worker_id"] for r in results]
-    workers = {w.id: w for w in session.scalars(select(Worker).where(Worker.id.in_(ids)))} if ids else {}
+    workers = (
+        {w.id: w for w in session.scalars(select(Worker).where(Worker.id.in_(ids)))} if ids else {}
+    )
     items: list[dict[str, Any]] = []
     for r in results:
         worker = workers.get(r["worker_id"])
@@ -85,19 +111,21 @@ def job_matches(job_id: int, query: s.MatchQuery) -> Response:
             continue
         if principal.role == "bureau" and not principal.in_region(worker.county_code):
             continue
-        items.append({
-            "worker_id": worker.id,
-            "score": round(float(r["score"]), 6),
-            "reasons": list(r.get("reasons") or []),
-            "rank": len(items) + 1,
-            "p_success": r.get("p_success"),
-            "name": worker.name,
-            # Masked for everyone here: the full number is one audited GET /workers/{id} away.
-            "id_number": worker.id_masked,
-            "phone": mask_phone(worker.phone),
-            "county_code": worker.county_code,
-            "education": worker.education,
-        })
+        items.append(
+            {
+                "worker_id": worker.id,
+                "score": round(float(r["score"]), 6),
+                "reasons": list(r.get("reasons") or []),
+                "rank": len(items) + 1,
+                "p_success": r.get("p_success"),
+                "name": worker.name,
+                # Masked for everyone here: the full number is one audited GET /workers/{id} away.
+                "id_number": worker.id_masked,
+                "phone": mask_phone(worker.phone),
+                "county_code": worker.county_code,
+                "education": worker.education,
+            }
+        )
         if len(items) >= k:
             break
     audit_personal_reads([it["worker_id"] for it in items], ("name", "id_masked", "phone_masked"))

@@ -1,4 +1,5 @@
-"""Outcome events (applied, interviewed, hired, retained 3/6 months, left): what retrains the ranker."""
+"""Outcome events (applied, interviewed, hired, retained 3/6 months, left): what retrains
+the ranker."""
 
 from __future__ import annotations
 
@@ -42,8 +43,15 @@ def _check_pair(worker_id: int, job_id: int) -> None:
         raise auth.not_found("worker", worker_id)
 
 
-@operation(bp, "POST", "/outcomes", summary="记录就业结果（投递、面试、录用、在岗3/6个月、离职）",
-           body=s.OutcomeCreate, response=s.Outcome, status=201)
+@operation(
+    bp,
+    "POST",
+    "/outcomes",
+    summary="记录就业结果（投递、面试、录用、在岗3/6个月、离职）",
+    body=s.OutcomeCreate,
+    response=s.Outcome,
+    status=201,
+)
 def create_outcome(body: s.OutcomeCreate) -> Response:
     _check_pair(body.worker_id, body.job_id)
     session = get_session()
@@ -56,8 +64,14 @@ def create_outcome(body: s.OutcomeCreate) -> Response:
     return created(outcome_json(event), url_for("outcomes.get_outcome", outcome_id=event.id))
 
 
-@operation(bp, "GET", "/outcomes/<id:outcome_id>", summary="查看一条就业结果", response=s.Outcome,
-           scope="outcome")
+@operation(
+    bp,
+    "GET",
+    "/outcomes/<id:outcome_id>",
+    summary="查看一条就业结果",
+    response=s.Outcome,
+    scope="outcome",
+)
 def get_outcome(outcome_id: int) -> Response:
     event = get_session().get(OutcomeEvent, outcome_id)
     if event is None:

@@ -40,13 +40,21 @@ def _label(by: str, key: str) -> str:
     return key
 
 
-@operation(bp, "GET", "/reports/summary", summary="汇总：登记、推荐、录用、在岗3/6个月人数",
-           roles=("admin", "bureau", "organiser"), query=s.SummaryQuery, response=s.Summary,
-           description=(
-               "by=county：按劳动力户籍县统计，registered 为该县登记人数；"
-               "by=city / occupation：按岗位所在城市或职业统计，registered 为在该组岗位上有过任何记录的人数。"
-               "其余各列为达到该阶段的不同劳动力人数。bureau 只统计本辖区劳动力。"
-           ))
+@operation(
+    bp,
+    "GET",
+    "/reports/summary",
+    summary="汇总：登记、推荐、录用、在岗3/6个月人数",
+    roles=("admin", "bureau", "organiser"),
+    query=s.SummaryQuery,
+    response=s.Summary,
+    description=(
+        "by=county：按劳动力户籍县统计，registered 为该县登记人数；"
+        "by=city / occupation：按岗位所在城市或职业统计，"
+        "registered 为在该组岗位上有过任何记录的人数。"
+        "其余各列为达到该阶段的不同劳动力人数。bureau 只统计本辖区劳动力。"
+    ),
+)
 def summary(query: s.SummaryQuery) -> Response:
     session = get_session()
     principal = auth.current()
@@ -64,19 +72,27 @@ def summary(query: s.SummaryQuery) -> Response:
             reg = reg.where(Worker.county_code.startswith(region))
         for key, n in session.execute(reg):
             row(key)["registered"] = n
-        ev = (select(key_col, OutcomeEvent.stage, func.count(distinct(OutcomeEvent.worker_id)))
-              .join(Worker, Worker.id == OutcomeEvent.worker_id)
-              .where(OutcomeEvent.stage.in_(STAGES)).group_by(key_col, OutcomeEvent.stage))
+        ev = (
+            select(key_col, OutcomeEvent.stage, func.count(distinct(OutcomeEvent.worker_id)))
+            .join(Worker, Worker.id == OutcomeEvent.worker_id)
+            .where(OutcomeEvent.stage.in_(STAGES))
+            .group_by(key_col, OutcomeEvent.stage)
+        )
     else:
         key_col = Job.city if by == "city" else Job.occupation_code
         base = select(key_col, func.count(distinct(OutcomeEvent.worker_id))).join(
-            Job, Job.id == OutcomeEvent.job_id)
-        ev = (select(key_col, OutcomeEvent.stage, func.count(distinct(OutcomeEvent.worker_id)))
-              .join(Job, Job.id == OutcomeEvent.job_id)
-              .where(OutcomeEvent.stage.in_(STAGES)).group_by(key_col, OutcomeEvent.stage))
+            Job, Job.id == OutcomeEvent.job_id
+        )
+        ev = (
+            select(key_col, OutcomeEvent.stage, func.count(distinct(OutcomeEvent.worker_id)))
+            .join(Job, Job.id == OutcomeEvent.job_id)
+            .where(OutcomeEvent.stage.in_(STAGES))
+            .group_by(key_col, OutcomeEvent.stage)
+        )
         if region:
             base = base.join(Worker, Worker.id == OutcomeEvent.worker_id).where(
-                Worker.county_code.startswith(region))
+                Worker.county_code.startswith(region)
+            )
         for key, n in session.execute(base.group_by(key_col)):
             row(key)["registered"] = n
     if region:
@@ -85,5 +101,7 @@ def summary(query: s.SummaryQuery) -> Response:
         ev = ev.where(Worker.county_code.startswith(region))
     for key, stage, n in session.execute(ev):
         row(key)[stage] = n
-    items = [{"key": key, "label": _label(by, key), **counts} for key, counts in sorted(rows.items())]
+    items = [
+        {"key": key, "label": _label(by, key), **counts} for key, counts in sorted(rows.items())
+    ]
     return jsonify({"by": by, "items": items})

@@ -167,20 +167,35 @@ def seed_world(app) -> World:
     with app.app_context():
         protector = state().protector
         with session_scope(state().engine) as session:
-            own = repo.create_firm(session, {"name": "昆山测试电子厂", "city": "苏州市", "industry": "电子"})
-            other = repo.create_firm(session, {"name": "无锡测试服装厂", "city": "无锡市", "industry": "服装"})
+            own = repo.create_firm(
+                session, {"name": "昆山测试电子厂", "city": "苏州市", "industry": "电子"}
+            )
+            other = repo.create_firm(
+                session, {"name": "无锡测试服装厂", "city": "无锡市", "industry": "服装"}
+            )
             w.firm, w.other_firm = own.id, other.id
             for n in range(4):
                 w.jobs.append(repo.create_job(session, _job_record(job_payload(own.id, n))).id)
-                w.other_jobs.append(repo.create_job(session, _job_record(job_payload(other.id, n))).id)
+                w.other_jobs.append(
+                    repo.create_job(session, _job_record(job_payload(other.id, n))).id
+                )
             w.closed_job = repo.create_job(
-                session, _job_record(job_payload(other.id, 0, status="closed"))).id
+                session, _job_record(job_payload(other.id, 0, status="closed"))
+            ).id
             for n in range(6):
-                w.workers.append(repo.register_worker(session, _worker_record(worker_payload(n)),
-                                                      protector=protector).id)
+                w.workers.append(
+                    repo.register_worker(
+                        session, _worker_record(worker_payload(n)), protector=protector
+                    ).id
+                )
             for n in range(6, 9):
-                w.other_workers.append(repo.register_worker(
-                    session, _worker_record(worker_payload(n, county=YANCHANG)), protector=protector).id)
+                w.other_workers.append(
+                    repo.register_worker(
+                        session,
+                        _worker_record(worker_payload(n, county=YANCHANG)),
+                        protector=protector,
+                    ).id
+                )
             for role, kwargs in {
                 "admin": {},
                 "hr": {"firm_id": own.id},

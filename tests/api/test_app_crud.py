@@ -22,20 +22,33 @@ def _audit(app, **where):
         stmt = select(AuditEntry).order_by(AuditEntry.id)
         for key, value in where.items():
             stmt = stmt.where(getattr(AuditEntry, key) == value)
-        return [(a.actor, a.action, a.object_type, a.object_id, sorted(a.fields)) for a in session.scalars(stmt)]
+        return [
+            (a.actor, a.action, a.object_type, a.object_id, sorted(a.fields))
+            for a in session.scalars(stmt)
+        ]
 
 
 def problem(status: int, detail: str, **extra):
     from api.errors import TITLES, problem_type
 
-    return {"type": problem_type(status), "title": extra.pop("title", TITLES[status]), "status": status,
-            "detail": detail, **extra}
+    return {
+        "type": problem_type(status),
+        "title": extra.pop("title", TITLES[status]),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
 
 
 # --------------------------------------------------------------------------- create / read
 def test_create_job_returns_201_location_etag_and_normalised_record(client, world, app):
-    body = job_payload(world.firm, 2, city="昆山", certificates_required=["叉车证", "火箭驾驶证"],
-                       education_min="初中毕业")
+    body = job_payload(
+        world.firm,
+        2,
+        city="昆山",
+        certificates_required=["叉车证", "火箭驾驶证"],
+        education_min="初中毕业",
+    )
     r = client.post(f"{API}/jobs", json=body, headers=world.headers("hr"))
     assert r.status_code == 201, r.get_json()
     job = r.get_json()
@@ -49,19 +62,29 @@ def test_create_job_returns_201_location_etag_and_normalised_record(client, worl
     got = client.get(r.headers["Location"], headers=world.headers("hr"))
     assert got.status_code == 200 and got.get_json() == job
     assert got.headers["ETag"] == '"1"'
-    assert ("test-hr", "create", "job", str(job["id"])) in [a[:4] for a in _audit(app, object_type="job")]
+    assert ("test-hr", "create", "job", str(job["id"])) in [
+        a[:4] for a in _audit(app, object_type="job")
+    ]
 
 
 def test_hr_cannot_post_for_another_firm(client, world):
     r = client.post(f"{API}/jobs", json=job_payload(world.other_firm), headers=world.headers("hr"))
     assert r.status_code == 403
     assert r.get_json() == problem(
-        403, f"企业人力资源账号只能为本企业（{world.firm}）发布岗位，不能为企业 {world.other_firm} 发布。")
+        403,
+        f"企业人力资源账号只能为本企业（{world.firm}）发布岗位，"
+        f"不能为企业 {world.other_firm} 发布。",
+    )
 
 
 def test_create_worker_bureau_sees_full_id_and_reads_are_audited(client, world, app):
-    body = worker_payload(40, certificates=["叉车司机证", "会开挖掘机"], preferred_cities=["苏州", "无锡市"],
-                          county_code="化隆县", education="高中/中专")
+    body = worker_payload(
+        40,
+        certificates=["叉车司机证", "会开挖掘机"],
+        preferred_cities=["苏州", "无锡市"],
+        county_code="化隆县",
+        education="高中/中专",
+    )
     r = client.post(f"{API}/workers", json=body, headers=world.headers("bureau"))
     assert r.status_code == 201, r.get_json()
     worker = r.get_json()
@@ -77,19 +100,42 @@ def test_create_worker_bureau_sees_full_id_and_reads_are_audited(client, world, 
     # organiser: no personal field at all; no personal read audited
     r = client.get(f"{API}/workers/{wid}", headers=world.headers("organiser"))
     assert r.status_code == 200
-    assert not {"name", "id_number", "phone", "birth_date", "township", "village"} & set(r.get_json())
-    assert [a for a in _audit(app, object_type="worker", object_id=str(wid)) if a[1] == "read"] == []
+    assert not {"name", "id_number", "phone", "birth_date", "township", "village"} & set(
+        r.get_json()
+    )
+    assert [
+        a for a in _audit(app, object_type="worker", object_id=str(wid)) if a[1] == "read"
+    ] == []
 
     r = client.get(f"{API}/workers/{wid}", headers=world.headers("bureau"))
     assert r.get_json()["id_number"] == body["id_number"]
     reads = [a for a in _audit(app, object_type="worker", object_id=str(wid)) if a[1] == "read"]
-    assert reads == [("test-bureau", "read", "worker", str(wid),
-                      sorted(["name", "id_number", "gender", "ethnicity", "birth_date", "phone", "township",
-                              "village"]))]
+    assert reads == [
+        (
+            "test-bureau",
+            "read",
+            "worker",
+            str(wid),
+            sorted(
+                [
+                    "name",
+                    "id_number",
+                    "gender",
+                    "ethnicity",
+                    "birth_date",
+                    "phone",
+                    "township",
+                    "village",
+                ]
+            ),
+        )
+    ]
 
 
 def test_bureau_cannot_register_outside_its_region(client, world):
-    r = client.post(f"{API}/workers", json=worker_payload(41, county=YANCHANG), headers=world.headers("bureau"))
+    r = client.post(
+        f"{API}/workers", json=worker_payload(41, county=YANCHANG), headers=world.headers("bureau")
+    )
     assert r.status_code == 403
     assert r.get_json() == problem(403, f"县区 {YANCHANG} 不在您的辖区（6302）内。")
 
@@ -111,8 +157,10 @@ def test_validation_error_lists_every_field(client, world):
     assert r.status_code == 422
     assert r.headers["Content-Type"] == "application/problem+json"
     assert r.get_json() == problem(
-        422, "body: Value error, 最低工资 7000 高于最高工资 5000",
-        errors=[{"field": "body", "message": "Value error, 最低工资 7000 高于最高工资 5000"}])
+        422,
+        "body: Value error, 最低工资 7000 高于最高工资 5000",
+        errors=[{"field": "body", "message": "Value error, 最低工资 7000 高于最高工资 5000"}],
+    )
 
 
 @pytest.mark.parametrize(
@@ -139,13 +187,18 @@ def test_bad_worker_fields_are_422_naming_the_value(client, world, change, field
 
 def test_malformed_json_wrong_type_and_media_type(client, world):
     h = world.headers("admin")
-    r = client.post(f"{API}/firms", data="{not json", headers={**h, "Content-Type": "application/json"})
+    r = client.post(
+        f"{API}/firms", data="{not json", headers={**h, "Content-Type": "application/json"}
+    )
     assert r.status_code == 400
     assert r.get_json() == problem(400, "请求体不是合法的 JSON。")
     r = client.post(f"{API}/firms", json=[1, 2], headers=h)
     assert r.status_code == 422
-    assert r.get_json() == problem(422, "请求体应为 JSON 对象，收到 list。",
-                                   errors=[{"field": "body", "message": "应为 JSON 对象"}])
+    assert r.get_json() == problem(
+        422,
+        "请求体应为 JSON 对象，收到 list。",
+        errors=[{"field": "body", "message": "应为 JSON 对象"}],
+    )
     r = client.post(f"{API}/firms", data="name=x", headers={**h, "Content-Type": "text/plain"})
     assert r.status_code == 415
     assert r.get_json() == problem(415, "请求体应为 application/json，收到 text/plain。")
@@ -172,7 +225,9 @@ def test_routing_errors_are_problems(client, world):
 def test_missing_and_bad_keys_are_401(client, world):
     r = client.get(f"{API}/jobs")
     assert r.status_code == 401
-    assert r.get_json() == problem(401, "缺少 API 密钥：请在请求头中加入 Authorization: Bearer KEY。")
+    assert r.get_json() == problem(
+        401, "缺少 API 密钥：请在请求头中加入 Authorization: Bearer KEY。"
+    )
     assert r.headers["WWW-Authenticate"].startswith("Bearer")
     r = client.get(f"{API}/jobs", headers={"Authorization": "Bearer jb_wrong"})
     assert r.get_json() == problem(401, "API 密钥无效或已被吊销。")
@@ -207,13 +262,17 @@ def test_if_match_prevents_lost_updates(client, world, app):
     second = client.patch(url, json={"headcount": 12}, headers={**h, "If-Match": etag})
     assert second.status_code == 412
     assert second.get_json() == problem(
-        412, f"岗位 {world.jobs[0]} 的版本已是 2，而修改基于版本 1；请重新读取后再修改。",
-        title="数据已被他人修改")
+        412,
+        f"岗位 {world.jobs[0]} 的版本已是 2，而修改基于版本 1；请重新读取后再修改。",
+        title="数据已被他人修改",
+    )
     # a version field in the body works as If-Match does
     third = client.patch(url, json={"headcount": 12, "version": 2}, headers=h)
     assert third.status_code == 200 and third.get_json()["version"] == 3
     assert client.get(url, headers=h).get_json()["headcount"] == 12
-    updates = [a for a in _audit(app, object_type="job", object_id=str(world.jobs[0])) if a[1] == "update"]
+    updates = [
+        a for a in _audit(app, object_type="job", object_id=str(world.jobs[0])) if a[1] == "update"
+    ]
     assert [a[4] for a in updates] == [["headcount"], ["headcount"]]
 
 
@@ -231,10 +290,15 @@ def test_delete_needs_current_version(client, world):
 def test_patch_worker_keeps_personal_fields_and_checks_region(client, world):
     url = f"{API}/workers/{world.workers[2]}"
     h = world.headers("bureau")
-    r = client.patch(url, json={"phone": "13999999999", "certificates": ["电工证"], "version": 1}, headers=h)
+    r = client.patch(
+        url, json={"phone": "13999999999", "certificates": ["电工证"], "version": 1}, headers=h
+    )
     assert r.status_code == 200, r.get_json()
     assert r.get_json()["phone"] == "13999999999"
-    assert r.get_json()["certificates"] == ["special_work.electrician_low_voltage"] or r.get_json()["certificates"]
+    assert (
+        r.get_json()["certificates"] == ["special_work.electrician_low_voltage"]
+        or r.get_json()["certificates"]
+    )
     moved = client.patch(url, json={"county_code": YANCHANG, "version": 2}, headers=h)
     assert moved.status_code == 403
 
@@ -256,9 +320,14 @@ def test_pagination_by_cursor_and_scope_filters(client, world):
     # hr sees its firm's jobs only, organiser open jobs only
     hr = client.get(f"{API}/jobs?limit=500", headers=world.headers("hr")).get_json()["items"]
     assert sorted(j["id"] for j in hr) == world.jobs
-    org = client.get(f"{API}/jobs?limit=500", headers=world.headers("organiser")).get_json()["items"]
+    org = client.get(f"{API}/jobs?limit=500", headers=world.headers("organiser")).get_json()[
+        "items"
+    ]
     assert world.closed_job not in [j["id"] for j in org]
-    assert client.get(f"{API}/jobs/{world.closed_job}", headers=world.headers("organiser")).status_code == 404
+    assert (
+        client.get(f"{API}/jobs/{world.closed_job}", headers=world.headers("organiser")).status_code
+        == 404
+    )
     # city filter takes the name as people write it
     suzhou = client.get(f"{API}/jobs?city=苏州&limit=500", headers=h).get_json()["items"]
     assert suzhou and {j["city"] for j in suzhou} == {"苏州市"}
@@ -271,42 +340,69 @@ def test_bureau_lists_only_its_region_and_each_read_is_audited(client, world, ap
     assert all(w["id_number"] and "*" not in w["id_number"] for w in r.get_json()["items"])
     audited = {a[3] for a in _audit(app, object_type="worker", action="read")}
     assert audited == {str(i) for i in world.workers}
-    assert client.get(f"{API}/workers/{world.other_workers[0]}", headers=world.headers("bureau")).status_code == 404
+    assert (
+        client.get(
+            f"{API}/workers/{world.other_workers[0]}", headers=world.headers("bureau")
+        ).status_code
+        == 404
+    )
 
 
 def test_firm_crud(client, world):
     h = world.headers("admin")
-    r = client.post(f"{API}/firms", json={"name": "南通新厂", "city": "南通", "industry": "纺织"}, headers=h)
+    r = client.post(
+        f"{API}/firms", json={"name": "南通新厂", "city": "南通", "industry": "纺织"}, headers=h
+    )
     assert r.status_code == 201
     firm = r.get_json()
     assert firm["city"] == "南通市" and r.headers["Location"].endswith(f"/firms/{firm['id']}")
     r = client.post(f"{API}/firms", json={"name": "x", "city": "上海"}, headers=h)
     assert r.status_code == 422 and r.get_json()["errors"][0]["field"] == "body"
-    assert client.patch(f"{API}/firms/{world.firm}", json={"industry": "汽配", "version": 1},
-                        headers=world.headers("hr")).status_code == 200
-    assert client.get(f"{API}/firms/{world.other_firm}", headers=world.headers("hr")).status_code == 404
+    assert (
+        client.patch(
+            f"{API}/firms/{world.firm}",
+            json={"industry": "汽配", "version": 1},
+            headers=world.headers("hr"),
+        ).status_code
+        == 200
+    )
+    assert (
+        client.get(f"{API}/firms/{world.other_firm}", headers=world.headers("hr")).status_code
+        == 404
+    )
     # a firm with jobs cannot go
     r = client.delete(f"{API}/firms/{world.other_firm}", headers={**h, "If-Match": '"1"'})
     assert r.status_code == 409
-    assert client.delete(f"{API}/firms/{firm['id']}", headers={**h, "If-Match": '"1"'}).status_code == 204
+    assert (
+        client.delete(f"{API}/firms/{firm['id']}", headers={**h, "If-Match": '"1"'}).status_code
+        == 204
+    )
 
 
 def test_healthz_and_docs_are_public(client, world):
     r = client.get(f"{API}/healthz")
     assert r.status_code == 200
-    assert r.get_json() == {"status": "ok", "database": "ok", "model_version": None, "engine_loaded": False}
+    assert r.get_json() == {
+        "status": "ok",
+        "database": "ok",
+        "model_version": None,
+        "engine_loaded": False,
+    }
     spec = client.get(f"{API}/openapi.json").get_json()
     assert spec["openapi"] == "3.1.0"
-    assert spec["components"]["securitySchemes"] == {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+    assert spec["components"]["securitySchemes"] == {
+        "bearerAuth": {"type": "http", "scheme": "bearer"}
+    }
     docs = client.get(f"{API}/docs")
     assert docs.status_code == 200 and docs.mimetype == "text/html"
     html = docs.get_data(as_text=True)
-    assert "/api/v1/workers/{worker_id}/matches" in html and "http" not in html.split("<body>")[0].replace(
-        'http-equiv', '')
+    assert "/api/v1/workers/{worker_id}/matches" in html and "http" not in html.split("<body>")[
+        0
+    ].replace("http-equiv", "")
     # every operation of the spec is listed on the page
     for path, methods in spec["paths"].items():
         for method in methods:
-            assert f'{method.upper()}</span> <code>{path}</code>' in html
+            assert f"{method.upper()}</span> <code>{path}</code>" in html
 
 
 def test_openapi_request_schemas_are_the_validating_models(client):
@@ -314,14 +410,18 @@ def test_openapi_request_schemas_are_the_validating_models(client):
 
     spec = client.get(f"{API}/openapi.json").get_json()
     comp = spec["components"]["schemas"]
-    assert set(comp["JobCreate"]["required"]) == {n for n, f in JobCreate.model_fields.items() if f.is_required()}
+    assert set(comp["JobCreate"]["required"]) == {
+        n for n, f in JobCreate.model_fields.items() if f.is_required()
+    }
     assert set(comp["WorkerCreate"]["properties"]) == set(WorkerCreate.model_fields)
     post_jobs = spec["paths"]["/api/v1/jobs"]["post"]
     assert post_jobs["requestBody"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/JobCreate"}
+        "$ref": "#/components/schemas/JobCreate"
+    }
     assert {"201", "401", "403", "409", "413", "415", "422"} <= set(post_jobs["responses"])
     assert post_jobs["responses"]["422"]["content"] == {
-        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
     assert spec["paths"]["/api/v1/healthz"]["get"]["security"] == []
     json.dumps(spec)  # serialisable as is
 
@@ -340,12 +440,17 @@ def test_a_transaction_refused_for_contention_runs_again(client, world, monkeypa
     def flaky(*args, **kwargs):
         calls.append(1)
         if len(calls) < 3:
-            raise OperationalError("UPDATE firms ...", {}, sqlite3.OperationalError("database is locked"))
+            raise OperationalError(
+                "UPDATE firms ...", {}, sqlite3.OperationalError("database is locked")
+            )
         return real(*args, **kwargs)
 
     monkeypatch.setattr(repository, "update_firm", flaky)
-    r = client.patch(f"{API}/firms/{world.firm}", json={"industry": "重试", "version": 1},
-                     headers=world.headers("admin"))
+    r = client.patch(
+        f"{API}/firms/{world.firm}",
+        json={"industry": "重试", "version": 1},
+        headers=world.headers("admin"),
+    )
     assert r.status_code == 200 and r.get_json()["industry"] == "重试"
     assert len(calls) == 3
 
@@ -353,8 +458,11 @@ def test_a_transaction_refused_for_contention_runs_again(client, world, monkeypa
         raise OperationalError("SELECT 1", {}, sqlite3.OperationalError("disk I/O error"))
 
     monkeypatch.setattr(repository, "update_firm", always)
-    r = client.patch(f"{API}/firms/{world.firm}", json={"industry": "x", "version": 2},
-                     headers=world.headers("admin"))
+    r = client.patch(
+        f"{API}/firms/{world.firm}",
+        json={"industry": "x", "version": 2},
+        headers=world.headers("admin"),
+    )
     assert r.status_code == 500  # other database errors are not retried
 
 

@@ -9,8 +9,15 @@ from sqlalchemy import func, select
 from tests.api.conftest import HUALONG, YANCHANG
 
 API = "/api/v1"
-FAIR = {"name": "化隆县春风行动专场招聘会", "county_code": "化隆", "date": "2026-03-01",
-        "start_time": "09:00", "end_time": "10:00", "slot_minutes": 15, "booths": 2}
+FAIR = {
+    "name": "化隆县春风行动专场招聘会",
+    "county_code": "化隆",
+    "date": "2026-03-01",
+    "start_time": "09:00",
+    "end_time": "10:00",
+    "slot_minutes": 15,
+    "booths": 2,
+}
 
 
 def _count(app, model) -> int:
@@ -29,12 +36,18 @@ def test_fair_plan_get_replan(client, world, app):
     assert fair["county_code"] == HUALONG and fair["status"] == "draft"
     assert r.headers["Location"] == f"{API}/fairs/{fair['id']}"
 
-    r = client.post(f"{API}/fairs/{fair['id']}/plan", json={"max_workers": 6, "time_limit_s": 5}, headers=h)
+    r = client.post(
+        f"{API}/fairs/{fair['id']}/plan", json={"max_workers": 6, "time_limit_s": 5}, headers=h
+    )
     assert r.status_code == 200, r.get_json()
     planned = r.get_json()
     assert planned["status"] == "planned"
     assert 1 <= len(planned["firms"]) <= 2
-    assert planned["interviews"] and planned["solver"]["status"] in ("OPTIMAL", "FEASIBLE", "GREEDY")
+    assert planned["interviews"] and planned["solver"]["status"] in (
+        "OPTIMAL",
+        "FEASIBLE",
+        "GREEDY",
+    )
     # no worker in two places at once, no booth with two interviews at once
     worker_slots = [(iv["worker_id"], iv["start"]) for iv in planned["interviews"]]
     booth_slots = [(iv["booth"], iv["start"]) for iv in planned["interviews"]]
@@ -44,14 +57,19 @@ def test_fair_plan_get_replan(client, world, app):
     assert client.get(f"{API}/fairs/{fair['id']}", headers=h).get_json() == planned
 
     cancelled = planned["firms"][0]["firm_id"]
-    r = client.post(f"{API}/fairs/{fair['id']}/replan", json={"cancel_firms": [cancelled]}, headers=h)
+    r = client.post(
+        f"{API}/fairs/{fair['id']}/replan", json={"cancel_firms": [cancelled]}, headers=h
+    )
     assert r.status_code == 200, r.get_json()
     replanned = r.get_json()
     assert cancelled not in {iv["firm_id"] for iv in replanned["interviews"]}
     removed = [c for c in replanned["changes"] if c["change"] == "removed"]
     assert removed and all(c["firm_id"] == cancelled for c in removed)
-    kept_before = {(iv["worker_id"], iv["firm_id"], iv["start"]) for iv in planned["interviews"]
-                   if iv["firm_id"] != cancelled}
+    kept_before = {
+        (iv["worker_id"], iv["firm_id"], iv["start"])
+        for iv in planned["interviews"]
+        if iv["firm_id"] != cancelled
+    }
     kept_after = {(iv["worker_id"], iv["firm_id"], iv["start"]) for iv in replanned["interviews"]}
     assert kept_before <= kept_after  # minimal change: nobody else moved
 
@@ -100,29 +118,43 @@ def test_bad_fairs_are_422_and_store_nothing(client, world, app, change, fragmen
 def test_fair_in_a_county_without_workers_cannot_be_planned(client, world, app):
     from api.storage.models import FairInterview
 
-    fair = client.post(f"{API}/fairs", json={**FAIR, "county_code": "630225"}, headers=world.headers("admin"))
-    r = client.post(f"{API}/fairs/{fair.get_json()['id']}/plan", json={}, headers=world.headers("admin"))
+    fair = client.post(
+        f"{API}/fairs", json={**FAIR, "county_code": "630225"}, headers=world.headers("admin")
+    )
+    r = client.post(
+        f"{API}/fairs/{fair.get_json()['id']}/plan", json={}, headers=world.headers("admin")
+    )
     assert r.status_code == 422
     assert r.get_json()["detail"] == "县区 630225 没有登记的劳动力，无法规划招聘会。"
     assert _count(app, FairInterview) == 0
-    got = client.get(f"{API}/fairs/{fair.get_json()['id']}", headers=world.headers("admin")).get_json()
+    got = client.get(
+        f"{API}/fairs/{fair.get_json()['id']}", headers=world.headers("admin")
+    ).get_json()
     assert got["status"] == "draft" and got["interviews"] == []
 
 
 def test_bureau_fairs_stay_in_its_region(client, world):
-    r = client.post(f"{API}/fairs", json={**FAIR, "county_code": YANCHANG}, headers=world.headers("bureau"))
+    r = client.post(
+        f"{API}/fairs", json={**FAIR, "county_code": YANCHANG}, headers=world.headers("bureau")
+    )
     assert r.status_code == 403
-    fair = client.post(f"{API}/fairs", json={**FAIR, "county_code": YANCHANG},
-                       headers=world.headers("admin")).get_json()
-    assert client.get(f"{API}/fairs/{fair['id']}", headers=world.headers("bureau")).status_code == 404
+    fair = client.post(
+        f"{API}/fairs", json={**FAIR, "county_code": YANCHANG}, headers=world.headers("admin")
+    ).get_json()
+    assert (
+        client.get(f"{API}/fairs/{fair['id']}", headers=world.headers("bureau")).status_code == 404
+    )
     assert client.get(f"{API}/fairs/{fair['id']}", headers=world.headers("hr")).status_code == 403
 
 
 @pytest.mark.parametrize("mode", ["welfare", "stable"])
 def test_allocation_respects_headcount_and_places_each_worker_once(client, world, app, mode):
     h = world.headers("bureau")
-    r = client.post(f"{API}/allocations", json={"counties": ["化隆县"], "mode": mode,
-                                                 "options": {"max_per_firm": 3}}, headers=h)
+    r = client.post(
+        f"{API}/allocations",
+        json={"counties": ["化隆县"], "mode": mode, "options": {"max_per_firm": 3}},
+        headers=h,
+    )
     assert r.status_code == 201, r.get_json()
     plan = r.get_json()
     assert plan["mode"] == mode
@@ -146,19 +178,31 @@ def test_allocation_bad_input(client, world, app):
 
     h = world.headers("admin")
     r = client.post(f"{API}/allocations", json={"counties": ["630225"]}, headers=h)
-    assert r.status_code == 422 and r.get_json()["detail"] == "县区 630225 没有登记的劳动力，无法分配。"
+    assert (
+        r.status_code == 422
+        and r.get_json()["detail"] == "县区 630225 没有登记的劳动力，无法分配。"
+    )
     r = client.post(f"{API}/allocations", json={}, headers=h)
     assert r.status_code == 422
     r = client.post(f"{API}/allocations", json={"worker_ids": [424242]}, headers=h)
     assert r.status_code == 422 and "424242" in r.get_json()["detail"]
-    r = client.post(f"{API}/allocations", json={"counties": [HUALONG], "mode": "lottery"}, headers=h)
+    r = client.post(
+        f"{API}/allocations", json={"counties": [HUALONG], "mode": "lottery"}, headers=h
+    )
     assert r.status_code == 422
-    r = client.post(f"{API}/allocations", json={"counties": [YANCHANG]}, headers=world.headers("bureau"))
+    r = client.post(
+        f"{API}/allocations", json={"counties": [YANCHANG]}, headers=world.headers("bureau")
+    )
     assert r.status_code == 403
     # no open jobs at all
     for job in world.jobs + world.other_jobs:
         etag = client.get(f"{API}/jobs/{job}", headers=h).headers["ETag"]
-        client.patch(f"{API}/jobs/{job}", json={"status": "closed"}, headers={**h, "If-Match": etag})
+        client.patch(
+            f"{API}/jobs/{job}", json={"status": "closed"}, headers={**h, "If-Match": etag}
+        )
     r = client.post(f"{API}/allocations", json={"counties": [HUALONG]}, headers=h)
-    assert r.status_code == 422 and r.get_json()["detail"] == "当前没有在招且有空余名额的岗位，无法分配。"
+    assert (
+        r.status_code == 422
+        and r.get_json()["detail"] == "当前没有在招且有空余名额的岗位，无法分配。"
+    )
     assert _count(app, Allocation) == 0

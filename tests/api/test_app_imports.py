@@ -18,7 +18,10 @@ def _upload(client, url, text: str, headers, filename="rows.csv", encoding="utf-
 
 
 def _ids(n: int, county: str = HUALONG) -> list[str]:
-    return [make_id_number(county, dt.date(1990, 1, 1) + dt.timedelta(days=i), 100 + i, "男") for i in range(n)]
+    return [
+        make_id_number(county, dt.date(1990, 1, 1) + dt.timedelta(days=i), 100 + i, "男")
+        for i in range(n)
+    ]
 
 
 def test_job_import_is_all_or_nothing_with_every_row_error(client, world):
@@ -44,19 +47,29 @@ def test_job_import_is_all_or_nothing_with_every_row_error(client, world):
     assert out["created"] == 1 and len(out["ids"]) == 1
     assert sorted({e["row"] for e in out["rejected"]}) == [3, 4]
     job = client.get(f"{API}/jobs/{out['ids'][0]}", headers=h).get_json()
-    assert (job["title"], job["city"], job["district"], job["firm_id"]) == ("普工", "苏州市", "昆山市", world.firm)
+    assert (job["title"], job["city"], job["district"], job["firm_id"]) == (
+        "普工",
+        "苏州市",
+        "昆山市",
+        world.firm,
+    )
 
 
 def test_hr_imports_only_for_its_firm(client, world):
-    csv = "岗位名称,企业ID,工作城市,月薪下限,月薪上限,招聘人数\n普工,%d,苏州,5000,7000,3\n" % world.other_firm
+    header = "岗位名称,企业ID,工作城市,月薪下限,月薪上限,招聘人数\n"
+    csv = f"{header}普工,{world.other_firm},苏州,5000,7000,3\n"
     r = _upload(client, f"{API}/jobs/import", csv, world.headers("hr"))
     assert r.status_code == 422
     assert r.get_json()["errors"][0]["field"] == "firm_id"
     csv = "岗位名称,工作城市,月薪下限,月薪上限,招聘人数\n普工,苏州,5000,7000,3\n"
     r = _upload(client, f"{API}/jobs/import", csv, world.headers("hr"))
     assert r.status_code == 200
-    assert client.get(f"{API}/jobs/{r.get_json()['ids'][0]}", headers=world.headers("hr")).get_json()[
-        "firm_id"] == world.firm
+    assert (
+        client.get(f"{API}/jobs/{r.get_json()['ids'][0]}", headers=world.headers("hr")).get_json()[
+            "firm_id"
+        ]
+        == world.firm
+    )
 
 
 def test_worker_import_region_duplicates_and_export_round_trip(client, world):
@@ -102,7 +115,9 @@ def test_worker_import_region_duplicates_and_export_round_trip(client, world):
 def test_import_without_file_or_with_a_bad_file(client, world):
     h = world.headers("admin")
     r = client.post(f"{API}/jobs/import", data={}, headers=h, content_type="multipart/form-data")
-    assert r.status_code == 422 and r.get_json()["errors"] == [{"field": "file", "message": "缺少上传文件"}]
+    assert r.status_code == 422 and r.get_json()["errors"] == [
+        {"field": "file", "message": "缺少上传文件"}
+    ]
     r = _upload(client, f"{API}/jobs/import", "x", h, filename="jobs.xls")
     assert r.status_code == 422 and ".xls" in r.get_json()["detail"]
 
@@ -122,30 +137,60 @@ def test_outcomes_and_summary_report(client, world):
     h = world.headers("admin")
     w, j = world.workers[0], world.jobs[0]
     for stage in ("applied", "hired", "retained_3m"):
-        r = client.post(f"{API}/outcomes", json={"worker_id": w, "job_id": j, "stage": stage,
-                                                 "date": "2026-02-01"}, headers=h)
+        r = client.post(
+            f"{API}/outcomes",
+            json={"worker_id": w, "job_id": j, "stage": stage, "date": "2026-02-01"},
+            headers=h,
+        )
         assert r.status_code == 201
         assert r.headers["Location"] == f"{API}/outcomes/{r.get_json()['id']}"
-    r = client.post(f"{API}/outcomes", json={"worker_id": w, "job_id": j, "stage": "promoted",
-                                             "date": "2026-02-01"}, headers=h)
+    r = client.post(
+        f"{API}/outcomes",
+        json={"worker_id": w, "job_id": j, "stage": "promoted", "date": "2026-02-01"},
+        headers=h,
+    )
     assert r.status_code == 422 and r.get_json()["errors"][0]["field"] == "stage"
     # hr may record outcomes of its own jobs only; a bureau of its own workers only
-    r = client.post(f"{API}/outcomes", json={"worker_id": w, "job_id": world.other_jobs[0], "stage": "applied",
-                                             "date": "2026-02-01"}, headers=world.headers("hr"))
+    r = client.post(
+        f"{API}/outcomes",
+        json={
+            "worker_id": w,
+            "job_id": world.other_jobs[0],
+            "stage": "applied",
+            "date": "2026-02-01",
+        },
+        headers=world.headers("hr"),
+    )
     assert r.status_code == 404
-    r = client.post(f"{API}/outcomes", json={"worker_id": world.other_workers[0], "job_id": j,
-                                             "stage": "applied", "date": "2026-02-01"},
-                    headers=world.headers("bureau"))
+    r = client.post(
+        f"{API}/outcomes",
+        json={
+            "worker_id": world.other_workers[0],
+            "job_id": j,
+            "stage": "applied",
+            "date": "2026-02-01",
+        },
+        headers=world.headers("bureau"),
+    )
     assert r.status_code == 404
 
     county = client.get(f"{API}/reports/summary?by=county", headers=h).get_json()
     rows = {row["key"]: row for row in county["items"]}
-    assert rows[HUALONG] == {"key": HUALONG, "label": rows[HUALONG]["label"], "registered": len(world.workers),
-                             "recommended": 0, "hired": 1, "retained_3m": 1, "retained_6m": 0}
+    assert rows[HUALONG] == {
+        "key": HUALONG,
+        "label": rows[HUALONG]["label"],
+        "registered": len(world.workers),
+        "recommended": 0,
+        "hired": 1,
+        "retained_3m": 1,
+        "retained_6m": 0,
+    }
     assert "化隆" in rows[HUALONG]["label"]
     assert rows[YANCHANG]["registered"] == len(world.other_workers)
     city = client.get(f"{API}/reports/summary?by=city", headers=h).get_json()
     assert [(r["key"], r["hired"]) for r in city["items"]] == [("苏州市", 1)]
-    bureau = client.get(f"{API}/reports/summary?by=county", headers=world.headers("bureau")).get_json()
+    bureau = client.get(
+        f"{API}/reports/summary?by=county", headers=world.headers("bureau")
+    ).get_json()
     assert [r["key"] for r in bureau["items"]] == [HUALONG]
     assert client.get(f"{API}/reports/summary?by=gender", headers=h).status_code == 422

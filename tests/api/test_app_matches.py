@@ -9,14 +9,25 @@ API = "/api/v1"
 
 
 def test_worker_matches_shape_and_order(client, world):
-    r = client.get(f"{API}/workers/{world.workers[0]}/matches?limit=3", headers=world.headers("bureau"))
+    r = client.get(
+        f"{API}/workers/{world.workers[0]}/matches?limit=3", headers=world.headers("bureau")
+    )
     assert r.status_code == 200
     body = r.get_json()
     assert body["model_version"] == "test-char-ngram"
     items = body["items"]
     assert 1 <= len(items) <= 3
     for rank, item in enumerate(items, start=1):
-        assert {"job_id", "score", "reasons", "rank", "title", "firm_id", "firm_name", "city"} <= set(item)
+        assert {
+            "job_id",
+            "score",
+            "reasons",
+            "rank",
+            "title",
+            "firm_id",
+            "firm_name",
+            "city",
+        } <= set(item)
         assert item["rank"] == rank
         assert item["reasons"] and all(isinstance(x, str) for x in item["reasons"])
     scores = [i["score"] for i in items]
@@ -32,7 +43,12 @@ def test_job_matches_for_hr_are_masked_and_audited(client, world, app):
     for item in items:
         assert item["id_number"][4:14] == "*" * 10
         assert item["phone"][3:7] == "****"
-    assert client.get(f"{API}/jobs/{world.other_jobs[0]}/matches", headers=world.headers("hr")).status_code == 404
+    assert (
+        client.get(
+            f"{API}/jobs/{world.other_jobs[0]}/matches", headers=world.headers("hr")
+        ).status_code
+        == 404
+    )
     from sqlalchemy import select
 
     from api.service import state
@@ -45,27 +61,44 @@ def test_job_matches_for_hr_are_masked_and_audited(client, world, app):
 
 
 def test_bureau_sees_only_its_workers_among_a_jobs_matches(client, world):
-    admin = client.get(f"{API}/jobs/{world.jobs[1]}/matches?limit=50", headers=world.headers("admin")).get_json()
-    bureau = client.get(f"{API}/jobs/{world.jobs[1]}/matches?limit=50", headers=world.headers("bureau")).get_json()
+    admin = client.get(
+        f"{API}/jobs/{world.jobs[1]}/matches?limit=50", headers=world.headers("admin")
+    ).get_json()
+    bureau = client.get(
+        f"{API}/jobs/{world.jobs[1]}/matches?limit=50", headers=world.headers("bureau")
+    ).get_json()
     assert {i["county_code"] for i in admin["items"]} >= {"630224", YANCHANG}
     assert {i["county_code"] for i in bureau["items"]} == {"630224"}
     assert [i["rank"] for i in bureau["items"]] == list(range(1, len(bureau["items"]) + 1))
-    assert client.get(f"{API}/workers/{world.other_workers[0]}/matches",
-                      headers=world.headers("bureau")).status_code == 404
+    assert (
+        client.get(
+            f"{API}/workers/{world.other_workers[0]}/matches", headers=world.headers("bureau")
+        ).status_code
+        == 404
+    )
 
 
 def test_new_job_shows_at_once_and_a_deleted_one_goes(client, world):
     h = world.headers("admin")
     worker = world.workers[2]  # 开过叉车, holds 叉车证
     before = client.get(f"{API}/workers/{worker}/matches?limit=50", headers=h).get_json()["items"]
-    body = job_payload(world.firm, 2, title="叉车司机 持叉车证 包吃住", description="开叉车 仓库 叉车工",
-                       wage_min=6000, wage_max=9000, certificates_required=["叉车证"])
+    body = job_payload(
+        world.firm,
+        2,
+        title="叉车司机 持叉车证 包吃住",
+        description="开叉车 仓库 叉车工",
+        wage_min=6000,
+        wage_max=9000,
+        certificates_required=["叉车证"],
+    )
     new = client.post(f"{API}/jobs", json=body, headers=h).get_json()
     after = client.get(f"{API}/workers/{worker}/matches?limit=50", headers=h).get_json()["items"]
     assert new["id"] not in [i["job_id"] for i in before]
     assert new["id"] in [i["job_id"] for i in after]
     # a worker without the certificate never gets it (hard rule)
-    other = client.get(f"{API}/workers/{world.workers[1]}/matches?limit=50", headers=h).get_json()["items"]
+    other = client.get(f"{API}/workers/{world.workers[1]}/matches?limit=50", headers=h).get_json()[
+        "items"
+    ]
     assert new["id"] not in [i["job_id"] for i in other]
     # closing it takes it out at once
     r = client.patch(f"{API}/jobs/{new['id']}", json={"status": "closed", "version": 1}, headers=h)
@@ -81,16 +114,23 @@ def test_new_worker_is_matched_and_hired_to_full_closes_the_job(client, world):
     assert items
     job_id = items[0]["job_id"]
     job = client.get(f"{API}/jobs/{job_id}", headers=h).get_json()
-    client.patch(f"{API}/jobs/{job_id}", json={"headcount": 1, "version": job["version"]}, headers=h)
-    r = client.post(f"{API}/outcomes", json={"worker_id": w["id"], "job_id": job_id, "stage": "hired",
-                                             "date": "2026-01-05"}, headers=h)
+    client.patch(
+        f"{API}/jobs/{job_id}", json={"headcount": 1, "version": job["version"]}, headers=h
+    )
+    r = client.post(
+        f"{API}/outcomes",
+        json={"worker_id": w["id"], "job_id": job_id, "stage": "hired", "date": "2026-01-05"},
+        headers=h,
+    )
     assert r.status_code == 201
     assert client.get(f"{API}/jobs/{job_id}", headers=h).get_json()["status"] == "filled"
     again = client.get(f"{API}/workers/{w['id']}/matches?limit=50", headers=h).get_json()["items"]
     assert job_id not in [i["job_id"] for i in again]
 
 
-def test_a_sibling_process_follows_writes_through_the_audit_log(client, world, database_url, id_key, tmp_path):
+def test_a_sibling_process_follows_writes_through_the_audit_log(
+    client, world, database_url, id_key, tmp_path
+):
     """Two apps on one database stand for two gunicorn workers: a job created through one shows
     in the other's matches without a restart."""
     sibling = make_app(database_url, id_key, tmp_path / "sibling")
@@ -98,7 +138,9 @@ def test_a_sibling_process_follows_writes_through_the_audit_log(client, world, d
     h = world.headers("admin")
     worker = world.workers[0]
     other.get(f"{API}/workers/{worker}/matches?limit=50", headers=h)  # loads its engine
-    body = job_payload(world.firm, 0, title="电焊工 氩弧焊 高薪", description="电焊 焊接", wage_max=12000)
+    body = job_payload(
+        world.firm, 0, title="电焊工 氩弧焊 高薪", description="电焊 焊接", wage_max=12000
+    )
     new = client.post(f"{API}/jobs", json=body, headers=h).get_json()
     seen = other.get(f"{API}/workers/{worker}/matches?limit=50", headers=h).get_json()["items"]
     assert new["id"] in [i["job_id"] for i in seen]
@@ -113,4 +155,8 @@ def test_a_sibling_process_follows_writes_through_the_audit_log(client, world, d
 def test_healthz_reports_the_model_once_loaded(client, world):
     client.get(f"{API}/workers/{world.workers[0]}/matches", headers=world.headers("admin"))
     assert client.get(f"{API}/healthz").get_json() == {
-        "status": "ok", "database": "ok", "model_version": "test-char-ngram", "engine_loaded": True}
+        "status": "ok",
+        "database": "ok",
+        "model_version": "test-char-ngram",
+        "engine_loaded": True,
+    }

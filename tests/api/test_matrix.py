@@ -16,7 +16,15 @@ from typing import Any
 import pytest
 
 from api.openapi import ALL_ROLES, ROUTES, Operation
-from tests.api.conftest import HUALONG, YANCHANG, dispose, job_payload, make_app, seed_world, worker_payload
+from tests.api.conftest import (
+    HUALONG,
+    YANCHANG,
+    dispose,
+    job_payload,
+    make_app,
+    seed_world,
+    worker_payload,
+)
 
 API = "/api/v1"
 POSTGRES_URL = os.environ.get("JOBBRIDGE_TEST_POSTGRES_URL")
@@ -45,13 +53,27 @@ def _bodies(s: Scope) -> dict[str, Any]:
         "jobs.update_job": {"headcount": 7},
         "workers.create_worker": worker_payload(s.next_worker()),
         "workers.update_worker": {"min_wage": 3500},
-        "outcomes.create_outcome": {"worker_id": s.world.workers[0], "job_id": s.world.jobs[0],
-                                    "stage": "applied", "date": "2026-01-02"},
-        "imports.import_jobs": _csv("岗位名称,工作城市,月薪下限,月薪上限,招聘人数\n普工,苏州,5000,7000,3\n"),
+        "outcomes.create_outcome": {
+            "worker_id": s.world.workers[0],
+            "job_id": s.world.jobs[0],
+            "stage": "applied",
+            "date": "2026-01-02",
+        },
+        "imports.import_jobs": _csv(
+            "岗位名称,工作城市,月薪下限,月薪上限,招聘人数\n普工,苏州,5000,7000,3\n"
+        ),
         "imports.import_workers": _csv(
-            "姓名,身份证号,户籍县,学历\n矩阵,%s,化隆,初中\n" % worker_payload(s.next_worker())["id_number"]),
-        "fairs.create_fair": {"name": "矩阵招聘会", "county_code": HUALONG, "date": "2026-04-01",
-                              "start_time": "09:00", "end_time": "10:00", "slot_minutes": 20, "booths": 2},
+            f"姓名,身份证号,户籍县,学历\n矩阵,{worker_payload(s.next_worker())['id_number']},化隆,初中\n"
+        ),
+        "fairs.create_fair": {
+            "name": "矩阵招聘会",
+            "county_code": HUALONG,
+            "date": "2026-04-01",
+            "start_time": "09:00",
+            "end_time": "10:00",
+            "slot_minutes": 20,
+            "booths": 2,
+        },
         "fairs.plan": {"max_workers": 5, "time_limit_s": 3},
         "fairs.replan": {"absent_workers": [s.world.workers[0]], "time_limit_s": 3},
         "allocations.create_allocation": {"counties": [HUALONG], "mode": "welfare"},
@@ -59,8 +81,11 @@ def _bodies(s: Scope) -> dict[str, Any]:
 
 
 #: Query strings some operations need to be meaningful.
-QUERIES = {"fairs.lists": {"format": "html"}, "imports.export_jobs": {"format": "csv"},
-           "imports.export_workers": {"format": "csv"}}
+QUERIES = {
+    "fairs.lists": {"format": "html"},
+    "imports.export_jobs": {"format": "csv"},
+    "imports.export_workers": {"format": "csv"},
+}
 
 
 @dataclass
@@ -78,8 +103,19 @@ class Scope:
         return self.inside[kind]
 
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=[
-    pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason="JOBBRIDGE_TEST_POSTGRES_URL not set")])])
+@pytest.fixture(
+    scope="module",
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgres",
+            marks=[
+                pytest.mark.postgres,
+                pytest.mark.skipif(not POSTGRES_URL, reason="JOBBRIDGE_TEST_POSTGRES_URL not set"),
+            ],
+        ),
+    ],
+)
 def matrix(request, tmp_path_factory, id_key):
     """One database for the whole matrix (mutations are harmless: versioned writes stop at 428)."""
     from sqlalchemy import create_engine, text
@@ -96,8 +132,11 @@ def matrix(request, tmp_path_factory, id_key):
         schema = f"m_{uuid.uuid4().hex[:12]}"
         with create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT").connect() as c:
             c.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(POSTGRES_URL).update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-            hide_password=False)
+        url = (
+            make_url(POSTGRES_URL)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
     init_db(url).dispose()
     app = make_app(url, id_key, folder)
     world = seed_world(app)
@@ -110,24 +149,45 @@ def matrix(request, tmp_path_factory, id_key):
         assert r.status_code in (200, 201), (path, r.get_json())
         return r.get_json()
 
-    fair = {"name": "范围内", "county_code": HUALONG, "date": "2026-04-01", "start_time": "09:00",
-            "end_time": "10:00", "slot_minutes": 20, "booths": 2}
+    fair = {
+        "name": "范围内",
+        "county_code": HUALONG,
+        "date": "2026-04-01",
+        "start_time": "09:00",
+        "end_time": "10:00",
+        "slot_minutes": 20,
+        "booths": 2,
+    }
     fair_in = post("/fairs", fair)["id"]
     post(f"/fairs/{fair_in}/plan", {"time_limit_s": 3})
     fair_out = post("/fairs", {**fair, "name": "范围外", "county_code": YANCHANG})["id"]
     alloc_in = post("/allocations", {"counties": [HUALONG]})["id"]
     alloc_out = post("/allocations", {"counties": [YANCHANG]})["id"]
     event = {"stage": "applied", "date": "2026-01-02"}
-    outcome_in = post("/outcomes", {**event, "worker_id": world.workers[0], "job_id": world.jobs[0]})["id"]
-    outcome_other_job = post("/outcomes", {**event, "worker_id": world.workers[0],
-                                            "job_id": world.other_jobs[0]})["id"]
-    outcome_other_worker = post("/outcomes", {**event, "worker_id": world.other_workers[0],
-                                               "job_id": world.jobs[0]})["id"]
-    scope.inside = {"firm": world.firm, "job": world.jobs[0], "worker": world.workers[0], "fair": fair_in,
-                    "allocation": alloc_in, "outcome": outcome_in}
+    outcome_in = post(
+        "/outcomes", {**event, "worker_id": world.workers[0], "job_id": world.jobs[0]}
+    )["id"]
+    outcome_other_job = post(
+        "/outcomes", {**event, "worker_id": world.workers[0], "job_id": world.other_jobs[0]}
+    )["id"]
+    outcome_other_worker = post(
+        "/outcomes", {**event, "worker_id": world.other_workers[0], "job_id": world.jobs[0]}
+    )["id"]
+    scope.inside = {
+        "firm": world.firm,
+        "job": world.jobs[0],
+        "worker": world.workers[0],
+        "fair": fair_in,
+        "allocation": alloc_in,
+        "outcome": outcome_in,
+    }
     scope.outside = {
         "firm": {"hr": world.other_firm},
-        "job": {"hr": world.other_jobs[0], "bureau": world.closed_job, "organiser": world.closed_job},
+        "job": {
+            "hr": world.other_jobs[0],
+            "bureau": world.closed_job,
+            "organiser": world.closed_job,
+        },
         "worker": {"bureau": world.other_workers[0]},
         "fair": {"bureau": fair_out},
         "allocation": {"bureau": alloc_out},
@@ -163,9 +223,21 @@ def _id(op: Operation) -> str:
 PROTECTED = [op for op in ROUTES if not op.public]
 ALLOWED = [(op, role) for op in PROTECTED for role in op.roles]
 DENIED = [(op, role) for op in PROTECTED for role in ALL_ROLES if role not in op.roles]
-OUTSIDE_KINDS = {"firm": ("hr",), "job": ("hr", "bureau", "organiser"), "worker": ("bureau",),
-                 "fair": ("bureau",), "allocation": ("bureau",), "outcome": ("hr", "bureau")}
-OUTSIDE = [(op, role) for op in PROTECTED if op.scope for role in OUTSIDE_KINDS[op.scope] if role in op.roles]
+OUTSIDE_KINDS = {
+    "firm": ("hr",),
+    "job": ("hr", "bureau", "organiser"),
+    "worker": ("bureau",),
+    "fair": ("bureau",),
+    "allocation": ("bureau",),
+    "outcome": ("hr", "bureau"),
+}
+OUTSIDE = [
+    (op, role)
+    for op in PROTECTED
+    if op.scope
+    for role in OUTSIDE_KINDS[op.scope]
+    if role in op.roles
+]
 
 
 def test_every_route_is_in_the_table_and_the_matrix(matrix):
@@ -182,7 +254,9 @@ def test_every_route_is_in_the_table_and_the_matrix(matrix):
         if op.body is not None or op.upload:
             assert op.endpoint in bodies, f"{_id(op)}: add a request body for it to the matrix"
         if op.path_params:
-            assert op.scope in scope.inside, f"{_id(op)}: declare its scope kind and give it an object"
+            assert op.scope in scope.inside, (
+                f"{_id(op)}: declare its scope kind and give it an object"
+            )
     assert len(ALLOWED) + len(DENIED) == len(PROTECTED) * len(ALL_ROLES)
 
 
@@ -200,7 +274,9 @@ def test_public_operations_need_no_key(matrix, op):
     assert _call(client, scope, op, None).status_code == 200
 
 
-@pytest.mark.parametrize(("op", "role"), DENIED, ids=lambda v: _id(v) if isinstance(v, Operation) else v)
+@pytest.mark.parametrize(
+    ("op", "role"), DENIED, ids=lambda v: _id(v) if isinstance(v, Operation) else v
+)
 def test_role_not_allowed_is_403(matrix, op, role):
     _, client, scope = matrix
     r = _call(client, scope, op, role)
@@ -208,7 +284,9 @@ def test_role_not_allowed_is_403(matrix, op, role):
     assert role in r.get_json()["detail"]
 
 
-@pytest.mark.parametrize(("op", "role"), ALLOWED, ids=lambda v: _id(v) if isinstance(v, Operation) else v)
+@pytest.mark.parametrize(
+    ("op", "role"), ALLOWED, ids=lambda v: _id(v) if isinstance(v, Operation) else v
+)
 def test_allowed_role_in_scope_passes(matrix, op, role):
     _, client, scope = matrix
     r = _call(client, scope, op, role)
@@ -218,7 +296,9 @@ def test_allowed_role_in_scope_passes(matrix, op, role):
         assert r.status_code == 428  # reached the version check: nothing was changed without one
 
 
-@pytest.mark.parametrize(("op", "role"), OUTSIDE, ids=lambda v: _id(v) if isinstance(v, Operation) else v)
+@pytest.mark.parametrize(
+    ("op", "role"), OUTSIDE, ids=lambda v: _id(v) if isinstance(v, Operation) else v
+)
 def test_object_outside_scope_is_404(matrix, op, role):
     _, client, scope = matrix
     r = _call(client, scope, op, role, scope.outside[op.scope][role])

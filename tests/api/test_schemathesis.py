@@ -39,13 +39,32 @@ def _build_app():
     client, admin = app.test_client(), app.test_world.headers("admin")
     # A planned fair (id 1) and an allocation (id 1), so the examples phase (path ids = 1) reaches
     # the fair and allocation views rather than their 404s; this also warms the engine.
-    fair = {"name": "样例招聘会", "county_code": "630224", "date": "2026-04-01", "start_time": "09:00",
-            "end_time": "10:00", "slot_minutes": 20, "booths": 2}
+    fair = {
+        "name": "样例招聘会",
+        "county_code": "630224",
+        "date": "2026-04-01",
+        "start_time": "09:00",
+        "end_time": "10:00",
+        "slot_minutes": 20,
+        "booths": 2,
+    }
     assert client.post("/api/v1/fairs", json=fair, headers=admin).status_code == 201
-    assert client.post("/api/v1/fairs/1/plan", json={"time_limit_s": 3}, headers=admin).status_code == 200
-    assert client.post("/api/v1/allocations", json={"counties": ["630224"]}, headers=admin).status_code == 201
-    assert client.post("/api/v1/outcomes", json={"worker_id": 1, "job_id": 1, "stage": "applied",
-                                                  "date": "2026-01-02"}, headers=admin).status_code == 201
+    assert (
+        client.post("/api/v1/fairs/1/plan", json={"time_limit_s": 3}, headers=admin).status_code
+        == 200
+    )
+    assert (
+        client.post("/api/v1/allocations", json={"counties": ["630224"]}, headers=admin).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            "/api/v1/outcomes",
+            json={"worker_id": 1, "job_id": 1, "stage": "applied", "date": "2026-01-02"},
+            headers=admin,
+        ).status_code
+        == 201
+    )
     return app
 
 
@@ -54,7 +73,12 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP)
 
 
 @schema.parametrize()
-@settings(max_examples=8, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=8,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_every_operation_conforms_and_never_fails(case):
     case.call_and_validate(headers=APP.test_world.headers("admin"), checks=CHECKS)
