@@ -25,6 +25,9 @@ SERVICE_DEFAULTS: dict[str, Any] = {
     # A callable returning an (unfitted) engine, or (engine, version); tests pass a small one.
     "ENGINE_FACTORY": None,
     "MAX_PAGE_SIZE": 500,
+    # Fit the matching engine when the app is created (each gunicorn process at boot) instead of
+    # on the first match request, so that no user waits for the fit.
+    "ENGINE_PRELOAD": False,
     # Seconds an authenticated key is remembered by a process (a revoked key stops within this).
     "AUTH_CACHE_SECONDS": 5.0,
     # Largest number of rows one import file may hold.
@@ -90,6 +93,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     service.init_app(app)
     errors.init_app(app)
     register_blueprints(app)
+    if app.config["ENGINE_PRELOAD"]:
+        with app.app_context():
+            service.get_matching().load()
     return app
 
 

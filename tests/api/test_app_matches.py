@@ -160,3 +160,12 @@ def test_healthz_reports_the_model_once_loaded(client, world):
         "model_version": "test-char-ngram",
         "engine_loaded": True,
     }
+
+
+def test_engine_preload_fits_at_app_creation(world, database_url, id_key, tmp_path):
+    app = make_app(database_url, id_key, tmp_path / "preload", ENGINE_PRELOAD=True)
+    body = app.test_client().get(f"{API}/healthz").get_json()
+    assert body["engine_loaded"] is True and body["model_version"] == "test-char-ngram"
+    from tests.api.conftest import dispose
+
+    dispose(app)
