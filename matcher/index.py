@@ -87,6 +87,7 @@ class ItemIndex:
         self.ids = np.zeros(0, dtype=np.int64)
         self._row_of: dict[int, int] = {}
         self._lexical_csc: sp.csc_matrix | None = None
+        self.ivf: dict[str, Any] | None = None
 
     # -- size -----------------------------------------------------------------------------
 
@@ -160,6 +161,57 @@ class ItemIndex:
         self.active = np.ones(len(keep), dtype=bool)
         self._row_of = {int(i): r for r, i in enumerate(self.ids.tolist())}
         self._lexical_csc = None
+        self.ivf = None  # rows were renumbered: the lists no longer hold; rebuild on demand
+
+    # -- approximate index ------------------------------------------------------------------
+
+    def build_ivf(self, n_lists: int | None = None, *, sample: int = 50_000, seed: int = 0) -> None:
+        """Cluster the embeddings (inverted file) and reorder rows so that each list is contiguous.
+
+        Search then scans only the ``n_probe`` lists whose centroids are nearest to the query
+        (plus rows added since the build, kept in a tail that is always scanned). Rows keep
+        their ids; row numbers change, so callers must not hold row numbers across a build.
+        """
+        from sklearn.cluster import MiniBatchKMeans
+
+        self.compact()
+        n = self.n_rows
+        if n == 0 or self.prepared is None:
+            self.ivf = None
+            return
+        n_lists = int(n_lists or max(8, int(2 * np.sqrt(n))))
+        n_lists = min(n_lists, n)
+        rng = np.random.default_rng(seed)
+        fit_rows = rng.choice(n, size=min(n, max(sample, 20 * n_lists)), replace=False)
+        km = MiniBatchKMeans(n_clusters=n_lists, random_state=seed, batch_size=4096, n_init=1, max_iter=30)
+        km.fit(self.embeddings[fit_rows])
+        centroids = km.cluster_centers_.astype(np.float32)
+        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+        assign = np.empty(n, dtype=np.int32)
+        for lo in range(0, n, 65_536):
+            assign[lo : lo + 65_536] = np.argmax(self.embeddings[lo : lo + 65_536] @ centroids.T, axis=1)
+        order = np.argsort(assign, kind="stable")
+        self.prepared = take_prepared(self.prepared, order)
+        self.embeddings = np.ascontiguousarray(self.embeddings[order])
+        self.lexical = self.lexical[order]
+        self.ids = self.ids[order]
+        self.active = self.active[order]
+        self._row_of = {int(i): r for r, i in enumerate(self.ids.tolist())}
+        self._lexical_csc = None
+        counts = np.bincount(assign, minlength=n_lists)
+        ends = np.cumsum(counts)
+        self.ivf = {"centroids": centroids, "starts": ends - counts, "ends": ends, "n_built": n}
+
+    def _ivf_ranges(self, query_embedding: np.ndarray, n_probe: int) -> list[tuple[int, int]]:
+        ivf = self.ivf
+        assert ivf is not None
+        cs = ivf["centroids"] @ query_embedding
+        n_probe = min(n_probe, len(cs))
+        probes = np.argpartition(-cs, n_probe - 1)[:n_probe] if n_probe < len(cs) else np.arange(len(cs))
+        ranges = [(int(ivf["starts"][p]), int(ivf["ends"][p])) for p in np.sort(probes)]
+        if self.n_rows > ivf["n_built"]:
+            ranges.append((int(ivf["n_built"]), self.n_rows))
+        return [(a, b) for a, b in ranges if b > a]
 
     # -- search ---------------------------------------------------------------------------
 
@@ -182,14 +234,20 @@ class ItemIndex:
         mask: np.ndarray,
         k: int,
         lexical_weight: float,
+        n_probe: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Best ``k`` rows among those ``mask`` keeps (and still active), by hybrid score.
+
+        Exact over all rows, unless an inverted file was built (:meth:`build_ivf`) and
+        ``n_probe`` is given: then only the rows of the ``n_probe`` nearest lists are scored.
 
         Returns
         -------
         rows, dense, lexical : ndarray
             Row numbers best first, and each row's dense and lexical similarity.
         """
+        if n_probe and self.ivf is not None and query_embedding is not None:
+            return self._search_ivf(query_embedding, query_lexical, mask, k, lexical_weight, n_probe)
         keep = mask & self.active
         n_keep = int(keep.sum())
         if n_keep == 0 or k <= 0:
@@ -215,6 +273,46 @@ class ItemIndex:
         # Stable order: score desc, then row (older first) for ties.
         top = top[np.lexsort((top, -score[top]))]
         return top.astype(np.int64), dense[top], lexical[top]
+
+
+    def _search_ivf(
+        self,
+        query_embedding: np.ndarray,
+        query_lexical: sp.csr_matrix | None,
+        mask: np.ndarray,
+        k: int,
+        lexical_weight: float,
+        n_probe: int,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        q = query_embedding.astype(np.float32)
+        qlex = None
+        if query_lexical is not None and lexical_weight > 0:
+            query_lexical = query_lexical.tocsr()
+            qlex = np.zeros(self.lexical.shape[1], dtype=np.float32)
+            ok = query_lexical.indices < qlex.shape[0]
+            qlex[query_lexical.indices[ok]] = query_lexical.data[ok]
+        rows_l, dense_l, lex_l = [], [], []
+        for a, b in self._ivf_ranges(q, n_probe):
+            keep = np.flatnonzero(mask[a:b] & self.active[a:b])
+            if len(keep) == 0:
+                continue
+            block = self.embeddings[a:b]
+            dense = (block @ q)[keep]
+            lex = (self.lexical[a:b] @ qlex)[keep] if qlex is not None else np.zeros(len(keep), np.float32)
+            rows_l.append(keep + a)
+            dense_l.append(dense)
+            lex_l.append(lex)
+        if not rows_l:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, np.zeros(0, np.float32), np.zeros(0, np.float32)
+        rows = np.concatenate(rows_l)
+        dense = np.concatenate(dense_l).astype(np.float32)
+        lex = np.concatenate(lex_l).astype(np.float32)
+        score = (1 - lexical_weight) * dense + lexical_weight * lex
+        k = min(k, len(rows))
+        top = np.argpartition(-score, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+        top = top[np.lexsort((rows[top], -score[top]))]
+        return rows[top].astype(np.int64), dense[top], lex[top]
 
 
 __all__ = ["ItemIndex", "concat_prepared", "take_prepared"]

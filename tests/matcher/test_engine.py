@@ -262,3 +262,30 @@ def test_no_result_ever_breaks_a_rule_and_scores_never_increase(make_engine, wor
         items = engine.recommend_workers(int(jid), k=k)
         for it in items:
             assert_no_violation(engine, it["worker_id"], [int(jid)])
+
+
+# --- approximate index ---------------------------------------------------------------------
+
+
+def test_inverted_file_keeps_rules_and_finds_what_exact_search_finds(make_engine, world_factory):
+    jobs, workers = world_factory(n_workers=40, n_jobs=1200, seed=3)
+    exact = make_engine(jobs, workers, ann_min_rows=None, candidate_pool=30)
+    approx = make_engine(jobs, workers, ann_min_rows=500, ann_probe_fraction=0.5, candidate_pool=30)
+    assert approx.jobs_index_.ivf is not None and exact.jobs_index_.ivf is None
+    hits = total = 0
+    for wid in workers["worker_id"].iloc[:30]:
+        a = [it["job_id"] for it in approx.recommend_jobs(int(wid), k=10)]
+        e = [it["job_id"] for it in exact.recommend_jobs(int(wid), k=10)]
+        assert_no_violation(approx, int(wid), a)
+        hits, total = hits + len(set(a) & set(e)), total + len(e)
+    assert hits / total > 0.8
+    # full probing is exact
+    full = make_engine(jobs, workers, ann_min_rows=500, ann_probe_fraction=1.0, candidate_pool=30)
+    wid = int(workers["worker_id"].iloc[0])
+    assert [it["job_id"] for it in full.recommend_jobs(wid)] == [it["job_id"] for it in exact.recommend_jobs(wid)]
+    # rows added after the build live in the scanned tail and show at once
+    full.add_jobs(jobs.iloc[:1].assign(job_id=99_999, status="open", hired_count=0, title="特招缝纫工",
+                                       age_min=16, age_max=70, education_min=None, certificates_required=[[]],
+                                       dormitory=True, halal_canteen=True))
+    assert full.jobs_index_.ivf["n_built"] < full.jobs_index_.n_rows
+    assert 99_999 in {it["job_id"] for it in full.recommend_jobs(wid, k=1000)}
