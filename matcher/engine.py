@@ -278,9 +278,12 @@ class MatchingEngine(BaseEstimator):
         if not texts:
             dim = getattr(self, "dimension_", None) or int(getattr(self.encoder_, "dimension", 1))
             return np.zeros((0, dim), dtype=np.float32)
-        emb = np.asarray(self.encoder_.encode(texts, batch_size=self.encode_batch_size), dtype=np.float32)
-        if emb.ndim != 2 or emb.shape[0] != len(texts):
-            raise ValueError(f"encoder returned shape {emb.shape} for {len(texts)} texts")
+        # Registers repeat themselves (the same trades, the same wishes): encode each text once.
+        unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
+        emb = np.asarray(self.encoder_.encode(list(unique), batch_size=self.encode_batch_size), dtype=np.float32)
+        if emb.ndim != 2 or emb.shape[0] != len(unique):
+            raise ValueError(f"encoder returned shape {emb.shape} for {len(unique)} texts")
+        emb = emb[inverse.ravel()]
         self.dimension_ = int(emb.shape[1])
         # Encoders normalise already; normalising again costs little and guards foreign ones.
         norms = np.linalg.norm(emb, axis=1, keepdims=True)

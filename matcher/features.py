@@ -149,6 +149,15 @@ class OccupationPredictor(Protocol):
     def predict(self, titles: Sequence[str]) -> Sequence[str]: ...
 
 
+def predict_codes(coder: OccupationPredictor, texts: Sequence[str]) -> list[str]:
+    """``coder.predict`` on each distinct text once (registers repeat the same trades)."""
+    if not len(texts):
+        return []
+    unique = sorted(set(texts))
+    codes = dict(zip(unique, (str(c or "") for c in coder.predict(unique)), strict=True))
+    return [codes[t] for t in texts]
+
+
 class NameOccupationCoder:
     """A small fallback coder: nearest CSCO name or alias by character n-gram TF-IDF.
 
@@ -268,7 +277,7 @@ def prepare_jobs(jobs: pd.DataFrame, ctx: Context) -> PreparedJobs:
     given = np.array([bool(c) for c in codes], dtype=bool)
     if ctx.coder is not None and not given.all():
         todo = [i for i, c in enumerate(codes) if not c]
-        predicted = ctx.coder.predict([clean_job_title(jobs["title"].iat[i]) for i in todo])
+        predicted = predict_codes(ctx.coder, [clean_job_title(jobs["title"].iat[i]) for i in todo])
         for i, c in zip(todo, predicted, strict=True):
             codes[i] = str(c or "")
     occ_names = [ctx.occupation_names.get(c, "") for c in codes]
@@ -319,10 +328,10 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
     wish_codes = [""] * len(workers)
     if ctx.coder is not None and len(workers):
         todo = [i for i in range(len(workers)) if has_skills[i]]
-        for i, c in zip(todo, ctx.coder.predict([skills[i] for i in todo]) if todo else [], strict=True):
+        for i, c in zip(todo, predict_codes(ctx.coder, [skills[i] for i in todo]), strict=True):
             exp_codes[i] = str(c or "")
         todo = [i for i in range(len(workers)) if desired[i]]
-        for i, c in zip(todo, ctx.coder.predict([desired[i][0] for i in todo]) if todo else [], strict=True):
+        for i, c in zip(todo, predict_codes(ctx.coder, [desired[i][0] for i in todo]), strict=True):
             wish_codes[i] = str(c or "")
     county = workers.get("county_code", pd.Series([""] * len(workers))).fillna("").astype(str).tolist()
     lat, lon = _coords(county, ctx.geography.county_coords)
