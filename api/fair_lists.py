@@ -235,40 +235,52 @@ def render_xlsx(
     ``=1+1`` stays a name.
     """
     from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Font
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     lists = build_lists(plan, workers, firms, jobs, certificate_names=certificate_names)
-    book = Workbook()
-    book.remove(book.active)
+    # Write-only mode streams rows (tens of thousands of interviews) several times faster.
+    book = Workbook(write_only=True)
+    bold, big = Font(bold=True), Font(bold=True, size=14)
     for name, df in lists.items():
         df = _public_columns(df)
         sheet = book.create_sheet(name)
-        sheet.append([f"{title} — {name}"])
-        sheet["A1"].font = Font(bold=True, size=14)
-        sheet.append(list(df.columns))
-        for cell in sheet[2]:
-            cell.font = Font(bold=True)
-        for row in df.itertuples(index=False):
-            sheet.append([_cell(v) for v in row])
-        for row in sheet.iter_rows(min_row=3):
-            for cell in row:
-                if isinstance(cell.value, str):
-                    cell.data_type = "s"  # never a formula
-                    cell.alignment = Alignment(wrap_text=True, vertical="top")
         for i, col in enumerate(df.columns, start=1):
             width = max([len(str(col))] + [len(str(v)) for v in df[col].head(500)]) + 2
             sheet.column_dimensions[get_column_letter(i)].width = min(60, width * 1.6)
         sheet.freeze_panes = "A3"
         sheet.print_title_rows = "2:2"
-        sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
+        sheet.page_setup.paperSize = "9"  # A4 in the xlsx numbering
         sheet.page_setup.orientation = "landscape" if len(df.columns) > 6 else "portrait"
         sheet.page_setup.fitToWidth = 1
         sheet.page_setup.fitToHeight = 0
         sheet.sheet_properties.pageSetUpPr.fitToPage = True
+        sheet.append([_styled(sheet, f"{title} — {name}", big)])
+        sheet.append([_styled(sheet, str(c), bold) for c in df.columns])
+        for row in df.itertuples(index=False):
+            sheet.append([_xlsx_value(sheet, v, WriteOnlyCell) for v in row])
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()
+
+
+def _styled(sheet: Any, value: str, font: Any) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    cell.font = font
+    return cell
+
+
+def _xlsx_value(sheet: Any, value: Any, cell_type: Any) -> Any:
+    value = _cell(value)
+    if isinstance(value, str) and value.startswith("="):
+        cell = cell_type(sheet, value=value)
+        cell.data_type = "s"  # text, never a formula
+        return cell
+    return value
 
 
 def _cell(value: Any) -> Any:
@@ -395,20 +407,23 @@ def render_html(
             f"{meta}{_table(rows.drop(columns=['展位号', '企业']))}</section>"
         )
     desks = p.settings.get("desks_per_booth", 1)
-    slips = lists[LIST_SLIPS]
-    by_worker = list(slips.groupby("_worker_id", sort=False))
-    for start in range(0, len(by_worker), SLIPS_PER_PAGE):
+    by_worker: dict[Any, list[dict[str, Any]]] = {}
+    for r in lists[LIST_SLIPS].to_dict("records"):  # dicts: far faster than groupby frames
+        by_worker.setdefault(r["_worker_id"], []).append(r)
+    slips = list(by_worker.values())
+    for start in range(0, len(slips), SLIPS_PER_PAGE):
         cards = []
-        for _, rows in by_worker[start:start + SLIPS_PER_PAGE]:
-            first = rows.iloc[0]
+        for rows in slips[start:start + SLIPS_PER_PAGE]:
+            first = rows[0]
             times = "<br>".join(
                 f"{_e(r['时间'])}　{_e(r['展位号'])} 号展位"
                 + (f"（{_e(r['面试台'])} 号台）" if desks > 1 else "")
                 + f"　{_e(r['企业'])}　{_e(r['岗位'])}"
-                for _, r in rows.iterrows()
+                for r in rows
             )
             town = f"（{_e(first['乡镇'])}）" if first["乡镇"] else ""
-            materials = "；".join(dict.fromkeys("；".join(rows["需携带材料"]).split("；")))
+            materials = "；".join(dict.fromkeys("；".join(r["需携带材料"] for r in rows)
+                                              .split("；")))
             cards.append(
                 f'<div class="slip"><h3>{_e(title)} · {LIST_SLIPS}</h3><dl>'
                 f"<dt>姓名</dt><dd>{_e(first['姓名'])}{town}</dd>"

@@ -82,9 +82,10 @@ def main(argv: list[str] | None = None) -> None:
     check(plan)
     s = plan.stats
     print(f"plan_fair: {elapsed:.1f} s (model build {s['build_s']} s, CP-SAT {s['solve_s']} s)")
+    why = pd.Series([n["why"] for n in plan.not_invited], dtype=object).value_counts()
     print(f"  firms {s['n_firms']}, invited {s['n_invited']:,} (with ≥1 interview "
-          f"{s['n_invited_with_interview']:,}), not invited for lack of places "
-          f"{s['n_not_invited']:,}")
+          f"{s['n_invited_with_interview']:,}), matching county workers not invited: "
+          f"{why.to_dict()}")
     print(f"  requested {s['n_requested']:,}, scheduled {s['n_scheduled']:,} "
           f"({100 * s['scheduled_share']:.2f} %), interview places {s['interview_places']:,}")
     print(f"  CP-SAT status {s['status']}, objective {s['objective']:.0f}, best bound "
