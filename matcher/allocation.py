@@ -523,12 +523,19 @@ def allocate(
     t0 = time.perf_counter()
     if mode not in _MODES:
         raise ValueError(f"mode {mode!r} is not supported; use one of {list(_MODES)}.")
-    if not np.isfinite(poverty_priority) or poverty_priority < 0:
+    if (isinstance(poverty_priority, bool) or not isinstance(poverty_priority, (int, float))
+            or not np.isfinite(poverty_priority) or poverty_priority < 0):
         raise ValueError(f"poverty_priority {poverty_priority!r} must be a number >= 0.")
-    if max_per_firm is not None and (int(max_per_firm) != max_per_firm or max_per_firm < 1):
+    if max_per_firm is not None and (
+        isinstance(max_per_firm, bool) or not isinstance(max_per_firm, (int, np.integer))
+        or max_per_firm < 1
+    ):
         raise ValueError(f"max_per_firm {max_per_firm!r} must be a whole number >= 1 or None.")
-    if time_limit_s <= 0:
-        raise ValueError(f"time_limit_s {time_limit_s!r} must be > 0 seconds.")
+    if (isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float))
+            or not time_limit_s > 0):
+        raise ValueError(f"time_limit_s {time_limit_s!r} must be a number of seconds > 0.")
+    if max_per_firm is not None:
+        max_per_firm = int(max_per_firm)
 
     _require_columns(jobs, "jobs", ("job_id", "firm_id", "headcount", "hired_count"))
     _require_columns(workers, "workers", ("worker_id",))

@@ -276,6 +276,11 @@ def _check_int(value: Any, name: str, minimum: int = 1, optional: bool = False) 
         raise ValueError(f"{name} {value!r} must be a whole number >= {minimum}{extra}.")
 
 
+def _check_seconds(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"time_limit_s {value!r} must be a number of seconds > 0.")
+
+
 # --------------------------------------------------------------------------- CP-SAT
 
 
@@ -555,8 +560,7 @@ def plan_fair(
     _check_int(max_workers, "max_workers", optional=True)
     # A worker can have one interview per slot: a short fair asks for fewer.
     interviews_per_worker = min(interviews_per_worker, len(slots))
-    if not time_limit_s or time_limit_s <= 0:
-        raise ValueError(f"time_limit_s {time_limit_s!r} must be > 0 seconds.")
+    _check_seconds(time_limit_s)
     _require_columns(workers, "workers", ("worker_id",))
     _require_columns(jobs, "jobs", ("job_id", "firm_id", "headcount", "hired_count"))
     _require_columns(firms, "firms", ("firm_id",))
@@ -813,8 +817,7 @@ def replan_fair(
         plan = FairPlan.from_dict(plan)
     if not isinstance(plan, FairPlan):
         raise ValueError(f"plan must be a FairPlan or its dict, got {type(plan).__name__}.")
-    if time_limit_s <= 0:
-        raise ValueError(f"time_limit_s {time_limit_s!r} must be > 0 seconds.")
+    _check_seconds(time_limit_s)
     cancelled = set(cancelled_firms)
     absent = set(absent_workers)
     known_firms = {f["firm_id"] for f in plan.firms}

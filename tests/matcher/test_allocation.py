@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import numpy as np
 import pandas as pd
@@ -248,6 +249,9 @@ def test_extra_candidate_columns_follow_the_assignment():
     assert r.assignments == [{"worker_id": 1, "job_id": 101, "score": 0.9,
                               "reasons": ["持有叉车证"]}]
     assert set(r.to_dict()) == {"assignments", "unassigned", "stats"}
+    for mode in ("welfare", "stable"):
+        out = allocate(c, j, w, mode=mode, max_per_firm=np.int64(2), keep_groups=True)
+        json.dumps(out.to_dict(), ensure_ascii=False)  # plain Python types only
 
 
 def test_closed_jobs_have_no_places():
@@ -312,6 +316,8 @@ def test_bad_input_is_refused_with_a_sentence(change, message):
         ({"poverty_priority": -1}, "poverty_priority -1"),
         ({"max_per_firm": 0}, "max_per_firm 0"),
         ({"max_per_firm": 1.5}, "max_per_firm 1.5"),
+        ({"max_per_firm": "3"}, "max_per_firm '3'"),
+        ({"poverty_priority": "high"}, "poverty_priority 'high'"),
         ({"time_limit_s": 0}, "time_limit_s 0"),
     ],
 )

@@ -286,6 +286,8 @@ def test_make_slots_refuses_bad_times(args, message):
         (lambda c, j, w, f, kw: kw.update(interviews_per_worker=0), "interviews_per_worker 0"),
         (lambda c, j, w, f, kw: kw.update(desks_per_booth=0), "desks_per_booth 0"),
         (lambda c, j, w, f, kw: kw.update(max_workers=0), "max_workers 0"),
+        (lambda c, j, w, f, kw: kw.update(time_limit_s="20"), "time_limit_s '20'"),
+        (lambda c, j, w, f, kw: kw.update(booths=True), "booths True"),
         (lambda c, j, w, f, kw: kw.update(workers=w.iloc[0:0]), "no registered workers"),
         (lambda c, j, w, f, kw: kw.update(jobs=j.iloc[0:0]), "jobs is empty"),
         (lambda c, j, w, f, kw: kw.update(jobs=j.assign(status="closed")), "no open jobs"),
