@@ -19,7 +19,10 @@ placement succeeds (hired and retained). :func:`allocate` turns those lists into
     problem). Workers rank their candidate jobs by score (ties: smaller ``job_id`` first); a
     job ranks the workers who apply by score plus the poverty bonus (ties: smaller
     ``worker_id`` first). The result is the worker-optimal stable matching: no worker and job
-    would both rather be matched to each other. With ``max_per_firm`` a firm's choice is
+    would both rather be matched to each other. Proposals are made in rounds with numpy (all
+    free workers at once); deferred acceptance ends in the same matching whatever the order of
+    proposals, and a test checks it against a one-proposal-at-a-time version, the benchmark
+    against the ``matching`` library. With ``max_per_firm`` a firm's choice is
     greedy over its jobs (a job over its places drops its lowest applicant, otherwise a firm
     over its cap drops its lowest applicant across its jobs); that choice rule is substitutable,
     so the outcome is still stable with respect to it.

@@ -404,3 +404,19 @@ def test_lists_refuse_a_plan_naming_unknown_people():
     plan, workers, firms, jobs = lists_inputs()
     with pytest.raises(ValueError, match=r"worker\(s\) \[4\] that are not in the workers"):
         render_html(plan, workers.iloc[:3], firms, jobs)
+
+
+@pytest.mark.parametrize("path", ["matcher/fairs.py", "matcher/allocation.py",
+                                  "api/fair_lists.py"])
+def test_engine_side_modules_import_no_web_or_database_library(path):
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parents[2] / path).read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module.split(".")[0])
+    assert not names & {"flask", "sqlalchemy", "werkzeug"}, names
