@@ -342,3 +342,41 @@ def test_round_based_deferred_acceptance_equals_one_proposal_at_a_time(inst, pri
     batch, _ = _solve_stable(*args)
     one_by_one, _ = _solve_stable_sequential(*args)
     assert (batch == one_by_one).all()
+
+
+def test_time_limit_between_group_rounds_leaves_split_groups_out_and_says_so():
+    c, j, w = tables(
+        [(1, 101, 0.9), (2, 101, 0.8), (3, 101, 0.1)],
+        [(101, 1, 1, 0, "苏州市")],
+        [(1, False, "fam"), (2, False, "fam"), (3, False, "")],
+    )
+    r = allocate(c, j, w, keep_groups=True, time_limit_s=1e-9)
+    assert r.stats["status"] == "TIME_LIMIT"
+    assert r.assignments == []  # the place 'fam' split over is not re-solved for worker 3
+    why = {u["worker_id"]: u["why"] for u in r.unassigned}
+    assert why[1] == why[2] == REASON_GROUP_SPLIT
+    r = allocate(c, j, w, keep_groups=True)
+    assert r.stats["status"] == "OPTIMAL" and r.assignments[0]["worker_id"] == 3
+
+
+def test_stable_equals_the_matching_library_resident_optimal_solution():
+    matching = pytest.importorskip("matching.games")
+    rng = np.random.default_rng(11)
+    n_w, n_j = 60, 12
+    rows = [(wid, jid, round(float(rng.random()), 2))
+            for wid in range(1, n_w + 1)
+            for jid in rng.choice(np.arange(101, 101 + n_j), 5, replace=False).tolist()]
+    c = pd.DataFrame(rows, columns=["worker_id", "job_id", "score"])
+    j = pd.DataFrame({"job_id": np.arange(101, 101 + n_j), "firm_id": 1,
+                      "headcount": rng.integers(1, 5, n_j), "hired_count": 0})
+    w = pd.DataFrame({"worker_id": np.arange(1, n_w + 1)})
+    ours = {a["worker_id"]: a["job_id"] for a in allocate(c, j, w, mode="stable").assignments}
+    by_w = c.sort_values(["worker_id", "score", "job_id"], ascending=[True, False, True])
+    by_j = c.sort_values(["job_id", "score", "worker_id"], ascending=[True, False, True])
+    game = matching.HospitalResident.create_from_dictionaries(
+        by_w.groupby("worker_id")["job_id"].agg(list).to_dict(),
+        by_j.groupby("job_id")["worker_id"].agg(list).to_dict(),
+        dict(zip(j["job_id"], j["headcount"], strict=True)),
+    )
+    theirs = {r.name: h.name for h, rs in game.solve(optimal="resident").items() for r in rs}
+    assert ours == theirs
