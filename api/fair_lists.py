@@ -349,7 +349,7 @@ th { background: #eee; }
 thead { display: table-header-group; }
 tr, .slip, .township { break-inside: avoid; page-break-inside: avoid; }
 .page { break-after: page; page-break-after: always; }
-.slip { border: 1px dashed #000; padding: 5mm 6mm; margin: 0 0 6mm; height: 56mm;
+.slip { border: 1px dashed #000; padding: 5mm 6mm; margin: 0 0 6mm; min-height: 56mm;
         box-sizing: border-box; }
 .slip dl { display: grid; grid-template-columns: 22mm 1fr; gap: 1mm 3mm; margin: 0; }
 .slip dt { font-weight: bold; }
