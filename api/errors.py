@@ -63,7 +63,8 @@ def problem_body(
     title : str, optional
         Short summary; the status's Chinese title when omitted.
     errors : iterable of mapping, optional
-        ``{"field" or "row", "message"}`` items of a validation error; ``None`` values are dropped.
+        ``{"field" or "row", "message"}`` items of a validation error (an import row also names
+        its ``column`` as written in the file); ``None`` values are dropped.
     **extra
         Further members (``existing_id`` of a duplicate registration…).
 
@@ -80,7 +81,11 @@ def problem_body(
     }
     if errors is not None:
         body["errors"] = [
-            {k: v for k, v in item.items() if v is not None and k in ("row", "field", "message")}
+            {
+                k: v
+                for k, v in item.items()
+                if v is not None and k in ("row", "column", "field", "message")
+            }
             for item in errors
         ]
     body.update(extra)

@@ -39,6 +39,8 @@ def test_job_import_is_all_or_nothing_with_every_row_error(client, world):
     assert body["detail"].startswith("共有 2 行不合规（第 3、4 行）")
     rows = {(e["row"], e.get("field")) for e in body["errors"]}
     assert (3, "city") in rows and (4, "wage_max") in rows
+    city_error = next(e for e in body["errors"] if e["row"] == 3)
+    assert city_error["column"] == "工作城市" and "上海" in city_error["message"]
     assert client.get(f"{API}/jobs?limit=500", headers=h).get_json()["items"] == before
 
     r = _upload(client, f"{API}/jobs/import?skip_invalid=true", csv, h, encoding="gbk")
