@@ -107,7 +107,7 @@ class MatchingEngine(BaseEstimator):
         Collections of at least this many rows get an inverted-file index (k-means lists over
         the embeddings) and single queries scan only ``ann_probe_fraction`` of the lists; None
         keeps every search exact. The benchmark measures its recall against exact search.
-    ann_probe_fraction : float, default=0.1
+    ann_probe_fraction : float, default=0.15
         Share of the inverted lists a query scans.
 
     Attributes
@@ -155,7 +155,7 @@ class MatchingEngine(BaseEstimator):
         lexical_ngram_range: tuple[int, int] = (1, 3),
         encode_batch_size: int = 512,
         ann_min_rows: int | None = 50_000,
-        ann_probe_fraction: float = 0.1,
+        ann_probe_fraction: float = 0.15,
     ) -> None:
         self.encoder = encoder
         self.lexical_weight = lexical_weight

@@ -172,21 +172,27 @@ class ItemIndex:
         (plus rows added since the build, kept in a tail that is always scanned). Rows keep
         their ids; row numbers change, so callers must not hold row numbers across a build.
         """
-        from sklearn.cluster import MiniBatchKMeans
-
         self.compact()
         n = self.n_rows
         if n == 0 or self.prepared is None:
             self.ivf = None
             return
-        n_lists = int(n_lists or max(8, int(2 * np.sqrt(n))))
+        n_lists = int(n_lists or min(1024, max(8, int(2 * np.sqrt(n)))))
         n_lists = min(n_lists, n)
         rng = np.random.default_rng(seed)
-        fit_rows = rng.choice(n, size=min(n, max(sample, 20 * n_lists)), replace=False)
-        km = MiniBatchKMeans(n_clusters=n_lists, random_state=seed, batch_size=4096, n_init=1, max_iter=30)
-        km.fit(self.embeddings[fit_rows])
-        centroids = km.cluster_centers_.astype(np.float32)
-        centroids /= np.maximum(np.linalg.norm(centroids, axis=1, keepdims=True), 1e-12)
+        # Spherical k-means (cosine) on a sample, random rows as seeds: k-means++ seeding cost
+        # minutes of BLAS on two busy cores and bought no recall here.
+        sample_rows = rng.choice(n, size=min(n, max(min(sample, 30 * n_lists), n_lists)), replace=False)
+        data = self.embeddings[sample_rows]
+        centroids = data[rng.choice(len(data), size=n_lists, replace=False)].copy()
+        for _ in range(10):
+            labels = np.argmax(data @ centroids.T, axis=1)
+            sums = np.zeros_like(centroids)
+            np.add.at(sums, labels, data)
+            empty = np.bincount(labels, minlength=n_lists) == 0
+            sums[empty] = data[rng.choice(len(data), size=int(empty.sum()), replace=False)]
+            centroids = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
+        centroids = centroids.astype(np.float32)
         assign = np.empty(n, dtype=np.int32)
         for lo in range(0, n, 65_536):
             assign[lo : lo + 65_536] = np.argmax(self.embeddings[lo : lo + 65_536] @ centroids.T, axis=1)
@@ -291,23 +297,20 @@ class ItemIndex:
             qlex = np.zeros(self.lexical.shape[1], dtype=np.float32)
             ok = query_lexical.indices < qlex.shape[0]
             qlex[query_lexical.indices[ok]] = query_lexical.data[ok]
-        rows_l, dense_l, lex_l = [], [], []
+        rows_l, dense_l = [], []
         for a, b in self._ivf_ranges(q, n_probe):
             keep = np.flatnonzero(mask[a:b] & self.active[a:b])
             if len(keep) == 0:
                 continue
-            block = self.embeddings[a:b]
-            dense = (block @ q)[keep]
-            lex = (self.lexical[a:b] @ qlex)[keep] if qlex is not None else np.zeros(len(keep), np.float32)
             rows_l.append(keep + a)
-            dense_l.append(dense)
-            lex_l.append(lex)
+            dense_l.append((self.embeddings[a:b] @ q)[keep])
         if not rows_l:
             empty = np.zeros(0, dtype=np.int64)
             return empty, np.zeros(0, np.float32), np.zeros(0, np.float32)
         rows = np.concatenate(rows_l)
         dense = np.concatenate(dense_l).astype(np.float32)
-        lex = np.concatenate(lex_l).astype(np.float32)
+        # one gather of the kept rows' TF-IDF vectors (slicing per list cost more in overhead)
+        lex = (self.lexical[rows] @ qlex).astype(np.float32) if qlex is not None else np.zeros(len(rows), np.float32)
         score = (1 - lexical_weight) * dense + lexical_weight * lex
         k = min(k, len(rows))
         top = np.argpartition(-score, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
