@@ -86,7 +86,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--jobs", type=int, default=100_000)
     parser.add_argument("--workers", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=300)
-    parser.add_argument("--model", default=None, help="model version folder (default: models/current)")
+    parser.add_argument(
+        "--model", default=None, help="model version folder (default: models/current)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
 
@@ -97,7 +99,9 @@ def main(argv: list[str] | None = None) -> None:
     from matcher.persistence import load_current, load_model
     from training.pipeline import build_geography
 
-    print(f"jobbridge engine benchmark: {args.jobs:,} jobs, {args.workers:,} workers, {args.queries} queries")
+    print(
+        f"jobbridge engine benchmark: {args.jobs:,} jobs, {args.workers:,} workers, {args.queries} queries"
+    )
     ranker, encoder, source = None, CharNgramEncoder(dim=256), "CharNgramEncoder(256), no ranker"
     try:
         saved = load_model(args.model) if args.model else load_current(ROOT / "models")
@@ -113,12 +117,20 @@ def main(argv: list[str] | None = None) -> None:
     workers = world.workers
     print(f"world generated in {time.perf_counter() - t:.1f} s; RSS {rss_gb():.2f} GB")
     occupations = load_occupations(4)[["code", "name", "aliases"]]
-    params = dict(encoder=encoder, ranker=ranker, geography=build_geography(), occupations=occupations,
-                  as_of=world.as_of)
+    params = dict(
+        encoder=encoder,
+        ranker=ranker,
+        geography=build_geography(),
+        occupations=occupations,
+        as_of=world.as_of,
+    )
 
     # --- encoding throughput ----------------------------------------------------------------
     probe = MatchingEngine(**params).fit(jobs.iloc[:10], workers.iloc[:10])
-    texts = [f"{a} {b}" for a, b in zip(jobs["title"].iloc[:20_000], jobs["description"].iloc[:20_000], strict=True)]
+    texts = [
+        f"{a} {b}"
+        for a, b in zip(jobs["title"].iloc[:20_000], jobs["description"].iloc[:20_000], strict=True)
+    ]
     texts = list(dict.fromkeys(texts))  # distinct texts: the engine would skip repeats
     t = time.perf_counter()
     probe.encoder_.encode(texts, batch_size=512)
@@ -132,22 +144,38 @@ def main(argv: list[str] | None = None) -> None:
     engine = MatchingEngine(**params).fit(jobs, few_workers)
     build = time.perf_counter() - t
     ivf = engine.jobs_index_.ivf
-    print(f"index for {len(jobs):,} jobs built in {build:.1f} s "
-          f"(inverted file: {0 if ivf is None else len(ivf['centroids'])} lists, "
-          f"probe {engine._n_probe(engine.jobs_index_)})  [target <= 60 s]")
+    print(
+        f"index for {len(jobs):,} jobs built in {build:.1f} s "
+        f"(inverted file: {0 if ivf is None else len(ivf['centroids'])} lists, "
+        f"probe {engine._n_probe(engine.jobs_index_)})  [target <= 60 s]"
+    )
     rng = np.random.default_rng(args.seed)
-    qw = [int(x) for x in rng.choice(few_workers["worker_id"].to_numpy(), size=args.queries, replace=False)]
+    qw = [
+        int(x)
+        for x in rng.choice(few_workers["worker_id"].to_numpy(), size=args.queries, replace=False)
+    ]
     engine.recommend_jobs(qw[0], k=10)  # warm caches (CSC copy of the TF-IDF rows)
     t_approx, r_approx = timed(lambda w: engine.recommend_jobs(w, k=10), qw)
     saved_ivf, engine.jobs_index_.ivf = engine.jobs_index_.ivf, None
     t_exact, r_exact = timed(lambda w: engine.recommend_jobs(w, k=10), qw)
     engine.jobs_index_.ivf = saved_ivf
-    rec = np.mean([len({i["job_id"] for i in a} & {i["job_id"] for i in e}) / max(1, len(e))
-                   for a, e in zip(r_approx, r_exact, strict=True) if e])
-    print(f"top-10 jobs for a worker among {len(jobs):,}: p50 {pct(t_approx, 50):.1f} ms, p99 {pct(t_approx, 99):.1f} ms"
-          f"  [target p50 <= 10, p99 <= 30]")
-    print(f"  exact brute force:          p50 {pct(t_exact, 50):.1f} ms, p99 {pct(t_exact, 99):.1f} ms")
-    print(f"  recall@10 vs exact {rec:.3f} [>= 0.98]; speed-up x{pct(t_exact, 50) / pct(t_approx, 50):.2f} (p50)")
+    rec = np.mean(
+        [
+            len({i["job_id"] for i in a} & {i["job_id"] for i in e}) / max(1, len(e))
+            for a, e in zip(r_approx, r_exact, strict=True)
+            if e
+        ]
+    )
+    print(
+        f"top-10 jobs for a worker among {len(jobs):,}: p50 {pct(t_approx, 50):.1f} ms, p99 {pct(t_approx, 99):.1f} ms"
+        f"  [target p50 <= 10, p99 <= 30]"
+    )
+    print(
+        f"  exact brute force:          p50 {pct(t_exact, 50):.1f} ms, p99 {pct(t_exact, 99):.1f} ms"
+    )
+    print(
+        f"  recall@10 vs exact {rec:.3f} [>= 0.98]; speed-up x{pct(t_exact, 50) / pct(t_approx, 50):.2f} (p50)"
+    )
     del engine
     gc.collect()
 
@@ -156,23 +184,45 @@ def main(argv: list[str] | None = None) -> None:
     t = time.perf_counter()
     engine = MatchingEngine(**params).fit(jobs.iloc[: max(args.queries * 2, 1000)], workers)
     build_w = time.perf_counter() - t
-    engine.workers_index_.lexical_scores(engine.workers_index_.lexical[0])  # build the CSC copy once
+    engine.workers_index_.lexical_scores(
+        engine.workers_index_.lexical[0]
+    )  # build the CSC copy once
     mem = index_bytes(engine.workers_index_) / 1024**3
-    print(f"index for {len(workers):,} workers built in {build_w:.1f} s; index memory {mem:.2f} GB, "
-          f"process RSS +{rss_gb() - rss0:.2f} GB (peak {peak_gb():.2f} GB)  [target <= 4 GB]")
-    qj = [int(x) for x in rng.choice(engine.jobs_index_.active_ids(), size=min(args.queries, len(engine.jobs_index_)),
-                                     replace=False)]
+    print(
+        f"index for {len(workers):,} workers built in {build_w:.1f} s; index memory {mem:.2f} GB, "
+        f"process RSS +{rss_gb() - rss0:.2f} GB (peak {peak_gb():.2f} GB)  [target <= 4 GB]"
+    )
+    qj = [
+        int(x)
+        for x in rng.choice(
+            engine.jobs_index_.active_ids(),
+            size=min(args.queries, len(engine.jobs_index_)),
+            replace=False,
+        )
+    ]
     engine.recommend_workers(qj[0], k=50)
     t_approx, r_approx = timed(lambda j: engine.recommend_workers(j, k=50), qj)
     saved_ivf, engine.workers_index_.ivf = engine.workers_index_.ivf, None
     t_exact, r_exact = timed(lambda j: engine.recommend_workers(j, k=50), qj)
     engine.workers_index_.ivf = saved_ivf
-    rec = np.mean([len({i["worker_id"] for i in a[:10]} & {i["worker_id"] for i in e[:10]}) / max(1, len(e[:10]))
-                   for a, e in zip(r_approx, r_exact, strict=True) if e])
-    print(f"top-50 workers for a job among {len(workers):,}: p50 {pct(t_approx, 50):.1f} ms, "
-          f"p99 {pct(t_approx, 99):.1f} ms  [target p99 <= 100]")
-    print(f"  exact brute force:          p50 {pct(t_exact, 50):.1f} ms, p99 {pct(t_exact, 99):.1f} ms")
-    print(f"  recall@10 vs exact {rec:.3f} [>= 0.98]; speed-up x{pct(t_exact, 50) / pct(t_approx, 50):.2f} (p50)")
+    rec = np.mean(
+        [
+            len({i["worker_id"] for i in a[:10]} & {i["worker_id"] for i in e[:10]})
+            / max(1, len(e[:10]))
+            for a, e in zip(r_approx, r_exact, strict=True)
+            if e
+        ]
+    )
+    print(
+        f"top-50 workers for a job among {len(workers):,}: p50 {pct(t_approx, 50):.1f} ms, "
+        f"p99 {pct(t_approx, 99):.1f} ms  [target p99 <= 100]"
+    )
+    print(
+        f"  exact brute force:          p50 {pct(t_exact, 50):.1f} ms, p99 {pct(t_exact, 99):.1f} ms"
+    )
+    print(
+        f"  recall@10 vs exact {rec:.3f} [>= 0.98]; speed-up x{pct(t_exact, 50) / pct(t_approx, 50):.2f} (p50)"
+    )
 
 
 if __name__ == "__main__":

@@ -182,7 +182,9 @@ class MatchingEngine(BaseEstimator):
         if not 0.0 < float(self.ann_probe_fraction) <= 1.0:
             raise ValueError(f"ann_probe_fraction {self.ann_probe_fraction!r} must lie in (0, 1]")
         if self.ranker is not None and not hasattr(self.ranker, "predict_proba"):
-            raise ValueError(f"ranker {self.ranker!r} has no predict_proba; pass a fitted SuccessRanker or None")
+            raise ValueError(
+                f"ranker {self.ranker!r} has no predict_proba; pass a fitted SuccessRanker or None"
+            )
 
     def fit(self, jobs: pd.DataFrame, workers: pd.DataFrame) -> MatchingEngine:
         """Encode and index the open jobs (with headcount left) and the workers.
@@ -207,8 +209,12 @@ class MatchingEngine(BaseEstimator):
             occ = self.occupations
             missing = [c for c in ("code", "name") if c not in occ.columns]
             if missing:
-                raise ValueError(f"occupations lack columns {missing}; they have {list(occ.columns)}")
-            occupation_names = dict(zip(occ["code"].astype(str), occ["name"].astype(str), strict=True))
+                raise ValueError(
+                    f"occupations lack columns {missing}; they have {list(occ.columns)}"
+                )
+            occupation_names = dict(
+                zip(occ["code"].astype(str), occ["name"].astype(str), strict=True)
+            )
             if coder is None:
                 coder = NameOccupationCoder().fit(occ)
         self.context_ = Context(
@@ -280,7 +286,9 @@ class MatchingEngine(BaseEstimator):
             return np.zeros((0, dim), dtype=np.float32)
         # Registers repeat themselves (the same trades, the same wishes): encode each text once.
         unique, inverse = np.unique(np.asarray(texts, dtype=object), return_inverse=True)
-        emb = np.asarray(self.encoder_.encode(list(unique), batch_size=self.encode_batch_size), dtype=np.float32)
+        emb = np.asarray(
+            self.encoder_.encode(list(unique), batch_size=self.encode_batch_size), dtype=np.float32
+        )
         if emb.ndim != 2 or emb.shape[0] != len(unique):
             raise ValueError(f"encoder returned shape {emb.shape} for {len(unique)} texts")
         emb = emb[inverse.ravel()]
@@ -335,7 +343,9 @@ class MatchingEngine(BaseEstimator):
         workers = _frame(workers)
         dup = [int(i) for i in workers["worker_id"] if int(i) in self.workers_index_]
         if dup:
-            raise ValueError(f"worker_id {dup[0]} is already indexed; use update_workers to change it")
+            raise ValueError(
+                f"worker_id {dup[0]} is already indexed; use update_workers to change it"
+            )
         return self._upsert(self.workers_index_, workers, prepare_workers)
 
     def update_workers(self, workers: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[int]:
@@ -519,7 +529,15 @@ class MatchingEngine(BaseEstimator):
                 top = top[np.lexsort((top, -score[top]))]
                 w_rows = np.full(len(top), wr, dtype=np.int64)
                 out[ids[start + n]] = self._items(
-                    "jobs", pw, w_rows, pj, top, dense_block[n, top], lex_block[n, top], k, with_reasons
+                    "jobs",
+                    pw,
+                    w_rows,
+                    pj,
+                    top,
+                    dense_block[n, top],
+                    lex_block[n, top],
+                    k,
+                    with_reasons,
                 )
         return out
 
@@ -545,8 +563,12 @@ class MatchingEngine(BaseEstimator):
             for wid, items in batch.items()
             for r, it in enumerate(items)
         ]
-        out = pd.DataFrame(rows, columns=["worker_id", "job_id", "rank", "score", "p_success", "retrieval_score"])
-        return out.astype({"worker_id": np.int64, "job_id": np.int64, "rank": np.int64, "score": np.float64})
+        out = pd.DataFrame(
+            rows, columns=["worker_id", "job_id", "rank", "score", "p_success", "retrieval_score"]
+        )
+        return out.astype(
+            {"worker_id": np.int64, "job_id": np.int64, "rank": np.int64, "score": np.float64}
+        )
 
     # ------------------------------------------------------------------------------------
     # features for training and evaluation
@@ -572,7 +594,9 @@ class MatchingEngine(BaseEstimator):
             if c not in pairs.columns:
                 raise ValueError(f"pairs lack the column {c!r}")
         pj, j_emb, j_lex, j_row = self._side(jobs, self.jobs_index_, prepare_jobs, "job_id")
-        pw, w_emb, w_lex, w_row = self._side(workers, self.workers_index_, prepare_workers, "worker_id")
+        pw, w_emb, w_lex, w_row = self._side(
+            workers, self.workers_index_, prepare_workers, "worker_id"
+        )
         unknown_w = sorted(set(pairs["worker_id"].astype(int)) - set(w_row))
         unknown_j = sorted(set(pairs["job_id"].astype(int)) - set(j_row))
         if unknown_w or unknown_j:
@@ -582,7 +606,9 @@ class MatchingEngine(BaseEstimator):
         dense = rowwise_dot(w_emb, wi, j_emb, ji) if len(wi) else np.zeros(0, np.float32)
         width = max(w_lex.shape[1], j_lex.shape[1])
         lexical = (
-            rowwise_sparse_dot(_pad(w_lex, width), wi, _pad(j_lex, width), ji) if len(wi) else np.zeros(0, np.float32)
+            rowwise_sparse_dot(_pad(w_lex, width), wi, _pad(j_lex, width), ji)
+            if len(wi)
+            else np.zeros(0, np.float32)
         )
         X = pair_features(pw, wi, pj, ji, dense, lexical, float(self.lexical_weight))
         out = pd.DataFrame(X, columns=list(FEATURE_NAMES))

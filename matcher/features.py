@@ -131,13 +131,22 @@ class Geography:
                     "['city_coords', 'county_coords', 'county_paired_city']"
                 )
             return cls(**{k: dict(v) for k, v in value.items()})
-        raise ValueError(f"geography must be a Geography, a mapping or None, got {type(value).__name__}")
+        raise ValueError(
+            f"geography must be a Geography, a mapping or None, got {type(value).__name__}"
+        )
 
 
-def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+def haversine_km(
+    lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray
+) -> np.ndarray:
     """Great-circle distance in km (NaN where a coordinate is unknown)."""
-    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=np.float64)) for a in (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    lat1, lon1, lat2, lon2 = (
+        np.radians(np.asarray(a, dtype=np.float64)) for a in (lat1, lon1, lat2, lon2)
+    )
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return 6371.0 * 2 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
@@ -204,7 +213,9 @@ class NameOccupationCoder:
                 out.append("")
                 continue
             k = int(row.data.argmax())
-            out.append(str(self.codes_[row.indices[k]]) if row.data[k] >= self.min_similarity else "")
+            out.append(
+                str(self.codes_[row.indices[k]]) if row.data[k] >= self.min_similarity else ""
+            )
         return out
 
 
@@ -255,7 +266,9 @@ class PreparedWorkers:
     texts: list[str]
 
 
-def _coords(keys: Sequence[str], table: Mapping[str, tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
+def _coords(
+    keys: Sequence[str], table: Mapping[str, tuple[float, float]]
+) -> tuple[np.ndarray, np.ndarray]:
     lat = np.full(len(keys), np.nan)
     lon = np.full(len(keys), np.nan)
     for i, key in enumerate(keys):
@@ -272,8 +285,12 @@ def prepare_jobs(jobs: pd.DataFrame, ctx: Context) -> PreparedJobs:
     jobs = jobs.reset_index(drop=True)
     rules = JobRuleArrays.from_frame(jobs, ctx.certificates, ctx.education_ranks)
     titles = [normalize(t) for t in jobs["title"].tolist()]
-    descriptions = [normalize(d) for d in jobs.get("description", pd.Series([""] * len(jobs))).tolist()]
-    codes = [str(c) if isinstance(c, str) else "" for c in jobs.get("occupation_code", [""] * len(jobs))]
+    descriptions = [
+        normalize(d) for d in jobs.get("description", pd.Series([""] * len(jobs))).tolist()
+    ]
+    codes = [
+        str(c) if isinstance(c, str) else "" for c in jobs.get("occupation_code", [""] * len(jobs))
+    ]
     given = np.array([bool(c) for c in codes], dtype=bool)
     if ctx.coder is not None and not given.all():
         todo = [i for i, c in enumerate(codes) if not c]
@@ -281,7 +298,10 @@ def prepare_jobs(jobs: pd.DataFrame, ctx: Context) -> PreparedJobs:
         for i, c in zip(todo, predicted, strict=True):
             codes[i] = str(c or "")
     occ_names = [ctx.occupation_names.get(c, "") for c in codes]
-    texts = [" ".join(p for p in (t, o, d) if p) for t, o, d in zip(titles, occ_names, descriptions, strict=True)]
+    texts = [
+        " ".join(p for p in (t, o, d) if p)
+        for t, o, d in zip(titles, occ_names, descriptions, strict=True)
+    ]
     city = jobs["city"].fillna("").astype(str).tolist()
     lat, lon = _coords(city, ctx.geography.city_coords)
     wage_min = jobs["wage_min"].fillna(0).to_numpy(dtype=np.float64)
@@ -298,12 +318,17 @@ def prepare_jobs(jobs: pd.DataFrame, ctx: Context) -> PreparedJobs:
             "wage_min": wage_min,
             "wage_max": np.maximum(wage_max, wage_min),
             "dormitory": rules.dormitory,
-            "meals": jobs.get("meals", pd.Series(False, index=jobs.index)).fillna(False).to_numpy(dtype=bool),
+            "meals": jobs.get("meals", pd.Series(False, index=jobs.index))
+            .fillna(False)
+            .to_numpy(dtype=bool),
             "halal_canteen": rules.halal_canteen,
-            "novice_ok": jobs.get("novice_ok", pd.Series(False, index=jobs.index)).fillna(False).to_numpy(dtype=bool),
+            "novice_ok": jobs.get("novice_ok", pd.Series(False, index=jobs.index))
+            .fillna(False)
+            .to_numpy(dtype=bool),
             "has_description": np.array([is_meaningful(d) for d in descriptions], dtype=bool),
             "headcount_left": (
-                jobs["headcount"].to_numpy(dtype=np.float64) - jobs["hired_count"].fillna(0).to_numpy(dtype=np.float64)
+                jobs["headcount"].to_numpy(dtype=np.float64)
+                - jobs["hired_count"].fillna(0).to_numpy(dtype=np.float64)
             ),
             "cert_count": rules.cert_count.astype(np.int16),
         }
@@ -317,13 +342,23 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
     Only non-protected columns are read: ``name``, ``gender`` and ``ethnicity`` never are.
     """
     if "worker_id" not in workers.columns:
-        raise ValueError(f"Worker table lacks the column 'worker_id'; it has {list(workers.columns)}")
+        raise ValueError(
+            f"Worker table lacks the column 'worker_id'; it has {list(workers.columns)}"
+        )
     workers = workers.reset_index(drop=True)
     rules = WorkerRuleArrays.from_frame(workers, ctx.certificates, ctx.education_ranks, ctx.as_of)
-    skills = [normalize(s) for s in workers.get("skills_text", pd.Series([""] * len(workers))).tolist()]
-    desired = [[normalize(d) for d in _as_list(v)] for v in workers.get("desired_jobs", [[]] * len(workers))]
+    skills = [
+        normalize(s) for s in workers.get("skills_text", pd.Series([""] * len(workers))).tolist()
+    ]
+    desired = [
+        [normalize(d) for d in _as_list(v)]
+        for v in workers.get("desired_jobs", [[]] * len(workers))
+    ]
     has_skills = np.array([is_meaningful(s) for s in skills], dtype=bool)
-    texts = [" ".join([s if ok else "", *d]).strip() for s, ok, d in zip(skills, has_skills, desired, strict=True)]
+    texts = [
+        " ".join([s if ok else "", *d]).strip()
+        for s, ok, d in zip(skills, has_skills, desired, strict=True)
+    ]
     exp_codes = [""] * len(workers)
     wish_codes = [""] * len(workers)
     if ctx.coder is not None and len(workers):
@@ -333,7 +368,9 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
         todo = [i for i in range(len(workers)) if desired[i]]
         for i, c in zip(todo, predict_codes(ctx.coder, [desired[i][0] for i in todo]), strict=True):
             wish_codes[i] = str(c or "")
-    county = workers.get("county_code", pd.Series([""] * len(workers))).fillna("").astype(str).tolist()
+    county = (
+        workers.get("county_code", pd.Series([""] * len(workers))).fillna("").astype(str).tolist()
+    )
     lat, lon = _coords(county, ctx.geography.county_coords)
     paired = [ctx.geography.county_paired_city.get(c, "") for c in county]
     edu_known = np.array(
@@ -348,16 +385,22 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
             "n_desired_jobs": np.array([len(d) for d in desired], dtype=np.int16),
             "first_desired": np.asarray([d[0] if d else "" for d in desired], dtype=object),
             "preferred_cities": pd.Series(
-                [tuple(_as_list(v)) for v in workers.get("preferred_cities", [[]] * len(workers))], dtype=object
+                [tuple(_as_list(v)) for v in workers.get("preferred_cities", [[]] * len(workers))],
+                dtype=object,
             ).to_numpy(),
-            "min_wage": workers.get("min_wage", pd.Series(0, index=workers.index)).fillna(0).to_numpy(dtype=np.float64),
+            "min_wage": workers.get("min_wage", pd.Series(0, index=workers.index))
+            .fillna(0)
+            .to_numpy(dtype=np.float64),
             "county_code": np.asarray(county, dtype=object),
             "lat": lat,
             "lon": lon,
             "paired_city": np.asarray(paired, dtype=object),
             "n_certificates": np.diff(rules.certificates.indptr).astype(np.int16),
             "certificates_unrecognised": pd.Series(
-                [tuple(_as_list(v)) for v in workers.get("certificates_unrecognised", [[]] * len(workers))],
+                [
+                    tuple(_as_list(v))
+                    for v in workers.get("certificates_unrecognised", [[]] * len(workers))
+                ],
                 dtype=object,
             ).to_numpy(),
             "education": workers["education"].astype(object).to_numpy(),
@@ -379,7 +422,9 @@ def rowwise_dot(a: np.ndarray, ai: np.ndarray, b: np.ndarray, bi: np.ndarray) ->
     return np.einsum("ij,ij->i", a[ai].astype(np.float32), b[bi].astype(np.float32))
 
 
-def rowwise_sparse_dot(a: sp.csr_matrix, ai: np.ndarray, b: sp.csr_matrix, bi: np.ndarray) -> np.ndarray:
+def rowwise_sparse_dot(
+    a: sp.csr_matrix, ai: np.ndarray, b: sp.csr_matrix, bi: np.ndarray
+) -> np.ndarray:
     """``a[ai[k]] · b[bi[k]]`` for each k (sparse rows)."""
     return np.asarray(a[ai].multiply(b[bi]).sum(axis=1)).ravel().astype(np.float32)
 
@@ -417,14 +462,22 @@ def pair_features(
     no_pref = np.fromiter((len(p) == 0 for p in prefs), dtype=bool, count=n)
     pref = np.fromiter((c in p for p, c in zip(prefs, cities, strict=True)), dtype=bool, count=n)
     paired = wf["paired_city"].to_numpy()[w_idx]
-    is_paired = np.fromiter((bool(p) and p == c for p, c in zip(paired, cities, strict=True)), dtype=bool, count=n)
+    is_paired = np.fromiter(
+        (bool(p) and p == c for p, c in zip(paired, cities, strict=True)), dtype=bool, count=n
+    )
     dist = haversine_km(
-        wf["lat"].to_numpy()[w_idx], wf["lon"].to_numpy()[w_idx], jf["lat"].to_numpy()[j_idx], jf["lon"].to_numpy()[j_idx]
+        wf["lat"].to_numpy()[w_idx],
+        wf["lon"].to_numpy()[w_idx],
+        jf["lat"].to_numpy()[j_idx],
+        jf["lon"].to_numpy()[j_idx],
     )
     age = workers.rules.age[w_idx].astype(np.float32)
     age_margin = np.minimum(age - jobs.rules.age_min[j_idx], jobs.rules.age_max[j_idx] - age)
     edu_margin = workers.rules.education[w_idx].astype(np.float32) - jobs.rules.education_min[j_idx]
-    extra = wf["n_certificates"].to_numpy()[w_idx].astype(np.float32) - jf["cert_count"].to_numpy()[j_idx]
+    extra = (
+        wf["n_certificates"].to_numpy()[w_idx].astype(np.float32)
+        - jf["cert_count"].to_numpy()[j_idx]
+    )
     cols = {
         "dense_sim": dense,
         "lexical_sim": lexical,

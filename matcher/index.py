@@ -27,7 +27,9 @@ Prepared = PreparedJobs | PreparedWorkers
 
 def _vstack_padded(blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
     width = max(b.shape[1] for b in blocks)
-    padded = [sp.csr_matrix((b.data, b.indices, b.indptr), shape=(b.shape[0], width)) for b in blocks]
+    padded = [
+        sp.csr_matrix((b.data, b.indices, b.indptr), shape=(b.shape[0], width)) for b in blocks
+    ]
     return sp.vstack(padded, format="csr")
 
 
@@ -41,7 +43,9 @@ def _concat_value(a: Any, b: Any) -> Any:
     if isinstance(a, list):
         return a + b
     if is_dataclass(a):
-        return type(a)(**{f.name: _concat_value(getattr(a, f.name), getattr(b, f.name)) for f in fields(a)})
+        return type(a)(
+            **{f.name: _concat_value(getattr(a, f.name), getattr(b, f.name)) for f in fields(a)}
+        )
     raise TypeError(f"cannot concatenate {type(a).__name__}")
 
 
@@ -127,7 +131,9 @@ class ItemIndex:
             self.lexical = lexical.tocsr().astype(np.float32)
         else:
             self.prepared = concat_prepared(self.prepared, prepared)
-            self.embeddings = np.ascontiguousarray(np.vstack([self.embeddings, embeddings.astype(np.float32)]))
+            self.embeddings = np.ascontiguousarray(
+                np.vstack([self.embeddings, embeddings.astype(np.float32)])
+            )
             self.lexical = _vstack_padded([self.lexical, lexical.tocsr().astype(np.float32)])
         self.ids = np.concatenate([self.ids, new_ids])
         self.active = np.concatenate([self.active, np.ones(len(new_ids), dtype=bool)])
@@ -182,7 +188,9 @@ class ItemIndex:
         rng = np.random.default_rng(seed)
         # Spherical k-means (cosine) on a sample, random rows as seeds: k-means++ seeding cost
         # minutes of BLAS on two busy cores and bought no recall here.
-        sample_rows = rng.choice(n, size=min(n, max(min(sample, 30 * n_lists), n_lists)), replace=False)
+        sample_rows = rng.choice(
+            n, size=min(n, max(min(sample, 30 * n_lists), n_lists)), replace=False
+        )
         data = self.embeddings[sample_rows]
         centroids = data[rng.choice(len(data), size=n_lists, replace=False)].copy()
         for _ in range(10):
@@ -195,7 +203,9 @@ class ItemIndex:
         centroids = centroids.astype(np.float32)
         assign = np.empty(n, dtype=np.int32)
         for lo in range(0, n, 65_536):
-            assign[lo : lo + 65_536] = np.argmax(self.embeddings[lo : lo + 65_536] @ centroids.T, axis=1)
+            assign[lo : lo + 65_536] = np.argmax(
+                self.embeddings[lo : lo + 65_536] @ centroids.T, axis=1
+            )
         order = np.argsort(assign, kind="stable")
         self.prepared = take_prepared(self.prepared, order)
         self.embeddings = np.ascontiguousarray(self.embeddings[order])
@@ -213,7 +223,9 @@ class ItemIndex:
         assert ivf is not None
         cs = ivf["centroids"] @ query_embedding
         n_probe = min(n_probe, len(cs))
-        probes = np.argpartition(-cs, n_probe - 1)[:n_probe] if n_probe < len(cs) else np.arange(len(cs))
+        probes = (
+            np.argpartition(-cs, n_probe - 1)[:n_probe] if n_probe < len(cs) else np.arange(len(cs))
+        )
         ranges = [(int(ivf["starts"][p]), int(ivf["ends"][p])) for p in np.sort(probes)]
         if self.n_rows > ivf["n_built"]:
             ranges.append((int(ivf["n_built"]), self.n_rows))
@@ -253,7 +265,9 @@ class ItemIndex:
             Row numbers best first, and each row's dense and lexical similarity.
         """
         if n_probe and self.ivf is not None and query_embedding is not None:
-            return self._search_ivf(query_embedding, query_lexical, mask, k, lexical_weight, n_probe)
+            return self._search_ivf(
+                query_embedding, query_lexical, mask, k, lexical_weight, n_probe
+            )
         keep = mask & self.active
         n_keep = int(keep.sum())
         if n_keep == 0 or k <= 0:
@@ -279,7 +293,6 @@ class ItemIndex:
         # Stable order: score desc, then row (older first) for ties.
         top = top[np.lexsort((top, -score[top]))]
         return top.astype(np.int64), dense[top], lexical[top]
-
 
     def _search_ivf(
         self,
@@ -310,7 +323,11 @@ class ItemIndex:
         rows = np.concatenate(rows_l)
         dense = np.concatenate(dense_l).astype(np.float32)
         # one gather of the kept rows' TF-IDF vectors (slicing per list cost more in overhead)
-        lex = (self.lexical[rows] @ qlex).astype(np.float32) if qlex is not None else np.zeros(len(rows), np.float32)
+        lex = (
+            (self.lexical[rows] @ qlex).astype(np.float32)
+            if qlex is not None
+            else np.zeros(len(rows), np.float32)
+        )
         score = (1 - lexical_weight) * dense + lexical_weight * lex
         k = min(k, len(rows))
         top = np.argpartition(-score, k - 1)[:k] if k < len(rows) else np.arange(len(rows))

@@ -71,7 +71,12 @@ def git_commit(path: str | os.PathLike[str] | None = None) -> str | None:
     where = Path(path) if path else Path(__file__).resolve().parent
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, timeout=5, check=False
+            ["git", "rev-parse", "HEAD"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -140,7 +145,9 @@ def _engine_params_summary(engine: Any) -> dict[str, Any]:
     for key, value in params.items():
         if isinstance(value, str | int | float | bool | type(None)):
             out[key] = value
-        elif isinstance(value, tuple | list) and all(isinstance(v, int | float | str) for v in value):
+        elif isinstance(value, tuple | list) and all(
+            isinstance(v, int | float | str) for v in value
+        ):
             out[key] = list(value)
         elif isinstance(value, dt.date):
             out[key] = value.isoformat()
@@ -176,7 +183,9 @@ def save_model(
     """
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()):
-        raise FileExistsError(f"model folder {str(folder)!r} exists and is not empty (模型目录已存在)")
+        raise FileExistsError(
+            f"model folder {str(folder)!r} exists and is not empty (模型目录已存在)"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     to_save = copy.copy(engine)
     encoder_info: dict[str, Any] = {"kind": "object", "name": None}
@@ -192,7 +201,14 @@ def save_model(
         enc = fitted_encoder if fitted_encoder is not None else engine.encoder
         encoder_info = {"kind": "object", "name": getattr(enc, "name", type(enc).__name__)}
     if not include_index:
-        for attr in ("jobs_index_", "workers_index_", "vectorizer_", "context_", "encoder_", "as_of_"):
+        for attr in (
+            "jobs_index_",
+            "workers_index_",
+            "vectorizer_",
+            "context_",
+            "encoder_",
+            "as_of_",
+        ):
             if hasattr(to_save, attr):
                 delattr(to_save, attr)
     joblib.dump({"format": FORMAT_VERSION, "engine": to_save}, folder / ENGINE_FILE, compress=3)
@@ -216,7 +232,9 @@ def save_model(
         }
     meta.update(dict(metadata or {}))
     tmp = folder / (METADATA_FILE + ".tmp")
-    tmp.write_text(json.dumps(meta, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8")
+    tmp.write_text(
+        json.dumps(meta, ensure_ascii=False, indent=2, default=_json_default), encoding="utf-8"
+    )
     os.replace(tmp, folder / METADATA_FILE)
     return folder
 
@@ -230,7 +248,9 @@ def read_metadata(folder: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelLoadError(f"model folder {str(folder)!r} has no {METADATA_FILE} (模型不完整)") from None
+        raise ModelLoadError(
+            f"model folder {str(folder)!r} has no {METADATA_FILE} (模型不完整)"
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelLoadError(f"{str(path)!r} is corrupt (模型元数据损坏): {exc}") from exc
     if not isinstance(meta, dict) or "libraries" not in meta:
@@ -243,7 +263,10 @@ def check_versions(meta: Mapping[str, Any], folder: str | os.PathLike[str]) -> N
     saved = meta.get("libraries", {})
     now = library_versions()
     for lib in CHECKED_LIBRARIES:
-        if lib == "sentence-transformers" and meta.get("encoder", {}).get("kind") != "sentence-transformers":
+        if (
+            lib == "sentence-transformers"
+            and meta.get("encoder", {}).get("kind") != "sentence-transformers"
+        ):
             continue
         if lib in saved and _major_minor(saved[lib]) != _major_minor(now[lib]):
             raise ModelLoadError(
@@ -275,20 +298,30 @@ def load_model(folder: str | os.PathLike[str]) -> Any:
     try:
         payload = joblib.load(path)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt artifact
-        raise ModelLoadError(f"{str(path)!r} is corrupt (模型文件损坏): {type(exc).__name__}: {exc}") from exc
-    if not isinstance(payload, dict) or payload.get("format") != FORMAT_VERSION or "engine" not in payload:
+        raise ModelLoadError(
+            f"{str(path)!r} is corrupt (模型文件损坏): {type(exc).__name__}: {exc}"
+        ) from exc
+    if (
+        not isinstance(payload, dict)
+        or payload.get("format") != FORMAT_VERSION
+        or "engine" not in payload
+    ):
         raise ModelLoadError(f"{str(path)!r} is not a jobbridge engine of format {FORMAT_VERSION}")
     engine = payload["engine"]
     if meta.get("encoder", {}).get("kind") == "sentence-transformers":
         enc_dir = folder / ENCODER_DIR
         if not enc_dir.is_dir():
-            raise ModelLoadError(f"model folder {str(folder)!r} lacks its encoder folder {ENCODER_DIR}/ (模型不完整)")
+            raise ModelLoadError(
+                f"model folder {str(folder)!r} lacks its encoder folder {ENCODER_DIR}/ (模型不完整)"
+            )
         from matcher.encoders import load_encoder
 
         try:
             encoder = load_encoder(str(enc_dir))
         except Exception as exc:  # noqa: BLE001
-            raise ModelLoadError(f"encoder {str(enc_dir)!r} cannot be loaded (编码器损坏): {exc}") from exc
+            raise ModelLoadError(
+                f"encoder {str(enc_dir)!r} cannot be loaded (编码器损坏): {exc}"
+            ) from exc
         engine.encoder = str(enc_dir)
         if hasattr(engine, "jobs_index_"):
             engine.encoder_ = encoder
@@ -352,12 +385,18 @@ def load_current(models_dir: str | os.PathLike[str]) -> Any:
     """
     root = Path(models_dir)
     order: list[str] = []
-    for name in (current_version(root), (root / PREVIOUS_FILE).is_file() and
-                 (root / PREVIOUS_FILE).read_text(encoding="utf-8").strip(), *reversed(list_versions(root))):
+    for name in (
+        current_version(root),
+        (root / PREVIOUS_FILE).is_file()
+        and (root / PREVIOUS_FILE).read_text(encoding="utf-8").strip(),
+        *reversed(list_versions(root)),
+    ):
         if name and name not in order:
             order.append(name)
     if not order:
-        raise ModelLoadError(f"no model version in {str(root)!r} (没有可用的模型); run `jobbridge train` first")
+        raise ModelLoadError(
+            f"no model version in {str(root)!r} (没有可用的模型); run `jobbridge train` first"
+        )
     failures: list[str] = []
     for name in order:
         try:

@@ -169,7 +169,9 @@ class SuccessRanker(ClassifierMixin, BaseEstimator):
     def fit(self, X: np.ndarray | pd.DataFrame, y: np.ndarray) -> SuccessRanker:
         """Fit on a feature matrix (columns :data:`FEATURE_NAMES`) and 0/1 labels."""
         if self.calibration not in ("isotonic", "sigmoid"):
-            raise ValueError(f"calibration {self.calibration!r} is not supported; use 'isotonic' or 'sigmoid'")
+            raise ValueError(
+                f"calibration {self.calibration!r} is not supported; use 'isotonic' or 'sigmoid'"
+            )
         X = self._matrix(X)
         y = np.asarray(y).astype(int)
         if X.shape[0] != y.shape[0]:
@@ -217,7 +219,9 @@ class SuccessRanker(ClassifierMixin, BaseEstimator):
             X = X[list(FEATURE_NAMES)].to_numpy(dtype=np.float32)
         X = np.asarray(X, dtype=np.float32)
         if X.ndim != 2 or X.shape[1] != len(FEATURE_NAMES):
-            raise ValueError(f"Expected a matrix with {len(FEATURE_NAMES)} feature columns, got shape {X.shape}")
+            raise ValueError(
+                f"Expected a matrix with {len(FEATURE_NAMES)} feature columns, got shape {X.shape}"
+            )
         return X
 
     def predict_proba(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:

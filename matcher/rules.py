@@ -176,8 +176,17 @@ class JobRuleArrays:
         """Build from a job table (columns of ``data.schema.JOB_COLUMNS``)."""
         missing = [
             c
-            for c in ("age_min", "age_max", "education_min", "certificates_required", "halal_canteen",
-                      "dormitory", "status", "headcount", "hired_count")
+            for c in (
+                "age_min",
+                "age_max",
+                "education_min",
+                "certificates_required",
+                "halal_canteen",
+                "dormitory",
+                "status",
+                "headcount",
+                "hired_count",
+            )
             if c not in jobs.columns
         ]
         if missing:
@@ -187,13 +196,17 @@ class JobRuleArrays:
         status = jobs["status"].astype(str).to_numpy()
         bad = sorted(set(status) - {"open", "filled", "closed"})
         if bad:
-            raise ValueError(f"Job status {bad[0]!r} is unknown; valid statuses are ['open', 'filled', 'closed']")
+            raise ValueError(
+                f"Job status {bad[0]!r} is unknown; valid statuses are ['open', 'filled', 'closed']"
+            )
         headcount = jobs["headcount"].to_numpy(dtype=np.int64)
         hired = jobs["hired_count"].fillna(0).to_numpy(dtype=np.int64)
         return cls(
             age_min=jobs["age_min"].fillna(16).to_numpy(dtype=np.int16),
             age_max=jobs["age_max"].fillna(200).to_numpy(dtype=np.int16),
-            education_min=education_rank(jobs["education_min"].tolist(), education_ranks, what="education_min"),
+            education_min=education_rank(
+                jobs["education_min"].tolist(), education_ranks, what="education_min"
+            ),
             halal_canteen=jobs["halal_canteen"].fillna(False).to_numpy(dtype=bool),
             dormitory=jobs["dormitory"].fillna(False).to_numpy(dtype=bool),
             is_open=(status == "open") & (headcount > hired),
@@ -233,7 +246,9 @@ class WorkerRuleArrays:
             if c not in workers.columns
         ]
         if missing:
-            raise ValueError(f"Worker table lacks columns {missing}; it has {list(workers.columns)}")
+            raise ValueError(
+                f"Worker table lacks columns {missing}; it has {list(workers.columns)}"
+            )
         levels = workers["education"].tolist()
         if unknown_education == "zero":
             levels = [lv if lv in education_ranks else None for lv in levels]

@@ -47,7 +47,14 @@ from matcher.engine import MatchingEngine
 from matcher.ranker import label_pairs
 from matcher.rules import jobs_mask_for_worker, workers_mask_for_job
 
-METHODS: tuple[str, ...] = ("random", "tfidf", "tfidf+rules", "embeddings+rules", "hybrid+rules", "full engine")
+METHODS: tuple[str, ...] = (
+    "random",
+    "tfidf",
+    "tfidf+rules",
+    "embeddings+rules",
+    "hybrid+rules",
+    "full engine",
+)
 BASELINE = "tfidf+rules"
 FULL = "full engine"
 
@@ -68,7 +75,11 @@ class Split:
 
 
 def split_events(
-    workers: pd.DataFrame, events: pd.DataFrame, *, test_fraction: float = 0.2, seed: int = 0,
+    workers: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    test_fraction: float = 0.2,
+    seed: int = 0,
     cutoff_quantile: float = 0.8,
 ) -> Split:
     """Split by worker (a random ``test_fraction`` of workers) and by time (events of pairs
@@ -80,7 +91,7 @@ def split_events(
     is_test = rng.random(len(ids)) < test_fraction
     if is_test.all() or not is_test.any():
         is_test[: max(1, len(ids) // 5)] = True
-        is_test[max(1, len(ids) // 5):] = False
+        is_test[max(1, len(ids) // 5) :] = False
     train_ids, test_ids = ids[~is_test], ids[is_test]
     cutoff = None
     first = None
@@ -97,7 +108,9 @@ def split_events(
             test_ev = events[in_test]
     else:
         train_ev, test_ev = events[in_train], events[in_test]
-    return Split(train_ids, test_ids, cutoff, train_ev.reset_index(drop=True), test_ev.reset_index(drop=True))
+    return Split(
+        train_ids, test_ids, cutoff, train_ev.reset_index(drop=True), test_ev.reset_index(drop=True)
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -115,7 +128,9 @@ def ndcg_at(gains_ranked: np.ndarray, gains_all: np.ndarray, k: int) -> float | 
     return float((top * discounts[: len(top)]).sum() / idcg)
 
 
-def recall_at(ranked: np.ndarray, gains_all: np.ndarray, k: int, n_relevant: int = 10) -> float | None:
+def recall_at(
+    ranked: np.ndarray, gains_all: np.ndarray, k: int, n_relevant: int = 10
+) -> float | None:
     """Share of the ``n_relevant`` best candidates (gain > 0) found in ``ranked[:k]``."""
     order = np.argsort(-gains_all, kind="stable")[:n_relevant]
     relevant = set(order[gains_all[order] > 0].tolist())
@@ -240,12 +255,12 @@ def _top(scores: np.ndarray, mask: np.ndarray | None, n: int) -> np.ndarray:
     return top[np.lexsort((top, -s[top]))]
 
 
-def _aggregate(values: dict[str, dict[str, list[float]]], violations: dict[str, int]) -> dict[str, dict[str, Any]]:
+def _aggregate(
+    values: dict[str, dict[str, list[float]]], violations: dict[str, int]
+) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for m, metrics in values.items():
-        out[m] = {
-            name: (float(np.mean(v)) if v else None) for name, v in metrics.items()
-        }
+        out[m] = {name: (float(np.mean(v)) if v else None) for name, v in metrics.items()}
         out[m]["violations@10"] = int(violations[m])
     return out
 
@@ -302,7 +317,7 @@ def evaluate(
         "seed": seed,
         "cutoff": None if cutoff is None else str(pd.Timestamp(cutoff).date()),
         "relevance": "data.outcomes.true_pair_utility (noise-free P(retained 6 months | recommended), 0 if a hard "
-                     "rule is broken)",
+        "rule is broken)",
     }
     jobs_table: dict[str, dict[str, Any]] = {}
     workers_table: dict[str, dict[str, Any]] = {}
@@ -391,7 +406,10 @@ def evaluate(
 
 
 def _retention(
-    engine: MatchingEngine, jobs: pd.DataFrame | None, workers: pd.DataFrame | None, events: pd.DataFrame,
+    engine: MatchingEngine,
+    jobs: pd.DataFrame | None,
+    workers: pd.DataFrame | None,
+    events: pd.DataFrame,
     base_rate: float | None,
 ) -> dict[str, Any]:
     ranker = getattr(engine, "ranker_", None)
@@ -401,7 +419,11 @@ def _retention(
         return {"auc": None, "note": "没有留出的结果事件 (no held-out events)"}
     labels = label_pairs(events)
     known_jobs = jobs["job_id"] if jobs is not None else pd.Series(engine.jobs_index_.active_ids())
-    known_workers = workers["worker_id"] if workers is not None else pd.Series(engine.workers_index_.active_ids())
+    known_workers = (
+        workers["worker_id"]
+        if workers is not None
+        else pd.Series(engine.workers_index_.active_ids())
+    )
     labels = labels[labels["job_id"].isin(known_jobs) & labels["worker_id"].isin(known_workers)]
     labels = labels.reset_index(drop=True)
     if labels.empty:

@@ -79,8 +79,10 @@ def build_geography(workers: pd.DataFrame | None = None) -> Geography:
     from data.reference import load_counties, load_places, paired_city
 
     places = load_places()
-    coords = {str(p): (float(la), float(lo)) for p, la, lo in zip(places["prefecture"], places["lat"],
-                                                                   places["lon"], strict=True)}
+    coords = {
+        str(p): (float(la), float(lo))
+        for p, la, lo in zip(places["prefecture"], places["lat"], places["lon"], strict=True)
+    }
     counties = load_counties()
     county_coords: dict[str, tuple[float, float]] = {}
     county_paired: dict[str, str] = {}
@@ -96,10 +98,14 @@ def build_geography(workers: pd.DataFrame | None = None) -> Geography:
                 continue
     jiangsu = places[places["province"] == "江苏省"] if "province" in places.columns else places
     city_coords = {str(p): coords[str(p)] for p in jiangsu["prefecture"]}
-    return Geography(county_coords=county_coords, county_paired_city=county_paired, city_coords=city_coords)
+    return Geography(
+        county_coords=county_coords, county_paired_city=county_paired, city_coords=city_coords
+    )
 
 
-def _placement_pairs(jobs: pd.DataFrame, workers: pd.DataFrame, events: pd.DataFrame) -> list[tuple[str, str]]:
+def _placement_pairs(
+    jobs: pd.DataFrame, workers: pd.DataFrame, events: pd.DataFrame
+) -> list[tuple[str, str]]:
     """(skills text, job title) of placements that lasted 6 months: the outcome pairs."""
     kept = events.loc[events["stage"] == "retained_6m", ["worker_id", "job_id"]].drop_duplicates()
     skills = workers.set_index("worker_id")["skills_text"]
@@ -113,8 +119,15 @@ def _placement_pairs(jobs: pd.DataFrame, workers: pd.DataFrame, events: pd.DataF
 
 
 def _train_encoder(
-    jobs: pd.DataFrame, workers: pd.DataFrame, events: pd.DataFrame, occupations: pd.DataFrame,
-    world: Any, train_ids: np.ndarray, output: Path, show_progress: bool, seed: int,
+    jobs: pd.DataFrame,
+    workers: pd.DataFrame,
+    events: pd.DataFrame,
+    occupations: pd.DataFrame,
+    world: Any,
+    train_ids: np.ndarray,
+    output: Path,
+    show_progress: bool,
+    seed: int,
 ) -> Any:
     from training.encoder import occupation_pairs, train_encoder, world_pairs
 
@@ -123,7 +136,8 @@ def _train_encoder(
         # Only the training workers' truth: test workers must stay unseen by every model.
         keep = world.workers["worker_id"].isin(train_ids)
         view = SimpleNamespace(
-            jobs=world.jobs, workers=world.workers[keep].reset_index(drop=True),
+            jobs=world.jobs,
+            workers=world.workers[keep].reset_index(drop=True),
             truth=world.truth[world.truth["worker_id"].isin(train_ids)].reset_index(drop=True),
         )
         pairs += world_pairs(view, occupations)
@@ -132,8 +146,13 @@ def _train_encoder(
     return train_encoder(pairs, output, corpus=corpus, show_progress=show_progress, seed=seed)
 
 
-def _fit_ranker(engine: MatchingEngine, events: pd.DataFrame, jobs: pd.DataFrame, workers: pd.DataFrame,
-                seed: int) -> SuccessRanker:
+def _fit_ranker(
+    engine: MatchingEngine,
+    events: pd.DataFrame,
+    jobs: pd.DataFrame,
+    workers: pd.DataFrame,
+    seed: int,
+) -> SuccessRanker:
     labels = label_pairs(events)
     known = labels["worker_id"].isin(workers["worker_id"]) & labels["job_id"].isin(jobs["job_id"])
     labels = labels[known].reset_index(drop=True)
@@ -183,7 +202,9 @@ def train_models(
     from matcher.occupations import OccupationCoder
 
     if len(events) == 0:
-        raise ValueError("no outcome events to train the ranker on (没有就业结果事件，无法训练排序模型)")
+        raise ValueError(
+            "no outcome events to train the ranker on (没有就业结果事件，无法训练排序模型)"
+        )
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     version = version or new_version_name(models_dir)
@@ -196,15 +217,26 @@ def train_models(
         coder = OccupationCoder().fit(occupations)
     with progress.step("按劳动力与时间切分训练/测试"):
         split = split_events(workers, events, test_fraction=test_fraction, seed=seed)
-        train_workers = workers[workers["worker_id"].isin(split.train_workers)].reset_index(drop=True)
+        train_workers = workers[workers["worker_id"].isin(split.train_workers)].reset_index(
+            drop=True
+        )
         test_workers = workers[workers["worker_id"].isin(split.test_workers)].reset_index(drop=True)
 
     tmp = None
     with progress.step("准备编码器"):
         if isinstance(encoder, str) and encoder == "train":
             tmp = tempfile.TemporaryDirectory(prefix="jobbridge-encoder-")
-            enc = _train_encoder(jobs, workers, split.train_events, occupations, world, split.train_workers,
-                                 Path(tmp.name) / "encoder", show_progress, seed)
+            enc = _train_encoder(
+                jobs,
+                workers,
+                split.train_events,
+                occupations,
+                world,
+                split.train_workers,
+                Path(tmp.name) / "encoder",
+                show_progress,
+                seed,
+            )
         else:
             enc = encoder
     params = dict(
@@ -221,9 +253,18 @@ def train_models(
             ranker = _fit_ranker(held_out, split.train_events, jobs, train_workers, seed)
             held_out.set_ranker(ranker)
         with progress.step("评估（NDCG@10、Recall@50、AUC、校准、硬规则违规）"):
-            report = evaluate(world, split.test_events, held_out, n_workers=n_eval_workers,
-                              n_jobs=n_eval_jobs, seed=seed, base_rate=ranker.base_rate_, cutoff=split.cutoff,
-                              jobs=jobs, workers=workers)
+            report = evaluate(
+                world,
+                split.test_events,
+                held_out,
+                n_workers=n_eval_workers,
+                n_jobs=n_eval_jobs,
+                seed=seed,
+                base_rate=ranker.base_rate_,
+                cutoff=split.cutoff,
+                jobs=jobs,
+                workers=workers,
+            )
             if show_progress:
                 print(report.to_text(), file=sys.stderr, flush=True)
         with progress.step("用全部事件训练上线排序模型"):
@@ -240,9 +281,15 @@ def train_models(
                     "n_test_workers": int(len(split.test_workers)),
                     "n_train_events": int(len(split.train_events)),
                     "n_test_events": int(len(split.test_events)),
-                    "demo_world": None if world is None else {"seed": getattr(world, "seed", None),
-                                                              "as_of": str(getattr(world, "as_of", ""))},
-                    "encoder": "trained" if isinstance(encoder, str) and encoder == "train" else repr(encoder)[:200],
+                    "demo_world": None
+                    if world is None
+                    else {
+                        "seed": getattr(world, "seed", None),
+                        "as_of": str(getattr(world, "as_of", "")),
+                    },
+                    "encoder": "trained"
+                    if isinstance(encoder, str) and encoder == "train"
+                    else repr(encoder)[:200],
                 },
             }
             folder = save_model(final, models_dir / version, meta, include_index=False)
@@ -252,7 +299,11 @@ def train_models(
         if tmp is not None:
             tmp.cleanup()
     if show_progress:
-        print(f"训练完成，共 {time.perf_counter() - started:.1f} s → {folder}", file=sys.stderr, flush=True)
+        print(
+            f"训练完成，共 {time.perf_counter() - started:.1f} s → {folder}",
+            file=sys.stderr,
+            flush=True,
+        )
     _record_timings(folder, progress.timings, time.perf_counter() - started)
     return folder
 
@@ -269,7 +320,10 @@ def _record_timings(folder: Path, timings: dict[str, float], total: float) -> No
 
 
 def demo_world_and_events(
-    n_workers: int = DEMO_WORKERS, n_jobs: int = DEMO_JOBS, seed: int = DEMO_SEED, show_progress: bool = False
+    n_workers: int = DEMO_WORKERS,
+    n_jobs: int = DEMO_JOBS,
+    seed: int = DEMO_SEED,
+    show_progress: bool = False,
 ) -> tuple[Any, pd.DataFrame]:
     """The demo world and outcome events ``jobbridge load-demo`` loads (same sizes and seed)."""
     from data.demo import generate_world
@@ -298,15 +352,23 @@ def train_default(
     train on a database's real events, read its tables and call :func:`train_models`.
     """
     if world is None:
-        with _Progress(1, show_progress).step(f"生成演示数据（劳动力 {DEMO_WORKERS}、岗位 {DEMO_JOBS}）"):
+        with _Progress(1, show_progress).step(
+            f"生成演示数据（劳动力 {DEMO_WORKERS}、岗位 {DEMO_JOBS}）"
+        ):
             world, events = demo_world_and_events(show_progress=False)
     elif events is None:
         from data.outcomes import historical_pairs, simulate_outcomes
 
         events = simulate_outcomes(world, historical_pairs(world, seed=seed), seed=seed)
     folder = train_models(
-        world.jobs, world.workers, events, models_dir=models_dir, encoder=encoder,
-        show_progress=show_progress, seed=seed, world=world,
+        world.jobs,
+        world.workers,
+        events,
+        models_dir=models_dir,
+        encoder=encoder,
+        show_progress=show_progress,
+        seed=seed,
+        world=world,
     )
     if database_url is not None:
         import json

@@ -39,17 +39,34 @@ OCCUPATIONS["level"] = "4"
 
 # (title variants, skills phrases) per occupation row
 TRADE_TEXTS = {
-    "6-05-01-03": (["缝纫工", "服装车位工", "平车工包吃住"], ["做过三年缝纫", "在服装厂踩过平车", "会用缝纫机做衣服"]),
-    "6-18-02-04": (["电焊工", "氩弧焊工", "焊工月入八千"], ["会电焊", "干过两年焊工", "氩弧焊有证"]),
-    "4-02-03-02": (["叉车司机", "叉车工", "仓库叉车"], ["开过叉车", "叉车司机两年", "会开叉车搬货"]),
+    "6-05-01-03": (
+        ["缝纫工", "服装车位工", "平车工包吃住"],
+        ["做过三年缝纫", "在服装厂踩过平车", "会用缝纫机做衣服"],
+    ),
+    "6-18-02-04": (
+        ["电焊工", "氩弧焊工", "焊工月入八千"],
+        ["会电焊", "干过两年焊工", "氩弧焊有证"],
+    ),
+    "4-02-03-02": (
+        ["叉车司机", "叉车工", "仓库叉车"],
+        ["开过叉车", "叉车司机两年", "会开叉车搬货"],
+    ),
     "4-03-02-01": (["厨师", "中式厨师", "食堂炒菜师傅"], ["在饭店炒过菜", "做过厨师", "食堂帮厨"]),
     "4-10-01-05": (["保洁员", "清洁工", "物业保洁"], ["做过保洁", "打扫卫生", "宾馆清洁"]),
-    "6-25-04-00": (["电子厂普工", "电子装配工", "流水线操作工"], ["电子厂流水线", "在电子厂做过装配", "插件焊锡"]),
+    "6-25-04-00": (
+        ["电子厂普工", "电子装配工", "流水线操作工"],
+        ["电子厂流水线", "在电子厂做过装配", "插件焊锡"],
+    ),
     "6-28-01-02": (["装配钳工", "钳工", "机械装配工"], ["做过钳工", "机械厂装配", "会看图纸装配"]),
     "4-02-04-01": (["仓管员", "仓库管理员", "物料员"], ["做过仓库管理", "管过库存", "仓管员"]),
 }
 
-CITIES = {"苏州市": (31.3, 120.6), "无锡市": (31.6, 120.3), "南京市": (32.1, 118.8), "常州市": (31.8, 119.9)}
+CITIES = {
+    "苏州市": (31.3, 120.6),
+    "无锡市": (31.6, 120.3),
+    "南京市": (32.1, 118.8),
+    "常州市": (31.8, 119.9),
+}
 COUNTIES = {
     "610621": ("无锡市", (36.6, 109.5)),  # 延长县 → 延安
     "630202": ("苏州市", (36.5, 102.1)),  # 海东
@@ -146,7 +163,9 @@ def random_world(n_workers: int, n_jobs: int, seed: int = 0) -> tuple[pd.DataFra
                 job_id=1000 + j,
                 firm_id=int(rng.integers(1, 50)),
                 title=titles[rng.integers(len(titles))],
-                description="" if rng.random() < 0.2 else f"招{titles[0]}，{rng.choice(['长白班', '两班倒', '计件'])}",
+                description=""
+                if rng.random() < 0.2
+                else f"招{titles[0]}，{rng.choice(['长白班', '两班倒', '计件'])}",
                 occupation_code=code if rng.random() < 0.7 else "",
                 city=list(CITIES)[rng.integers(len(CITIES))],
                 wage_min=wage_min,
@@ -175,13 +194,19 @@ def random_world(n_workers: int, n_jobs: int, seed: int = 0) -> tuple[pd.DataFra
                 name=f"工人{w}",
                 gender=str(rng.choice(["男", "女"])),
                 ethnicity=str(rng.choice(["汉族", "回族", "撒拉族", "土家族"])),
-                birth_date=dt.date(int(rng.integers(1965, 2006)), int(rng.integers(1, 13)), int(rng.integers(1, 29))),
+                birth_date=dt.date(
+                    int(rng.integers(1965, 2006)),
+                    int(rng.integers(1, 13)),
+                    int(rng.integers(1, 29)),
+                ),
                 county_code=list(COUNTIES)[rng.integers(len(COUNTIES))],
                 education=str(rng.choice(["小学", "初中", "初中", "高中", "中专", "大专"])),
                 skills_text="" if rng.random() < 0.1 else str(skills[rng.integers(len(skills))]),
                 desired_jobs=[] if rng.random() < 0.2 else [TRADE_TEXTS[code][0][0]],
                 certificates=held,
-                preferred_cities=[] if rng.random() < 0.5 else [list(CITIES)[rng.integers(len(CITIES))]],
+                preferred_cities=[]
+                if rng.random() < 0.5
+                else [list(CITIES)[rng.integers(len(CITIES))]],
                 min_wage=int(rng.choice([0, 3000, 4000, 5000])),
                 needs_dormitory=bool(rng.random() < 0.4),
                 needs_halal=bool(rng.random() < 0.1),
@@ -200,7 +225,13 @@ def make_engine(encoder: CharNgramEncoder) -> Callable[..., MatchingEngine]:
     """Fit an engine on record lists or tables, with the test geography and occupations."""
 
     def make(jobs: Any, workers: Any, **params: Any) -> MatchingEngine:
-        params = {"encoder": encoder, "as_of": AS_OF, "geography": GEOGRAPHY, "occupations": OCCUPATIONS, **params}
+        params = {
+            "encoder": encoder,
+            "as_of": AS_OF,
+            "geography": GEOGRAPHY,
+            "occupations": OCCUPATIONS,
+            **params,
+        }
         return MatchingEngine(**params).fit(pd.DataFrame(jobs), pd.DataFrame(workers))
 
     return make
@@ -228,11 +259,19 @@ def world() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 @pytest.fixture(scope="session")
 def engine_params(encoder: CharNgramEncoder) -> dict[str, Any]:
-    return dict(encoder=encoder, as_of=AS_OF, geography=GEOGRAPHY, occupations=OCCUPATIONS, candidate_pool=100)
+    return dict(
+        encoder=encoder,
+        as_of=AS_OF,
+        geography=GEOGRAPHY,
+        occupations=OCCUPATIONS,
+        candidate_pool=100,
+    )
 
 
 @pytest.fixture(scope="session")
-def _fitted_engine(world: tuple[pd.DataFrame, pd.DataFrame], engine_params: dict[str, Any]) -> MatchingEngine:
+def _fitted_engine(
+    world: tuple[pd.DataFrame, pd.DataFrame], engine_params: dict[str, Any]
+) -> MatchingEngine:
     jobs, workers = world
     return MatchingEngine(**engine_params).fit(jobs, workers)
 
@@ -278,7 +317,13 @@ def labelled_events(
     feats = _fitted_engine.pair_features(pairs, jobs=jobs, workers=workers)
     p = np.asarray(hidden_utility(feats))
     success = rng.random(len(p)) < p
-    rec = pd.DataFrame({"worker_id": pairs["worker_id"], "job_id": pairs["job_id"], "stage": "recommended",
-                        "date": pd.Timestamp("2023-06-01")})
+    rec = pd.DataFrame(
+        {
+            "worker_id": pairs["worker_id"],
+            "job_id": pairs["job_id"],
+            "stage": "recommended",
+            "date": pd.Timestamp("2023-06-01"),
+        }
+    )
     ret = rec[success].assign(stage="retained_6m", date=pd.Timestamp("2024-01-01"))
     return pd.concat([rec, ret], ignore_index=True)

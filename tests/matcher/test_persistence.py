@@ -34,16 +34,27 @@ def ranked_engine(_fitted_engine, labelled_events, world):
 
 def rankings(engine, worker_ids, job_ids):
     return (
-        [[(it["job_id"], round(it["score"], 9), tuple(it["reasons"])) for it in engine.recommend_jobs(w, k=10)]
-         for w in worker_ids],
-        [[(it["worker_id"], round(it["score"], 9)) for it in engine.recommend_workers(j, k=20)] for j in job_ids],
+        [
+            [
+                (it["job_id"], round(it["score"], 9), tuple(it["reasons"]))
+                for it in engine.recommend_jobs(w, k=10)
+            ]
+            for w in worker_ids
+        ],
+        [
+            [(it["worker_id"], round(it["score"], 9)) for it in engine.recommend_workers(j, k=20)]
+            for j in job_ids
+        ],
     )
 
 
 def test_save_load_round_trip_gives_identical_rankings(ranked_engine, world, tmp_path):
     jobs, workers = world
-    folder = save_model(ranked_engine, tmp_path / "v1", {"data": data_snapshot(jobs=jobs, workers=workers),
-                                                         "evaluation": {"ndcg@10": 0.5}})
+    folder = save_model(
+        ranked_engine,
+        tmp_path / "v1",
+        {"data": data_snapshot(jobs=jobs, workers=workers), "evaluation": {"ndcg@10": 0.5}},
+    )
     assert {p.name for p in folder.iterdir()} == {"engine.joblib", "metadata.json"}
     loaded = load_model(folder)
     wids = [int(w) for w in workers["worker_id"].iloc[:10]]
@@ -58,7 +69,9 @@ def test_save_load_round_trip_gives_identical_rankings(ranked_engine, world, tmp
     assert "git_commit" in meta
 
 
-def test_unfitted_save_keeps_ranker_and_params_and_refits_identically(ranked_engine, world, tmp_path):
+def test_unfitted_save_keeps_ranker_and_params_and_refits_identically(
+    ranked_engine, world, tmp_path
+):
     jobs, workers = world
     folder = save_model(ranked_engine, tmp_path / "v2", include_index=False)
     loaded = load_model(folder)
@@ -76,8 +89,10 @@ def test_sentence_transformer_encoder_is_saved_with_its_own_save(make_engine, wo
 
     jobs, workers = world
     texts = list(jobs["title"]) + list(workers["skills_text"])
-    model = SentenceTransformer(modules=[StaticEmbedding(train_tokenizer(texts, vocab_size=300), embedding_dim=16)],
-                                device="cpu")
+    model = SentenceTransformer(
+        modules=[StaticEmbedding(train_tokenizer(texts, vocab_size=300), embedding_dim=16)],
+        device="cpu",
+    )
     engine = make_engine(jobs, workers, encoder=model)
     folder = save_model(engine, tmp_path / "st")
     assert (folder / "encoder" / "modules.json").is_file()
@@ -114,7 +129,9 @@ def test_version_mismatch_is_refused(ranked_engine, tmp_path):
         load_model(folder)
 
 
-def test_current_and_fallback_to_previous_when_new_version_is_corrupt(ranked_engine, tmp_path, caplog):
+def test_current_and_fallback_to_previous_when_new_version_is_corrupt(
+    ranked_engine, tmp_path, caplog
+):
     models = tmp_path / "models"
     with pytest.raises(ModelLoadError, match="no model version"):
         load_current(models)

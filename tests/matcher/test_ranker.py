@@ -14,18 +14,33 @@ def test_label_pairs_marks_retained_6m_and_respects_until():
         {
             "worker_id": [1, 1, 1, 2, 2, 3],
             "job_id": [7, 7, 7, 7, 7, 8],
-            "stage": ["recommended", "hired", "retained_6m", "recommended", "retained_3m", "applied"],
-            "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-08-01", "2024-01-01", "2024-05-01", "2024-03-01"]),
+            "stage": [
+                "recommended",
+                "hired",
+                "retained_6m",
+                "recommended",
+                "retained_3m",
+                "applied",
+            ],
+            "date": pd.to_datetime(
+                ["2024-01-01", "2024-02-01", "2024-08-01", "2024-01-01", "2024-05-01", "2024-03-01"]
+            ),
         }
     )
     labels = label_pairs(ev)
-    assert labels[["worker_id", "job_id", "label"]].values.tolist() == [[1, 7, 1], [2, 7, 0], [3, 8, 0]]
+    assert labels[["worker_id", "job_id", "label"]].values.tolist() == [
+        [1, 7, 1],
+        [2, 7, 0],
+        [3, 8, 0],
+    ]
     early = label_pairs(ev, until="2024-06-30")
     assert early.loc[early["worker_id"] == 1, "label"].item() == 0
 
 
 def test_label_pairs_refuses_unknown_stage():
-    ev = pd.DataFrame({"worker_id": [1], "job_id": [2], "stage": ["fired"], "date": [pd.Timestamp("2024-01-01")]})
+    ev = pd.DataFrame(
+        {"worker_id": [1], "job_id": [2], "stage": ["fired"], "date": [pd.Timestamp("2024-01-01")]}
+    )
     with pytest.raises(ValueError, match=r"'fired'.*retained_6m"):
         label_pairs(ev)
 
@@ -45,7 +60,9 @@ def fitted_ranker(training_frame):
     return SuccessRanker(max_iter=80).fit(feats.iloc[:n], y[:n])
 
 
-def test_ranker_learns_the_hidden_utility_and_is_calibrated(fitted_ranker, training_frame, hidden_utility):
+def test_ranker_learns_the_hidden_utility_and_is_calibrated(
+    fitted_ranker, training_frame, hidden_utility
+):
     feats, y = training_frame
     n = len(y) * 2 // 3
     p = fitted_ranker.p_success(feats.iloc[n:])
@@ -60,7 +77,9 @@ def test_fast_serving_path_equals_scikit_learn(fitted_ranker, training_frame):
     feats, _ = training_frame
     X = feats[list(FEATURE_NAMES)].to_numpy(dtype=np.float32, copy=True)
     X[::7, 6] = np.nan  # missing wage floor ratios take the trees' missing-value branches
-    np.testing.assert_allclose(fitted_ranker.predict_proba(X), fitted_ranker.model_.predict_proba(X), atol=1e-9)
+    np.testing.assert_allclose(
+        fitted_ranker.predict_proba(X), fitted_ranker.model_.predict_proba(X), atol=1e-9
+    )
 
 
 def test_ranker_validates_inputs(training_frame):

@@ -78,17 +78,28 @@ def test_unknown_status_is_refused(make_job):
 
 
 def test_unknown_worker_education_only_sees_jobs_without_requirement(make_job, make_worker):
-    ja, wa = arrays([make_job(education_min=None), make_job(education_min="小学")], [make_worker(education="扫盲班")])
+    ja, wa = arrays(
+        [make_job(education_min=None), make_job(education_min="小学")],
+        [make_worker(education="扫盲班")],
+    )
     assert jobs_mask_for_worker(wa, 0, ja).tolist() == [True, False]
 
 
 def test_certificate_added_after_worker_keeps_its_column(make_job, make_worker):
     vocab = CertificateVocabulary()
     wa = WorkerRuleArrays.from_frame(
-        pd.DataFrame([make_worker(certificates=["welding.electric"])]), vocab, DEFAULT_EDUCATION_RANKS, AS_OF
+        pd.DataFrame([make_worker(certificates=["welding.electric"])]),
+        vocab,
+        DEFAULT_EDUCATION_RANKS,
+        AS_OF,
     )
     ja = JobRuleArrays.from_frame(
-        pd.DataFrame([make_job(certificates_required=["welding.electric"]), make_job(certificates_required=["new.one"])]),
+        pd.DataFrame(
+            [
+                make_job(certificates_required=["welding.electric"]),
+                make_job(certificates_required=["new.one"]),
+            ]
+        ),
         vocab,
         DEFAULT_EDUCATION_RANKS,
     )
@@ -130,7 +141,9 @@ def reference_ok(job: dict, worker: dict) -> bool:
     rank = DEFAULT_EDUCATION_RANKS
     return (
         job["age_min"] <= age <= job["age_min"] + job["age_span"]
-        and (job["education_min"] is None or rank[worker["education"]] >= rank[job["education_min"]])
+        and (
+            job["education_min"] is None or rank[worker["education"]] >= rank[job["education_min"]]
+        )
         and set(job["certificates_required"]) <= set(worker["certificates"])
         and (job["halal_canteen"] or not worker["needs_halal"])
         and (job["dormitory"] or not worker["needs_dormitory"])
@@ -140,13 +153,22 @@ def reference_ok(job: dict, worker: dict) -> bool:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(job_strategy, min_size=1, max_size=8), st.lists(worker_strategy, min_size=1, max_size=8))
+@given(
+    st.lists(job_strategy, min_size=1, max_size=8),
+    st.lists(worker_strategy, min_size=1, max_size=8),
+)
 def test_vectorised_masks_agree_with_plain_rules(make_job, make_worker, jobs, workers):
     job_recs = [
-        make_job(**{k: v for k, v in j.items() if k != "age_span"}, age_max=j["age_min"] + j["age_span"]) for j in jobs
+        make_job(
+            **{k: v for k, v in j.items() if k != "age_span"}, age_max=j["age_min"] + j["age_span"]
+        )
+        for j in jobs
     ]
     worker_recs = [
-        make_worker(**{k: v for k, v in w.items() if k != "birth_year"}, birth_date=dt.date(w["birth_year"], 7, 7))
+        make_worker(
+            **{k: v for k, v in w.items() if k != "birth_year"},
+            birth_date=dt.date(w["birth_year"], 7, 7),
+        )
         for w in workers
     ]
     ja, wa = arrays(job_recs, worker_recs)
@@ -156,5 +178,8 @@ def test_vectorised_masks_agree_with_plain_rules(make_job, make_worker, jobs, wo
     for j in range(len(jobs)):
         assert workers_mask_for_job(ja, j, wa).tolist() == expected[:, j].tolist()
     wi, ji = np.meshgrid(np.arange(len(workers)), np.arange(len(jobs)), indexing="ij")
-    assert pair_mask(wa, wi.ravel(), ja, ji.ravel()).reshape(expected.shape).tolist() == expected.tolist()
+    assert (
+        pair_mask(wa, wi.ravel(), ja, ji.ravel()).reshape(expected.shape).tolist()
+        == expected.tolist()
+    )
     assert int(violations(wa, wi.ravel(), ja, ji.ravel()).max()) <= expected.size

@@ -16,7 +16,7 @@ from matcher.encoders import CharNgramEncoder
 def demo() -> tuple[Any, pd.DataFrame]:
     from training.pipeline import demo_world_and_events
 
-    return demo_world_and_events(n_workers=1500, n_jobs=400, seed=5)
+    return demo_world_and_events(n_workers=1000, n_jobs=300, seed=5)
 
 
 @pytest.fixture(scope="session")
@@ -26,8 +26,15 @@ def _trained(demo, tmp_path_factory) -> Path:
     world, events = demo
     models = tmp_path_factory.mktemp("models")
     return train_models(
-        world.jobs, world.workers, events, models_dir=models, encoder=CharNgramEncoder(dim=64),
-        world=world, show_progress=False, n_eval_workers=120, n_eval_jobs=60,
+        world.jobs,
+        world.workers,
+        events,
+        models_dir=models,
+        encoder=CharNgramEncoder(dim=64),
+        world=world,
+        show_progress=False,
+        n_eval_workers=80,
+        n_eval_jobs=40,
     )
 
 

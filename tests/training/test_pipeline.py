@@ -8,7 +8,14 @@ import pytest
 
 from matcher.encoders import CharNgramEncoder
 from matcher.persistence import current_version, load_current, read_metadata
-from training.evaluate import METHODS, EvaluationReport, ndcg_at, recall_at, reliability_table, split_events
+from training.evaluate import (
+    METHODS,
+    EvaluationReport,
+    ndcg_at,
+    recall_at,
+    reliability_table,
+    split_events,
+)
 
 
 def test_ndcg_and_recall_by_hand():
@@ -17,7 +24,9 @@ def test_ndcg_and_recall_by_hand():
     assert ndcg_at(gains[[3, 1, 2]], gains, 3) == pytest.approx(1.0)
     assert ndcg_at(gains[[1, 3]], gains, 3) == pytest.approx((0.5 + 0.9 / np.log2(3)) / ideal)
     assert ndcg_at(np.zeros(3), np.zeros(5), 3) is None
-    assert recall_at(np.array([3, 0]), gains, k=2, n_relevant=2) == pytest.approx(0.5)  # {3, 1} relevant
+    assert recall_at(np.array([3, 0]), gains, k=2, n_relevant=2) == pytest.approx(
+        0.5
+    )  # {3, 1} relevant
     assert recall_at(np.array([0]), np.zeros(4), k=1) is None
 
 
@@ -25,8 +34,11 @@ def test_reliability_table_bins():
     y = np.array([0, 1, 1, 0])
     p = np.array([0.05, 0.95, 0.91, 0.15])
     table = reliability_table(y, p, n_bins=10)
-    assert [(r["bin"], r["count"], r["observed"]) for r in table] == [("0.0–0.1", 1, 0.0), ("0.1–0.2", 1, 0.0),
-                                                                      ("0.9–1.0", 2, 1.0)]
+    assert [(r["bin"], r["count"], r["observed"]) for r in table] == [
+        ("0.0–0.1", 1, 0.0),
+        ("0.1–0.2", 1, 0.0),
+        ("0.9–1.0", 2, 1.0),
+    ]
 
 
 def test_split_is_by_worker_and_by_time(demo):
@@ -53,7 +65,9 @@ def test_trained_version_is_current_and_carries_its_figures(trained, demo):
     assert {"ndcg@10", "recall@50", "violations@10"} <= set(ev["jobs_for_workers"]["full engine"])
     assert 0.5 < ev["retention"]["auc"] <= 1.0
     assert ev["retention"]["brier"] < ev["retention"]["brier_constant"]
-    assert meta["training"]["n_train_workers"] + meta["training"]["n_test_workers"] == len(world.workers)
+    assert meta["training"]["n_train_workers"] + meta["training"]["n_test_workers"] == len(
+        world.workers
+    )
     assert meta["training"]["timings_s"]["total"] > 0
 
 
@@ -81,14 +95,18 @@ def test_current_model_loads_and_serves(trained, demo):
 
 def test_report_text_and_json(trained):
     ev = read_metadata(trained)["evaluation"]
-    report = EvaluationReport(ev["jobs_for_workers"], ev["workers_for_jobs"], ev["retention"], ev["setup"])
+    report = EvaluationReport(
+        ev["jobs_for_workers"], ev["workers_for_jobs"], ev["retention"], ev["setup"]
+    )
     text = report.to_text()
     for method in METHODS:
         assert method in text
     assert "NDCG@10" in text and "AUC" in text and "完整引擎 vs TF-IDF+硬规则" in text
     json.dumps(report.to_dict(), ensure_ascii=False)
     assert report.improvement() == pytest.approx(
-        ev["jobs_for_workers"]["full engine"]["ndcg@10"] / ev["jobs_for_workers"]["tfidf+rules"]["ndcg@10"] - 1
+        ev["jobs_for_workers"]["full engine"]["ndcg@10"]
+        / ev["jobs_for_workers"]["tfidf+rules"]["ndcg@10"]
+        - 1
     )
 
 
@@ -97,12 +115,20 @@ def test_training_refuses_no_events(demo, tmp_path):
 
     world, events = demo
     with pytest.raises(ValueError, match="no outcome events"):
-        train_models(world.jobs, world.workers, events.iloc[:0], models_dir=tmp_path, encoder=CharNgramEncoder(dim=8),
-                     show_progress=False)
+        train_models(
+            world.jobs,
+            world.workers,
+            events.iloc[:0],
+            models_dir=tmp_path,
+            encoder=CharNgramEncoder(dim=8),
+            show_progress=False,
+        )
     assert not list(tmp_path.iterdir())
 
 
-def test_encoder_train_branch_saves_a_sentence_transformers_model(demo, tmp_path, monkeypatch, capsys):
+def test_encoder_train_branch_saves_a_sentence_transformers_model(
+    demo, tmp_path, monkeypatch, capsys
+):
     """encoder='train' trains through training.encoder (made tiny here) and ships it in encoder/."""
     import training.encoder as te
     from training.pipeline import train_models
@@ -118,8 +144,17 @@ def test_encoder_train_branch_saves_a_sentence_transformers_model(demo, tmp_path
     keep_w = world.workers["worker_id"].iloc[:500]
     workers = world.workers[world.workers["worker_id"].isin(keep_w)]
     ev = events[events["worker_id"].isin(keep_w)]
-    folder = train_models(world.jobs, workers, ev, models_dir=tmp_path, encoder="train", world=None,
-                          show_progress=True, n_eval_workers=20, n_eval_jobs=10)
+    folder = train_models(
+        world.jobs,
+        workers,
+        ev,
+        models_dir=tmp_path,
+        encoder="train",
+        world=None,
+        show_progress=True,
+        n_eval_workers=20,
+        n_eval_jobs=10,
+    )
     assert (folder / "encoder" / "modules.json").is_file()
     assert read_metadata(folder)["encoder"]["kind"] == "sentence-transformers"
     err = capsys.readouterr().err
