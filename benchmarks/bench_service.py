@@ -8,8 +8,8 @@ Steps, all in one run:
 2. ``jobbridge serve`` starts gunicorn (``--server-workers`` processes × ``--threads`` threads);
    every process is warmed up (its engine is fitted on the database on first use);
 3. the in-process baseline: the same engine, built the way the service builds it, answers
-   ``recommend_jobs(worker_id, k=10)`` for random workers in this process (one thread, timed
-   once the server is warm and idle) — the service's throughput is printed as a ratio to it;
+   ``recommend_jobs(worker_id, k=10)`` for random workers in this process (one thread) —
+   the service's throughput is printed as a ratio to it;
 4. ``--seconds`` of ``GET /api/v1/workers/{id}/matches?limit=10`` from ``--concurrency`` client
    threads (``http.client``, one keep-alive connection each), random worker ids;
 5. ``--seconds`` of mixed load: 80 % matches, 15 % reads (a job or a worker), 5 % writes
@@ -226,9 +226,8 @@ def load(
     }
 
 
-def fit_in_process(env: dict[str, str]):
-    """The engine the service serves, built the same way (``create_app`` + the service's
-    load), in this process: (engine, model version, seconds to fit)."""
+def in_process_baseline(env: dict[str, str], worker_ids: list[int], calls: int) -> dict:
+    """The engine the service serves, built the same way, called directly in this process."""
     for key, value in env.items():
         if key.startswith("JOBBRIDGE_"):
             os.environ[key] = value
@@ -240,19 +239,21 @@ def fit_in_process(env: dict[str, str]):
         matching = get_matching()
         t = time.perf_counter()
         matching.load()
-        return matching.engine, matching.model_version, time.perf_counter() - t
-
-
-def time_in_process(engine, worker_ids: list[int], calls: int) -> dict:
-    """``recommend_jobs(worker_id, k=10)`` called directly, one thread, random workers."""
-    rng = random.Random(1)
-    sample = [rng.choice(worker_ids) for _ in range(calls)]
-    engine.recommend_jobs(sample[0], k=10)
-    t = time.perf_counter()
-    for wid in sample:
-        engine.recommend_jobs(wid, k=10)
-    per_call = (time.perf_counter() - t) / calls
-    return {"calls_per_s": 1 / per_call, "ms_per_call": per_call * 1000}
+        fit_s = time.perf_counter() - t
+        engine = matching.engine
+        rng = random.Random(1)
+        sample = [rng.choice(worker_ids) for _ in range(calls)]
+        engine.recommend_jobs(sample[0], k=10)
+        t = time.perf_counter()
+        for wid in sample:
+            engine.recommend_jobs(wid, k=10)
+        per_call = (time.perf_counter() - t) / calls
+    return {
+        "fit_s": fit_s,
+        "calls_per_s": 1 / per_call,
+        "ms_per_call": per_call * 1000,
+        "model_version": matching.model_version,
+    }
 
 
 def report(name: str, r: dict, baseline: dict) -> bool:
@@ -343,9 +344,16 @@ def main(argv: list[str] | None = None) -> int:
     engine.dispose()
     print(f"  {len(worker_ids)} workers, {len(job_ids)} open jobs in the database")
 
-    print("in-process engine (fitted the way the service fits it):", flush=True)
-    engine, model_version, fit_s = fit_in_process(env)
-    print(f"  model {model_version}: fit {fit_s:.1f} s", flush=True)
+    print(
+        "in-process baseline (the service's engine, fitted the same way, called directly):",
+        flush=True,
+    )
+    baseline = in_process_baseline(env, worker_ids, args.baseline_calls)
+    print(
+        f"  model {baseline['model_version']}: fit {baseline['fit_s']:.1f} s; "
+        f"recommend_jobs(k=10) {baseline['ms_per_call']:.2f} ms/call = "
+        f"{baseline['calls_per_s']:.1f} calls/s"
+    )
 
     server = subprocess.Popen(
         [
@@ -373,13 +381,6 @@ def main(argv: list[str] | None = None) -> int:
             args.warmup_timeout,
         )
         print(f"  server warm (every process fitted its engine) after {warm:.1f} s", flush=True)
-        # Timed now, with the server idle, so that both figures see the same machine.
-        baseline = time_in_process(engine, worker_ids, args.baseline_calls)
-        print(
-            f"  in-process recommend_jobs(k=10): {baseline['ms_per_call']:.2f} ms/call = "
-            f"{baseline['calls_per_s']:.1f} calls/s (one thread)",
-            flush=True,
-        )
         matches = load(
             args.port, token, args.seconds, args.concurrency, worker_ids, job_ids, (1.0, 0.0, 0.0)
         )
