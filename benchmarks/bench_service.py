@@ -8,8 +8,8 @@ Steps, all in one run:
 2. ``jobbridge serve`` starts gunicorn (``--server-workers`` processes × ``--threads`` threads);
    every process is warmed up (its engine is fitted on the database on first use);
 3. the in-process baseline: the same engine, built the way the service builds it, answers
-   ``recommend_jobs(worker_id, k=10)`` for random workers in this process (one thread) —
-   the service's throughput is printed as a ratio to it;
+   ``recommend_jobs(worker_id, k=10)`` for random workers in this process (one thread, timed
+   once the server is warm and idle) — the service's throughput is printed as a ratio to it;
 4. ``--seconds`` of ``GET /api/v1/workers/{id}/matches?limit=10`` from ``--concurrency`` client
    threads (``http.client``, one keep-alive connection each), random worker ids;
 5. ``--seconds`` of mixed load: 80 % matches, 15 % reads (a job or a worker), 5 % writes
@@ -98,20 +98,23 @@ def wait_ready(port: int, timeout: float) -> None:
 
 
 def warm_up(port: int, token: str, worker_ids: list[int], n_clients: int, timeout: float) -> float:
-    """Send match requests from as many connections as the server has threads until every one
-    answers quickly: each gunicorn process fits its engine on its first match request."""
+    """Send match requests until every client has seen 10 quick answers in a row: each gunicorn
+    process fits its engine on its first match request. Every request opens a new connection,
+    so that the kernel spreads them over all processes (a kept-alive connection would stay with
+    one and leave another to fit during the measurement)."""
     started = time.perf_counter()
     errors: list[str] = []
 
     def one() -> None:
-        client = Client(port, token)
         fast = 0
         deadline = time.monotonic() + timeout
-        while fast < 5 and time.monotonic() < deadline:
+        while fast < 10 and time.monotonic() < deadline:
+            client = Client(port, token)
             t = time.perf_counter()
             status, body, _ = client.request(
                 "GET", f"/api/v1/workers/{random.choice(worker_ids)}/matches?limit=10"
             )
+            client.conn.close()
             if status != 200:
                 errors.append(f"{status} {body[:200]!r}")
                 return
@@ -218,6 +221,7 @@ def load(
         "p50_ms": percentile(every, 50) * 1000,
         "p95_ms": percentile(every, 95) * 1000,
         "p99_ms": percentile(every, 99) * 1000,
+        "max_ms": max(every, default=float("nan")) * 1000,
         "errors": errors,
         "conflicts_412": conflicts[0],
         "by_kind": {
@@ -226,8 +230,9 @@ def load(
     }
 
 
-def in_process_baseline(env: dict[str, str], worker_ids: list[int], calls: int) -> dict:
-    """The engine the service serves, built the same way, called directly in this process."""
+def fit_in_process(env: dict[str, str]):
+    """The engine the service serves, built the same way (``create_app`` + the service's
+    load), in this process: (engine, model version, seconds to fit)."""
     for key, value in env.items():
         if key.startswith("JOBBRIDGE_"):
             os.environ[key] = value
@@ -239,28 +244,27 @@ def in_process_baseline(env: dict[str, str], worker_ids: list[int], calls: int) 
         matching = get_matching()
         t = time.perf_counter()
         matching.load()
-        fit_s = time.perf_counter() - t
-        engine = matching.engine
-        rng = random.Random(1)
-        sample = [rng.choice(worker_ids) for _ in range(calls)]
-        engine.recommend_jobs(sample[0], k=10)
-        t = time.perf_counter()
-        for wid in sample:
-            engine.recommend_jobs(wid, k=10)
-        per_call = (time.perf_counter() - t) / calls
-    return {
-        "fit_s": fit_s,
-        "calls_per_s": 1 / per_call,
-        "ms_per_call": per_call * 1000,
-        "model_version": matching.model_version,
-    }
+        return matching.engine, matching.model_version, time.perf_counter() - t
+
+
+def time_in_process(engine, worker_ids: list[int], calls: int) -> dict:
+    """``recommend_jobs(worker_id, k=10)`` called directly, one thread, random workers."""
+    rng = random.Random(1)
+    sample = [rng.choice(worker_ids) for _ in range(calls)]
+    engine.recommend_jobs(sample[0], k=10)
+    t = time.perf_counter()
+    for wid in sample:
+        engine.recommend_jobs(wid, k=10)
+    per_call = (time.perf_counter() - t) / calls
+    return {"calls_per_s": 1 / per_call, "ms_per_call": per_call * 1000}
 
 
 def report(name: str, r: dict, baseline: dict) -> bool:
     ok = r["rps"] >= TARGET_RPS and r["p99_ms"] <= TARGET_P99_MS and not r["errors"]
     print(
         f"\n[{name}] {r['requests']} requests in {r['seconds']:.1f} s = {r['rps']:.1f} req/s; "
-        f"latency p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms; "
+        f"latency p50 {r['p50_ms']:.1f} ms, p95 {r['p95_ms']:.1f} ms, "
+        f"p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms; "
         f"errors {r['errors'] or 0}; 412 refused lost updates {r['conflicts_412']}"
     )
     for kind, v in r["by_kind"].items():
@@ -344,16 +348,9 @@ def main(argv: list[str] | None = None) -> int:
     engine.dispose()
     print(f"  {len(worker_ids)} workers, {len(job_ids)} open jobs in the database")
 
-    print(
-        "in-process baseline (the service's engine, fitted the same way, called directly):",
-        flush=True,
-    )
-    baseline = in_process_baseline(env, worker_ids, args.baseline_calls)
-    print(
-        f"  model {baseline['model_version']}: fit {baseline['fit_s']:.1f} s; "
-        f"recommend_jobs(k=10) {baseline['ms_per_call']:.2f} ms/call = "
-        f"{baseline['calls_per_s']:.1f} calls/s"
-    )
+    print("in-process engine (fitted the way the service fits it):", flush=True)
+    engine, model_version, fit_s = fit_in_process(env)
+    print(f"  model {model_version}: fit {fit_s:.1f} s", flush=True)
 
     server = subprocess.Popen(
         [
@@ -381,6 +378,13 @@ def main(argv: list[str] | None = None) -> int:
             args.warmup_timeout,
         )
         print(f"  server warm (every process fitted its engine) after {warm:.1f} s", flush=True)
+        # Timed now, with the server idle, so that both figures see the same machine.
+        baseline = time_in_process(engine, worker_ids, args.baseline_calls)
+        print(
+            f"  in-process recommend_jobs(k=10): {baseline['ms_per_call']:.2f} ms/call = "
+            f"{baseline['calls_per_s']:.1f} calls/s (one thread)",
+            flush=True,
+        )
         matches = load(
             args.port, token, args.seconds, args.concurrency, worker_ids, job_ids, (1.0, 0.0, 0.0)
         )
