@@ -319,6 +319,75 @@ def _record_timings(folder: Path, timings: dict[str, float], total: float) -> No
     tmp.replace(path)
 
 
+def evaluate_default(
+    models_dir: str | Path = DEFAULT_MODELS_DIR,
+    world: Any = None,
+    *,
+    events: pd.DataFrame | None = None,
+    show_progress: bool = True,
+    seed: int = DEMO_SEED,
+    test_fraction: float = 0.2,
+    n_eval_workers: int = 300,
+    n_eval_jobs: int = 200,
+) -> EvaluationReport:
+    """``jobbridge evaluate``: re-run the held-out evaluation of the model in service.
+
+    The served ranker has seen every event, so it is not evaluated as is: its encoder and
+    parameters are kept, a ranker is trained on the training split only, and the engine is
+    scored on the test workers of the demo world (regenerated as ``load-demo`` makes it, or
+    ``world``/``events`` given). The figures of the training run itself are in the version's
+    ``metadata.json`` (:func:`stored_report`).
+    """
+    from matcher.persistence import load_current
+
+    served = load_current(models_dir)
+    if world is None:
+        world, events = demo_world_and_events()
+    elif events is None:
+        from data.outcomes import historical_pairs, simulate_outcomes
+
+        events = simulate_outcomes(world, historical_pairs(world, seed=seed), seed=seed)
+    jobs, workers = world.jobs, world.workers
+    split = split_events(workers, events, test_fraction=test_fraction, seed=seed)
+    params = {**served.get_params(deep=False), "ranker": None, "as_of": world.as_of}
+    progress = _Progress(total=2, enabled=show_progress)
+    with progress.step("训练留出评估用的排序模型"):
+        held_out = MatchingEngine(**params).fit(
+            jobs, workers[workers["worker_id"].isin(split.test_workers)]
+        )
+        train_workers = workers[workers["worker_id"].isin(split.train_workers)]
+        ranker = _fit_ranker(held_out, split.train_events, jobs, train_workers, seed)
+        held_out.set_ranker(ranker)
+    with progress.step("评估（NDCG@10、Recall@50、AUC、校准、硬规则违规）"):
+        return evaluate(
+            world,
+            split.test_events,
+            held_out,
+            n_workers=n_eval_workers,
+            n_jobs=n_eval_jobs,
+            seed=seed,
+            base_rate=ranker.base_rate_,
+            cutoff=split.cutoff,
+            jobs=jobs,
+            workers=workers,
+        )
+
+
+def stored_report(models_dir: str | Path = DEFAULT_MODELS_DIR) -> EvaluationReport:
+    """The evaluation written into the current version's metadata by :func:`train_models`."""
+    from matcher.persistence import current_version, read_metadata
+
+    version = current_version(models_dir)
+    if version is None:
+        raise ValueError(f"no current model in {str(models_dir)!r}; run `jobbridge train` first")
+    ev = read_metadata(Path(models_dir) / version).get("evaluation")
+    if not ev:
+        raise ValueError(f"model {version!r} carries no evaluation figures")
+    return EvaluationReport(
+        ev["jobs_for_workers"], ev["workers_for_jobs"], ev["retention"], ev.get("setup", {})
+    )
+
+
 def demo_world_and_events(
     n_workers: int = DEMO_WORKERS,
     n_jobs: int = DEMO_JOBS,
@@ -397,6 +466,8 @@ __all__ = [
     "EvaluationReport",
     "build_geography",
     "demo_world_and_events",
+    "evaluate_default",
+    "stored_report",
     "train_default",
     "train_models",
 ]

@@ -162,3 +162,21 @@ def test_encoder_train_branch_saves_a_sentence_transformers_model(
     engine = load_current(tmp_path)
     engine.fit(world.jobs, workers)
     assert engine.recommend_jobs(int(keep_w.iloc[0]), k=3)
+
+
+def test_evaluate_default_reruns_the_held_out_evaluation(trained, demo):
+    from training.pipeline import evaluate_default, stored_report
+
+    world, events = demo
+    report = evaluate_default(
+        trained.parent, world, events=events, show_progress=False, n_eval_workers=30, n_eval_jobs=15
+    )
+    assert report.jobs_for_workers["full engine"]["violations@10"] == 0
+    assert report.retention["auc"] > 0.5
+    stored = stored_report(trained.parent)
+    assert (
+        stored.to_dict()["jobs_for_workers"]
+        == read_metadata(trained)["evaluation"]["jobs_for_workers"]
+    )
+    with pytest.raises(ValueError, match="no current model"):
+        stored_report(trained.parent / "nothing-here")
