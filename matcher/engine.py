@@ -84,7 +84,7 @@ class MatchingEngine(BaseEstimator):
         ``encode(list[str]) -> ndarray``, or None for ``CharNgramEncoder()``.
     lexical_weight : float, default=0.35
         Weight of the character n-gram TF-IDF cosine in the retrieval score, in [0, 1].
-    candidate_pool : int, default=200
+    candidate_pool : int, default=100
         How many rule-abiding candidates retrieval hands to the ranker.
     ranker : SuccessRanker or None, default=None
         A fitted :class:`matcher.ranker.SuccessRanker`; without one, results are ordered by
@@ -145,7 +145,7 @@ class MatchingEngine(BaseEstimator):
         self,
         encoder: Any = None,
         lexical_weight: float = 0.35,
-        candidate_pool: int = 200,
+        candidate_pool: int = 100,
         ranker: Any = None,
         as_of: dt.date | None = None,
         geography: Geography | Mapping[str, Any] | None = None,
@@ -424,28 +424,33 @@ class MatchingEngine(BaseEstimator):
         order, retrieval, p, X = self._rank(pw, w_rows, pj, j_rows, dense, lexical)
         out: list[dict[str, Any]] = []
         names = self.context_.occupation_names
-        for pos in order[:k]:
+        top = order[:k]
+        # Column arrays once per call: a pandas row lookup per item cost ~0.4 ms each.
+        wcols = {c: pw.frame[c].to_numpy() for c in pw.frame.columns}
+        jcols = {c: pj.frame[c].to_numpy() for c in pj.frame.columns}
+        for pos in top:
             wr, jr = int(w_rows[pos]), int(j_rows[pos])
-            jrow = pj.frame.iloc[jr]
             item: dict[str, Any] = {}
             if side == "jobs":
-                item["job_id"] = int(jrow["job_id"])
+                item["job_id"] = int(jcols["job_id"][jr])
             else:
-                item["worker_id"] = int(pw.frame["worker_id"].iat[wr])
+                item["worker_id"] = int(wcols["worker_id"][wr])
             item["score"] = float(p[pos]) if p is not None else float(retrieval[pos])
             item["p_success"] = float(p[pos]) if p is not None else None
             item["retrieval_score"] = float(retrieval[pos])
             if side == "jobs":
                 item.update(
-                    title=str(jrow["title"]),
-                    city=str(jrow["city"]),
-                    wage_min=int(jrow["wage_min"]),
-                    wage_max=int(jrow["wage_max"]),
-                    occupation_code=str(jrow["occ_code"]),
+                    title=str(jcols["title"][jr]),
+                    city=str(jcols["city"][jr]),
+                    wage_min=int(jcols["wage_min"][jr]),
+                    wage_max=int(jcols["wage_max"][jr]),
+                    occupation_code=str(jcols["occ_code"][jr]),
                 )
             if with_reasons:
                 feats = dict(zip(FEATURE_NAMES, X[pos].tolist(), strict=True))
-                item["reasons"] = explain(feats, pw.frame.iloc[wr].to_dict(), jrow.to_dict(), names)
+                wrow = {c: v[wr] for c, v in wcols.items()}
+                jrow = {c: v[jr] for c, v in jcols.items()}
+                item["reasons"] = explain(feats, wrow, jrow, names)
             out.append(item)
         return out
 

@@ -91,7 +91,12 @@ class _FlatForest:
         self.missing_left = allnodes["missing_go_to_left"].astype(bool)
         self.left = (allnodes["left"].astype(np.intp) + shift).astype(np.intp)
         self.right = (allnodes["right"].astype(np.intp) + shift).astype(np.intp)
-        self.is_leaf = allnodes["is_leaf"].astype(bool)
+        leaf = allnodes["is_leaf"].astype(bool)
+        # Leaves point to themselves, so every tree can take max_depth steps without a check.
+        own = np.arange(len(allnodes), dtype=np.intp)
+        self.left[leaf] = own[leaf]
+        self.right[leaf] = own[leaf]
+        self.feature[leaf] = 0
         self.value = allnodes["value"].astype(np.float64)
         self.max_depth = int(allnodes["depth"].max()) if len(allnodes) else 0
         self.baseline = float(np.ravel(hgb._baseline_prediction)[0])
@@ -102,13 +107,10 @@ class _FlatForest:
         node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
         rows = np.arange(n)[:, None]
         for _ in range(self.max_depth):
-            leaf = self.is_leaf[node]
-            if leaf.all():
-                break
             x = X[rows, self.feature[node]]
             with np.errstate(invalid="ignore"):
-                go_left = np.where(np.isnan(x), self.missing_left[node], x <= self.threshold[node])
-            node = np.where(leaf, node, np.where(go_left, self.left[node], self.right[node]))
+                go_left = (x <= self.threshold[node]) | (np.isnan(x) & self.missing_left[node])
+            node = np.where(go_left, self.left[node], self.right[node])
         return self.value[node].sum(axis=1) + self.baseline
 
 

@@ -127,7 +127,7 @@ def explain(
         notes.append("未填写求职意向，按技能和岗位条件匹配")
     for name in list(worker.get("certificates_unrecognised", ()) or ())[:2]:
         notes.append(f"证书'{name}'无法识别")
-    if worker.get("education_known") is False and worker.get("education"):
+    if not bool(worker.get("education_known", True)) and worker.get("education"):
         notes.append(f"学历'{worker['education']}'无法识别，只匹配无学历要求的岗位")
     if "has_description" in features and _num(features.get("has_description")) == 0:
         notes.append("岗位无描述，按岗位名称和条件匹配")

@@ -144,6 +144,7 @@ def test_reasons_name_trade_wage_pairing_and_dormitory(make_engine, make_job, ma
         ({"certificates_unrecognised": ["挖掘机证XX"]}, {}, "证书'挖掘机证XX'无法识别"),
         ({"desired_jobs": [], "preferred_cities": []}, {}, "未填写求职意向，按技能和岗位条件匹配"),
         ({}, {"description": ""}, "岗位无描述，按岗位名称和条件匹配"),
+        ({"education": "扫盲班"}, {}, "学历'扫盲班'无法识别，只匹配无学历要求的岗位"),
     ],
 )
 def test_bad_input_still_answers_and_says_what_was_unused(
