@@ -107,8 +107,10 @@ class MatchingEngine(BaseEstimator):
         Collections of at least this many rows get an inverted-file index (k-means lists over
         the embeddings) and single queries scan only ``ann_probe_fraction`` of the lists; None
         keeps every search exact. The benchmark measures its recall against exact search.
-    ann_probe_fraction : float, default=0.15
-        Share of the inverted lists a query scans.
+    ann_probe_fraction : float, default=0.5
+        Share of the inverted lists a query scans. Measured on 50,000 demo jobs with the
+        trained encoder and ranker, recall@10 of the final lists against exact search was
+        0.88 / 0.93 / 0.96 / 0.98 at 0.1 / 0.15 / 0.3 / 0.5.
 
     Attributes
     ----------
@@ -155,7 +157,7 @@ class MatchingEngine(BaseEstimator):
         lexical_ngram_range: tuple[int, int] = (1, 3),
         encode_batch_size: int = 512,
         ann_min_rows: int | None = 50_000,
-        ann_probe_fraction: float = 0.15,
+        ann_probe_fraction: float = 0.5,
     ) -> None:
         self.encoder = encoder
         self.lexical_weight = lexical_weight
