@@ -60,7 +60,7 @@ def index_bytes(index: Any) -> int:
     p = index.prepared
     n += int(p.frame.memory_usage(deep=True).sum())
     n += sum(len(t.encode("utf-8")) + 49 for t in p.texts)
-    for name, value in vars(p.rules).items():
+    for value in vars(p.rules).values():
         if hasattr(value, "nbytes"):
             n += value.nbytes
         elif hasattr(value, "data"):
