@@ -61,10 +61,11 @@ def percentile(values: list[float], q: float) -> float:
 class Client:
     """One keep-alive connection; ``request`` returns (status, body bytes, headers)."""
 
-    def __init__(self, port: int, token: str) -> None:
+    def __init__(self, port: int, token: str, timeout: float = 60) -> None:
         self.port = port
+        self.timeout = timeout
         self.headers = {"Authorization": f"Bearer {token}"}
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
     def request(
         self, method: str, path: str, body: dict | None = None, headers: dict | None = None
@@ -80,7 +81,7 @@ class Client:
             return resp.status, resp.read(), resp.headers
         except (http.client.HTTPException, OSError):
             self.conn.close()
-            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
             raise
 
 
@@ -109,12 +110,18 @@ def warm_up(port: int, token: str, worker_ids: list[int], n_clients: int, timeou
         fast = 0
         deadline = time.monotonic() + timeout
         while fast < 10 and time.monotonic() < deadline:
-            client = Client(port, token)
+            # The first answer of a process waits for its fit: as long as the warm-up may take.
+            client = Client(port, token, timeout=timeout)
             t = time.perf_counter()
-            status, body, _ = client.request(
-                "GET", f"/api/v1/workers/{random.choice(worker_ids)}/matches?limit=10"
-            )
-            client.conn.close()
+            try:
+                status, body, _ = client.request(
+                    "GET", f"/api/v1/workers/{random.choice(worker_ids)}/matches?limit=10"
+                )
+            except (http.client.HTTPException, OSError):
+                fast = 0
+                continue
+            finally:
+                client.conn.close()
             if status != 200:
                 errors.append(f"{status} {body[:200]!r}")
                 return
