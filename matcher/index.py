@@ -304,14 +304,8 @@ class ItemIndex:
         n_probe: int,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         q = query_embedding.astype(np.float32)
-        qlex = None
-        if query_lexical is not None and lexical_weight > 0:
-            query_lexical = query_lexical.tocsr()
-            qlex = np.zeros(self.lexical.shape[1], dtype=np.float32)
-            ok = query_lexical.indices < qlex.shape[0]
-            qlex[query_lexical.indices[ok]] = query_lexical.data[ok]
         rows_l, dense_l = [], []
-        for a, b in self._ivf_ranges(q, n_probe):
+        for a, b in _coalesce(self._ivf_ranges(q, n_probe)):
             keep = np.flatnonzero(mask[a:b] & self.active[a:b])
             if len(keep) == 0:
                 continue
@@ -322,17 +316,27 @@ class ItemIndex:
             return empty, np.zeros(0, np.float32), np.zeros(0, np.float32)
         rows = np.concatenate(rows_l)
         dense = np.concatenate(dense_l).astype(np.float32)
-        # one gather of the kept rows' TF-IDF vectors (slicing per list cost more in overhead)
-        lex = (
-            (self.lexical[rows] @ qlex).astype(np.float32)
-            if qlex is not None
-            else np.zeros(len(rows), np.float32)
-        )
+        # The lexical side reads only the query's posting lists (cheaper than gathering rows).
+        if query_lexical is not None and lexical_weight > 0:
+            lex = self.lexical_scores(query_lexical)[rows]
+        else:
+            lex = np.zeros(len(rows), np.float32)
         score = (1 - lexical_weight) * dense + lexical_weight * lex
         k = min(k, len(rows))
         top = np.argpartition(-score, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
         top = top[np.lexsort((rows[top], -score[top]))]
         return rows[top].astype(np.int64), dense[top], lex[top]
+
+
+def _coalesce(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Merge touching row ranges so that neighbouring lists are scanned in one product."""
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(ranges):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 __all__ = ["ItemIndex", "concat_prepared", "take_prepared"]
