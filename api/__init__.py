@@ -59,7 +59,11 @@ class IdConverter(IntegerConverter):
         super().__init__(map, min=1, max=2**31 - 1)
 
 
-def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+def create_app(
+    test_config: Mapping[str, Any] | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+) -> Flask:
     """Create and configure the matching service.
 
     Parameters
@@ -68,6 +72,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         Settings that replace the environment: defaults come from :data:`api.config.DEFAULTS`
         and :data:`SERVICE_DEFAULTS`, then ``JOBBRIDGE_*`` variables unless ``test_config`` is
         given, in which case it overrides instead.
+    overrides : mapping, optional
+        Settings applied last, over the environment too: what ``jobbridge --database-url URL
+        serve`` was told on its command line.
 
     Returns
     -------
@@ -86,6 +93,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_prefixed_env("JOBBRIDGE")
     else:
         app.config.update(test_config)
+    app.config.update(overrides or {})
 
     from api import errors, service
     from api.views import register_blueprints

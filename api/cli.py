@@ -484,8 +484,21 @@ def export_command(
 
 
 # --------------------------------------------------------------------------- serve
-def serve(*, host: str, port: int, workers: int, threads: int, timeout: int = 120) -> None:
-    """Run the Flask app under gunicorn (a production WSGI server), in this process."""
+def serve(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    timeout: int = 120,
+    overrides: Mapping[str, Any] | None = None,
+) -> None:
+    """Run the Flask app under gunicorn (a production WSGI server), in this process.
+
+    ``overrides`` reach :func:`api.create_app` in every gunicorn process (command-line
+    settings such as the database URL). With ``ENGINE_PRELOAD`` each process fits its
+    engine while booting, so ``timeout`` must cover that fit.
+    """
     from gunicorn.app.base import BaseApplication
 
     class Server(BaseApplication):
@@ -500,7 +513,7 @@ def serve(*, host: str, port: int, workers: int, threads: int, timeout: int = 12
         def load(self):
             from api import create_app
 
-            return create_app()
+            return create_app(overrides=overrides)
 
     Server(
         {
@@ -523,15 +536,43 @@ def serve(*, host: str, port: int, workers: int, threads: int, timeout: int = 12
 @click.option(
     "--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="每进程线程数"
 )
+@click.option(
+    "--preload/--lazy",
+    default=True,
+    show_default=True,
+    help="启动时即载入匹配引擎（首个请求无需等待）；--lazy 则在首次匹配时载入",
+)
+@click.option(
+    "--timeout",
+    type=click.IntRange(10, 3600),
+    default=600,
+    show_default=True,
+    help="gunicorn 进程无响应多少秒后重启；须长于引擎载入时间",
+)
 @pass_context
 @_user_errors
-def serve_command(context: Context, host: str, port: int, workers: int, threads: int) -> None:
+def serve_command(
+    context: Context,
+    host: str,
+    port: int,
+    workers: int,
+    threads: int,
+    preload: bool,
+    timeout: int,
+) -> None:
     """用 gunicorn 提供 HTTP 服务。"""
     from api.storage import require_schema
 
     require_schema(context.engine())
     _say(f"服务地址 http://{host}:{port}  （数据库 {_display_url(context.database_url)}）")
-    serve(host=host, port=port, workers=workers, threads=threads)
+    serve(
+        host=host,
+        port=port,
+        workers=workers,
+        threads=threads,
+        timeout=timeout,
+        overrides={"DATABASE_URL": context.database_url, "ENGINE_PRELOAD": preload},
+    )
 
 
 # --------------------------------------------------------------------------- demo
@@ -604,7 +645,14 @@ def demo_command(context: Context, host: str, port: int, quiet: bool) -> None:
         _say(f"模型已保存：{folder}")
     del world, events
     _say(f"服务地址 http://{host}:{port}")
-    serve(host=host, port=port, workers=2, threads=4)
+    serve(
+        host=host,
+        port=port,
+        workers=2,
+        threads=4,
+        timeout=600,
+        overrides={"DATABASE_URL": context.database_url, "ENGINE_PRELOAD": True},
+    )
 
 
 __all__ = ["Context", "cli", "import_file", "init_database", "load_demo", "serve", "train_models"]

@@ -340,13 +340,32 @@ def test_serve_builds_gunicorn_app(monkeypatch, run, ready):
         seen["bind"] = self.cfg.bind
         seen["workers"] = self.cfg.workers
         seen["threads"] = self.cfg.threads
+        seen["timeout"] = self.cfg.timeout
         seen["loader"] = self.load
 
     monkeypatch.setattr(gunicorn.app.base.BaseApplication, "run", fake_run)
     result = run("serve", "--host", "0.0.0.0", "--port", "8123", "--workers", "3", "--threads", "2")
     assert result.exit_code == 0, result.output
     assert seen["bind"] == ["0.0.0.0:8123"] and seen["workers"] == 3 and seen["threads"] == 2
+    # The engine is fitted while each process boots, so gunicorn must wait for it.
+    assert seen["timeout"] == 600
     assert callable(seen["loader"])
+
+
+def test_serve_hands_the_command_line_database_to_the_app(monkeypatch, run, ready, env, tmp_path):
+    """`jobbridge --database-url URL serve` serves URL, not what the environment names."""
+    import gunicorn.app.base
+
+    apps = []
+    monkeypatch.setattr(
+        gunicorn.app.base.BaseApplication, "run", lambda self: apps.append(self.load())
+    )
+    url = env["JOBBRIDGE_DATABASE_URL"]
+    env["JOBBRIDGE_DATABASE_URL"] = "sqlite:///" + str(tmp_path / "elsewhere.db")
+    result = run("--database-url", url, "serve", "--lazy")
+    assert result.exit_code == 0, result.output
+    assert apps[0].config["DATABASE_URL"] == url
+    assert apps[0].config["ENGINE_PRELOAD"] is False
 
 
 def test_demo_loads_trains_and_serves_once(monkeypatch, run, env, tmp_path):
@@ -373,7 +392,16 @@ def test_demo_loads_trains_and_serves_once(monkeypatch, run, env, tmp_path):
         (env["JOBBRIDGE_DATABASE_URL"], str(tmp_path / "models"), 150, calls["train"][0][3])
     ]
     assert calls["train"][0][3] > 0
-    assert calls["serve"] == [{"host": "127.0.0.1", "port": 8765, "workers": 2, "threads": 4}]
+    assert calls["serve"] == [
+        {
+            "host": "127.0.0.1",
+            "port": 8765,
+            "workers": 2,
+            "threads": 4,
+            "timeout": 600,
+            "overrides": {"DATABASE_URL": env["JOBBRIDGE_DATABASE_URL"], "ENGINE_PRELOAD": True},
+        }
+    ]
 
     second = run("demo", "--quiet")
     assert second.exit_code == 0
