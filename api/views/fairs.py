@@ -13,6 +13,7 @@ from flask import Blueprint, Response, jsonify, url_for
 from sqlalchemy import delete, select
 
 from api import auth
+from api.auth import sees_personal
 from api import schemas as s
 from api.errors import ApiError, Unprocessable
 from api.openapi import operation
@@ -20,6 +21,7 @@ from api.service import audit, commit, get_matching, get_session
 from api.storage.models import Fair, FairFirm, FairInterview, FairInvitation, Firm, Job, Worker
 from api.views import created, with_etag
 from api.views.allocations import _plain
+from api.views.matches import mask_phone
 
 bp = Blueprint("fairs", __name__)
 
@@ -328,7 +330,10 @@ def _list_inputs(plan: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
     scope="fair",
     files=tuple(_LIST_MEDIA.values()),
     extra_statuses=(409,),
-    description="名单含姓名与电话（供通知与签到），每位被列出的劳动力都记入审计日志。",
+    description=(
+        "名单含姓名与电话（供通知与签到）；电话仅对管理员和本辖区人社局完整显示，"
+        "其他角色（招聘会组织方）看到的是掩码。每位被列出的劳动力都记入审计日志。"
+    ),
 )
 def lists(fair_id: int, query: s.FairListQuery) -> Response:
     from api import fair_lists
@@ -338,6 +343,9 @@ def lists(fair_id: int, query: s.FairListQuery) -> Response:
     if not fair.plan:
         raise ApiError(f"招聘会 {fair_id} 尚未规划，没有名单可打印。", status=409)
     workers, firms, jobs = _list_inputs(fair.plan)
+    if not sees_personal(fair.county_code):
+        # Organisers print slips with names, but the phone list is the county bureau's to call.
+        workers["phone"] = workers["phone"].map(mask_phone)
     certs = load_certificates()
     names = dict(zip(certs["cert_id"], certs["name"], strict=True))
     try:
@@ -358,7 +366,12 @@ def lists(fair_id: int, query: s.FairListQuery) -> Response:
         ) from None
     from api.views.workers import audit_personal_reads
 
-    audit_personal_reads(workers["worker_id"].tolist(), ("name", "phone", "township", "village"))
+    read = ("name", "phone", "township", "village") if sees_personal(fair.county_code) else (
+        "name",
+        "township",
+        "village",
+    )
+    audit_personal_reads(workers["worker_id"].tolist(), read)
     commit(sync_engine=False)
     response = Response(data, mimetype=_LIST_MEDIA[query.format].split(";")[0])
     response.headers["Content-Type"] = _LIST_MEDIA[query.format]

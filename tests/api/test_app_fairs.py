@@ -88,6 +88,18 @@ def test_fair_plan_get_replan(client, world, app):
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
     assert client.get(f"{API}/fairs/{fair['id']}/lists?format=pdf", headers=h).status_code == 422
 
+    # The phone list is the county bureau's to call: the organiser's copy above shows masked
+    # phones, the bureau of the fair's county gets them in full.
+    admin = world.headers("admin")
+    phone = client.get(f"{API}/workers/{some['worker_id']}", headers=admin).get_json()["phone"]
+    masked = f"{phone[:3]}****{phone[-4:]}"
+    organiser_csv = csv.get_data().decode("utf-8-sig")
+    assert phone not in organiser_csv and masked in organiser_csv
+    bureau = client.get(
+        f"{API}/fairs/{fair['id']}/lists?format=csv", headers=world.headers("bureau")
+    )
+    assert bureau.status_code == 200 and phone in bureau.get_data().decode("utf-8-sig")
+
 
 def test_lists_of_an_unplanned_fair_are_409(client, world):
     fair = client.post(f"{API}/fairs", json=FAIR, headers=world.headers("admin")).get_json()
