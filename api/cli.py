@@ -9,6 +9,7 @@ unless ``--quiet``; results meant for scripts (a new key, counts) go to stdout.
 from __future__ import annotations
 
 import functools
+import json
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -580,7 +581,14 @@ DEMO_WORKERS = 20_000
 DEMO_JOBS = 3_000
 
 
-def train_models(context: Context, *, quiet: bool, world: Any = None, events: Any = None) -> Path:
+def train_models(
+    context: Context,
+    *,
+    quiet: bool,
+    world: Any = None,
+    events: Any = None,
+    encoder: Any = "train",
+) -> Path:
     """Train the default models into ``MODELS_DIR`` and make them ``current``.
 
     Right after ``load-demo`` the generated ``world`` and ``events`` are passed on (the world's
@@ -605,8 +613,66 @@ def train_models(context: Context, *, quiet: bool, world: Any = None, events: An
             "请先运行 `jobbridge load-demo` 或导入结果数据。"
         )
     return train_on_tables(
-        jobs, workers, stored_events, models_dir=models_dir, show_progress=not quiet
+        jobs,
+        workers,
+        stored_events,
+        models_dir=models_dir,
+        encoder=encoder,
+        show_progress=not quiet,
     )
+
+
+@cli.command("train")
+@click.option(
+    "--encoder",
+    default="train",
+    show_default=True,
+    help="train：离线训练默认的 sentence-transformers 模型；或一个模型目录；char-ngram：免训练编码器",
+)
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度")
+@pass_context
+@_user_errors
+def train_command(context: Context, encoder: str, quiet: bool) -> None:
+    """用数据库中的就业结果事件训练新模型版本，并设为当前版本。"""
+    from api.storage import require_schema
+
+    require_schema(context.engine())
+    if encoder not in ("train", "char-ngram") and not Path(encoder).is_dir():
+        raise click.BadParameter(
+            f"{encoder!r} 既不是 train、char-ngram，也不是一个模型目录。", param_hint="--encoder"
+        )
+    folder = train_models(
+        context, quiet=quiet, encoder=None if encoder == "char-ngram" else encoder
+    )
+    click.echo(str(folder))
+
+
+@cli.command("evaluate")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（供脚本使用）")
+@click.option(
+    "--stored",
+    is_flag=True,
+    help="只显示当前模型训练时写入 metadata.json 的评估结果，不重新计算",
+)
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度")
+@pass_context
+@_user_errors
+def evaluate_command(context: Context, as_json: bool, stored: bool, quiet: bool) -> None:
+    """评估当前模型：留出的演示数据上 NDCG@10、Recall@50、AUC、校准、硬规则违规，并与基线对比。"""
+    from training.pipeline import evaluate_default, stored_report
+
+    models_dir = context.config["MODELS_DIR"]
+    try:
+        if stored:
+            report = stored_report(models_dir)
+        else:
+            report = evaluate_default(models_dir, show_progress=not quiet)
+    except (FileNotFoundError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(report.to_text())
 
 
 @cli.command("demo")

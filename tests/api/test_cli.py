@@ -425,3 +425,34 @@ def test_database_url_option_and_bad_environment(tmp_path, id_key):
     assert bad.exit_code == 1 and "PAGE_SIZE" in bad.stderr and "Traceback" not in bad.output
     bad_key = runner.invoke(cli, ["init-db"], env={**env, "JOBBRIDGE_ID_KEY": "short"})
     assert bad_key.exit_code == 1 and "base64" in bad_key.stderr
+
+
+# --------------------------------------------------------------------------- train / evaluate
+def test_train_from_the_database_then_evaluate_stored(run, ready, env, tmp_path):
+    """`train` learns from the stored events and makes the version current; `evaluate --stored`
+    prints the figures written into its metadata."""
+    import json
+
+    env["JOBBRIDGE_MODELS_DIR"] = str(tmp_path / "models")
+    assert run("load-demo", "--workers", "400", "--jobs", "80", "--quiet").exit_code == 0
+    result = run("train", "--encoder", "char-ngram", "--quiet")
+    assert result.exit_code == 0, result.output
+    folder = result.stdout.strip()
+    assert (tmp_path / "models" / "current").read_text().strip() == folder.rsplit("/", 1)[-1]
+    assert (tmp_path / "models" / folder.rsplit("/", 1)[-1] / "metadata.json").is_file()
+
+    shown = run("evaluate", "--stored", "--json")
+    assert shown.exit_code == 0, shown.output
+    figures = json.loads(shown.stdout)
+    assert 0.0 <= figures["retention"]["auc"] <= 1.0
+    assert "AUC" in run("evaluate", "--stored").stdout
+
+
+def test_train_without_events_and_evaluate_without_model_are_sentences(run, ready, env, tmp_path):
+    env["JOBBRIDGE_MODELS_DIR"] = str(tmp_path / "models")
+    result = run("train", "--encoder", "char-ngram")
+    assert result.exit_code == 1 and "没有就业结果事件" in result.output
+    result = run("evaluate", "--stored")
+    assert result.exit_code == 1 and "jobbridge train" in result.output
+    result = run("train", "--encoder", str(tmp_path / "no-such-model"))
+    assert result.exit_code == 2 and "模型目录" in result.output
