@@ -72,6 +72,23 @@ def pct(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values) * 1000.0, q))
 
 
+def recalls(
+    approx: list[list[dict]], exact: list[list[dict]], key: str, k: int = 10
+) -> tuple[float, float]:
+    """Recall@k of the approximate lists against the exact ones: by id, and counting as a hit
+    any item that scores at least the exact k-th item (demo registers repeat the same person
+    profile, so many candidates tie and which of them fills the last places is arbitrary)."""
+    by_id, by_score = [], []
+    for a, e in zip(approx, exact, strict=True):
+        a, e = a[:k], e[:k]
+        if not e:
+            continue
+        by_id.append(len({x[key] for x in a} & {x[key] for x in e}) / len(e))
+        floor = e[-1]["score"] - 1e-9
+        by_score.append(min(len(e), sum(x["score"] >= floor for x in a)) / len(e))
+    return float(np.mean(by_id)), float(np.mean(by_score))
+
+
 def timed(fn: Any, args: list[Any]) -> tuple[list[float], list[Any]]:
     times, results = [], []
     for a in args:
@@ -159,13 +176,7 @@ def main(argv: list[str] | None = None) -> None:
     saved_ivf, engine.jobs_index_.ivf = engine.jobs_index_.ivf, None
     t_exact, r_exact = timed(lambda w: engine.recommend_jobs(w, k=10), qw)
     engine.jobs_index_.ivf = saved_ivf
-    rec = np.mean(
-        [
-            len({i["job_id"] for i in a} & {i["job_id"] for i in e}) / max(1, len(e))
-            for a, e in zip(r_approx, r_exact, strict=True)
-            if e
-        ]
-    )
+    rec, rec_ties = recalls(r_approx, r_exact, "job_id")
     print(
         f"top-10 jobs for a worker among {len(jobs):,}: p50 {pct(t_approx, 50):.1f} ms, p99 {pct(t_approx, 99):.1f} ms"
         f"  [target p50 <= 10, p99 <= 30]"
@@ -174,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         f"  exact brute force:          p50 {pct(t_exact, 50):.1f} ms, p99 {pct(t_exact, 99):.1f} ms"
     )
     print(
-        f"  recall@10 vs exact {rec:.3f} [>= 0.98]; speed-up x{pct(t_exact, 50) / pct(t_approx, 50):.2f} (p50)"
+        f"  recall@10 vs exact {rec:.3f} by id, {rec_ties:.3f} counting ties [>= 0.98]; speed-up x{pct(t_exact, 50) / pct(t_approx, 50):.2f} (p50)"
     )
     del engine
     gc.collect()
@@ -205,14 +216,7 @@ def main(argv: list[str] | None = None) -> None:
     saved_ivf, engine.workers_index_.ivf = engine.workers_index_.ivf, None
     t_exact, r_exact = timed(lambda j: engine.recommend_workers(j, k=50), qj)
     engine.workers_index_.ivf = saved_ivf
-    rec = np.mean(
-        [
-            len({i["worker_id"] for i in a[:10]} & {i["worker_id"] for i in e[:10]})
-            / max(1, len(e[:10]))
-            for a, e in zip(r_approx, r_exact, strict=True)
-            if e
-        ]
-    )
+    rec, rec_ties = recalls(r_approx, r_exact, "worker_id")
     print(
         f"top-50 workers for a job among {len(workers):,}: p50 {pct(t_approx, 50):.1f} ms, "
         f"p99 {pct(t_approx, 99):.1f} ms  [target p99 <= 100]"
@@ -221,7 +225,7 @@ def main(argv: list[str] | None = None) -> None:
         f"  exact brute force:          p50 {pct(t_exact, 50):.1f} ms, p99 {pct(t_exact, 99):.1f} ms"
     )
     print(
-        f"  recall@10 vs exact {rec:.3f} [>= 0.98]; speed-up x{pct(t_exact, 50) / pct(t_approx, 50):.2f} (p50)"
+        f"  recall@10 vs exact {rec:.3f} by id, {rec_ties:.3f} counting ties [>= 0.98]; speed-up x{pct(t_exact, 50) / pct(t_approx, 50):.2f} (p50)"
     )
 
 
