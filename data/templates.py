@@ -1188,8 +1188,8 @@ CHINESE_NUMERALS = (
 
 #: Driving licence classes that include others (准驾车型): A2 may drive what B2 and C1 may.
 DRIVING_IMPLIES: dict[str, tuple[str, ...]] = {
-    "driving.A1": ("driving.B1", "driving.C1"),
-    "driving.A2": ("driving.B2", "driving.C1"),
+    "driving.A1": ("driving.B1", "driving.B2", "driving.C1"),
+    "driving.A2": ("driving.B1", "driving.B2", "driving.C1"),
     "driving.B1": ("driving.C1",),
     "driving.B2": ("driving.C1",),
     "driving.C1": ("driving.C2",),

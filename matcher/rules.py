@@ -38,6 +38,34 @@ DEFAULT_EDUCATION_RANKS: dict[str, int] = {
     "研究生": 6,
 }
 
+#: Driving licence classes that a higher licence covers (公安部令第162号《机动车驾驶证申领和使用
+#: 规定》, 准驾车型): a worker with A2 may take a job asking for B2 or C1. Transitive; mirrored by
+#: ``data.templates.DRIVING_IMPLIES`` for the demo world (a test keeps the two equal).
+DEFAULT_CERTIFICATE_IMPLIES: dict[str, tuple[str, ...]] = {
+    "driving.A1": ("driving.B1", "driving.B2", "driving.C1"),
+    "driving.A2": ("driving.B1", "driving.B2", "driving.C1"),
+    "driving.B1": ("driving.C1",),
+    "driving.B2": ("driving.C1",),
+    "driving.C1": ("driving.C2",),
+}
+
+
+def with_implied(certificates: list[str]) -> list[str]:
+    """The certificates held, plus those they cover (A2 → B2 → C1 → C2), in a stable order.
+
+    >>> with_implied(["driving.A2", "health"])
+    ['driving.A2', 'health', 'driving.B1', 'driving.B2', 'driving.C1', 'driving.C2']
+    """
+    held = list(dict.fromkeys(certificates))
+    seen = set(held)
+    for cert in held:  # grows while it is walked: the closure
+        for more in DEFAULT_CERTIFICATE_IMPLIES.get(cert, ()):
+            if more not in seen:
+                seen.add(more)
+                held.append(more)
+    return held
+
+
 #: The hard rules, in the order they are reported.
 RULES: tuple[str, ...] = ("age", "education", "certificates", "halal", "dormitory", "open")
 
@@ -252,7 +280,7 @@ class WorkerRuleArrays:
         levels = workers["education"].tolist()
         if unknown_education == "zero":
             levels = [lv if lv in education_ranks else None for lv in levels]
-        certs = [_as_list(v) for v in workers["certificates"].tolist()]
+        certs = [with_implied(_as_list(v)) for v in workers["certificates"].tolist()]
         return cls(
             age=ages_at(workers["birth_date"].tolist(), as_of),
             education=education_rank(levels, education_ranks, what="education"),

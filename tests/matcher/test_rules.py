@@ -183,3 +183,30 @@ def test_vectorised_masks_agree_with_plain_rules(make_job, make_worker, jobs, wo
         == expected.tolist()
     )
     assert int(violations(wa, wi.ravel(), ja, ji.ravel()).max()) <= expected.size
+
+
+@pytest.mark.parametrize(
+    ("held", "required", "ok"),
+    [
+        (["driving.A2"], ["driving.B2"], True),
+        (["driving.A2"], ["driving.C1"], True),
+        (["driving.A1"], ["driving.C2"], True),  # A1 → C1 → C2, transitively
+        (["driving.B2"], ["driving.C1"], True),
+        (["driving.C1"], ["driving.B2"], False),  # a lower licence never covers a higher one
+        (["driving.B2"], ["driving.A2"], False),
+        (["driving.A2"], ["driving.B2", "health"], False),  # every requirement still counts
+    ],
+)
+def test_a_higher_driving_licence_covers_a_lower_one(make_job, make_worker, held, required, ok):
+    ja, wa = arrays([make_job(certificates_required=required)], [make_worker(certificates=held)])
+    assert bool(jobs_mask_for_worker(wa, 0, ja)[0]) is ok
+    assert bool(workers_mask_for_job(ja, 0, wa)[0]) is ok
+    assert bool(pair_checks(wa, np.array([0]), ja, np.array([0]))["certificates"][0]) is ok
+
+
+def test_licence_classes_agree_with_the_demo_world():
+    """The demo world's outcome model and the engine must judge licences alike."""
+    from data.templates import DRIVING_IMPLIES
+    from matcher.rules import DEFAULT_CERTIFICATE_IMPLIES
+
+    assert DEFAULT_CERTIFICATE_IMPLIES == DRIVING_IMPLIES
