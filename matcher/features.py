@@ -16,6 +16,7 @@ Jiangsu cities, Jiangsu city coordinates) arrive as a :class:`Geography`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -252,15 +253,36 @@ class Context:
     occupation_names: Mapping[str, str] = field(default_factory=dict)
 
 
+class _ColumnArrays:
+    """The frame's columns as numpy arrays, built once per prepared table.
+
+    Prepared tables are never changed in place (the index concatenates or takes into new
+    ones), so the arrays stay true; reading ~30 columns of a pandas frame per query cost
+    about 6 ms of a 15 ms recommendation.
+    """
+
+    frame: pd.DataFrame
+
+    @functools.cached_property
+    def columns(self) -> dict[str, np.ndarray]:
+        return {c: self.frame[c].to_numpy() for c in self.frame.columns}
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Persisted engines rebuild the arrays on first use rather than store them twice.
+        state = dict(self.__dict__)
+        state.pop("columns", None)
+        return state
+
+
 @dataclass
-class PreparedJobs:
+class PreparedJobs(_ColumnArrays):
     frame: pd.DataFrame  # scalar columns, one row per job, index 0..n-1
     rules: JobRuleArrays
     texts: list[str]
 
 
 @dataclass
-class PreparedWorkers:
+class PreparedWorkers(_ColumnArrays):
     frame: pd.DataFrame
     rules: WorkerRuleArrays
     texts: list[str]
@@ -445,38 +467,38 @@ def pair_features(
     """
     w_idx = np.asarray(w_idx, dtype=np.int64)
     j_idx = np.asarray(j_idx, dtype=np.int64)
-    wf, jf = workers.frame, jobs.frame
+    wf, jf = workers.columns, jobs.columns
     n = len(w_idx)
-    j_code = jf["occ_code"].to_numpy()[j_idx]
-    exp = code_match_level(list(wf["exp_code"].to_numpy()[w_idx]), list(j_code))
-    wish = code_match_level(list(wf["wish_code"].to_numpy()[w_idx]), list(j_code))
-    floor = wf["min_wage"].to_numpy()[w_idx]
-    wmin = jf["wage_min"].to_numpy()[j_idx]
-    wmax = jf["wage_max"].to_numpy()[j_idx]
+    j_code = jf["occ_code"][j_idx]
+    exp = code_match_level(list(wf["exp_code"][w_idx]), list(j_code))
+    wish = code_match_level(list(wf["wish_code"][w_idx]), list(j_code))
+    floor = wf["min_wage"][w_idx]
+    wmin = jf["wage_min"][j_idx]
+    wmax = jf["wage_max"][j_idx]
     has_floor = floor > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         min_vs = np.where(has_floor, wmin / np.where(has_floor, floor, 1.0), np.nan)
         max_vs = np.where(has_floor, wmax / np.where(has_floor, floor, 1.0), np.nan)
-    prefs = wf["preferred_cities"].to_numpy()[w_idx]
-    cities = jf["city"].to_numpy()[j_idx]
+    prefs = wf["preferred_cities"][w_idx]
+    cities = jf["city"][j_idx]
     no_pref = np.fromiter((len(p) == 0 for p in prefs), dtype=bool, count=n)
     pref = np.fromiter((c in p for p, c in zip(prefs, cities, strict=True)), dtype=bool, count=n)
-    paired = wf["paired_city"].to_numpy()[w_idx]
+    paired = wf["paired_city"][w_idx]
     is_paired = np.fromiter(
         (bool(p) and p == c for p, c in zip(paired, cities, strict=True)), dtype=bool, count=n
     )
     dist = haversine_km(
-        wf["lat"].to_numpy()[w_idx],
-        wf["lon"].to_numpy()[w_idx],
-        jf["lat"].to_numpy()[j_idx],
-        jf["lon"].to_numpy()[j_idx],
+        wf["lat"][w_idx],
+        wf["lon"][w_idx],
+        jf["lat"][j_idx],
+        jf["lon"][j_idx],
     )
     age = workers.rules.age[w_idx].astype(np.float32)
     age_margin = np.minimum(age - jobs.rules.age_min[j_idx], jobs.rules.age_max[j_idx] - age)
     edu_margin = workers.rules.education[w_idx].astype(np.float32) - jobs.rules.education_min[j_idx]
     extra = (
-        wf["n_certificates"].to_numpy()[w_idx].astype(np.float32)
-        - jf["cert_count"].to_numpy()[j_idx]
+        wf["n_certificates"][w_idx].astype(np.float32)
+        - jf["cert_count"][j_idx]
     )
     cols = {
         "dense_sim": dense,
@@ -493,17 +515,17 @@ def pair_features(
         "no_city_pref": no_pref,
         "paired_city": is_paired,
         "distance_km": dist,
-        "dormitory": jf["dormitory"].to_numpy()[j_idx],
-        "meals": jf["meals"].to_numpy()[j_idx],
-        "halal_canteen": jf["halal_canteen"].to_numpy()[j_idx],
-        "novice_ok": jf["novice_ok"].to_numpy()[j_idx],
+        "dormitory": jf["dormitory"][j_idx],
+        "meals": jf["meals"][j_idx],
+        "halal_canteen": jf["halal_canteen"][j_idx],
+        "novice_ok": jf["novice_ok"][j_idx],
         "age_margin": age_margin,
         "education_margin": edu_margin,
         "extra_certificates": np.maximum(extra, 0),
-        "has_skills_text": wf["has_skills_text"].to_numpy()[w_idx],
-        "n_desired_jobs": wf["n_desired_jobs"].to_numpy()[w_idx],
-        "has_description": jf["has_description"].to_numpy()[j_idx],
-        "headcount_left": np.log1p(np.maximum(jf["headcount_left"].to_numpy()[j_idx], 0)),
+        "has_skills_text": wf["has_skills_text"][w_idx],
+        "n_desired_jobs": wf["n_desired_jobs"][w_idx],
+        "has_description": jf["has_description"][j_idx],
+        "headcount_left": np.log1p(np.maximum(jf["headcount_left"][j_idx], 0)),
     }
     out = np.empty((n, len(FEATURE_NAMES)), dtype=np.float32)
     for k, name in enumerate(FEATURE_NAMES):
