@@ -301,6 +301,13 @@ def main(argv: list[str] | None = None) -> int:
         "--dir", type=Path, default=None, help="folder of the database (kept; temporary if omitted)"
     )
     p.add_argument("--reuse", action="store_true", help="reuse the database already in --dir")
+    p.add_argument(
+        "--models-dir",
+        type=Path,
+        default=None,
+        help="serve the trained models of this folder (default: an empty one, i.e. the "
+        "untrained char n-gram engine without ranker)",
+    )
     p.add_argument("--baseline-calls", type=int, default=200)
     p.add_argument("--warmup-timeout", type=float, default=1800.0)
     args = p.parse_args(argv)
@@ -313,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             "JOBBRIDGE_DATABASE_URL": f"sqlite:///{db}",
             "JOBBRIDGE_INSTANCE_DIR": str(folder / "instance"),
-            "JOBBRIDGE_MODELS_DIR": str(folder / "models"),
+            "JOBBRIDGE_MODELS_DIR": str(args.models_dir or folder / "models"),
         }
     )
     print(
