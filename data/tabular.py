@@ -435,6 +435,35 @@ def _phone(text: str) -> str:
     return digits
 
 
+#: What Excel makes of an 18-digit number typed into a cell in number format: 6.10621E+17.
+_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?E\+?\d+", re.IGNORECASE)
+_EXCEL_HINT = "；如该列在 Excel 中是数字格式，末几位已被改成0，请设为文本格式后重新录入"
+
+
+def _id_number(text: str) -> str:
+    folded = fold_width(text).strip()
+    if _SCIENTIFIC.fullmatch(folded):
+        raise ValueError(
+            f"身份证号 {text!r} 被 Excel 存成了科学计数法数字，已无法还原；"
+            "请把该列设为文本格式后重新录入"
+        )
+    try:
+        return validate_id_number(text)
+    except ValueError as exc:
+        if _looks_excel_rounded(folded):
+            raise ValueError(f"{exc}{_EXCEL_HINT}") from None
+        raise
+
+
+def _looks_excel_rounded(digits: str) -> bool:
+    """Excel keeps 15 significant digits of a number: an ID typed into a number cell comes
+    back as ``…000`` (a CSV it saved) or as the double nearest that (an XLSX cell read as a
+    float, ``…032``). A real ID is either only by a one-in-a-thousand chance."""
+    if not (digits.isdigit() and len(digits) == 18):
+        return False
+    return digits.endswith("000") or int(float(f"{int(digits):.15g}")) == int(digits)
+
+
 def _county(text: str) -> str:
     return normalize_county(text)
 
@@ -490,7 +519,7 @@ _JOB_FIELDS: dict[str, tuple[_Parser, Any]] = {
 _WORKER_FIELDS: dict[str, tuple[_Parser, Any]] = {
     "worker_id": (_int, None),
     "name": (_text, ""),
-    "id_number": (validate_id_number, None),
+    "id_number": (_id_number, None),
     "gender": (_gender, None),
     "ethnicity": (_text, ""),
     "birth_date": (_date, None),

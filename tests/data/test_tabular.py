@@ -444,3 +444,15 @@ def test_formula_like_text_is_not_a_formula_on_export(job_rows, fmt):
 def test_phone_forms(worker_rows, phone, expected):
     worker_rows[0]["手机号"] = phone
     assert validate_workers(pd.DataFrame(worker_rows)).records[0]["phone"] == expected
+
+
+def test_id_numbers_mangled_by_excel_say_so(worker_rows, id_numbers):
+    """An ID column in Excel's number format loses digits; the clerk is told why, not only
+    that the check digit is wrong."""
+    worker_rows[0]["身份证号"] = int(id_numbers[0][:15] + "000")  # what a number cell keeps
+    worker_rows[1]["身份证号"] = "6.10621E+17"  # what a CSV saved from it holds
+    result = validate_workers(read_table(io.BytesIO(_xlsx_bytes(worker_rows)), filename="w.xlsx"))
+    assert _errors(result) == {(2, "id_number"), (3, "id_number")}
+    first, second = sorted(result.errors, key=lambda e: e.row)
+    assert "校验位错误" in first.message and "文本格式" in first.message
+    assert "科学计数法" in second.message and "文本格式" in second.message
