@@ -16,6 +16,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.isotonic import IsotonicRegression
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
@@ -232,8 +233,17 @@ class SuccessRanker(ClassifierMixin, BaseEstimator):
         X = self._matrix(X)
         if X.shape[0] == 0:
             return np.zeros((0, 2))
-        p = np.clip(self.calibrator_.predict(self.forest_.decision_function(X)), 0.0, 1.0)
+        p = np.clip(self._calibrate(self.forest_.decision_function(X)), 0.0, 1.0)
         return np.column_stack([1.0 - p, p])
+
+    def _calibrate(self, scores: np.ndarray) -> np.ndarray:
+        # The isotonic calibrator CalibratedClassifierCV fits clips out of bounds, so its
+        # prediction is a linear interpolation over its thresholds; np.interp gives the same
+        # numbers without ~1.3 ms of input validation on every ~100-row serving call.
+        cal = self.calibrator_
+        if isinstance(cal, IsotonicRegression) and cal.out_of_bounds == "clip":
+            return np.interp(scores, cal.X_thresholds_, cal.y_thresholds_)
+        return cal.predict(scores)
 
     def predict(self, X: np.ndarray | pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
