@@ -243,38 +243,43 @@ class MatchService:
             return len(job_ids) + len(worker_ids)
 
     def _apply_jobs(self, session: Session, job_ids: set[int]) -> None:
-        if not job_ids:
-            return
-        index = self.engine.jobs_index_
-        found = list(session.scalars(select(Job).where(Job.id.in_(job_ids))))
-        present = {job.id for job in found}
-        gone = [i for i in job_ids - present if i in index]
-        if gone:
-            self.engine.remove_jobs(gone)
-        if found:
-            records = pd.DataFrame([repo.job_record(job) for job in found])
-            known = records["job_id"].isin([i for i in present if i in index])
-            if known.any():
-                self.engine.update_jobs(records[known])
-            if (~known).any():
-                self.engine.add_jobs(records[~known])
+        e = self.engine
+        sides = (e.jobs_index_, e.add_jobs, e.update_jobs, e.remove_jobs)
+        self._apply(session, job_ids, Job, repo.job_record, "job_id", *sides)
 
     def _apply_workers(self, session: Session, worker_ids: set[int]) -> None:
-        if not worker_ids:
+        e = self.engine
+        sides = (e.workers_index_, e.add_workers, e.update_workers, e.remove_workers)
+        self._apply(session, worker_ids, Worker, repo.worker_record, "worker_id", *sides)
+
+    @staticmethod
+    def _apply(
+        session: Session,
+        ids: set[int],
+        model: Any,
+        to_record: Any,
+        id_column: str,
+        index: Any,
+        add: Any,
+        update: Any,
+        remove: Any,
+    ) -> None:
+        """Bring one side of the engine in line with the stored rows of ``ids``: rows gone are
+        removed, rows the index knows are updated, new rows are added."""
+        if not ids:
             return
-        index = self.engine.workers_index_
-        found = list(session.scalars(select(Worker).where(Worker.id.in_(worker_ids))))
-        present = {w.id for w in found}
-        gone = [i for i in worker_ids - present if i in index]
+        found = list(session.scalars(select(model).where(model.id.in_(ids))))
+        present = {row.id for row in found}
+        gone = [i for i in ids - present if i in index]
         if gone:
-            self.engine.remove_workers(gone)
+            remove(gone)
         if found:
-            records = pd.DataFrame([repo.worker_record(w) for w in found])
-            known = records["worker_id"].isin([i for i in present if i in index])
+            records = pd.DataFrame([to_record(row) for row in found])
+            known = records[id_column].isin([i for i in present if i in index])
             if known.any():
-                self.engine.update_workers(records[known])
+                update(records[known])
             if (~known).any():
-                self.engine.add_workers(records[~known])
+                add(records[~known])
 
     def _ready(self) -> Any:
         self.load()
