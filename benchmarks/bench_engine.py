@@ -20,35 +20,25 @@ Figures printed (targets of issue 3 in brackets):
 The encoder is the trained model of ``--model`` (a version folder, default
 ``models/current`` when it exists) or the training-free ``CharNgramEncoder(256)``.
 
-Last full run (2026-11-26, this 2-core machine shared with other work; trained StaticEmbedding
-encoder, 256 dims, and the calibrated ranker; 300 queries)::
+Last full run (2026-11-26, quiet 2-core machine; trained StaticEmbedding encoder, 256 dims,
+and the calibrated ranker; 300 queries; coarse copy of 64 dims, 1,000-row shortlist)::
 
-    encoding: 16,142 distinct texts/s
-    index for 100,000 jobs built in 21.4 s (inverted file: 632 lists, probe 316)
-    top-10 jobs for a worker among 100,000: p50 14.9 ms, p99 21.6 ms
-      exact brute force:          p50 14.7 ms, p99 19.7 ms
-      recall@10 vs exact 0.981 by id, 0.995 counting ties; speed-up x0.99 (p50)
-    index for 1,000,000 workers built in 106.7 s; index memory 1.87 GB (process peak 4.47 GB
+    encoding: 23,242 distinct texts/s (18,304 texts)
+    index for 100,000 jobs built in 15.7 s
+    top-10 jobs for a worker among 100,000: p50 6.0 ms, p99 18.4 ms
+      exact brute force:          p50 10.1 ms, p99 14.3 ms
+      recall@10 vs exact 0.998 by id, 0.999 counting ties; speed-up x1.67 (p50)
+    index for 1,000,000 workers built in 64.9 s; index memory 2.37 GB (process peak 4.22 GB
       with the generated world's tables)
-    top-50 workers for a job among 1,000,000: p50 77.9 ms, p99 96.7 ms
-      exact brute force:          p50 94.0 ms, p99 116.4 ms
-      recall@10 vs exact 0.901 by id, 1.000 counting ties; speed-up x1.21 (p50)
+    top-50 workers for a job among 1,000,000: p50 28.7 ms, p99 40.3 ms
+      exact brute force:          p50 70.6 ms, p99 84.1 ms
+      recall@10 vs exact 0.997 by id, 1.000 counting ties; speed-up x2.46 (p50)
 
-A later run (same day, quiet machine, after caching column arrays on the prepared tables)::
-
-    encoding: 14,094 distinct texts/s
-    index for 100,000 jobs built in 30.5 s
-    top-10 jobs for a worker among 100,000: p50 13.5 ms, p99 17.2 ms
-      exact brute force:          p50 14.3 ms, p99 20.0 ms
-      recall@10 vs exact 0.973 by id, 0.996 counting ties; speed-up x1.06 (p50)
-    index for 1,000,000 workers built in 112.2 s; index memory 1.87 GB (process peak 4.52 GB)
-    top-50 workers for a job among 1,000,000: p50 70.6 ms, p99 121.5 ms
-      exact brute force:          p50 96.1 ms, p99 141.9 ms
-      recall@10 vs exact 0.822 by id, 0.978 counting ties; speed-up x1.36 (p50)
-
-So the p50 ≤ 10 ms (jobs) and p99 ≤ 100 ms (workers) targets and recall@10 ≥ 0.98 by id are
-not met reliably. Runs while other engineers' jobs loaded the cores measured two to four
-times slower latencies: the figures depend heavily on the machine's load.
+The inverted file this replaced (k-means lists, half of them probed) measured p50 13.5 ms for
+jobs and p99 104–122 ms for workers, with recall@10 0.973 and 0.822 by id: probing half the
+lists halved the dense product but the lists' bookkeeping ate the gain, and ties were split
+arbitrarily at the cut. Latencies depend heavily on the machine's load: runs while other work
+loaded the cores measured two to four times slower.
 """
 
 from __future__ import annotations
@@ -82,6 +72,8 @@ def peak_gb() -> float:
 def index_bytes(index: Any) -> int:
     """Bytes held by an index: embeddings, TF-IDF rows, ids, rule arrays and prepared columns."""
     n = index.embeddings.nbytes + index.ids.nbytes + index.active.nbytes
+    if index.coarse is not None:
+        n += index.coarse.nbytes + index.projection.nbytes
     lex = index.lexical
     n += lex.data.nbytes + lex.indices.nbytes + lex.indptr.nbytes
     if index._lexical_csc is not None:
@@ -190,11 +182,11 @@ def main(argv: list[str] | None = None) -> None:
     t = time.perf_counter()
     engine = MatchingEngine(**params).fit(jobs, few_workers)
     build = time.perf_counter() - t
-    ivf = engine.jobs_index_.ivf
+    coarse = engine.jobs_index_.coarse
     print(
         f"index for {len(jobs):,} jobs built in {build:.1f} s "
-        f"(inverted file: {0 if ivf is None else len(ivf['centroids'])} lists, "
-        f"probe {engine._n_probe(engine.jobs_index_)})  [target <= 60 s]"
+        f"(coarse copy: {0 if coarse is None else coarse.shape[1]} dims, "
+        f"shortlist {engine._shortlist(engine.jobs_index_, engine.candidate_pool)})  [target <= 60 s]"
     )
     rng = np.random.default_rng(args.seed)
     qw = [
@@ -203,9 +195,9 @@ def main(argv: list[str] | None = None) -> None:
     ]
     engine.recommend_jobs(qw[0], k=10)  # warm caches (CSC copy of the TF-IDF rows)
     t_approx, r_approx = timed(lambda w: engine.recommend_jobs(w, k=10), qw)
-    saved_ivf, engine.jobs_index_.ivf = engine.jobs_index_.ivf, None
+    saved, engine.jobs_index_.coarse = engine.jobs_index_.coarse, None  # exact search
     t_exact, r_exact = timed(lambda w: engine.recommend_jobs(w, k=10), qw)
-    engine.jobs_index_.ivf = saved_ivf
+    engine.jobs_index_.coarse = saved
     rec, rec_ties = recalls(r_approx, r_exact, "job_id")
     print(
         f"top-10 jobs for a worker among {len(jobs):,}: p50 {pct(t_approx, 50):.1f} ms, p99 {pct(t_approx, 99):.1f} ms"
@@ -243,9 +235,9 @@ def main(argv: list[str] | None = None) -> None:
     ]
     engine.recommend_workers(qj[0], k=50)
     t_approx, r_approx = timed(lambda j: engine.recommend_workers(j, k=50), qj)
-    saved_ivf, engine.workers_index_.ivf = engine.workers_index_.ivf, None
+    saved, engine.workers_index_.coarse = engine.workers_index_.coarse, None  # exact search
     t_exact, r_exact = timed(lambda j: engine.recommend_workers(j, k=50), qj)
-    engine.workers_index_.ivf = saved_ivf
+    engine.workers_index_.coarse = saved
     rec, rec_ties = recalls(r_approx, r_exact, "worker_id")
     print(
         f"top-50 workers for a job among {len(workers):,}: p50 {pct(t_approx, 50):.1f} ms, "

@@ -5,10 +5,14 @@ dense embeddings (float32), and the character n-gram TF-IDF rows. Search is *fil
 then rank*: the caller passes the hard-rule mask; the index scores only rows the mask keeps
 with the hybrid score ``(1 - w) * dense + w * lexical`` and returns the best ones.
 
-Search is exact (brute force over the kept rows): one matrix-vector product over float32
+Exact search is brute force over the kept rows: one matrix-vector product over the float32
 embeddings, plus a lexical product that touches only the posting lists (columns of a CSC
-matrix) of the query's n-grams. Rows are removed by tombstone and compacted in bulk, so that
-jobs that close or fill vanish from results at once.
+matrix) of the query's n-grams. The dense product reads every embedding (1 GB for a million
+rows of 256 dimensions), so large indexes also keep a *coarse copy*: the embeddings projected
+on their 64 main directions. A query then scores every kept row with the coarse dense part
+and the exact lexical part, takes a shortlist of the best, and scores only those exactly.
+Rows are removed by tombstone and compacted in bulk, so that jobs that close or fill vanish
+from results at once.
 """
 
 from __future__ import annotations
@@ -91,7 +95,9 @@ class ItemIndex:
         self.ids = np.zeros(0, dtype=np.int64)
         self._row_of: dict[int, int] = {}
         self._lexical_csc: sp.csc_matrix | None = None
-        self.ivf: dict[str, Any] | None = None
+        #: Coarse copy of the embeddings for shortlists (see :meth:`build_coarse`).
+        self.projection: np.ndarray | None = None
+        self.coarse: np.ndarray | None = None
 
     # -- size -----------------------------------------------------------------------------
 
@@ -135,6 +141,9 @@ class ItemIndex:
                 np.vstack([self.embeddings, embeddings.astype(np.float32)])
             )
             self.lexical = _vstack_padded([self.lexical, lexical.tocsr().astype(np.float32)])
+        if self.projection is not None:
+            extra = self._project(np.asarray(embeddings, dtype=np.float32))
+            self.coarse = extra if self.coarse is None else np.vstack([self.coarse, extra])
         self.ids = np.concatenate([self.ids, new_ids])
         self.active = np.concatenate([self.active, np.ones(len(new_ids), dtype=bool)])
         for k, i in enumerate(new_ids.tolist()):
@@ -167,69 +176,36 @@ class ItemIndex:
         self.active = np.ones(len(keep), dtype=bool)
         self._row_of = {int(i): r for r, i in enumerate(self.ids.tolist())}
         self._lexical_csc = None
-        self.ivf = None  # rows were renumbered: the lists no longer hold; rebuild on demand
+        if self.coarse is not None:
+            self.coarse = np.ascontiguousarray(self.coarse[keep])
 
     # -- approximate index ------------------------------------------------------------------
 
-    def build_ivf(self, n_lists: int | None = None, *, sample: int = 50_000, seed: int = 0) -> None:
-        """Cluster the embeddings (inverted file) and reorder rows so that each list is contiguous.
+    def build_coarse(self, dim: int = 64, *, sample: int = 100_000, seed: int = 0) -> None:
+        """Project the embeddings on their ``dim`` main directions (a coarse copy for shortlists).
 
-        Search then scans only the ``n_probe`` lists whose centroids are nearest to the query
-        (plus rows added since the build, kept in a tail that is always scanned). Rows keep
-        their ids; row numbers change, so callers must not hold row numbers across a build.
+        The directions are the leading eigenvectors of the embeddings' second-moment matrix
+        (uncentred PCA on a sample), so that ``coarse @ (P.T @ q)`` approximates ``E @ q`` with
+        the least squared error. Rows added later are projected on the same directions; row
+        numbers do not change. ``dim`` at or above the embedding width keeps search exact.
         """
-        self.compact()
-        n = self.n_rows
-        if n == 0 or self.prepared is None:
-            self.ivf = None
+        n, width = self.embeddings.shape if self.embeddings.ndim == 2 else (0, 0)
+        if n == 0 or dim >= width:
+            self.projection = self.coarse = None
             return
-        n_lists = int(n_lists or min(1024, max(8, int(2 * np.sqrt(n)))))
-        n_lists = min(n_lists, n)
         rng = np.random.default_rng(seed)
-        # Spherical k-means (cosine) on a sample, random rows as seeds: k-means++ seeding cost
-        # minutes of BLAS on two busy cores and bought no recall here.
-        sample_rows = rng.choice(
-            n, size=min(n, max(min(sample, 30 * n_lists), n_lists)), replace=False
-        )
-        data = self.embeddings[sample_rows]
-        centroids = data[rng.choice(len(data), size=n_lists, replace=False)].copy()
-        for _ in range(10):
-            labels = np.argmax(data @ centroids.T, axis=1)
-            sums = np.zeros_like(centroids)
-            np.add.at(sums, labels, data)
-            empty = np.bincount(labels, minlength=n_lists) == 0
-            sums[empty] = data[rng.choice(len(data), size=int(empty.sum()), replace=False)]
-            centroids = sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
-        centroids = centroids.astype(np.float32)
-        assign = np.empty(n, dtype=np.int32)
-        for lo in range(0, n, 65_536):
-            assign[lo : lo + 65_536] = np.argmax(
-                self.embeddings[lo : lo + 65_536] @ centroids.T, axis=1
-            )
-        order = np.argsort(assign, kind="stable")
-        self.prepared = take_prepared(self.prepared, order)
-        self.embeddings = np.ascontiguousarray(self.embeddings[order])
-        self.lexical = self.lexical[order]
-        self.ids = self.ids[order]
-        self.active = self.active[order]
-        self._row_of = {int(i): r for r, i in enumerate(self.ids.tolist())}
-        self._lexical_csc = None
-        counts = np.bincount(assign, minlength=n_lists)
-        ends = np.cumsum(counts)
-        self.ivf = {"centroids": centroids, "starts": ends - counts, "ends": ends, "n_built": n}
+        rows = np.sort(rng.choice(n, size=min(n, sample), replace=False))
+        sample_rows = self.embeddings[rows].astype(np.float64)
+        _, vectors = np.linalg.eigh(sample_rows.T @ sample_rows)
+        self.projection = np.ascontiguousarray(vectors[:, ::-1][:, :dim], dtype=np.float32)
+        self.coarse = self._project(self.embeddings)
 
-    def _ivf_ranges(self, query_embedding: np.ndarray, n_probe: int) -> list[tuple[int, int]]:
-        ivf = self.ivf
-        assert ivf is not None
-        cs = ivf["centroids"] @ query_embedding
-        n_probe = min(n_probe, len(cs))
-        probes = (
-            np.argpartition(-cs, n_probe - 1)[:n_probe] if n_probe < len(cs) else np.arange(len(cs))
-        )
-        ranges = [(int(ivf["starts"][p]), int(ivf["ends"][p])) for p in np.sort(probes)]
-        if self.n_rows > ivf["n_built"]:
-            ranges.append((int(ivf["n_built"]), self.n_rows))
-        return [(a, b) for a, b in ranges if b > a]
+    def _project(self, embeddings: np.ndarray) -> np.ndarray:
+        assert self.projection is not None
+        out = np.empty((embeddings.shape[0], self.projection.shape[1]), dtype=np.float32)
+        for lo in range(0, embeddings.shape[0], 65_536):  # bounded temporaries
+            out[lo : lo + 65_536] = embeddings[lo : lo + 65_536] @ self.projection
+        return out
 
     # -- search ---------------------------------------------------------------------------
 
@@ -252,91 +228,83 @@ class ItemIndex:
         mask: np.ndarray,
         k: int,
         lexical_weight: float,
-        n_probe: int | None = None,
+        shortlist: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Best ``k`` rows among those ``mask`` keeps (and still active), by hybrid score.
 
-        Exact over all rows, unless an inverted file was built (:meth:`build_ivf`) and
-        ``n_probe`` is given: then only the rows of the ``n_probe`` nearest lists are scored.
+        Exact over all kept rows, unless a coarse copy was built (:meth:`build_coarse`) and
+        ``shortlist`` is given and smaller than the kept rows: then the hybrid score with the
+        coarse dense part picks ``shortlist`` rows, and those are scored exactly. The lexical
+        part is exact in both cases. Ties are broken by row (older rows first), so that both
+        ways give the same list when the shortlist holds the exact best rows.
 
         Returns
         -------
         rows, dense, lexical : ndarray
             Row numbers best first, and each row's dense and lexical similarity.
         """
-        if n_probe and self.ivf is not None and query_embedding is not None:
-            return self._search_ivf(
-                query_embedding, query_lexical, mask, k, lexical_weight, n_probe
-            )
         keep = mask & self.active
-        n_keep = int(keep.sum())
+        n_keep = int(np.count_nonzero(keep))
         if n_keep == 0 or k <= 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, np.zeros(0, np.float32), np.zeros(0, np.float32)
-        dense = (
-            self.embeddings @ query_embedding.astype(np.float32)
-            if query_embedding is not None and lexical_weight < 1
-            else np.zeros(self.n_rows, dtype=np.float32)
-        )
+        w = float(lexical_weight)
+        use_dense = query_embedding is not None and w < 1
         lexical = (
             self.lexical_scores(query_lexical)
-            if query_lexical is not None and lexical_weight > 0
+            if query_lexical is not None and w > 0
             else np.zeros(self.n_rows, dtype=np.float32)
         )
-        score = (1 - lexical_weight) * dense + lexical_weight * lexical
-        score = np.where(keep, score, -np.inf)
         k = min(k, n_keep)
-        if k < n_keep:
-            top = np.argpartition(-score, k - 1)[:k]
-        else:
-            top = np.flatnonzero(keep)
-        # Stable order: score desc, then row (older first) for ties.
-        top = top[np.lexsort((top, -score[top]))]
+        q = query_embedding.astype(np.float32) if use_dense else None
+        if (
+            use_dense
+            and shortlist
+            and self.coarse is not None
+            and self.projection is not None
+            and max(int(shortlist), k) < n_keep
+        ):
+            approx = self.coarse @ (q @ self.projection)
+            approx *= 1 - w
+            approx += w * lexical
+            approx[~keep] = -np.inf
+            cand = top_k_rows(approx, max(int(shortlist), k))
+            dense_c = self.embeddings[cand] @ q
+            score_c = (1 - w) * dense_c + w * lexical[cand]
+            best = top_k_rows(score_c, k, rows=cand)
+            return cand[best].astype(np.int64), dense_c[best], lexical[cand[best]]
+        dense = self.embeddings @ q if use_dense else np.zeros(self.n_rows, dtype=np.float32)
+        score = (1 - w) * dense + w * lexical
+        score[~keep] = -np.inf
+        top = top_k_rows(score, k)
         return top.astype(np.int64), dense[top], lexical[top]
 
-    def _search_ivf(
-        self,
-        query_embedding: np.ndarray,
-        query_lexical: sp.csr_matrix | None,
-        mask: np.ndarray,
-        k: int,
-        lexical_weight: float,
-        n_probe: int,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        q = query_embedding.astype(np.float32)
-        rows_l, dense_l = [], []
-        for a, b in _coalesce(self._ivf_ranges(q, n_probe)):
-            keep = np.flatnonzero(mask[a:b] & self.active[a:b])
-            if len(keep) == 0:
-                continue
-            rows_l.append(keep + a)
-            dense_l.append((self.embeddings[a:b] @ q)[keep])
-        if not rows_l:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, np.zeros(0, np.float32), np.zeros(0, np.float32)
-        rows = np.concatenate(rows_l)
-        dense = np.concatenate(dense_l).astype(np.float32)
-        # The lexical side reads only the query's posting lists (cheaper than gathering rows).
-        if query_lexical is not None and lexical_weight > 0:
-            lex = self.lexical_scores(query_lexical)[rows]
-        else:
-            lex = np.zeros(len(rows), np.float32)
-        score = (1 - lexical_weight) * dense + lexical_weight * lex
-        k = min(k, len(rows))
-        top = np.argpartition(-score, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
-        top = top[np.lexsort((rows[top], -score[top]))]
-        return rows[top].astype(np.int64), dense[top], lex[top]
+
+def top_k_rows(score: np.ndarray, k: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the ``k`` best scores, best first; ties go to the lower row.
+
+    ``rows`` gives each position's row number (default: the position itself). The choice
+    among tied scores at the k-th place is by row too, so that the answer does not depend on
+    how ``argpartition`` happened to split a tie.
+    """
+    n = score.shape[0]
+    k = min(int(k), n)
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    row_of = np.arange(n) if rows is None else np.asarray(rows)
+    if k < n:
+        top = np.argpartition(-score, k - 1)[:k]
+        kth = score[top].min()
+        n_tied = int(np.count_nonzero(score == kth))
+        if n_tied > int(np.count_nonzero(score[top] == kth)):
+            # A tie straddles the cut: keep the tied positions of the lowest rows.
+            above = top[score[top] > kth]
+            tied = np.flatnonzero(score == kth)
+            tied = tied[np.argsort(row_of[tied], kind="stable")[: k - len(above)]]
+            top = np.concatenate([above, tied])
+    else:
+        top = np.arange(n)
+    return top[np.lexsort((row_of[top], -score[top]))]
 
 
-def _coalesce(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Merge touching row ranges so that neighbouring lists are scanned in one product."""
-    out: list[tuple[int, int]] = []
-    for a, b in sorted(ranges):
-        if out and a <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], b))
-        else:
-            out.append((a, b))
-    return out
-
-
-__all__ = ["ItemIndex", "concat_prepared", "take_prepared"]
+__all__ = ["ItemIndex", "concat_prepared", "take_prepared", "top_k_rows"]

@@ -37,7 +37,10 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+#: 2: the approximate index is a coarse projection (``ann_dim``, ``ann_shortlist``) instead of
+#: an inverted file (``ann_probe_fraction``); format 1 engines are upgraded on load.
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 ENGINE_FILE = "engine.joblib"
 ENCODER_DIR = "encoder"
 METADATA_FILE = "metadata.json"
@@ -303,11 +306,16 @@ def load_model(folder: str | os.PathLike[str]) -> Any:
         ) from exc
     if (
         not isinstance(payload, dict)
-        or payload.get("format") != FORMAT_VERSION
+        or payload.get("format") not in READABLE_FORMATS
         or "engine" not in payload
     ):
-        raise ModelLoadError(f"{str(path)!r} is not a jobbridge engine of format {FORMAT_VERSION}")
+        raise ModelLoadError(
+            f"{str(path)!r} is not a jobbridge engine of format {FORMAT_VERSION} "
+            "(模型格式不符); retrain it with `jobbridge train`"
+        )
     engine = payload["engine"]
+    if payload["format"] == 1:
+        _upgrade_format_1(engine)
     if meta.get("encoder", {}).get("kind") == "sentence-transformers":
         enc_dir = folder / ENCODER_DIR
         if not enc_dir.is_dir():
@@ -328,6 +336,23 @@ def load_model(folder: str | os.PathLike[str]) -> Any:
     engine.model_version_ = folder.name
     engine.model_metadata_ = meta
     return engine
+
+
+def _upgrade_format_1(engine: Any) -> None:
+    """Bring an engine pickled in format 1 to format 2: its inverted-file parameter and lists
+    give way to the coarse projection's defaults, built again for a saved index that needs one
+    (rows keep their order, so nothing else changes)."""
+    state = vars(engine)
+    state.pop("ann_probe_fraction", None)
+    state.setdefault("ann_dim", 64)
+    state.setdefault("ann_shortlist", 1000)
+    for name in ("jobs_index_", "workers_index_"):
+        index = state.get(name)
+        if index is None:
+            continue
+        vars(index).pop("ivf", None)
+        index.projection = index.coarse = None
+        engine._maybe_ann(index)
 
 
 def new_version_name(models_dir: str | os.PathLike[str], now: dt.datetime | None = None) -> str:

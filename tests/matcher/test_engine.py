@@ -340,26 +340,31 @@ def test_no_result_ever_breaks_a_rule_and_scores_never_increase(
 # --- approximate index ---------------------------------------------------------------------
 
 
-def test_inverted_file_keeps_rules_and_finds_what_exact_search_finds(make_engine, world_factory):
+def test_coarse_shortlist_keeps_rules_and_finds_what_exact_search_finds(make_engine, world_factory):
     jobs, workers = world_factory(n_workers=40, n_jobs=1200, seed=3)
     exact = make_engine(jobs, workers, ann_min_rows=None, candidate_pool=30)
-    approx = make_engine(jobs, workers, ann_min_rows=500, ann_probe_fraction=0.5, candidate_pool=30)
-    assert approx.jobs_index_.ivf is not None and exact.jobs_index_.ivf is None
+    approx = make_engine(
+        jobs, workers, ann_min_rows=500, ann_dim=16, ann_shortlist=300, candidate_pool=30
+    )
+    assert approx.jobs_index_.coarse is not None and exact.jobs_index_.coarse is None
+    assert approx.jobs_index_.coarse.shape == (approx.jobs_index_.n_rows, 16)
     hits = total = 0
     for wid in workers["worker_id"].iloc[:30]:
         a = [it["job_id"] for it in approx.recommend_jobs(int(wid), k=10)]
         e = [it["job_id"] for it in exact.recommend_jobs(int(wid), k=10)]
         assert_no_violation(approx, int(wid), a)
         hits, total = hits + len(set(a) & set(e)), total + len(e)
-    assert hits / total > 0.8
-    # full probing is exact
-    full = make_engine(jobs, workers, ann_min_rows=500, ann_probe_fraction=1.0, candidate_pool=30)
+    assert hits / total > 0.9
+    # a shortlist as long as the index is exact search
+    full = make_engine(
+        jobs, workers, ann_min_rows=500, ann_dim=16, ann_shortlist=5000, candidate_pool=30
+    )
     wid = int(workers["worker_id"].iloc[0])
     assert [it["job_id"] for it in full.recommend_jobs(wid)] == [
         it["job_id"] for it in exact.recommend_jobs(wid)
     ]
-    # rows added after the build live in the scanned tail and show at once
-    full.add_jobs(
+    # rows added after the build get their coarse rows at once and show in results
+    approx.add_jobs(
         jobs.iloc[:1].assign(
             job_id=99_999,
             status="open",
@@ -373,5 +378,33 @@ def test_inverted_file_keeps_rules_and_finds_what_exact_search_finds(make_engine
             halal_canteen=True,
         )
     )
-    assert full.jobs_index_.ivf["n_built"] < full.jobs_index_.n_rows
-    assert 99_999 in {it["job_id"] for it in full.recommend_jobs(wid, k=1000)}
+    assert approx.jobs_index_.coarse.shape[0] == approx.jobs_index_.n_rows
+    assert 99_999 in {it["job_id"] for it in approx.recommend_jobs(wid, k=1000)}
+    # removals compact the coarse copy along with the rows
+    gone = [int(i) for i in approx.jobs_index_.active_ids()[:1100]]
+    approx.remove_jobs(gone)
+    assert approx.jobs_index_.coarse.shape[0] == approx.jobs_index_.n_rows < 1200
+    assert not set(gone) & {it["job_id"] for it in approx.recommend_jobs(wid, k=1000)}
+
+
+def test_coarse_shortlist_rejects_bad_parameters(make_engine, world_factory):
+    jobs, workers = world_factory(n_workers=5, n_jobs=20, seed=1)
+    for bad in (dict(ann_dim=0), dict(ann_shortlist=-1), dict(ann_dim=2.5)):
+        with pytest.raises(ValueError, match="positive integer"):
+            make_engine(jobs, workers, **bad)
+
+
+def test_ties_are_broken_by_row_whatever_the_partition():
+    from matcher.index import top_k_rows
+
+    score = np.array([0.5, 0.9, 0.5, 0.5, 0.1, 0.5, 0.9], dtype=np.float32)
+    assert top_k_rows(score, 3).tolist() == [1, 6, 0]
+    assert top_k_rows(score, 4).tolist() == [1, 6, 0, 2]
+    assert top_k_rows(score, 20).tolist() == [1, 6, 0, 2, 3, 5, 4]
+    # positions named by other row numbers: the lower row wins the tie
+    rows = np.array([70, 10, 60, 50, 40, 30, 20])
+    assert top_k_rows(score, 3, rows=rows).tolist() == [1, 6, 5]
+    rng = np.random.default_rng(0)
+    big = rng.integers(0, 5, size=10_000).astype(np.float32)
+    expected = np.lexsort((np.arange(10_000), -big))[:77]
+    assert top_k_rows(big, 77).tolist() == expected.tolist()

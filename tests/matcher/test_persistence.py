@@ -159,3 +159,30 @@ def test_data_snapshot_hash_changes_with_content():
     b = pd.DataFrame({"x": [1, 3], "l": [["a"], []]})
     assert data_snapshot(t=a)["t"]["sha256"] == data_snapshot(t=a.copy())["t"]["sha256"]
     assert data_snapshot(t=a)["t"]["sha256"] != data_snapshot(t=b)["t"]["sha256"]
+
+
+def test_format_1_engine_with_inverted_file_is_upgraded_on_load(ranked_engine, world, tmp_path):
+    """Models saved before the coarse projection (format 1: ``ann_probe_fraction`` and an
+    ``ivf`` attribute on each index) load, gain the new parameters and rank as before."""
+    import copy
+
+    jobs, workers = world
+    old = copy.deepcopy(ranked_engine)
+    vars(old).pop("ann_dim")
+    vars(old).pop("ann_shortlist")
+    old.ann_probe_fraction = 0.5
+    for index in (old.jobs_index_, old.workers_index_):
+        vars(index).pop("projection")
+        vars(index).pop("coarse")
+        index.ivf = None
+    folder = save_model(ranked_engine, tmp_path / "v1")
+    joblib.dump({"format": 1, "engine": old}, folder / "engine.joblib")
+    loaded = load_model(folder)
+    assert loaded.get_params()["ann_dim"] == 64 and "ann_probe_fraction" not in vars(loaded)
+    assert not hasattr(loaded.jobs_index_, "ivf") and loaded.jobs_index_.coarse is None
+    wids = [int(w) for w in workers["worker_id"].iloc[:5]]
+    jids = [int(j) for j in ranked_engine.jobs_index_.active_ids()[:3]]
+    assert rankings(loaded, wids, jids) == rankings(ranked_engine, wids, jids)
+    joblib.dump({"format": 99, "engine": old}, folder / "engine.joblib")
+    with pytest.raises(ModelLoadError, match="format 2"):
+        load_model(folder)
