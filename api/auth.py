@@ -172,12 +172,17 @@ def check_job(job: Job) -> None:
 def check_worker(worker: Worker) -> None:
     """404 unless the caller may see ``worker``: bureau its region; organiser everyone (public
     fields only, see :func:`sees_personal`); hr nobody directly."""
+    check_worker_scope(worker.id, worker.county_code)
+
+
+def check_worker_scope(worker_id: int, county_code: str | None) -> None:
+    """:func:`check_worker` from the two values it needs (no worker row loaded)."""
     p = current()
     if p.role in ("admin", "organiser"):
         return
-    if p.role == "bureau" and p.in_region(worker.county_code):
+    if p.role == "bureau" and p.in_region(county_code):
         return
-    raise not_found("worker", worker.id)
+    raise not_found("worker", worker_id)
 
 
 def sees_personal(worker_county: str | None = None) -> bool:
@@ -200,6 +205,7 @@ __all__ = [
     "check_firm",
     "check_job",
     "check_worker",
+    "check_worker_scope",
     "current",
     "forbidden",
     "not_found",

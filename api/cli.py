@@ -544,6 +544,13 @@ def serve(
     help="启动时即载入匹配引擎（首个请求无需等待）；--lazy 则在首次匹配时载入",
 )
 @click.option(
+    "--numeric-threads",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="每进程数值计算（BLAS、torch）线程数；gunicorn 的进程与线程已占满各核，多开只会互相争抢",
+)
+@click.option(
     "--timeout",
     type=click.IntRange(10, 3600),
     default=600,
@@ -559,6 +566,7 @@ def serve_command(
     workers: int,
     threads: int,
     preload: bool,
+    numeric_threads: int,
     timeout: int,
 ) -> None:
     """用 gunicorn 提供 HTTP 服务。"""
@@ -572,7 +580,11 @@ def serve_command(
         workers=workers,
         threads=threads,
         timeout=timeout,
-        overrides={"DATABASE_URL": context.database_url, "ENGINE_PRELOAD": preload},
+        overrides={
+            "DATABASE_URL": context.database_url,
+            "ENGINE_PRELOAD": preload,
+            "NUMERIC_THREADS": numeric_threads,
+        },
     )
 
 
@@ -717,7 +729,11 @@ def demo_command(context: Context, host: str, port: int, quiet: bool) -> None:
         workers=2,
         threads=4,
         timeout=600,
-        overrides={"DATABASE_URL": context.database_url, "ENGINE_PRELOAD": True},
+        overrides={
+            "DATABASE_URL": context.database_url,
+            "ENGINE_PRELOAD": True,
+            "NUMERIC_THREADS": 1,
+        },
     )
 
 

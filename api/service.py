@@ -14,6 +14,8 @@ audit table's primary key makes that a range scan, not a table scan.
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -64,6 +66,23 @@ def init_app(app: Flask) -> None:
             if exc is not None:
                 session.rollback()
             session.close()
+
+
+def limit_numeric_threads(n: int) -> None:
+    """Let BLAS, OpenMP and torch use at most ``n`` threads in this process.
+
+    Libraries already loaded are limited through threadpoolctl; the environment variables
+    reach those loaded later (torch reads ``OMP_NUM_THREADS`` when its pool starts).
+    """
+    if n < 1:
+        raise ValueError(f"NUMERIC_THREADS must be a positive integer, got {n!r}")
+    from threadpoolctl import threadpool_limits
+
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = str(n)
+    threadpool_limits(limits=n)
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(n)
 
 
 def state() -> ServiceState:
@@ -326,6 +345,7 @@ __all__ = [
     "get_protector",
     "get_session",
     "init_app",
+    "limit_numeric_threads",
     "rollback_session",
     "state",
 ]

@@ -45,8 +45,7 @@ def mask_phone(phone: str | None) -> str:
 )
 def worker_matches(worker_id: int, query: s.MatchQuery) -> Response:
     session = get_session()
-    worker = repo.get_worker(session, worker_id)
-    auth.check_worker(worker)
+    auth.check_worker_scope(worker_id, repo.worker_county(session, worker_id))
     matching = get_matching()
     results = matching.recommend_jobs(worker_id, query.limit)
     job_ids = [r["job_id"] for r in results]

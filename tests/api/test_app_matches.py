@@ -169,3 +169,28 @@ def test_engine_preload_fits_at_app_creation(world, database_url, id_key, tmp_pa
     from tests.api.conftest import dispose
 
     dispose(app)
+
+
+def test_numeric_threads_caps_blas_threads_of_the_process(tmp_path):
+    """``serve`` sets NUMERIC_THREADS=1: BLAS threads spinning in every gunicorn process cut
+    throughput by more than half. Checked in a fresh interpreter (the cap is process-wide)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy, threadpoolctl\n"
+        "from api import create_app\n"
+        f"create_app({{'DATABASE_URL': 'sqlite:///{tmp_path}/t.db', 'NUMERIC_THREADS': 1}})\n"
+        "print(max(i['num_threads'] for i in threadpoolctl.threadpool_info()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "1"
+
+
+def test_numeric_threads_must_be_positive():
+    import pytest
+
+    from api.service import limit_numeric_threads
+
+    with pytest.raises(ValueError, match="NUMERIC_THREADS"):
+        limit_numeric_threads(0)

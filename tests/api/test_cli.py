@@ -399,7 +399,11 @@ def test_demo_loads_trains_and_serves_once(monkeypatch, run, env, tmp_path):
             "workers": 2,
             "threads": 4,
             "timeout": 600,
-            "overrides": {"DATABASE_URL": env["JOBBRIDGE_DATABASE_URL"], "ENGINE_PRELOAD": True},
+            "overrides": {
+                "DATABASE_URL": env["JOBBRIDGE_DATABASE_URL"],
+                "ENGINE_PRELOAD": True,
+                "NUMERIC_THREADS": 1,
+            },
         }
     ]
 
