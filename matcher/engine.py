@@ -385,7 +385,7 @@ class MatchingEngine(BaseEstimator):
             return pw, 0, self.encode(pw.texts)[0], self._lexical(pw.texts)
         if isinstance(worker, int | np.integer):
             row = idx.row_of(int(worker))
-            return idx.prepared, row, idx.embeddings[row], idx.lexical[row]  # type: ignore[return-value]
+            return idx.prepared, row, idx.embeddings[row], idx.lexical_row(row)  # type: ignore[return-value]
         raise ValueError(f"worker must be a worker_id (int) or a record dict, got {worker!r}")
 
     def _job_query(self, job: Any) -> tuple[PreparedJobs, int, np.ndarray, sp.csr_matrix]:
@@ -395,7 +395,7 @@ class MatchingEngine(BaseEstimator):
             return pj, 0, self.encode(pj.texts)[0], self._lexical(pj.texts)
         if isinstance(job, int | np.integer):
             row = idx.row_of(int(job))
-            return idx.prepared, row, idx.embeddings[row], idx.lexical[row]  # type: ignore[return-value]
+            return idx.prepared, row, idx.embeddings[row], idx.lexical_row(row)  # type: ignore[return-value]
         raise ValueError(f"job must be a job_id (int) or a record dict, got {job!r}")
 
     def _rank(

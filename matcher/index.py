@@ -29,6 +29,22 @@ from matcher.features import PreparedJobs, PreparedWorkers
 Prepared = PreparedJobs | PreparedWorkers
 
 
+def _append_rows(buffer: np.ndarray, n: int, rows: np.ndarray) -> np.ndarray:
+    """Write ``rows`` after the first ``n`` rows of ``buffer``; a full buffer is replaced by one
+    with an eighth more room, so that appending costs the rows written, not the buffer."""
+    m = rows.shape[0]
+    if buffer.shape[0] < n + m or buffer.shape[1:] != rows.shape[1:]:
+        if n and buffer.shape[1:] != rows.shape[1:]:
+            raise ValueError(
+                f"rows of width {rows.shape[1:]} do not fit rows of {buffer.shape[1:]}"
+            )
+        grown = np.empty((max(n + m, (n + m) * 9 // 8 + 256), *rows.shape[1:]), dtype=buffer.dtype)
+        grown[:n] = buffer[:n]
+        buffer = grown
+    buffer[n : n + m] = rows
+    return buffer
+
+
 def _vstack_padded(blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
     width = max(b.shape[1] for b in blocks)
     padded = [
@@ -86,18 +102,95 @@ class ItemIndex:
         ``"job_id"`` or ``"worker_id"``.
     """
 
+    #: Rows appended since the lexical CSC copy was built that are scored from their CSR rows
+    #: before both are merged (and the CSC copy rebuilt): at least this many, or 2 % of the index.
+    TAIL_ROWS = 2048
+
     def __init__(self, id_column: str) -> None:
         self.id_column = id_column
         self.prepared: Prepared | None = None
-        self.embeddings = np.zeros((0, 0), dtype=np.float32)
-        self.lexical = sp.csr_matrix((0, 0), dtype=np.float32)
         self.active = np.zeros(0, dtype=bool)
         self.ids = np.zeros(0, dtype=np.int64)
         self._row_of: dict[int, int] = {}
-        self._lexical_csc: sp.csc_matrix | None = None
-        #: Coarse copy of the embeddings for shortlists (see :meth:`build_coarse`).
+        # Dense rows live in buffers with room to grow: appending one row must not copy the
+        # whole index (a gigabyte for a million workers) in every service process.
+        self._emb = np.zeros((0, 0), dtype=np.float32)
+        self._coarse: np.ndarray | None = None
+        #: Projection of the coarse copy (see :meth:`build_coarse`).
         self.projection: np.ndarray | None = None
-        self.coarse: np.ndarray | None = None
+        # TF-IDF rows: the main CSR block (with its CSC copy, built on demand) and the rows
+        # appended after it, merged into it once they grow past TAIL_ROWS.
+        self._lexical = sp.csr_matrix((0, 0), dtype=np.float32)
+        self._lex_tail: sp.csr_matrix | None = None
+        self._lexical_csc: sp.csc_matrix | None = None
+
+    # -- storage --------------------------------------------------------------------------
+
+    @property
+    def embeddings(self) -> np.ndarray:
+        """L2-normalised float32 embeddings, one row per index row."""
+        return self._emb[: self.n_rows]
+
+    @embeddings.setter
+    def embeddings(self, value: np.ndarray) -> None:
+        self._emb = np.ascontiguousarray(value, dtype=np.float32)
+
+    @property
+    def coarse(self) -> np.ndarray | None:
+        """The coarse copy (``embeddings @ projection``), or None."""
+        return None if self._coarse is None else self._coarse[: self.n_rows]
+
+    @coarse.setter
+    def coarse(self, value: np.ndarray | None) -> None:
+        self._coarse = None if value is None else np.ascontiguousarray(value, dtype=np.float32)
+
+    @property
+    def lexical(self) -> sp.csr_matrix:
+        """The TF-IDF rows as one CSR matrix (merges rows appended since the last merge)."""
+        self._merge_tail()
+        return self._lexical
+
+    @lexical.setter
+    def lexical(self, value: sp.spmatrix) -> None:
+        self._lexical = value.tocsr().astype(np.float32)
+        self._lex_tail = None
+        self._lexical_csc = None
+
+    def lexical_row(self, row: int) -> sp.csr_matrix:
+        """One TF-IDF row (1 × vocabulary), without merging appended rows."""
+        n_main = self._lexical.shape[0]
+        if row < n_main or self._lex_tail is None:
+            return self._lexical[row]
+        return self._lex_tail[row - n_main]
+
+    def _merge_tail(self) -> None:
+        if self._lex_tail is not None:
+            self._lexical = _vstack_padded([self._lexical, self._lex_tail])
+            self._lex_tail = None
+            self._lexical_csc = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Buffers are saved without their spare room, and the CSC copy (a cache) not at all.
+        state = dict(self.__dict__)
+        if "_emb" in state:
+            state["_emb"] = self.embeddings
+            state["_coarse"] = self.coarse
+        state["_lexical_csc"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # Indexes pickled before the buffers (model format 1) kept plain attributes.
+        state = dict(state)
+        if "embeddings" in state:
+            state["_emb"] = np.ascontiguousarray(state.pop("embeddings"), dtype=np.float32)
+        if "lexical" in state:
+            state["_lexical"] = state.pop("lexical")
+        if "coarse" in state:
+            state["_coarse"] = state.pop("coarse")
+        state.setdefault("_coarse", None)
+        state.setdefault("projection", None)
+        state.setdefault("_lex_tail", None)
+        self.__dict__.update(state)
 
     # -- size -----------------------------------------------------------------------------
 
@@ -131,24 +224,28 @@ class ItemIndex:
             raise ValueError(f"{self.id_column} {int(dup)} appears twice in the rows to add")
         self.remove([i for i in new_ids.tolist() if i in self._row_of])
         start = self.n_rows
+        embeddings = np.asarray(embeddings, dtype=np.float32)
+        lexical = lexical.tocsr().astype(np.float32)
         if self.prepared is None:
             self.prepared = prepared
-            self.embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
-            self.lexical = lexical.tocsr().astype(np.float32)
+            self.embeddings = embeddings
+            self.lexical = lexical
         else:
             self.prepared = concat_prepared(self.prepared, prepared)
-            self.embeddings = np.ascontiguousarray(
-                np.vstack([self.embeddings, embeddings.astype(np.float32)])
-            )
-            self.lexical = _vstack_padded([self.lexical, lexical.tocsr().astype(np.float32)])
+            self._emb = _append_rows(self._emb, start, embeddings)
+            tail = lexical if self._lex_tail is None else _vstack_padded([self._lex_tail, lexical])
+            self._lex_tail = tail
+            if tail.shape[0] > max(self.TAIL_ROWS, 0.02 * self._lexical.shape[0]):
+                self._merge_tail()
         if self.projection is not None:
-            extra = self._project(np.asarray(embeddings, dtype=np.float32))
-            self.coarse = extra if self.coarse is None else np.vstack([self.coarse, extra])
+            extra = self._project(embeddings)
+            self._coarse = (
+                extra if self._coarse is None else _append_rows(self._coarse, start, extra)
+            )
         self.ids = np.concatenate([self.ids, new_ids])
         self.active = np.concatenate([self.active, np.ones(len(new_ids), dtype=bool)])
         for k, i in enumerate(new_ids.tolist()):
             self._row_of[i] = start + k
-        self._lexical_csc = None
 
     def remove(self, ids: list[int] | np.ndarray) -> list[int]:
         """Tombstone rows by id; returns the ids that were not indexed."""
@@ -170,14 +267,14 @@ class ItemIndex:
             return
         keep = np.flatnonzero(self.active)
         self.prepared = take_prepared(self.prepared, keep)
-        self.embeddings = np.ascontiguousarray(self.embeddings[keep])
+        # The buffers' views are sized by ``ids``: take from them before ``ids`` shrinks.
+        self.embeddings = self.embeddings[keep]
+        coarse = self.coarse
+        self.coarse = None if coarse is None else coarse[keep]
         self.lexical = self.lexical[keep]
         self.ids = self.ids[keep]
         self.active = np.ones(len(keep), dtype=bool)
         self._row_of = {int(i): r for r, i in enumerate(self.ids.tolist())}
-        self._lexical_csc = None
-        if self.coarse is not None:
-            self.coarse = np.ascontiguousarray(self.coarse[keep])
 
     # -- approximate index ------------------------------------------------------------------
 
@@ -210,16 +307,31 @@ class ItemIndex:
     # -- search ---------------------------------------------------------------------------
 
     def lexical_scores(self, query: sp.csr_matrix) -> np.ndarray:
-        """Cosine of one TF-IDF query row against every row (only the query's posting lists)."""
+        """Cosine of one TF-IDF query row against every row.
+
+        The main block is read through its CSC copy (only the query's posting lists); rows
+        appended since are few and scored from their CSR rows.
+        """
         query = query.tocsr()
         out = np.zeros(self.n_rows, dtype=np.float32)
-        cols = query.indices[query.indices < self.lexical.shape[1]]
+        width = self._lexical.shape[1]
+        inside = query.indices < width
+        cols = query.indices[inside]
         if len(cols) == 0 or self.n_rows == 0:
             return out
-        if self._lexical_csc is None:
-            self._lexical_csc = self.lexical.tocsc()
-        vals = query.data[: len(query.indices)][query.indices < self.lexical.shape[1]]
-        return np.asarray(self._lexical_csc[:, cols] @ vals.astype(np.float32)).ravel()
+        vals = query.data[: len(query.indices)][inside].astype(np.float32)
+        n_main = self._lexical.shape[0]
+        if n_main:
+            if self._lexical_csc is None:
+                self._lexical_csc = self._lexical.tocsc()
+            out[:n_main] = self._lexical_csc[:, cols] @ vals
+        if self._lex_tail is not None:
+            tail = self._lex_tail
+            q = np.zeros(tail.shape[1], dtype=np.float32)
+            keep = cols < tail.shape[1]
+            q[cols[keep]] = vals[keep]
+            out[n_main:] = tail @ q
+        return out
 
     def search(
         self,

@@ -37,8 +37,15 @@ def instances(draw, max_workers=9, max_jobs=6):
     jobs = []
     for jid in range(1, n_j + 1):
         head = draw(st.integers(1, 3))
-        jobs.append((100 + jid, draw(st.integers(1, 3)), head, draw(st.integers(0, head)),
-                     draw(st.sampled_from(CITIES))))
+        jobs.append(
+            (
+                100 + jid,
+                draw(st.integers(1, 3)),
+                head,
+                draw(st.integers(0, head)),
+                draw(st.sampled_from(CITIES)),
+            )
+        )
     if all(h == hc for _, _, h, hc, _ in jobs):
         j0 = jobs[0]
         jobs[0] = (j0[0], j0[1], j0[2], 0, j0[4])
@@ -49,7 +56,9 @@ def instances(draw, max_workers=9, max_jobs=6):
     pairs = draw(
         st.lists(
             st.tuples(st.integers(1, n_w), st.integers(101, 100 + n_j)),
-            min_size=1, max_size=n_w * n_j, unique=True,
+            min_size=1,
+            max_size=n_w * n_j,
+            unique=True,
         )
     )
     # coarse scores make ties common, which is where tie-breaking bugs hide
@@ -70,14 +79,19 @@ def assert_feasible(result, c, j, w):
     assert all(u["why"] for u in result.unassigned)
 
 
-settings.register_profile("alloc", max_examples=40, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "alloc", max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @settings(settings.get_profile("alloc"))
-@given(inst=instances(), mode=st.sampled_from(["welfare", "stable"]),
-       prio=st.sampled_from([0.0, 0.3]), cap=st.sampled_from([None, 1, 2]),
-       groups=st.booleans())
+@given(
+    inst=instances(),
+    mode=st.sampled_from(["welfare", "stable"]),
+    prio=st.sampled_from([0.0, 0.3]),
+    cap=st.sampled_from([None, 1, 2]),
+    groups=st.booleans(),
+)
 def test_never_over_headcount_never_twice_only_candidates(inst, mode, prio, cap, groups):
     c, j, w = inst
     r = allocate(c, j, w, mode=mode, poverty_priority=prio, max_per_firm=cap, keep_groups=groups)
@@ -150,8 +164,13 @@ def test_keep_groups_places_a_group_in_one_city_or_not_at_all(inst):
         for wid in w.loc[w["group_id"] != "", "worker_id"]:
             if wid in why:
                 # the whole group is out: for want of places or because of the group rule
-                assert why[wid] in (REASON_NO_CANDIDATE, REASON_JOBS_CLOSED, REASON_TAKEN,
-                                    REASON_GROUP_NO_CITY, REASON_GROUP_SPLIT)
+                assert why[wid] in (
+                    REASON_NO_CANDIDATE,
+                    REASON_JOBS_CLOSED,
+                    REASON_TAKEN,
+                    REASON_GROUP_NO_CITY,
+                    REASON_GROUP_SPLIT,
+                )
 
 
 def test_stable_matches_the_textbook_worker_optimal_outcome():
@@ -246,8 +265,9 @@ def test_extra_candidate_columns_follow_the_assignment():
     c, j, w = tables([(1, 101, 0.9)], [(101, 1, 1, 0, "苏州市")], [(1, False, "")])
     c["reasons"] = [["持有叉车证"]]
     r = allocate(c, j, w)
-    assert r.assignments == [{"worker_id": 1, "job_id": 101, "score": 0.9,
-                              "reasons": ["持有叉车证"]}]
+    assert r.assignments == [
+        {"worker_id": 1, "job_id": 101, "score": 0.9, "reasons": ["持有叉车证"]}
+    ]
     assert set(r.to_dict()) == {"assignments", "unassigned", "stats"}
     for mode in ("welfare", "stable"):
         out = allocate(c, j, w, mode=mode, max_per_firm=np.int64(2), keep_groups=True)
@@ -255,8 +275,11 @@ def test_extra_candidate_columns_follow_the_assignment():
 
 
 def test_closed_jobs_have_no_places():
-    c, j, w = tables([(1, 101, 0.9), (1, 102, 0.2)],
-                     [(101, 1, 1, 0, "苏州市"), (102, 1, 1, 0, "苏州市")], [(1, False, "")])
+    c, j, w = tables(
+        [(1, 101, 0.9), (1, 102, 0.2)],
+        [(101, 1, 1, 0, "苏州市"), (102, 1, 1, 0, "苏州市")],
+        [(1, False, "")],
+    )
     j["status"] = ["closed", "open"]
     assert allocate(c, j, w).assignments[0]["job_id"] == 102
 
@@ -264,14 +287,23 @@ def test_closed_jobs_have_no_places():
 def test_larger_random_instance_is_feasible_and_stable():
     rng = np.random.default_rng(3)
     n_w, n_j = 400, 60
-    c = pd.DataFrame({"worker_id": np.repeat(np.arange(n_w), 8),
-                      "job_id": np.concatenate([rng.choice(n_j, 8, replace=False)
-                                                for _ in range(n_w)]),
-                      "score": rng.random(n_w * 8).round(3)})
-    j = pd.DataFrame({"job_id": np.arange(n_j), "firm_id": np.arange(n_j) % 7,
-                      "headcount": rng.integers(1, 6, n_j), "hired_count": 0,
-                      "city": "苏州市"})
-    w = pd.DataFrame({"worker_id": np.arange(n_w), "poverty_registered": rng.random(n_w) < .4})
+    c = pd.DataFrame(
+        {
+            "worker_id": np.repeat(np.arange(n_w), 8),
+            "job_id": np.concatenate([rng.choice(n_j, 8, replace=False) for _ in range(n_w)]),
+            "score": rng.random(n_w * 8).round(3),
+        }
+    )
+    j = pd.DataFrame(
+        {
+            "job_id": np.arange(n_j),
+            "firm_id": np.arange(n_j) % 7,
+            "headcount": rng.integers(1, 6, n_j),
+            "hired_count": 0,
+            "city": "苏州市",
+        }
+    )
+    w = pd.DataFrame({"worker_id": np.arange(n_w), "poverty_registered": rng.random(n_w) < 0.4})
     for cap in (None, 12):
         r = allocate(c, j, w, mode="stable", poverty_priority=0.1, max_per_firm=cap)
         assert blocking_pairs(r, c, j, w, poverty_priority=0.1, max_per_firm=cap) == []
@@ -363,12 +395,20 @@ def test_stable_equals_the_matching_library_resident_optimal_solution():
     matching = pytest.importorskip("matching.games")
     rng = np.random.default_rng(11)
     n_w, n_j = 60, 12
-    rows = [(wid, jid, round(float(rng.random()), 2))
-            for wid in range(1, n_w + 1)
-            for jid in rng.choice(np.arange(101, 101 + n_j), 5, replace=False).tolist()]
+    rows = [
+        (wid, jid, round(float(rng.random()), 2))
+        for wid in range(1, n_w + 1)
+        for jid in rng.choice(np.arange(101, 101 + n_j), 5, replace=False).tolist()
+    ]
     c = pd.DataFrame(rows, columns=["worker_id", "job_id", "score"])
-    j = pd.DataFrame({"job_id": np.arange(101, 101 + n_j), "firm_id": 1,
-                      "headcount": rng.integers(1, 5, n_j), "hired_count": 0})
+    j = pd.DataFrame(
+        {
+            "job_id": np.arange(101, 101 + n_j),
+            "firm_id": 1,
+            "headcount": rng.integers(1, 5, n_j),
+            "hired_count": 0,
+        }
+    )
     w = pd.DataFrame({"worker_id": np.arange(1, n_w + 1)})
     ours = {a["worker_id"]: a["job_id"] for a in allocate(c, j, w, mode="stable").assignments}
     by_w = c.sort_values(["worker_id", "score", "job_id"], ascending=[True, False, True])

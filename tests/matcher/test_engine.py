@@ -408,3 +408,58 @@ def test_ties_are_broken_by_row_whatever_the_partition():
     big = rng.integers(0, 5, size=10_000).astype(np.float32)
     expected = np.lexsort((np.arange(10_000), -big))[:77]
     assert top_k_rows(big, 77).tolist() == expected.tolist()
+
+
+def test_rows_appended_one_by_one_rank_as_if_fitted_together(
+    make_engine, world_factory, monkeypatch
+):
+    """Appends go into buffers with spare room and a lexical tail scored from its CSR rows,
+    merged every few rows here: results equal those after merging everything at once."""
+    from matcher.index import ItemIndex
+
+    monkeypatch.setattr(ItemIndex, "TAIL_ROWS", 7)
+    jobs, workers = world_factory(n_workers=30, n_jobs=300, seed=5)
+    jobs = jobs.assign(status="open", hired_count=0)
+    whole = make_engine(jobs, workers, candidate_pool=40)
+    grown = make_engine(jobs.iloc[:200], workers, candidate_pool=40)
+    idx = grown.jobs_index_
+    buffers = set()
+    for i in range(200, 300):
+        grown.add_jobs(jobs.iloc[[i]])
+        buffers.add(id(idx._emb))
+        assert idx.embeddings.shape == (i + 1, whole.jobs_index_.embeddings.shape[1])
+        assert idx._lex_tail is None or idx._lex_tail.shape[0] <= 7
+    assert len(buffers) < 10  # the dense buffer grew a few times, not on every append
+    np.testing.assert_allclose(idx.embeddings, whole.jobs_index_.embeddings, rtol=1e-6)
+    assert idx._lex_tail is not None  # some rows are still in the tail
+
+    def lists():
+        return [
+            [(it["job_id"], round(it["score"], 6)) for it in grown.recommend_jobs(int(w), k=10)]
+            for w in workers["worker_id"].iloc[:15]
+        ]
+
+    before = lists()
+    tail_row = idx.n_rows - 1
+    tail_vector = idx.lexical_row(tail_row)
+    idx._merge_tail()
+    assert idx._lex_tail is None and idx._lexical.shape[0] == 300
+    assert (idx.lexical_row(tail_row) != tail_vector).nnz == 0
+    assert lists() == before
+
+
+def test_pickled_index_drops_spare_room_and_caches(make_engine, world_factory):
+    import pickle
+
+    jobs, workers = world_factory(n_workers=10, n_jobs=100, seed=6)
+    jobs = jobs.assign(status="open", hired_count=0)
+    engine = make_engine(jobs.iloc[:60], workers)
+    for i in range(60, 100):
+        engine.add_jobs(jobs.iloc[[i]])
+    idx = engine.jobs_index_
+    idx.lexical_scores(idx.lexical_row(0))  # builds the CSC cache
+    assert idx._emb.shape[0] > idx.n_rows
+    copy = pickle.loads(pickle.dumps(idx))
+    assert copy._emb.shape[0] == copy.n_rows == 100 and copy._lexical_csc is None
+    q = idx.lexical_row(3)
+    np.testing.assert_allclose(copy.lexical_scores(q), idx.lexical_scores(q), rtol=1e-6)

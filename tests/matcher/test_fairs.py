@@ -22,8 +22,9 @@ from matcher.fairs import (
     replan_fair,
 )
 
-settings.register_profile("fair", max_examples=25, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "fair", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @st.composite
@@ -31,19 +32,28 @@ def fair_instances(draw):
     n_w = draw(st.integers(1, 12))
     n_f = draw(st.integers(1, 5))
     n_j = draw(st.integers(1, 8))
-    jobs = pd.DataFrame({
-        "job_id": np.arange(1, n_j + 1),
-        "firm_id": [draw(st.integers(1, n_f)) for _ in range(n_j)],
-        "headcount": [draw(st.integers(1, 5)) for _ in range(n_j)],
-        "hired_count": 0,
-    })
-    pairs = draw(st.lists(st.tuples(st.integers(1, n_w), st.integers(1, n_j)),
-                          min_size=1, max_size=n_w * n_j, unique=True))
+    jobs = pd.DataFrame(
+        {
+            "job_id": np.arange(1, n_j + 1),
+            "firm_id": [draw(st.integers(1, n_f)) for _ in range(n_j)],
+            "headcount": [draw(st.integers(1, 5)) for _ in range(n_j)],
+            "hired_count": 0,
+        }
+    )
+    pairs = draw(
+        st.lists(
+            st.tuples(st.integers(1, n_w), st.integers(1, n_j)),
+            min_size=1,
+            max_size=n_w * n_j,
+            unique=True,
+        )
+    )
     cands = pd.DataFrame(pairs, columns=["worker_id", "job_id"])
     cands["score"] = [draw(st.sampled_from([0.1, 0.4, 0.4, 0.7, 0.95])) for _ in pairs]
     workers = pd.DataFrame({"worker_id": np.arange(1, n_w + 1)})
-    firms = pd.DataFrame({"firm_id": np.arange(1, n_f + 1),
-                          "firm_name": [f"企业{i}" for i in range(1, n_f + 1)]})
+    firms = pd.DataFrame(
+        {"firm_id": np.arange(1, n_f + 1), "firm_name": [f"企业{i}" for i in range(1, n_f + 1)]}
+    )
     n_slots = draw(st.integers(1, 4))
     kwargs = {
         "booths": draw(st.integers(1, 4)),
@@ -57,8 +67,10 @@ def fair_instances(draw):
 
 
 def assert_no_clash(plan: FairPlan):
-    iv = pd.DataFrame(plan.interviews, columns=["worker_id", "job_id", "firm_id", "booth",
-                                                "desk", "slot", "start", "end"])
+    iv = pd.DataFrame(
+        plan.interviews,
+        columns=["worker_id", "job_id", "firm_id", "booth", "desk", "slot", "start", "end"],
+    )
     assert not iv.duplicated(["worker_id", "slot"]).any(), "worker in two places at once"
     assert not iv.duplicated(["booth", "slot", "desk"]).any(), "booth desk double-booked"
     assert (iv.groupby(["booth", "slot"]).size() <= plan.settings["desks_per_booth"]).all()
@@ -106,22 +118,32 @@ def test_replan_keeps_every_unaffected_interview(inst, data):
     gone_f = data.draw(st.lists(st.sampled_from(firm_ids), max_size=2, unique=True))
     gone_w = data.draw(st.lists(st.sampled_from(worker_ids), max_size=3, unique=True))
     moves = data.draw(st.booleans())
-    new, changes = replan_fair(plan.to_dict(), cancelled_firms=gone_f, absent_workers=gone_w,
-                               allow_moves=moves, time_limit_s=5)
+    new, changes = replan_fair(
+        plan.to_dict(),
+        cancelled_firms=gone_f,
+        absent_workers=gone_w,
+        allow_moves=moves,
+        time_limit_s=5,
+    )
     assert_no_clash(new)
-    where = {(i["worker_id"], i["firm_id"]): (i["booth"], i["desk"], i["start"])
-             for i in new.interviews}
+    where = {
+        (i["worker_id"], i["firm_id"]): (i["booth"], i["desk"], i["start"]) for i in new.interviews
+    }
     for iv in plan.interviews:
         key = (iv["worker_id"], iv["firm_id"])
         if iv["firm_id"] in gone_f or iv["worker_id"] in gone_w:
             assert key not in where
         else:
             assert where[key] == (iv["booth"], iv["desk"], iv["start"])
-    assert all(iv["firm_id"] not in gone_f and iv["worker_id"] not in gone_w
-               for iv in new.interviews)
+    assert all(
+        iv["firm_id"] not in gone_f and iv["worker_id"] not in gone_w for iv in new.interviews
+    )
     removed = {(c["worker_id"], c["firm_id"]) for c in changes if c["change"] == "removed"}
-    assert removed == {(i["worker_id"], i["firm_id"]) for i in plan.interviews
-                       if i["firm_id"] in gone_f or i["worker_id"] in gone_w}
+    assert removed == {
+        (i["worker_id"], i["firm_id"])
+        for i in plan.interviews
+        if i["firm_id"] in gone_f or i["worker_id"] in gone_w
+    }
     assert not any(c["change"] == "moved" for c in changes)
     added = {(c["worker_id"], c["firm_id"]) for c in changes if c["change"] == "added"}
     assert added == set(where) - {(i["worker_id"], i["firm_id"]) for i in plan.interviews}
@@ -129,8 +151,11 @@ def test_replan_keeps_every_unaffected_interview(inst, data):
 
 
 @settings(max_examples=30, deadline=None)
-@given(edges=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4)), max_size=40),
-       n_slots=st.integers(1, 5), desks=st.integers(1, 2))
+@given(
+    edges=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4)), max_size=40),
+    n_slots=st.integers(1, 5),
+    desks=st.integers(1, 2),
+)
 def test_colouring_schedules_everything_within_the_degree_bounds(edges, n_slots, desks):
     w = np.array([e[0] for e in edges], dtype=np.int64)
     f = np.array([e[1] for e in edges], dtype=np.int64)
@@ -149,13 +174,21 @@ def test_colouring_schedules_everything_within_the_degree_bounds(edges, n_slots,
 
 
 def small():
-    cands = pd.DataFrame({
-        "worker_id": [1, 1, 2, 2, 3, 4],
-        "job_id": [11, 21, 11, 31, 21, 31],
-        "score": [0.9, 0.6, 0.8, 0.3, 0.7, 0.2],
-    })
-    jobs = pd.DataFrame({"job_id": [11, 21, 31], "firm_id": [1, 2, 3],
-                         "headcount": [3, 3, 3], "hired_count": [0, 0, 0]})
+    cands = pd.DataFrame(
+        {
+            "worker_id": [1, 1, 2, 2, 3, 4],
+            "job_id": [11, 21, 11, 31, 21, 31],
+            "score": [0.9, 0.6, 0.8, 0.3, 0.7, 0.2],
+        }
+    )
+    jobs = pd.DataFrame(
+        {
+            "job_id": [11, 21, 31],
+            "firm_id": [1, 2, 3],
+            "headcount": [3, 3, 3],
+            "hired_count": [0, 0, 0],
+        }
+    )
     workers = pd.DataFrame({"worker_id": [1, 2, 3, 4]})
     firms = pd.DataFrame({"firm_id": [1, 2, 3], "firm_name": ["苏州甲厂", "无锡乙厂", "常州丙厂"]})
     return cands, jobs, workers, firms
@@ -167,7 +200,9 @@ SLOTS = make_slots("2026-03-15", "09:00", "10:00", 20)
 def test_firms_that_fit_best_get_the_booths():
     plan = plan_fair(*small(), booths=2, slots=SLOTS)
     assert [(f["firm_id"], f["booth"], f["firm_name"]) for f in plan.firms] == [
-        (1, 1, "苏州甲厂"), (2, 2, "无锡乙厂")]
+        (1, 1, "苏州甲厂"),
+        (2, 2, "无锡乙厂"),
+    ]
     assert plan.not_invited == []
     assert {i["worker_id"] for i in plan.invitations} == {1, 2, 3}  # 4 only fits firm 3
     best = {r["worker_id"]: r["job_id"] for r in plan.requests if r["rank"] == 1}
@@ -191,8 +226,10 @@ def test_one_desk_means_one_interview_per_booth_at_a_time():
 def test_max_workers_caps_the_invitations_and_says_why():
     plan = plan_fair(*small(), booths=3, slots=SLOTS, max_workers=2)
     assert [i["worker_id"] for i in plan.invitations] == [1, 2]
-    assert {n["worker_id"]: n["why"] for n in plan.not_invited} == {3: "邀请人数已达上限",
-                                                                     4: "邀请人数已达上限"}
+    assert {n["worker_id"]: n["why"] for n in plan.not_invited} == {
+        3: "邀请人数已达上限",
+        4: "邀请人数已达上限",
+    }
 
 
 def test_plan_round_trips_through_json():
@@ -254,8 +291,10 @@ def test_time_limit_without_a_solution_falls_back_to_the_colouring_and_says_so(m
 
 def test_make_slots_accepts_objects_and_drops_the_leftover():
     slots = make_slots(date(2026, 3, 15), time(9, 0), time(10, 10), 30)
-    assert slots == [(datetime(2026, 3, 15, 9, 0), datetime(2026, 3, 15, 9, 30)),
-                     (datetime(2026, 3, 15, 9, 30), datetime(2026, 3, 15, 10, 0))]
+    assert slots == [
+        (datetime(2026, 3, 15, 9, 0), datetime(2026, 3, 15, 9, 30)),
+        (datetime(2026, 3, 15, 9, 30), datetime(2026, 3, 15, 10, 0)),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -280,8 +319,10 @@ def test_make_slots_refuses_bad_times(args, message):
     [
         (lambda c, j, w, f, kw: kw.update(booths=0), "booths 0"),
         (lambda c, j, w, f, kw: kw.update(slots=[]), "slots is empty"),
-        (lambda c, j, w, f, kw: kw.update(slots=[(SLOTS[0][1], SLOTS[0][0])]),
-         "slot 0 ends at 09:00, not after its start at 09:20"),
+        (
+            lambda c, j, w, f, kw: kw.update(slots=[(SLOTS[0][1], SLOTS[0][0])]),
+            "slot 0 ends at 09:00, not after its start at 09:20",
+        ),
         (lambda c, j, w, f, kw: kw.update(slots=[SLOTS[1], SLOTS[0]]), "must not overlap"),
         (lambda c, j, w, f, kw: kw.update(interviews_per_worker=0), "interviews_per_worker 0"),
         (lambda c, j, w, f, kw: kw.update(desks_per_booth=0), "desks_per_booth 0"),
@@ -292,8 +333,7 @@ def test_make_slots_refuses_bad_times(args, message):
         (lambda c, j, w, f, kw: kw.update(jobs=j.iloc[0:0]), "jobs is empty"),
         (lambda c, j, w, f, kw: kw.update(jobs=j.assign(status="closed")), "no open jobs"),
         (lambda c, j, w, f, kw: kw.update(candidates=c.iloc[0:0]), "candidates is empty"),
-        (lambda c, j, w, f, kw: kw.update(candidates=c.assign(job_id=77)),
-         r"job\(s\) \[77\]"),
+        (lambda c, j, w, f, kw: kw.update(candidates=c.assign(job_id=77)), r"job\(s\) \[77\]"),
         (lambda c, j, w, f, kw: kw.update(firms=f.iloc[:1]), r"firm\(s\) \[2, 3\]"),
     ],
 )
@@ -316,13 +356,17 @@ def test_module_exports():
 
 def lists_inputs():
     cands, jobs, workers, firms = small()
-    jobs = jobs.assign(title=["普工<包吃住>", "叉车司机", "=1+1"],
-                       certificates_required=[[], ["special_equipment.forklift"], []])
+    jobs = jobs.assign(
+        title=["普工<包吃住>", "叉车司机", "=1+1"],
+        certificates_required=[[], ["special_equipment.forklift"], []],
+    )
     workers = workers.assign(
         name=["马<script>alert(1)</script>", "韩梅梅", "李四", "王五"],
-        township=["巴燕镇", "巴燕镇", "甘都镇", "甘都镇"], village=["一村", "二村", "三村", "四村"],
+        township=["巴燕镇", "巴燕镇", "甘都镇", "甘都镇"],
+        village=["一村", "二村", "三村", "四村"],
         phone=["13800000001", "13800000002", "13800000003", "13800000004"],
-        poverty_registered=[True, False, False, False])
+        poverty_registered=[True, False, False, False],
+    )
     firms = firms.assign(firm_name=["苏州甲厂", "无锡乙厂 & 子", "常州丙厂"])
     plan = plan_fair(cands, jobs, workers, firms, booths=3, slots=SLOTS)
     return plan, workers, firms, jobs
@@ -332,13 +376,22 @@ def test_lists_hold_every_interview_and_invitation():
     from api.fair_lists import LIST_NAMES, build_lists
 
     plan, workers, firms, jobs = lists_inputs()
-    lists = build_lists(plan.to_dict(), workers, firms, jobs,
-                        certificate_names={"special_equipment.forklift": "叉车司机证"})
+    lists = build_lists(
+        plan.to_dict(),
+        workers,
+        firms,
+        jobs,
+        certificate_names={"special_equipment.forklift": "叉车司机证"},
+    )
     assert list(lists) == list(LIST_NAMES)
     assert lists["展位面试时间表"].shape[0] == len(plan.interviews)
     assert lists["求职者面试单"].shape[0] == len(plan.interviews)
-    assert lists["邀约名单"]["姓名"].tolist() == ["马<script>alert(1)</script>", "韩梅梅",
-                                                  "李四", "王五"]  # by township, then village
+    assert lists["邀约名单"]["姓名"].tolist() == [
+        "马<script>alert(1)</script>",
+        "韩梅梅",
+        "李四",
+        "王五",
+    ]  # by township, then village
     slips = lists["求职者面试单"]
     forklift = slips.loc[slips["岗位"] == "叉车司机", "需携带材料"]
     assert len(forklift) and all("证书原件：叉车司机证" in m for m in forklift)
@@ -406,8 +459,7 @@ def test_lists_refuse_a_plan_naming_unknown_people():
         render_html(plan, workers.iloc[:3], firms, jobs)
 
 
-@pytest.mark.parametrize("path", ["matcher/fairs.py", "matcher/allocation.py",
-                                  "api/fair_lists.py"])
+@pytest.mark.parametrize("path", ["matcher/fairs.py", "matcher/allocation.py", "api/fair_lists.py"])
 def test_engine_side_modules_import_no_web_or_database_library(path):
     import ast
     from pathlib import Path

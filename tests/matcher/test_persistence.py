@@ -172,9 +172,11 @@ def test_format_1_engine_with_inverted_file_is_upgraded_on_load(ranked_engine, w
     vars(old).pop("ann_shortlist")
     old.ann_probe_fraction = 0.5
     for index in (old.jobs_index_, old.workers_index_):
-        vars(index).pop("projection")
-        vars(index).pop("coarse")
-        index.ivf = None
+        state = vars(index)
+        lexical, embeddings = index.lexical, index.embeddings.copy()
+        for name in ("projection", "_coarse", "_emb", "_lexical", "_lex_tail"):
+            state.pop(name)
+        state.update(embeddings=embeddings, lexical=lexical, ivf=None, _lexical_csc=None)
     folder = save_model(ranked_engine, tmp_path / "v1")
     joblib.dump({"format": 1, "engine": old}, folder / "engine.joblib")
     loaded = load_model(folder)
