@@ -664,7 +664,7 @@ def _frame(records: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame([dict(r) for r in records])
 
 
-def _remove(index: ItemIndex, ids: Iterable[int]) -> None:  # compaction drops the inverted file
+def _remove(index: ItemIndex, ids: Iterable[int]) -> None:
     ids = [int(i) for i in ids]
     unknown = [i for i in ids if i not in index]
     if unknown:

@@ -376,8 +376,7 @@ class ItemIndex:
             and self.projection is not None
             and max(int(shortlist), k) < n_keep
         ):
-            approx = self.coarse @ (q @ self.projection)
-            approx *= 1 - w
+            approx = self.coarse @ ((1 - w) * (q @ self.projection))
             approx += w * lexical
             approx[~keep] = -np.inf
             cand = top_k_rows(approx, max(int(shortlist), k))

@@ -90,29 +90,41 @@ class _FlatForest:
         self.feature = allnodes["feature_idx"].astype(np.intp)
         self.threshold = allnodes["num_threshold"].astype(np.float64)
         self.missing_left = allnodes["missing_go_to_left"].astype(bool)
-        self.left = (allnodes["left"].astype(np.intp) + shift).astype(np.intp)
-        self.right = (allnodes["right"].astype(np.intp) + shift).astype(np.intp)
+        left = (allnodes["left"].astype(np.intp) + shift).astype(np.intp)
+        right = (allnodes["right"].astype(np.intp) + shift).astype(np.intp)
         leaf = allnodes["is_leaf"].astype(bool)
         # Leaves point to themselves, so every tree can take max_depth steps without a check.
         own = np.arange(len(allnodes), dtype=np.intp)
-        self.left[leaf] = own[leaf]
-        self.right[leaf] = own[leaf]
+        left[leaf] = own[leaf]
+        right[leaf] = own[leaf]
         self.feature[leaf] = 0
+        # Children side by side: node 2k + 0 goes left, 2k + 1 right (one gather per level).
+        self.children = np.stack([left, right], axis=1).ravel()
         self.value = allnodes["value"].astype(np.float64)
         self.max_depth = int(allnodes["depth"].max()) if len(allnodes) else 0
         self.baseline = float(np.ravel(hgb._baseline_prediction)[0])
 
+    def __setstate__(self, state: dict) -> None:
+        # Forests pickled before ``children`` (model format 1) kept ``left`` and ``right``.
+        if "children" not in state:
+            state["children"] = np.stack([state.pop("left"), state.pop("right")], axis=1).ravel()
+        self.__dict__.update(state)
+
     def decision_function(self, X: np.ndarray) -> np.ndarray:
         X = np.asarray(X, dtype=np.float64)
-        n = X.shape[0]
-        node = np.broadcast_to(self.roots, (n, len(self.roots))).copy()
-        rows = np.arange(n)[:, None]
+        n, n_features = X.shape
+        flat = X.ravel()
+        # Node numbers of every (row, tree), flattened; row r's features start at r * n_features.
+        node = np.tile(self.roots, n)
+        base = np.repeat(np.arange(n, dtype=np.intp) * n_features, len(self.roots))
+        any_nan = bool(np.isnan(flat).any())
         for _ in range(self.max_depth):
-            x = X[rows, self.feature[node]]
-            with np.errstate(invalid="ignore"):
-                go_left = (x <= self.threshold[node]) | (np.isnan(x) & self.missing_left[node])
-            node = np.where(go_left, self.left[node], self.right[node])
-        return self.value[node].sum(axis=1) + self.baseline
+            x = flat[base + self.feature[node]]
+            go_right = ~(x <= self.threshold[node])  # NaN compares False: goes right ...
+            if any_nan:  # ... unless the node sends missing values left
+                go_right &= ~(np.isnan(x) & self.missing_left[node])
+            node = self.children[2 * node + go_right]
+        return self.value[node].reshape(n, len(self.roots)).sum(axis=1) + self.baseline
 
 
 class SuccessRanker(ClassifierMixin, BaseEstimator):

@@ -102,3 +102,20 @@ def test_engine_with_ranker_orders_by_p_success_then_retrieval(fitted_engine, fi
         keys = [(it["p_success"], it["retrieval_score"]) for it in items]
         assert keys == sorted(keys, reverse=True)
         assert all(it["score"] == it["p_success"] for it in items)
+
+
+def test_flat_forest_pickled_with_left_and_right_arrays_still_loads(fitted_ranker, training_frame):
+    """Model format 1 pickled the forest's children as ``left`` and ``right`` arrays."""
+    import pickle
+
+    forest = fitted_ranker.forest_
+    state = dict(vars(forest))
+    children = state.pop("children").reshape(-1, 2)
+    state["left"], state["right"] = children[:, 0].copy(), children[:, 1].copy()
+    old = object.__new__(type(forest))
+    vars(old).update(state)
+    loaded = pickle.loads(pickle.dumps(old))
+    feats, _ = training_frame
+    X = feats[list(FEATURE_NAMES)].to_numpy(dtype=np.float32, copy=True)[:300]
+    X[::5, 6] = np.nan
+    np.testing.assert_array_equal(loaded.decision_function(X), forest.decision_function(X))
