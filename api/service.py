@@ -4,11 +4,12 @@ and the matching engine, loaded once per process and kept in step with storage.
 The matching engine is loaded on first use from ``MODELS_DIR/current`` (or built by the
 ``ENGINE_FACTORY`` a test config names) and fitted on the open jobs and registered workers of the
 database. It follows storage through the audit log: every write of the API leaves an audit row
-(``create``/``update``/``delete`` of a ``job`` or ``worker``), and :meth:`MatchService.sync` applies
-the rows written since it last looked — the jobs and workers they name are re-read and passed to
-``add_/update_/remove_*``. A process syncs right after its own writes, so a job it creates shows in
-its next answer, and at most ``ENGINE_SYNC_SECONDS`` after another gunicorn worker's writes; the
-audit table's primary key makes that a range scan, not a table scan.
+(``create``/``update``/``delete`` of a ``job``, ``worker`` or ``firm``), and
+:meth:`MatchService.sync` applies the rows written since it last looked — the jobs and workers
+they name, and the jobs of the firms they name (the engine answers with firm names), are re-read
+and passed to ``add_/update_/remove_*``. A process syncs right after its own writes, so a job it
+creates shows in its next answer, and at most ``ENGINE_SYNC_SECONDS`` after another gunicorn
+worker's writes; the audit table's primary key makes that a range scan, not a table scan.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from sqlalchemy.orm import Session
 from api.crypto import IdProtector, protector_from_config
 from api.storage import make_engine, read_world
 from api.storage import repository as repo
-from api.storage.models import AuditEntry, Job, Worker
+from api.storage.models import AuditEntry, Firm, Job, Worker
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +243,7 @@ class MatchService:
                     select(AuditEntry.id, AuditEntry.object_type, AuditEntry.object_id)
                     .where(
                         AuditEntry.id > self._last_audit_id,
-                        AuditEntry.object_type.in_(("job", "worker")),
+                        AuditEntry.object_type.in_(("job", "worker", "firm")),
                         AuditEntry.action.in_(WRITE_ACTIONS),
                     )
                     .order_by(AuditEntry.id)
@@ -253,6 +254,12 @@ class MatchService:
                     self._last_audit_id = max(self._last_audit_id, newest)
                     return 0
                 job_ids = {int(r.object_id) for r in rows if r.object_type == "job" and r.object_id}
+                # The engine answers with each job's firm name: a renamed firm's jobs are re-read.
+                firm_ids = {
+                    int(r.object_id) for r in rows if r.object_type == "firm" and r.object_id
+                }
+                if firm_ids:
+                    job_ids |= set(session.scalars(select(Job.id).where(Job.firm_id.in_(firm_ids))))
                 worker_ids = {
                     int(r.object_id) for r in rows if r.object_type == "worker" and r.object_id
                 }
@@ -264,7 +271,18 @@ class MatchService:
     def _apply_jobs(self, session: Session, job_ids: set[int]) -> None:
         e = self.engine
         sides = (e.jobs_index_, e.add_jobs, e.update_jobs, e.remove_jobs)
-        self._apply(session, job_ids, Job, repo.job_record, "job_id", *sides)
+        names = dict(
+            session.execute(
+                select(Firm.id, Firm.name).where(
+                    Firm.id.in_(select(Job.firm_id).where(Job.id.in_(job_ids)))
+                )
+            ).all()
+        )
+
+        def record(job: Job) -> dict[str, Any]:
+            return repo.job_record(job, names.get(job.firm_id, ""))
+
+        self._apply(session, job_ids, Job, record, "job_id", *sides)
 
     def _apply_workers(self, session: Session, worker_ids: set[int]) -> None:
         e = self.engine

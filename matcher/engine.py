@@ -448,7 +448,10 @@ class MatchingEngine(BaseEstimator):
             item["p_success"] = float(p[pos]) if p is not None else None
             item["retrieval_score"] = float(retrieval[pos])
             if side == "jobs":
+                firm_id = int(jcols["firm_id"][jr])
                 item.update(
+                    firm_id=firm_id if firm_id >= 0 else None,
+                    firm_name=str(jcols["firm_name"][jr]) or None,
                     title=str(jcols["title"][jr]),
                     city=str(jcols["city"][jr]),
                     wage_min=int(jcols["wage_min"][jr]),
@@ -475,8 +478,9 @@ class MatchingEngine(BaseEstimator):
         Returns
         -------
         list of dict
-            ``{job_id, score, p_success, retrieval_score, title, city, wage_min, wage_max,
-            occupation_code, reasons}``; every job breaks no hard rule for this worker.
+            ``{job_id, score, p_success, retrieval_score, firm_id, firm_name, title, city,
+            wage_min, wage_max, occupation_code, reasons}`` (``firm_id``/``firm_name`` None
+            where the job table lacks them); every job breaks no hard rule for this worker.
         """
         check_is_fitted(self, "jobs_index_")
         _check_k(k)

@@ -331,6 +331,14 @@ def prepare_jobs(jobs: pd.DataFrame, ctx: Context) -> PreparedJobs:
     frame = pd.DataFrame(
         {
             "job_id": jobs["job_id"].to_numpy(dtype=np.int64),
+            # Carried for the answers (who offers the job), not used in scoring.
+            "firm_id": pd.to_numeric(jobs.get("firm_id", pd.Series(-1, index=jobs.index)))
+            .fillna(-1)
+            .to_numpy(dtype=np.int64),
+            "firm_name": jobs.get("firm_name", pd.Series("", index=jobs.index))
+            .fillna("")
+            .astype(str)
+            .to_numpy(),
             "title": jobs["title"].fillna("").astype(str).to_numpy(),
             "occ_code": np.asarray(codes, dtype=object),
             "occ_given": given,
@@ -496,10 +504,7 @@ def pair_features(
     age = workers.rules.age[w_idx].astype(np.float32)
     age_margin = np.minimum(age - jobs.rules.age_min[j_idx], jobs.rules.age_max[j_idx] - age)
     edu_margin = workers.rules.education[w_idx].astype(np.float32) - jobs.rules.education_min[j_idx]
-    extra = (
-        wf["n_certificates"][w_idx].astype(np.float32)
-        - jf["cert_count"][j_idx]
-    )
+    extra = wf["n_certificates"][w_idx].astype(np.float32) - jf["cert_count"][j_idx]
     cols = {
         "dense_sim": dense,
         "lexical_sim": lexical,

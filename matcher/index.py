@@ -402,6 +402,17 @@ def top_k_rows(score: np.ndarray, k: int, rows: np.ndarray | None = None) -> np.
     k = min(int(k), n)
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
+    if n >= 16_384 and 32 * k <= n:
+        # Few of many: a threshold from every 16th score keeps, with room to spare, every
+        # score that can be among the k best; the exact selection then runs on those alone.
+        # (An unlucky threshold that keeps too few falls through to the full selection.)
+        sample = score[::16]
+        m = min(len(sample), 2 * (k // 16) + 16)
+        threshold = np.partition(sample, len(sample) - m)[len(sample) - m]
+        sub = np.flatnonzero(score >= threshold)
+        if k <= len(sub) < n // 2:
+            best = top_k_rows(score[sub], k, rows=sub if rows is None else np.asarray(rows)[sub])
+            return sub[best]
     row_of = np.arange(n) if rows is None else np.asarray(rows)
     if k < n:
         top = np.argpartition(-score, k - 1)[:k]

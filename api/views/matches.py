@@ -12,7 +12,7 @@ from api import schemas as s
 from api.openapi import operation
 from api.service import commit, get_matching, get_session
 from api.storage import repository as repo
-from api.storage.models import Firm, Job, Worker
+from api.storage.models import Worker
 from api.views.workers import audit_personal_reads
 
 bp = Blueprint("matches", __name__)
@@ -48,33 +48,23 @@ def worker_matches(worker_id: int, query: s.MatchQuery) -> Response:
     auth.check_worker_scope(worker_id, repo.worker_county(session, worker_id))
     matching = get_matching()
     results = matching.recommend_jobs(worker_id, query.limit)
-    job_ids = [r["job_id"] for r in results]
-    firms: dict[int, tuple[int, str]] = {}
-    if job_ids:
-        rows = session.execute(
-            select(Job.id, Job.firm_id, Firm.name)
-            .join(Firm, Firm.id == Job.firm_id)
-            .where(Job.id.in_(job_ids))
-        ).all()
-        firms = {r[0]: (r[1], r[2]) for r in rows}
-    items: list[dict[str, Any]] = []
-    for rank, r in enumerate(results, start=1):
-        firm_id, firm_name = firms.get(r["job_id"], (None, None))
-        items.append(
-            {
-                "job_id": r["job_id"],
-                "score": round(float(r["score"]), 6),
-                "reasons": list(r.get("reasons") or []),
-                "rank": rank,
-                "p_success": r.get("p_success"),
-                "title": r.get("title"),
-                "firm_id": firm_id,
-                "firm_name": firm_name,
-                "city": r.get("city"),
-                "wage_min": r.get("wage_min"),
-                "wage_max": r.get("wage_max"),
-            }
-        )
+    # Firm ids and names come with the engine's answer (kept in step with firm renames).
+    items: list[dict[str, Any]] = [
+        {
+            "job_id": r["job_id"],
+            "score": round(float(r["score"]), 6),
+            "reasons": list(r.get("reasons") or []),
+            "rank": rank,
+            "p_success": r.get("p_success"),
+            "title": r.get("title"),
+            "firm_id": r.get("firm_id"),
+            "firm_name": r.get("firm_name"),
+            "city": r.get("city"),
+            "wage_min": r.get("wage_min"),
+            "wage_max": r.get("wage_max"),
+        }
+        for rank, r in enumerate(results, start=1)
+    ]
     return jsonify({"items": items, "model_version": matching.model_version})
 
 

@@ -152,6 +152,36 @@ def test_a_sibling_process_follows_writes_through_the_audit_log(
     dispose(sibling)
 
 
+def test_firm_names_in_matches_follow_a_rename_in_this_and_a_sibling_process(
+    client, world, database_url, id_key, tmp_path
+):
+    """Matches carry the firm's name from the engine's job table; renaming the firm re-reads its
+    jobs, here and (through the audit log) in another process."""
+    sibling = make_app(database_url, id_key, tmp_path / "sibling-firm")
+    other = sibling.test_client()
+    h = world.headers("admin")
+    worker = world.workers[0]
+
+    def names(c):
+        items = c.get(f"{API}/workers/{worker}/matches?limit=50", headers=h).get_json()["items"]
+        return {i["firm_name"] for i in items if i["firm_id"] == world.firm}
+
+    before = names(other)
+    assert before and "" not in before
+    firm = client.get(f"{API}/firms/{world.firm}", headers=h)
+    r = client.patch(
+        f"{API}/firms/{world.firm}",
+        json={"name": "苏州改名后精密制造有限公司"},
+        headers={**h, "If-Match": firm.headers["ETag"]},
+    )
+    assert r.status_code == 200
+    assert names(client) == {"苏州改名后精密制造有限公司"}
+    assert names(other) == {"苏州改名后精密制造有限公司"}
+    from tests.api.conftest import dispose
+
+    dispose(sibling)
+
+
 def test_healthz_reports_the_model_once_loaded(client, world):
     client.get(f"{API}/workers/{world.workers[0]}/matches", headers=world.headers("admin"))
     assert client.get(f"{API}/healthz").get_json() == {

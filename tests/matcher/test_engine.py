@@ -463,3 +463,26 @@ def test_pickled_index_drops_spare_room_and_caches(make_engine, world_factory):
     assert copy._emb.shape[0] == copy.n_rows == 100 and copy._lexical_csc is None
     q = idx.lexical_row(3)
     np.testing.assert_allclose(copy.lexical_scores(q), idx.lexical_scores(q), rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_top_k_of_a_long_array_equals_a_full_sort(seed):
+    """The sampled threshold keeps every score that can be among the k best, ties included,
+    also when the scores are sorted (the worst case for a strided sample) or mostly -inf."""
+    from matcher.index import top_k_rows
+
+    rng = np.random.default_rng(seed)
+    n = 50_000
+    score = rng.normal(size=n).astype(np.float32)
+    if seed % 3 == 1:
+        score = np.round(score, 1)  # many ties at the cut
+    if seed % 3 == 2:
+        score[rng.random(n) < 0.97] = -np.inf  # a strict hard-rule mask
+    if seed >= 3:
+        score = np.sort(score)[::-1].copy()
+    for k in (1, 100, 1000):
+        expected = np.lexsort((np.arange(n), -score))[:k]
+        assert top_k_rows(score, k).tolist() == expected.tolist()
+        rows = rng.permutation(n)
+        expected = np.lexsort((rows, -score))[:k]
+        assert top_k_rows(score, k, rows=rows).tolist() == expected.tolist()
