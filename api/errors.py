@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, json
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from api.storage.errors import StorageError
@@ -218,6 +219,21 @@ def init_app(app: Flask) -> None:
         if status == 405 and getattr(exc, "valid_methods", None):
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
+
+    @app.errorhandler(OperationalError)
+    def _database_error(exc: OperationalError) -> Response:
+        from api.openapi import _is_contention
+
+        _rollback()
+        if _is_contention(exc):
+            # The request was retried with backoff and the database stayed busy: say so, and
+            # when to try again, rather than report a fault. Nothing was written.
+            current_app.logger.warning("database busy after retries: %s", exc.orig)
+            response = problem_response(503, "数据库繁忙，本次请求未执行任何修改，请稍后重试。")
+            response.headers["Retry-After"] = "1"
+            return response
+        current_app.logger.exception("database error")
+        return problem_response(500, "服务器内部错误，请稍后再试或联系管理员。")
 
     @app.errorhandler(Exception)
     def _internal_error(exc: Exception) -> Response:

@@ -148,10 +148,12 @@ def _is_contention(exc: OperationalError) -> bool:
 
 
 def _run_with_retry(view: Callable[..., Any], call_args: dict[str, Any]) -> Any:
-    from api.service import rollback_session
+    from api.service import begin_write, rollback_session
 
     for attempt in range(RETRIES):
         try:
+            if request.method not in ("GET", "HEAD"):
+                begin_write()
             return view(**call_args)
         except OperationalError as exc:
             if attempt == RETRIES - 1 or not _is_contention(exc):

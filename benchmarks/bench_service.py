@@ -8,8 +8,9 @@ Steps, all in one run:
 2. ``jobbridge serve`` starts gunicorn (``--server-workers`` processes × ``--threads`` threads);
    every process is warmed up (its engine is fitted on the database on first use);
 3. the in-process baseline: the same engine, built the way the service builds it, answers
-   ``recommend_jobs(worker_id, k=10)`` for random workers in this process (one thread, timed
-   once the server is warm and idle) — the service's throughput is printed as a ratio to it;
+   ``recommend_jobs(worker_id, k=10)`` for random workers in this process (one thread and one
+   BLAS thread, i.e. one core; timed once the server is warm and idle) — the service's
+   throughput on two cores is printed as a ratio to it;
 4. ``--seconds`` of ``GET /api/v1/workers/{id}/matches?limit=10`` from ``--concurrency`` client
    threads (``http.client``, one keep-alive connection each), random worker ids;
 5. ``--seconds`` of mixed load: 80 % matches, 15 % reads (a job or a worker), 5 % writes
@@ -256,14 +257,18 @@ def fit_in_process(env: dict[str, str]):
 
 
 def time_in_process(engine, worker_ids: list[int], calls: int) -> dict:
-    """``recommend_jobs(worker_id, k=10)`` called directly, one thread, random workers."""
+    """``recommend_jobs(worker_id, k=10)`` called directly on one core (one thread, BLAS held
+    to one thread as ``jobbridge serve`` holds it), random workers."""
+    from threadpoolctl import threadpool_limits
+
     rng = random.Random(1)
     sample = [rng.choice(worker_ids) for _ in range(calls)]
-    engine.recommend_jobs(sample[0], k=10)
-    t = time.perf_counter()
-    for wid in sample:
-        engine.recommend_jobs(wid, k=10)
-    per_call = (time.perf_counter() - t) / calls
+    with threadpool_limits(limits=1):
+        engine.recommend_jobs(sample[0], k=10)
+        t = time.perf_counter()
+        for wid in sample:
+            engine.recommend_jobs(wid, k=10)
+        per_call = (time.perf_counter() - t) / calls
     return {"calls_per_s": 1 / per_call, "ms_per_call": per_call * 1000}
 
 

@@ -36,8 +36,17 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: ``execution_options(sqlite_begin=...)``: how a SQLite transaction starts. A deferred one
+#: reads a snapshot and may be refused (SQLITE_BUSY_SNAPSHOT, no waiting) when it later writes
+#: after another connection did; an IMMEDIATE one takes the write lock first and waits for it.
+SQLITE_BEGIN_MODES = ("DEFERRED", "IMMEDIATE")
+
+
 def _sqlite_on_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    mode = connection.get_execution_options().get("sqlite_begin", "DEFERRED")
+    if mode not in SQLITE_BEGIN_MODES:
+        raise ValueError(f"sqlite_begin {mode!r} is not one of {SQLITE_BEGIN_MODES}")
+    connection.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_engine(database_url: str | Engine, **kwargs: Any) -> Engine:

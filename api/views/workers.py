@@ -14,7 +14,7 @@ from flask import Blueprint, Response, jsonify, url_for
 from api import auth
 from api import schemas as s
 from api.openapi import operation
-from api.service import audit, commit, get_protector, get_session
+from api.service import audit, begin_write, commit, get_protector, get_session
 from api.storage import repository as repo
 from api.storage.models import AuditEntry
 from api.views import created, expected_version, page_response, with_etag
@@ -41,6 +41,7 @@ def audit_personal_reads(
     """One audit row per worker whose personal fields this request shows."""
     if not worker_ids:
         return
+    begin_write()
     principal = auth.current()
     get_session().add_all(
         AuditEntry(

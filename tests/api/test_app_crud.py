@@ -484,3 +484,69 @@ def test_revoked_key_is_refused(client, world, app):
     app.config["AUTH_CACHE_SECONDS"] = 0
     r = client.get(f"{API}/jobs", headers=h)
     assert r.status_code == 401 and r.get_json()["detail"] == "API 密钥无效或已被吊销。"
+
+
+def test_a_read_that_audits_is_not_refused_when_another_process_wrote_meanwhile(
+    app, client, world, monkeypatch
+):
+    """SQLite refuses, without waiting, a transaction that began by reading and then writes after
+    another connection wrote (SQLITE_BUSY_SNAPSHOT). Reading a worker's personal fields writes an
+    audit row, so under load such reads failed; the request now restarts as a writing
+    transaction before it audits. Here another connection writes between the read and the audit
+    on every attempt."""
+    import sqlalchemy as sa
+
+    from api.service import state
+    from api.storage import repository as repo_module
+
+    if state_url(app).startswith("postgresql"):
+        pytest.skip("PostgreSQL's read committed transactions have no such refusal")
+    other = sa.create_engine(state_url(app))
+    real = repo_module.get_worker
+    writes = []
+
+    def get_worker_then_someone_writes(session, worker_id):
+        row = real(session, worker_id)
+        with other.begin() as c:
+            c.execute(
+                sa.text("UPDATE firms SET industry = :v WHERE id = :i"),
+                {"v": f"制造业{len(writes)}", "i": world.firm},
+            )
+        writes.append(1)
+        return row
+
+    monkeypatch.setattr(repo_module, "get_worker", get_worker_then_someone_writes)
+    r = client.get(f"/api/v1/workers/{world.workers[0]}", headers=world.headers("admin"))
+    assert r.status_code == 200, r.get_json()
+    assert len(writes) == 1  # first attempt, no retry needed
+    with app.app_context():
+        with state().engine.connect() as c:
+            n = c.execute(
+                sa.text("SELECT count(*) FROM audit_log WHERE action = 'read' AND object_id = :w"),
+                {"w": str(world.workers[0])},
+            ).scalar()
+    assert n == 1
+    other.dispose()
+
+
+def state_url(app) -> str:
+    return app.config["DATABASE_URL"]
+
+
+def test_a_database_that_stays_busy_gives_503_with_retry_after(app, client, world, monkeypatch):
+    """Contention that outlasts the retries is not a fault of the service: 503, Retry-After."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from api import openapi
+    from api.storage import repository as repo_module
+
+    def always_locked(session, worker_id):
+        raise OperationalError("SELECT", {}, sqlite3.OperationalError("database is locked"))
+
+    monkeypatch.setattr(repo_module, "get_worker", always_locked)
+    monkeypatch.setattr(openapi.time, "sleep", lambda s: None)
+    r = client.get(f"/api/v1/workers/{world.workers[0]}", headers=world.headers("admin"))
+    assert r.status_code == 503 and r.headers["Retry-After"] == "1"
+    assert r.mimetype == "application/problem+json" and "数据库繁忙" in r.get_json()["detail"]
