@@ -145,7 +145,13 @@ def commit(*, sync_engine: bool = True) -> None:
     if sync_engine:
         matching = get_matching()
         if matching.loaded:
-            matching.sync(force=True)
+            # The write has landed: a failure to refresh the engine now must not fail the
+            # request (a retry would then answer 412 to a write that was applied). The audit
+            # position did not move, so the next sync applies the write.
+            try:
+                matching.sync(force=True)
+            except Exception:
+                log.exception("engine sync after a committed write failed; the next sync retries")
 
 
 def audit(action: str, object_type: str, object_id: Any = None, fields: Any = ()) -> None:
