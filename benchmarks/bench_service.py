@@ -32,6 +32,12 @@ each process fitted its engine in about 2 minutes)::
     mixed 80/15/5  240.6 req/s, p50 31.4 ms, p99 80.7 ms, 0 errors  (ratio 1.32)
                    matches p99 78.1 ms, reads p99 37.3 ms, writes p99 98.4 ms
 
+Two more runs of the final code on the same database measured matches 239.7 and 224.4 req/s
+(p99 73.9 and 80.1 ms) and mixed 230.7 and 206.7 req/s (p99 94.1 and 98.1 ms), no errors; the
+in-process baseline moved between 5.29 and 5.70 ms/call over the same runs, so the machine's
+speed varies too. The margin on the mixed p99 is thin. Each gunicorn process peaked at about
+5.5 GB RSS (its own engine fitted on the full database).
+
 Earlier runs: 67 req/s (p99 270 ms) at only 50,000 workers while every process let BLAS spin
 two threads; at full scale, before the firm names came from the engine and the top-k used a
 sampled threshold, 203 and 201 req/s (p99 72 and 95 ms). Each step is in the git log.
