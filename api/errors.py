@@ -222,10 +222,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_error(exc: OperationalError) -> Response:
-        from api.openapi import _is_contention
+        from api.openapi import is_contention
 
         _rollback()
-        if _is_contention(exc):
+        if is_contention(exc):
             # The request was retried with backoff and the database stayed busy: say so, and
             # when to try again, rather than report a fault. Nothing was written.
             current_app.logger.warning("database busy after retries: %s", exc.orig)

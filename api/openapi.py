@@ -134,7 +134,7 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
 RETRIES = 6
 
 
-def _is_contention(exc: OperationalError) -> bool:
+def is_contention(exc: OperationalError) -> bool:
     """SQLite's "database is locked" (a reader's snapshot went stale before it wrote, or the
     writer lock stayed busy) and PostgreSQL's serialization/deadlock failures: the transaction
     can simply run again."""
@@ -156,7 +156,7 @@ def _run_with_retry(view: Callable[..., Any], call_args: dict[str, Any]) -> Any:
                 begin_write()
             return view(**call_args)
         except OperationalError as exc:
-            if attempt == RETRIES - 1 or not _is_contention(exc):
+            if attempt == RETRIES - 1 or not is_contention(exc):
                 raise
             rollback_session()
             for upload in request.files.values():
@@ -376,4 +376,12 @@ def build_spec(routes: list[Operation] | None = None, *, server_url: str = "/") 
     }
 
 
-__all__ = ["ALL_ROLES", "API_PREFIX", "ROUTES", "Operation", "build_spec", "operation"]
+__all__ = [
+    "ALL_ROLES",
+    "API_PREFIX",
+    "ROUTES",
+    "Operation",
+    "build_spec",
+    "is_contention",
+    "operation",
+]

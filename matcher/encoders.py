@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from matcher.text import normalize_text
+from matcher.text import check_ngram_range, normalize_text
 
 __all__ = [
     "CallableEncoder",
@@ -291,17 +291,7 @@ class CharNgramEncoder(Encoder):
             value = getattr(self, param)
             if not isinstance(value, (int, np.integer)) or value < (0 if param == "seed" else 1):
                 raise ValueError(f"CharNgramEncoder {param} must be a positive int, got {value!r}")
-        lo_hi = self.ngram_range
-        if not (
-            isinstance(lo_hi, (tuple, list))
-            and len(lo_hi) == 2
-            and all(isinstance(n, int) for n in lo_hi)
-            and 1 <= lo_hi[0] <= lo_hi[1]
-        ):
-            raise ValueError(
-                f"CharNgramEncoder ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, "
-                f"got {lo_hi!r}"
-            )
+        lo_hi = check_ngram_range(self.ngram_range, "CharNgramEncoder")
         from sklearn.feature_extraction.text import HashingVectorizer
 
         self._vectorizer = HashingVectorizer(

@@ -179,14 +179,13 @@ class ItemIndex:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # Indexes pickled before the buffers (model format 1) kept plain attributes.
+        # Indexes pickled in model format 1 kept plain attributes and an inverted file.
         state = dict(state)
         if "embeddings" in state:
             state["_emb"] = np.ascontiguousarray(state.pop("embeddings"), dtype=np.float32)
         if "lexical" in state:
             state["_lexical"] = state.pop("lexical")
-        if "coarse" in state:
-            state["_coarse"] = state.pop("coarse")
+        state.pop("ivf", None)
         state.setdefault("_coarse", None)
         state.setdefault("projection", None)
         state.setdefault("_lex_tail", None)

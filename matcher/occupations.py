@@ -30,7 +30,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
 from matcher.encoders import load_encoder
-from matcher.text import clean_title, normalize_text
+from matcher.text import check_ngram_range, clean_title, normalize_text
 
 __all__ = ["OccupationCoder", "prepare_occupations"]
 
@@ -151,16 +151,7 @@ class OccupationCoder(BaseEstimator):
             raise ValueError(f"alpha must be a number in [0, 1], got {self.alpha!r}")
         if not (isinstance(self.top_k, int) and self.top_k >= 1):
             raise ValueError(f"top_k must be a positive int, got {self.top_k!r}")
-        lo_hi = self.ngram_range
-        if not (
-            isinstance(lo_hi, (tuple, list))
-            and len(lo_hi) == 2
-            and all(isinstance(n, int) for n in lo_hi)
-            and 1 <= lo_hi[0] <= lo_hi[1]
-        ):
-            raise ValueError(
-                f"ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, got {lo_hi!r}"
-            )
+        check_ngram_range(self.ngram_range)
 
     def fit(self, occupations: pd.DataFrame, y: None = None) -> OccupationCoder:
         """Index the occupations.

@@ -339,20 +339,16 @@ def load_model(folder: str | os.PathLike[str]) -> Any:
 
 
 def _upgrade_format_1(engine: Any) -> None:
-    """Bring an engine pickled in format 1 to format 2: its inverted-file parameter and lists
-    give way to the coarse projection's defaults, built again for a saved index that needs one
-    (rows keep their order, so nothing else changes)."""
+    """Bring an engine pickled in format 1 to format 2: its inverted-file parameter gives way
+    to the coarse projection's defaults, and a saved index that is large enough gets its coarse
+    copy (rows keep their order; :meth:`matcher.index.ItemIndex.__setstate__` drops the lists)."""
     state = vars(engine)
     state.pop("ann_probe_fraction", None)
     state.setdefault("ann_dim", 64)
     state.setdefault("ann_shortlist", 1000)
     for name in ("jobs_index_", "workers_index_"):
-        index = state.get(name)
-        if index is None:
-            continue
-        vars(index).pop("ivf", None)
-        index.projection = index.coarse = None
-        engine._maybe_ann(index)
+        if state.get(name) is not None:
+            engine._maybe_ann(state[name])
 
 
 def new_version_name(models_dir: str | os.PathLike[str], now: dt.datetime | None = None) -> str:

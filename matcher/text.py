@@ -22,7 +22,7 @@ import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["char_ngrams", "clean_title", "normalize_text"]
+__all__ = ["char_ngrams", "check_ngram_range", "clean_title", "normalize_text"]
 
 
 # --- traditional -> simplified -------------------------------------------------------------
@@ -504,3 +504,22 @@ def char_ngrams(s: str | None, ngram_range: tuple[int, int] = (1, 3)) -> list[st
         for n in range(lo, hi + 1):
             grams.extend(chunk[i : i + n] for i in range(len(chunk) - n + 1))
     return grams
+
+
+def check_ngram_range(value: object, owner: str = "") -> tuple[int, int]:
+    """``value`` as ``(min_n, max_n)`` with ``1 <= min_n <= max_n``, or ``ValueError`` naming it.
+
+    >>> check_ngram_range([1, 3])
+    (1, 3)
+    """
+    if not (
+        isinstance(value, tuple | list)
+        and len(value) == 2
+        and all(isinstance(n, int) for n in value)
+        and 1 <= value[0] <= value[1]
+    ):
+        prefix = f"{owner} " if owner else ""
+        raise ValueError(
+            f"{prefix}ngram_range must be (min_n, max_n) with 1 <= min_n <= max_n, got {value!r}"
+        )
+    return int(value[0]), int(value[1])

@@ -265,6 +265,47 @@ def _aggregate(
     return out
 
 
+def _baselines(
+    lex: np.ndarray,
+    dense: np.ndarray,
+    mask: np.ndarray,
+    w: float,
+    rng: np.random.Generator,
+    recall_k: int,
+) -> dict[str, np.ndarray]:
+    """The baseline methods' rankings (positions in the candidate list) for one query."""
+    return {
+        "random": rng.permutation(len(lex))[:recall_k],
+        "tfidf": _top(lex, None, recall_k),
+        "tfidf+rules": _top(lex, mask, recall_k),
+        "embeddings+rules": _top(dense, mask, recall_k),
+        "hybrid+rules": _top((1 - w) * dense + w * lex, mask, recall_k),
+    }
+
+
+def _record(
+    ranked: dict[str, np.ndarray],
+    util: np.ndarray,
+    vals: dict[str, dict[str, list[float]]],
+    viol: dict[str, int],
+    rules_ok: Any,
+    k: int,
+    recall_k: int,
+) -> None:
+    """Add one query's NDCG@k, Recall@recall_k and hard-rule violations in the top k
+    (``rules_ok(positions)`` gives True for each pair that breaks no rule) to each method."""
+    for m, r in ranked.items():
+        nd = ndcg_at(util[r], util, k)
+        rc = recall_at(r, util, recall_k)
+        if nd is not None:
+            vals[m]["ndcg@10"].append(nd)
+        if rc is not None:
+            vals[m]["recall@50"].append(rc)
+        top = r[:k]
+        if len(top):
+            viol[m] += int((~rules_ok(top)).sum())
+
+
 def evaluate(
     world: Any,
     events: pd.DataFrame,
@@ -335,33 +376,25 @@ def evaluate(
         vals = {m: {"ndcg@10": [], "recall@50": []} for m in METHODS}
         viol = dict.fromkeys(METHODS, 0)
         dense_all = widx.embeddings[sample_w] @ jidx.embeddings[job_rows].T
+        jpos = {int(j): i for i, j in enumerate(job_ids.tolist())}
         for n, wr in enumerate(sample_w.tolist()):
             wid = int(widx.ids[wr])
             util = true_pair_utility(world, np.full(len(job_ids), wid), job_ids)
             lex = jidx.lexical_scores(widx.lexical[wr])[job_rows]
             dense = dense_all[n]
             mask = jobs_mask_for_worker(pw.rules, wr, pj.rules)[job_rows]
-            ranked = {
-                "random": rng.permutation(len(job_rows))[:recall_k],
-                "tfidf": _top(lex, None, recall_k),
-                "tfidf+rules": _top(lex, mask, recall_k),
-                "embeddings+rules": _top(dense, mask, recall_k),
-                "hybrid+rules": _top((1 - w) * dense + w * lex, mask, recall_k),
-            }
-            pos = {int(j): i for i, j in enumerate(job_ids.tolist())}
+            ranked = _baselines(lex, dense, mask, w, rng, recall_k)
             full_ids = [it["job_id"] for it in engine.recommend_jobs(wid, k=recall_k)]
-            ranked[FULL] = np.array([pos[j] for j in full_ids], dtype=np.int64)
-            for m, r in ranked.items():
-                nd = ndcg_at(util[r], util, k)
-                rc = recall_at(r, util, recall_k)
-                if nd is not None:
-                    vals[m]["ndcg@10"].append(nd)
-                if rc is not None:
-                    vals[m]["recall@50"].append(rc)
-                top = r[:k]
-                if len(top):
-                    ok = hard_rules_ok(world, np.full(len(top), wid), job_ids[top])
-                    viol[m] += int((~ok).sum())
+            ranked[FULL] = np.array([jpos[j] for j in full_ids], dtype=np.int64)
+            _record(
+                ranked,
+                util,
+                vals,
+                viol,
+                lambda top: hard_rules_ok(world, np.full(len(top), wid), job_ids[top]),  # noqa: B023
+                k,
+                recall_k,
+            )
         jobs_table = _aggregate(vals, viol)
 
         # --- workers for jobs -------------------------------------------------------------
@@ -375,26 +408,18 @@ def evaluate(
             lex = widx.lexical_scores(jidx.lexical[jr])[worker_rows]
             dense = dense_all[n]
             mask = workers_mask_for_job(pj.rules, jr, pw.rules)[worker_rows]
-            ranked = {
-                "random": rng.permutation(len(worker_rows))[:recall_k],
-                "tfidf": _top(lex, None, recall_k),
-                "tfidf+rules": _top(lex, mask, recall_k),
-                "embeddings+rules": _top(dense, mask, recall_k),
-                "hybrid+rules": _top((1 - w) * dense + w * lex, mask, recall_k),
-            }
+            ranked = _baselines(lex, dense, mask, w, rng, recall_k)
             full_ids = [it["worker_id"] for it in engine.recommend_workers(jid, k=recall_k)]
             ranked[FULL] = np.array([wpos[i] for i in full_ids], dtype=np.int64)
-            for m, r in ranked.items():
-                nd = ndcg_at(util[r], util, k)
-                rc = recall_at(r, util, recall_k)
-                if nd is not None:
-                    vals[m]["ndcg@10"].append(nd)
-                if rc is not None:
-                    vals[m]["recall@50"].append(rc)
-                top = r[:k]
-                if len(top):
-                    ok = hard_rules_ok(world, worker_ids[top], np.full(len(top), jid))
-                    viol[m] += int((~ok).sum())
+            _record(
+                ranked,
+                util,
+                vals,
+                viol,
+                lambda top: hard_rules_ok(world, worker_ids[top], np.full(len(top), jid)),  # noqa: B023
+                k,
+                recall_k,
+            )
         workers_table = _aggregate(vals, viol)
     elif world is None:
         setup["note"] = "no ground truth (not a demo world): ranking metrics skipped"

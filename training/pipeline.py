@@ -217,10 +217,6 @@ def train_models(
         coder = OccupationCoder().fit(occupations)
     with progress.step("按劳动力与时间切分训练/测试"):
         split = split_events(workers, events, test_fraction=test_fraction, seed=seed)
-        train_workers = workers[workers["worker_id"].isin(split.train_workers)].reset_index(
-            drop=True
-        )
-        test_workers = workers[workers["worker_id"].isin(split.test_workers)].reset_index(drop=True)
 
     tmp = None
     with progress.step("准备编码器"):
@@ -248,25 +244,19 @@ def train_models(
         **(engine_params or {}),
     )
     try:
-        with progress.step("训练留出评估用的排序模型"):
-            held_out = MatchingEngine(**params).fit(jobs, test_workers)
-            ranker = _fit_ranker(held_out, split.train_events, jobs, train_workers, seed)
-            held_out.set_ranker(ranker)
-        with progress.step("评估（NDCG@10、Recall@50、AUC、校准、硬规则违规）"):
-            report = evaluate(
-                world,
-                split.test_events,
-                held_out,
-                n_workers=n_eval_workers,
-                n_jobs=n_eval_jobs,
-                seed=seed,
-                base_rate=ranker.base_rate_,
-                cutoff=split.cutoff,
-                jobs=jobs,
-                workers=workers,
-            )
-            if show_progress:
-                print(report.to_text(), file=sys.stderr, flush=True)
+        report = _held_out_report(
+            params,
+            world,
+            split,
+            jobs,
+            workers,
+            progress,
+            seed=seed,
+            n_eval_workers=n_eval_workers,
+            n_eval_jobs=n_eval_jobs,
+        )
+        if show_progress:
+            print(report.to_text(), file=sys.stderr, flush=True)
         with progress.step("用全部事件训练上线排序模型"):
             final = MatchingEngine(**params).fit(jobs, workers)
             final.set_ranker(_fit_ranker(final, events, jobs, workers, seed))
@@ -319,6 +309,43 @@ def _record_timings(folder: Path, timings: dict[str, float], total: float) -> No
     tmp.replace(path)
 
 
+def _held_out_report(
+    params: dict[str, Any],
+    world: Any,
+    split: Any,
+    jobs: pd.DataFrame,
+    workers: pd.DataFrame,
+    progress: _Progress,
+    *,
+    seed: int,
+    n_eval_workers: int,
+    n_eval_jobs: int,
+) -> EvaluationReport:
+    """Two progress steps: an engine fitted on the test workers with a ranker trained on the
+    training events only, then its evaluation on the test events (:func:`evaluate`)."""
+    with progress.step("训练留出评估用的排序模型"):
+        test_workers = workers[workers["worker_id"].isin(split.test_workers)].reset_index(drop=True)
+        train_workers = workers[workers["worker_id"].isin(split.train_workers)].reset_index(
+            drop=True
+        )
+        held_out = MatchingEngine(**params).fit(jobs, test_workers)
+        ranker = _fit_ranker(held_out, split.train_events, jobs, train_workers, seed)
+        held_out.set_ranker(ranker)
+    with progress.step("评估（NDCG@10、Recall@50、AUC、校准、硬规则违规）"):
+        return evaluate(
+            world,
+            split.test_events,
+            held_out,
+            n_workers=n_eval_workers,
+            n_jobs=n_eval_jobs,
+            seed=seed,
+            base_rate=ranker.base_rate_,
+            cutoff=split.cutoff,
+            jobs=jobs,
+            workers=workers,
+        )
+
+
 def evaluate_default(
     models_dir: str | Path = DEFAULT_MODELS_DIR,
     world: Any = None,
@@ -351,26 +378,17 @@ def evaluate_default(
     split = split_events(workers, events, test_fraction=test_fraction, seed=seed)
     params = {**served.get_params(deep=False), "ranker": None, "as_of": world.as_of}
     progress = _Progress(total=2, enabled=show_progress)
-    with progress.step("训练留出评估用的排序模型"):
-        held_out = MatchingEngine(**params).fit(
-            jobs, workers[workers["worker_id"].isin(split.test_workers)]
-        )
-        train_workers = workers[workers["worker_id"].isin(split.train_workers)]
-        ranker = _fit_ranker(held_out, split.train_events, jobs, train_workers, seed)
-        held_out.set_ranker(ranker)
-    with progress.step("评估（NDCG@10、Recall@50、AUC、校准、硬规则违规）"):
-        return evaluate(
-            world,
-            split.test_events,
-            held_out,
-            n_workers=n_eval_workers,
-            n_jobs=n_eval_jobs,
-            seed=seed,
-            base_rate=ranker.base_rate_,
-            cutoff=split.cutoff,
-            jobs=jobs,
-            workers=workers,
-        )
+    return _held_out_report(
+        params,
+        world,
+        split,
+        jobs,
+        workers,
+        progress,
+        seed=seed,
+        n_eval_workers=n_eval_workers,
+        n_eval_jobs=n_eval_jobs,
+    )
 
 
 def stored_report(models_dir: str | Path = DEFAULT_MODELS_DIR) -> EvaluationReport:

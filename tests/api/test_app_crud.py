@@ -499,9 +499,10 @@ def test_a_read_that_audits_is_not_refused_when_another_process_wrote_meanwhile(
     from api.service import state
     from api.storage import repository as repo_module
 
-    if state_url(app).startswith("postgresql"):
+    url = app.config["DATABASE_URL"]
+    if url.startswith("postgresql"):
         pytest.skip("PostgreSQL's read committed transactions have no such refusal")
-    other = sa.create_engine(state_url(app))
+    other = sa.create_engine(url)
     real = repo_module.get_worker
     writes = []
 
@@ -527,10 +528,6 @@ def test_a_read_that_audits_is_not_refused_when_another_process_wrote_meanwhile(
             ).scalar()
     assert n == 1
     other.dispose()
-
-
-def state_url(app) -> str:
-    return app.config["DATABASE_URL"]
 
 
 def test_a_database_that_stays_busy_gives_503_with_retry_after(app, client, world, monkeypatch):
