@@ -92,8 +92,9 @@ def _hhmm(start: datetime, end: datetime) -> str:
     return f"{start:%H:%M}–{end:%H:%M}"
 
 
-def _materials(job: dict[str, Any], worker: dict[str, Any],
-               certificate_names: Mapping[str, str] | None) -> str:
+def _materials(
+    job: dict[str, Any], worker: dict[str, Any], certificate_names: Mapping[str, str] | None
+) -> str:
     items = list(MATERIALS_BASE)
     certs = job.get("certificates_required")
     if isinstance(certs, str):
@@ -145,14 +146,20 @@ def build_lists(
     w_ids = {i["worker_id"] for i in p.invitations} | {r["worker_id"] for r in p.requests}
     f_ids = {f["firm_id"] for f in p.firms}
     j_ids = {r["job_id"] for r in p.requests}
-    W = _lookup(workers, "workers", "worker_id", w_ids,
-                ("name", "township", "village", "phone", "poverty_registered"))
+    W = _lookup(
+        workers,
+        "workers",
+        "worker_id",
+        w_ids,
+        ("name", "township", "village", "phone", "poverty_registered"),
+    )
     F = _lookup(firms, "firms", "firm_id", f_ids, ("firm_name",))
     J = _lookup(jobs, "jobs", "job_id", j_ids, ("title", "certificates_required"))
 
     def firm_name(fid: Any) -> str:
         return _text(F[fid]["firm_name"]) or _text(
-            next((f["firm_name"] for f in p.firms if f["firm_id"] == fid), ""))
+            next((f["firm_name"] for f in p.firms if f["firm_id"] == fid), "")
+        )
 
     desks = p.settings.get("desks_per_booth", 1)
     jobs_of_firm: dict[Any, list[str]] = {}
@@ -164,26 +171,41 @@ def build_lists(
     for iv in p.interviews:
         booked[iv["firm_id"]] = booked.get(iv["firm_id"], 0) + 1
     firms_rows = [
-        {"展位号": f["booth"], "企业": firm_name(f["firm_id"]), "面试台数": desks,
-         "招聘岗位": "、".join(jobs_of_firm.get(f["firm_id"], [])),
-         "预约面试人数": booked.get(f["firm_id"], 0)}
+        {
+            "展位号": f["booth"],
+            "企业": firm_name(f["firm_id"]),
+            "面试台数": desks,
+            "招聘岗位": "、".join(jobs_of_firm.get(f["firm_id"], [])),
+            "预约面试人数": booked.get(f["firm_id"], 0),
+        }
         for f in sorted(p.firms, key=lambda f: f["booth"])
     ]
     interviews = sorted(p.interviews, key=lambda i: (i["booth"], i["start"], i["desk"]))
     timetable_rows = [
-        {"展位号": iv["booth"], "企业": firm_name(iv["firm_id"]),
-         "时间": _hhmm(iv["start"], iv["end"]), "面试台": iv["desk"],
-         "姓名": _text(W[iv["worker_id"]]["name"]), "应聘岗位": _text(J[iv["job_id"]]["title"]),
-         "乡镇": _text(W[iv["worker_id"]]["township"])}
+        {
+            "展位号": iv["booth"],
+            "企业": firm_name(iv["firm_id"]),
+            "时间": _hhmm(iv["start"], iv["end"]),
+            "面试台": iv["desk"],
+            "姓名": _text(W[iv["worker_id"]]["name"]),
+            "应聘岗位": _text(J[iv["job_id"]]["title"]),
+            "乡镇": _text(W[iv["worker_id"]]["township"]),
+        }
         for iv in interviews
     ]
     slip_rows = [
-        {"姓名": _text(W[iv["worker_id"]]["name"]), "乡镇": _text(W[iv["worker_id"]]["township"]),
-         "日期": f"{iv['start']:%Y-%m-%d}", "时间": _hhmm(iv["start"], iv["end"]),
-         "展位号": iv["booth"], "面试台": iv["desk"], "企业": firm_name(iv["firm_id"]),
-         "岗位": _text(J[iv["job_id"]]["title"]),
-         "需携带材料": _materials(J[iv["job_id"]], W[iv["worker_id"]], certificate_names),
-         "_worker_id": iv["worker_id"]}
+        {
+            "姓名": _text(W[iv["worker_id"]]["name"]),
+            "乡镇": _text(W[iv["worker_id"]]["township"]),
+            "日期": f"{iv['start']:%Y-%m-%d}",
+            "时间": _hhmm(iv["start"], iv["end"]),
+            "展位号": iv["booth"],
+            "面试台": iv["desk"],
+            "企业": firm_name(iv["firm_id"]),
+            "岗位": _text(J[iv["job_id"]]["title"]),
+            "需携带材料": _materials(J[iv["job_id"]], W[iv["worker_id"]], certificate_names),
+            "_worker_id": iv["worker_id"],
+        }
         for iv in sorted(p.interviews, key=lambda i: (i["worker_id"], i["start"]))
     ]
     first: dict[Any, datetime] = {}
@@ -196,23 +218,43 @@ def build_lists(
     for inv in p.invitations:
         wid = inv["worker_id"]
         n = count.get(wid, 0)
-        invite_rows.append({
-            "乡镇": _text(W[wid]["township"]), "村": _text(W[wid]["village"]),
-            "姓名": _text(W[wid]["name"]), "联系电话": _text(W[wid]["phone"]),
-            "面试场数": n, "首场时间": f"{first[wid]:%H:%M}" if n else "",
-            "备注": "" if n else "本次未排上面试时段",
-        })
+        invite_rows.append(
+            {
+                "乡镇": _text(W[wid]["township"]),
+                "村": _text(W[wid]["village"]),
+                "姓名": _text(W[wid]["name"]),
+                "联系电话": _text(W[wid]["phone"]),
+                "面试场数": n,
+                "首场时间": f"{first[wid]:%H:%M}" if n else "",
+                "备注": "" if n else "本次未排上面试时段",
+            }
+        )
     invite_rows.sort(key=lambda r: (r["乡镇"], r["村"], r["姓名"]))
     return {
-        LIST_FIRMS: pd.DataFrame(firms_rows, columns=["展位号", "企业", "面试台数", "招聘岗位",
-                                                      "预约面试人数"]),
-        LIST_TIMETABLE: pd.DataFrame(timetable_rows, columns=["展位号", "企业", "时间", "面试台",
-                                                              "姓名", "应聘岗位", "乡镇"]),
-        LIST_SLIPS: pd.DataFrame(slip_rows, columns=["姓名", "乡镇", "日期", "时间", "展位号",
-                                                     "面试台", "企业", "岗位", "需携带材料",
-                                                     "_worker_id"]),
-        LIST_INVITATIONS: pd.DataFrame(invite_rows, columns=["乡镇", "村", "姓名", "联系电话",
-                                                             "面试场数", "首场时间", "备注"]),
+        LIST_FIRMS: pd.DataFrame(
+            firms_rows, columns=["展位号", "企业", "面试台数", "招聘岗位", "预约面试人数"]
+        ),
+        LIST_TIMETABLE: pd.DataFrame(
+            timetable_rows, columns=["展位号", "企业", "时间", "面试台", "姓名", "应聘岗位", "乡镇"]
+        ),
+        LIST_SLIPS: pd.DataFrame(
+            slip_rows,
+            columns=[
+                "姓名",
+                "乡镇",
+                "日期",
+                "时间",
+                "展位号",
+                "面试台",
+                "企业",
+                "岗位",
+                "需携带材料",
+                "_worker_id",
+            ],
+        ),
+        LIST_INVITATIONS: pd.DataFrame(
+            invite_rows, columns=["乡镇", "村", "姓名", "联系电话", "面试场数", "首场时间", "备注"]
+        ),
     }
 
 
@@ -413,7 +455,7 @@ def render_html(
     slips = list(by_worker.values())
     for start in range(0, len(slips), SLIPS_PER_PAGE):
         cards = []
-        for rows in slips[start:start + SLIPS_PER_PAGE]:
+        for rows in slips[start : start + SLIPS_PER_PAGE]:
             first = rows[0]
             times = "<br>".join(
                 f"{_e(r['时间'])}　{_e(r['展位号'])} 号展位"
@@ -422,8 +464,9 @@ def render_html(
                 for r in rows
             )
             town = f"（{_e(first['乡镇'])}）" if first["乡镇"] else ""
-            materials = "；".join(dict.fromkeys("；".join(r["需携带材料"] for r in rows)
-                                              .split("；")))
+            materials = "；".join(
+                dict.fromkeys("；".join(r["需携带材料"] for r in rows).split("；"))
+            )
             cards.append(
                 f'<div class="slip"><h3>{_e(title)} · {LIST_SLIPS}</h3><dl>'
                 f"<dt>姓名</dt><dd>{_e(first['姓名'])}{town}</dd>"

@@ -73,9 +73,7 @@ def make_instance(
     quality = rng.beta(2, 3, n_workers)
     appeal = rng.beta(2, 2, n_jobs)
     score = np.clip(0.5 * quality[w] + 0.4 * appeal[j] + 0.1 * rng.random(len(w)), 0, 1)
-    candidates = pd.DataFrame(
-        {"worker_id": w + 1, "job_id": j + 1, "score": np.round(score, 6)}
-    )
+    candidates = pd.DataFrame({"worker_id": w + 1, "job_id": j + 1, "score": np.round(score, 6)})
     return candidates, jobs, workers
 
 
@@ -148,18 +146,28 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--workers", type=int, default=100_000)
     p.add_argument("--jobs", type=int, default=10_000)
     p.add_argument("--k", type=int, default=50)
-    p.add_argument("--matching-workers", type=int, default=5_000,
-                   help="size of the instance given to the matching library (0 = same as ours)")
+    p.add_argument(
+        "--matching-workers",
+        type=int,
+        default=5_000,
+        help="size of the instance given to the matching library (0 = same as ours)",
+    )
     p.add_argument("--matching-jobs", type=int, default=500)
-    p.add_argument("--group-time-limit", type=float, default=120,
-                   help="time_limit_s of the keep_groups runs (each round solves again)")
+    p.add_argument(
+        "--group-time-limit",
+        type=float,
+        default=120,
+        help="time_limit_s of the keep_groups runs (each round solves again)",
+    )
     args = p.parse_args(argv)
 
     t0 = time.perf_counter()
     candidates, jobs, workers = make_instance(args.workers, args.jobs, args.k)
-    print(f"instance: {args.workers:,} workers × {args.jobs:,} jobs, {len(candidates):,} "
-          f"candidate pairs, {int((jobs.headcount - jobs.hired_count).sum()):,} places "
-          f"(built in {time.perf_counter() - t0:.1f} s)")
+    print(
+        f"instance: {args.workers:,} workers × {args.jobs:,} jobs, {len(candidates):,} "
+        f"candidate pairs, {int((jobs.headcount - jobs.hired_count).sum()):,} places "
+        f"(built in {time.perf_counter() - t0:.1f} s)"
+    )
 
     for mode in ("welfare", "stable"):
         t = time.perf_counter()
@@ -167,23 +175,35 @@ def main(argv: list[str] | None = None) -> None:
         el = time.perf_counter() - t
         check(r, candidates, jobs)
         s = r.stats
-        print(f"{mode:8s}: {el:6.1f} s  assigned {s['n_assigned']:,}  total score "
-              f"{s['total_score']:,.1f}  status {s['status']}")
+        print(
+            f"{mode:8s}: {el:6.1f} s  assigned {s['n_assigned']:,}  total score "
+            f"{s['total_score']:,.1f}  status {s['status']}"
+        )
         if mode == "stable":
             stable_big, stable_s = r, el
     n_groups = workers.loc[workers["group_id"] != "", "group_id"].nunique()
     for mode in ("welfare", "stable"):
         t = time.perf_counter()
-        r = allocate(candidates, jobs, workers, mode=mode, poverty_priority=0.2,
-                     max_per_firm=30, keep_groups=True, time_limit_s=args.group_time_limit)
+        r = allocate(
+            candidates,
+            jobs,
+            workers,
+            mode=mode,
+            poverty_priority=0.2,
+            max_per_firm=30,
+            keep_groups=True,
+            time_limit_s=args.group_time_limit,
+        )
         el = time.perf_counter() - t
         check(r, candidates, jobs)
         s = r.stats
-        print(f"{mode:8s} + poverty_priority 0.2, max_per_firm 30, keep_groups ({n_groups:,} "
-              f"groups): {el:.1f} s, assigned {s['n_assigned']:,} (建档立卡 "
-              f"{s['n_poverty_assigned']:,}), groups without a common city "
-              f"{s['groups_no_common_city']}, split groups left out "
-              f"{s['groups_split_left_out']}, rounds {s['rounds']}, status {s['status']}")
+        print(
+            f"{mode:8s} + poverty_priority 0.2, max_per_firm 30, keep_groups ({n_groups:,} "
+            f"groups): {el:.1f} s, assigned {s['n_assigned']:,} (建档立卡 "
+            f"{s['n_poverty_assigned']:,}), groups without a common city "
+            f"{s['groups_no_common_city']}, split groups left out "
+            f"{s['groups_split_left_out']}, rounds {s['rounds']}, status {s['status']}"
+        )
 
     # Same instance or a smaller one for the matching library.
     if args.matching_workers and args.matching_workers < args.workers:
@@ -199,9 +219,11 @@ def main(argv: list[str] | None = None) -> None:
     theirs, theirs_s = run_matching(mc, mj)
     mine = {a["worker_id"]: a["job_id"] for a in ours.assignments}
     same = mine == theirs
-    print(f"matching library on {size}: ours {ours_s:.2f} s, matching {theirs_s:.2f} s, "
-          f"speed ratio {theirs_s / ours_s:.1f}×; same worker-optimal matching: {same} "
-          f"({len(mine):,} vs {len(theirs):,} placed)")
+    print(
+        f"matching library on {size}: ours {ours_s:.2f} s, matching {theirs_s:.2f} s, "
+        f"speed ratio {theirs_s / ours_s:.1f}×; same worker-optimal matching: {same} "
+        f"({len(mine):,} vs {len(theirs):,} placed)"
+    )
     if not same:
         raise SystemExit("the two solvers disagree")
 

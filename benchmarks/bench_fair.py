@@ -31,21 +31,33 @@ from matcher.fairs import make_slots, plan_fair, replan_fair  # noqa: E402
 def make_instance(n_workers: int, n_firms: int, jobs_per_firm: int, k: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     n_jobs = n_firms * jobs_per_firm
-    firms = pd.DataFrame({"firm_id": np.arange(1, n_firms + 1),
-                          "firm_name": [f"江苏示例企业{i}有限公司" for i in range(1, n_firms + 1)]})
-    jobs = pd.DataFrame({"job_id": np.arange(1, n_jobs + 1),
-                         "firm_id": np.repeat(firms["firm_id"].to_numpy(), jobs_per_firm),
-                         "headcount": rng.integers(5, 60, n_jobs), "hired_count": 0})
+    firms = pd.DataFrame(
+        {
+            "firm_id": np.arange(1, n_firms + 1),
+            "firm_name": [f"江苏示例企业{i}有限公司" for i in range(1, n_firms + 1)],
+        }
+    )
+    jobs = pd.DataFrame(
+        {
+            "job_id": np.arange(1, n_jobs + 1),
+            "firm_id": np.repeat(firms["firm_id"].to_numpy(), jobs_per_firm),
+            "headcount": rng.integers(5, 60, n_jobs),
+            "hired_count": 0,
+        }
+    )
     workers = pd.DataFrame({"worker_id": np.arange(1, n_workers + 1)})
     popularity = rng.gamma(2.0, 1.0, n_jobs)
     popularity /= popularity.sum()
-    picks = np.stack([rng.choice(n_jobs, k, replace=False, p=popularity)
-                      for _ in range(n_workers)])
+    picks = np.stack([rng.choice(n_jobs, k, replace=False, p=popularity) for _ in range(n_workers)])
     w = np.repeat(workers["worker_id"].to_numpy(), k)
     j = picks.ravel() + 1
     score = np.clip(rng.beta(2, 3, n_workers).repeat(k) * 0.6 + rng.random(len(w)) * 0.4, 0, 1)
-    return pd.DataFrame({"worker_id": w, "job_id": j, "score": score.round(4)}), jobs, workers, \
-        firms
+    return (
+        pd.DataFrame({"worker_id": w, "job_id": j, "score": score.round(4)}),
+        jobs,
+        workers,
+        firms,
+    )
 
 
 def check(plan) -> None:
@@ -71,33 +83,51 @@ def main(argv: list[str] | None = None) -> None:
     t = time.perf_counter()
     candidates, jobs, workers, firms = make_instance(args.county_workers, args.firms, 3, args.k)
     slots = make_slots("2026-03-15", "09:00", "17:00", 30)
-    print(f"instance: {len(workers):,} county workers, {len(firms)} firms, {len(jobs):,} jobs, "
-          f"{len(candidates):,} candidate pairs; {args.booths} booths × {args.desks} desk(s) × "
-          f"{len(slots)} slots (built in {time.perf_counter() - t:.1f} s)")
+    print(
+        f"instance: {len(workers):,} county workers, {len(firms)} firms, {len(jobs):,} jobs, "
+        f"{len(candidates):,} candidate pairs; {args.booths} booths × {args.desks} desk(s) × "
+        f"{len(slots)} slots (built in {time.perf_counter() - t:.1f} s)"
+    )
     t = time.perf_counter()
-    plan = plan_fair(candidates, jobs, workers, firms, booths=args.booths, slots=slots,
-                     max_workers=args.workers, interviews_per_worker=3,
-                     desks_per_booth=args.desks, time_limit_s=args.time_limit)
+    plan = plan_fair(
+        candidates,
+        jobs,
+        workers,
+        firms,
+        booths=args.booths,
+        slots=slots,
+        max_workers=args.workers,
+        interviews_per_worker=3,
+        desks_per_booth=args.desks,
+        time_limit_s=args.time_limit,
+    )
     elapsed = time.perf_counter() - t
     check(plan)
     s = plan.stats
     print(f"plan_fair: {elapsed:.1f} s (model build {s['build_s']} s, CP-SAT {s['solve_s']} s)")
     why = pd.Series([n["why"] for n in plan.not_invited], dtype=object).value_counts()
-    print(f"  firms {s['n_firms']}, invited {s['n_invited']:,} (with ≥1 interview "
-          f"{s['n_invited_with_interview']:,}), matching county workers not invited: "
-          f"{why.to_dict()}")
-    print(f"  requested {s['n_requested']:,}, scheduled {s['n_scheduled']:,} "
-          f"({100 * s['scheduled_share']:.2f} %), interview places {s['interview_places']:,}")
-    print(f"  CP-SAT status {s['status']}, objective {s['objective']:.0f}, best bound "
-          f"{s['best_bound']:.0f}, gap {100 * s['gap']:.4f} %, hint {s['hint']} "
-          f"({s['hint_scheduled']:,} scheduled) {s['note']}")
+    print(
+        f"  firms {s['n_firms']}, invited {s['n_invited']:,} (with ≥1 interview "
+        f"{s['n_invited_with_interview']:,}), matching county workers not invited: "
+        f"{why.to_dict()}"
+    )
+    print(
+        f"  requested {s['n_requested']:,}, scheduled {s['n_scheduled']:,} "
+        f"({100 * s['scheduled_share']:.2f} %), interview places {s['interview_places']:,}"
+    )
+    print(
+        f"  CP-SAT status {s['status']}, objective {s['objective']:.0f}, best bound "
+        f"{s['best_bound']:.0f}, gap {100 * s['gap']:.4f} %, hint {s['hint']} "
+        f"({s['hint_scheduled']:,} scheduled) {s['note']}"
+    )
     print(f"  no clash: ok; ≤ 30 s: {elapsed <= 30}; ≥ 98 %: {s['scheduled_share'] >= 0.98}")
 
     gone_firms = [f["firm_id"] for f in plan.firms[:2]]
     gone_workers = [i["worker_id"] for i in plan.invitations[:10]]
     t = time.perf_counter()
-    new, changes = replan_fair(plan, cancelled_firms=gone_firms, absent_workers=gone_workers,
-                               time_limit_s=args.time_limit)
+    new, changes = replan_fair(
+        plan, cancelled_firms=gone_firms, absent_workers=gone_workers, time_limit_s=args.time_limit
+    )
     elapsed = time.perf_counter() - t
     check(new)
     before = {(i["worker_id"], i["firm_id"]): (i["start"], i["desk"]) for i in plan.interviews}
@@ -105,19 +135,24 @@ def main(argv: list[str] | None = None) -> None:
     kept = sum(1 for key, v in before.items() if after.get(key) == v)
     affected = sum(1 for (w, f) in before if f in gone_firms or w in gone_workers)
     counts = pd.Series([c["change"] for c in changes]).value_counts().to_dict()
-    print(f"replan_fair (2 firms cancel, 10 workers absent): {elapsed:.1f} s, status "
-          f"{new.stats['status']}, changes {counts}; kept {kept:,} of "
-          f"{len(before) - affected:,} unaffected interviews in place")
+    print(
+        f"replan_fair (2 firms cancel, 10 workers absent): {elapsed:.1f} s, status "
+        f"{new.stats['status']}, changes {counts}; kept {kept:,} of "
+        f"{len(before) - affected:,} unaffected interviews in place"
+    )
     assert kept == len(before) - affected
 
     # The printable lists of the full plan.
     from api.fair_lists import render_csv, render_html, render_xlsx
 
     n = len(workers)
-    people = workers.assign(name=[f"求职者{i}" for i in range(n)],
-                            township=[f"第{i % 12}镇" for i in range(n)],
-                            village=[f"第{i % 40}村" for i in range(n)],
-                            phone=[f"138{i:08d}" for i in range(n)], poverty_registered=False)
+    people = workers.assign(
+        name=[f"求职者{i}" for i in range(n)],
+        township=[f"第{i % 12}镇" for i in range(n)],
+        village=[f"第{i % 40}村" for i in range(n)],
+        phone=[f"138{i:08d}" for i in range(n)],
+        poverty_registered=False,
+    )
     titled = jobs.assign(title=[f"岗位{i}" for i in jobs["job_id"]])
     for name, render in (("xlsx", render_xlsx), ("csv", render_csv), ("html", render_html)):
         t = time.perf_counter()

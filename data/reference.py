@@ -270,7 +270,9 @@ def county_name(code: str) -> str:
 @cache
 def _coordinates() -> dict[str, tuple[float, float]]:
     places = _places()
-    return dict(zip(places["prefecture"], zip(places["lat"], places["lon"], strict=True), strict=True))
+    return dict(
+        zip(places["prefecture"], zip(places["lat"], places["lon"], strict=True), strict=True)
+    )
 
 
 def _place(name: str) -> tuple[float, float]:

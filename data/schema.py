@@ -38,7 +38,15 @@ EDUCATION_LEVELS: dict[str, int] = {
 JOB_STATUSES = ("open", "filled", "closed")
 
 #: Stages of an outcome event, in the order they normally happen. ``left`` ends a placement.
-OUTCOME_STAGES = ("recommended", "applied", "interviewed", "hired", "retained_3m", "retained_6m", "left")
+OUTCOME_STAGES = (
+    "recommended",
+    "applied",
+    "interviewed",
+    "hired",
+    "retained_3m",
+    "retained_6m",
+    "left",
+)
 
 GENDERS = ("男", "女")
 

@@ -165,9 +165,7 @@ def _validate_candidates(
     w = pd.Index(worker_ids).get_indexer(candidates["worker_id"].to_numpy())
     if (w < 0).any():
         unknown = pd.unique(candidates["worker_id"].to_numpy()[w < 0])[:5].tolist()
-        raise ValueError(
-            f"candidates name worker(s) {unknown} that are not in the workers table."
-        )
+        raise ValueError(f"candidates name worker(s) {unknown} that are not in the workers table.")
     j = pd.Index(job_ids).get_indexer(candidates["job_id"].to_numpy())
     if (j < 0).any():
         unknown = pd.unique(candidates["job_id"].to_numpy()[j < 0])[:5].tolist()
@@ -211,8 +209,9 @@ def _dense_rank(values: np.ndarray) -> tuple[np.ndarray, int]:
     return rank, int(ranks_sorted[-1]) + 1 if len(bits) else 0
 
 
-def _order_by(major: np.ndarray, n_major: int, desc: np.ndarray, minor: np.ndarray,
-              n_minor: int) -> np.ndarray:
+def _order_by(
+    major: np.ndarray, n_major: int, desc: np.ndarray, minor: np.ndarray, n_minor: int
+) -> np.ndarray:
     """Indices sorting by (``major`` asc, ``desc`` desc, ``minor`` asc); ints are 0-based ranks.
 
     One int64 key and one sort when the three fit in 63 bits, else ``np.lexsort``.
@@ -304,9 +303,11 @@ def _solve_stable_sequential(
     # The job's view of an application: higher weight is better, ties -> smaller worker_id.
     # A heap keeps the *worst* held application on top: (weight, -worker_id).
     arc_key = weight[order].tolist()
-    neg_wid = (-worker_ids.astype(np.float64)).tolist() if worker_ids.dtype.kind == "f" else [
-        -x for x in worker_ids.tolist()
-    ]
+    neg_wid = (
+        (-worker_ids.astype(np.float64)).tolist()
+        if worker_ids.dtype.kind == "f"
+        else [-x for x in worker_ids.tolist()]
+    )
     ptr = start.tolist()
     end_l = end.tolist()
     cap = places.tolist()
@@ -407,8 +408,9 @@ def _solve_stable(
     # The job's ranking: larger weight first, ties by smaller worker_id. One integer rank per
     # arc (0 = best in the whole instance) makes every later sort a single-key argsort.
     prio = np.empty(n_arcs, dtype=np.int64)
-    prio[_order_by(np.zeros(n_arcs, np.int64), 1, weight[order], worker_rank[arc_w],
-                   n_workers)] = np.arange(n_arcs)
+    prio[_order_by(np.zeros(n_arcs, np.int64), 1, weight[order], worker_rank[arc_w], n_workers)] = (
+        np.arange(n_arcs)
+    )
     use_firm = max_per_firm is not None
     if use_firm:
         _, firm_idx = np.unique(firm_of_job, return_inverse=True)
@@ -526,16 +528,24 @@ def allocate(
     t0 = time.perf_counter()
     if mode not in _MODES:
         raise ValueError(f"mode {mode!r} is not supported; use one of {list(_MODES)}.")
-    if (isinstance(poverty_priority, bool) or not isinstance(poverty_priority, (int, float))
-            or not np.isfinite(poverty_priority) or poverty_priority < 0):
+    if (
+        isinstance(poverty_priority, bool)
+        or not isinstance(poverty_priority, (int, float))
+        or not np.isfinite(poverty_priority)
+        or poverty_priority < 0
+    ):
         raise ValueError(f"poverty_priority {poverty_priority!r} must be a number >= 0.")
     if max_per_firm is not None and (
-        isinstance(max_per_firm, bool) or not isinstance(max_per_firm, (int, np.integer))
+        isinstance(max_per_firm, bool)
+        or not isinstance(max_per_firm, (int, np.integer))
         or max_per_firm < 1
     ):
         raise ValueError(f"max_per_firm {max_per_firm!r} must be a whole number >= 1 or None.")
-    if (isinstance(time_limit_s, bool) or not isinstance(time_limit_s, (int, float))
-            or not time_limit_s > 0):
+    if (
+        isinstance(time_limit_s, bool)
+        or not isinstance(time_limit_s, (int, float))
+        or not time_limit_s > 0
+    ):
         raise ValueError(f"time_limit_s {time_limit_s!r} must be a number of seconds > 0.")
     if max_per_firm is not None:
         max_per_firm = int(max_per_firm)
@@ -602,13 +612,26 @@ def allocate(
         sub = arc_idx[active[w_all[arc_idx]]]
         if mode == "welfare":
             used_sub, status = _solve_welfare(
-                w_all[sub], j_all[sub], weight_all[sub], n_workers, places,
-                firm_of_job, max_per_firm,
+                w_all[sub],
+                j_all[sub],
+                weight_all[sub],
+                n_workers,
+                places,
+                firm_of_job,
+                max_per_firm,
             )
         else:
             used_sub, status = _solve_stable(
-                w_all[sub], j_all[sub], score_all[sub], weight_all[sub], worker_ids, job_ids,
-                n_workers, places, firm_of_job, max_per_firm,
+                w_all[sub],
+                j_all[sub],
+                score_all[sub],
+                weight_all[sub],
+                worker_ids,
+                job_ids,
+                n_workers,
+                places,
+                firm_of_job,
+                max_per_firm,
             )
         chosen = sub[used_sub]
         if n_groups == 0:
@@ -783,16 +806,23 @@ def blocking_pairs(
     places = dict(zip(job_ids.tolist(), _places_left(jobs).tolist(), strict=True))
     firm = dict(zip(job_ids.tolist(), jobs["firm_id"].tolist(), strict=True))
     poverty = (
-        dict(zip(workers["worker_id"].tolist(),
-                 workers["poverty_registered"].fillna(False).astype(bool).tolist(), strict=True))
+        dict(
+            zip(
+                workers["worker_id"].tolist(),
+                workers["poverty_registered"].fillna(False).astype(bool).tolist(),
+                strict=True,
+            )
+        )
         if "poverty_registered" in workers.columns
         else {}
     )
     score = {
         (w, j): s
         for w, j, s in zip(
-            candidates["worker_id"].tolist(), candidates["job_id"].tolist(),
-            candidates["score"].tolist(), strict=True,
+            candidates["worker_id"].tolist(),
+            candidates["job_id"].tolist(),
+            candidates["score"].tolist(),
+            strict=True,
         )
     }
 

@@ -147,8 +147,9 @@ class FairPlan:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FairPlan:
         """Rebuild a plan from :meth:`to_dict` output (e.g. read back from storage)."""
-        missing = [k for k in ("firms", "requests", "interviews", "slots", "settings")
-                   if k not in data]
+        missing = [
+            k for k in ("firms", "requests", "interviews", "slots", "settings") if k not in data
+        ]
         if missing:
             raise ValueError(f"a fair plan needs the keys {missing}; got {sorted(data)}.")
         return cls(
@@ -254,8 +255,9 @@ def _check_slots(slots: Sequence[tuple[datetime, datetime]]) -> list[tuple[datet
         try:
             s, e = pair
         except (TypeError, ValueError):
-            raise ValueError(f"slot {i} is {pair!r}; each slot must be a (start, end) pair.") \
-                from None
+            raise ValueError(
+                f"slot {i} is {pair!r}; each slot must be a (start, end) pair."
+            ) from None
         s, e = _as_datetime(s), _as_datetime(e)
         if e <= s:
             raise ValueError(f"slot {i} ends at {e:%H:%M}, not after its start at {s:%H:%M}.")
@@ -290,7 +292,11 @@ def _request_weight(rank: int, score: float, k: int) -> int:
 
 
 def _greedy(
-    req_worker: np.ndarray, req_firm: np.ndarray, order: np.ndarray, n_slots: int, desks: int,
+    req_worker: np.ndarray,
+    req_firm: np.ndarray,
+    order: np.ndarray,
+    n_slots: int,
+    desks: int,
     fixed: dict[int, int],
 ) -> np.ndarray:
     """First-fit timetable: every request, in ``order``, to the first slot that fits."""
@@ -390,8 +396,14 @@ def _schedule(
     n = len(req_worker)
     if n == 0:
         return np.zeros(0, dtype=np.int64), {
-            "status": "OPTIMAL", "objective": 0.0, "best_bound": 0.0, "gap": 0.0,
-            "hit_time_limit": False, "note": "", "hint": "none"}
+            "status": "OPTIMAL",
+            "objective": 0.0,
+            "best_bound": 0.0,
+            "gap": 0.0,
+            "hit_time_limit": False,
+            "note": "",
+            "hint": "none",
+        }
     cover_bonus = 10 * int(weight.max())
     # Hint: the colouring when nothing is pinned, else first-fit around the pinned ones.
     hint_name = "greedy"
@@ -411,8 +423,7 @@ def _schedule(
     model = cp_model.CpModel()
     start = [model.new_int_var(0, n_slots - 1, f"t{r}") for r in range(n)]
     on = [model.new_bool_var(f"p{r}") for r in range(n)]
-    iv = [model.new_optional_fixed_size_interval_var(start[r], 1, on[r], f"i{r}")
-          for r in range(n)]
+    iv = [model.new_optional_fixed_size_interval_var(start[r], 1, on[r], f"i{r}") for r in range(n)]
     by_worker: dict[int, list[int]] = {}
     by_firm: dict[int, list[int]] = {}
     for r in range(n):
@@ -585,8 +596,7 @@ def plan_fair(
         raise ValueError(
             "none of the candidate pairs is on a job with places left; no firm can be invited."
         )
-    pairs = pd.DataFrame({"w": w[keep], "j": j[keep], "f": job_firm[j[keep]],
-                          "score": score[keep]})
+    pairs = pd.DataFrame({"w": w[keep], "j": j[keep], "f": job_firm[j[keep]], "score": score[keep]})
     pairs["job_id"] = job_ids[pairs["j"].to_numpy()]
     # One interview per (worker, firm): at the worker's best job there.
     pairs = pairs.sort_values(["w", "f", "score", "job_id"], ascending=[True, True, False, True])
@@ -611,9 +621,10 @@ def plan_fair(
     # Pass 1: one request per worker, at the best firm with room.
     load = {int(f): 0 for f in chosen_f}
     per_worker = at_fair.groupby("w", sort=False)
-    options = {int(k): list(zip(g["f"].tolist(), g["j"].tolist(), g["score"].tolist(),
-                                strict=True))
-               for k, g in per_worker}
+    options = {
+        int(k): list(zip(g["f"].tolist(), g["j"].tolist(), g["score"].tolist(), strict=True))
+        for k, g in per_worker
+    }
     requested: dict[int, list[tuple[int, int, float]]] = {}
     not_invited = []
     for wi in worker_best["w"].tolist():
@@ -630,8 +641,13 @@ def plan_fair(
     # Pass 2: further firms for the invited, best pairs first, while firms have room.
     extra = at_fair[at_fair["w"].isin(list(requested))]
     alternatives = []
-    for wi, f, jj, s in zip(extra["w"].tolist(), extra["f"].tolist(), extra["j"].tolist(),
-                            extra["score"].tolist(), strict=True):
+    for wi, f, jj, s in zip(
+        extra["w"].tolist(),
+        extra["f"].tolist(),
+        extra["j"].tolist(),
+        extra["score"].tolist(),
+        strict=True,
+    ):
         mine = requested[wi]
         if any(f == g for g, _, _ in mine):
             continue
@@ -653,27 +669,39 @@ def plan_fair(
             rk.append(rank)
     req_worker = np.asarray(rw, dtype=np.int64)
     req_firm = np.asarray(rf, dtype=np.int64)
-    weight = np.asarray([_request_weight(k, s, interviews_per_worker)
-                         for k, s in zip(rk, rs, strict=True)], dtype=np.int64)
+    weight = np.asarray(
+        [_request_weight(k, s, interviews_per_worker) for k, s in zip(rk, rs, strict=True)],
+        dtype=np.int64,
+    )
     t_model = time.perf_counter()
     remaining = max(1.0, time_limit_s - (t_model - t0))
-    slot_of, sstats = _schedule(req_worker, req_firm, weight, n_slots, desks_per_booth,
-                                remaining)
+    slot_of, sstats = _schedule(req_worker, req_firm, weight, n_slots, desks_per_booth, remaining)
 
     names = _firm_names(firms, jobs)
     requests = [
-        {"worker_id": _py(worker_ids[a]), "job_id": _py(job_ids[jj]),
-         "firm_id": _py(firm_ids[f]), "score": float(s), "rank": int(k)}
+        {
+            "worker_id": _py(worker_ids[a]),
+            "job_id": _py(job_ids[jj]),
+            "firm_id": _py(firm_ids[f]),
+            "score": float(s),
+            "rank": int(k),
+        }
         for a, f, jj, s, k in zip(rw, rf, rj, rs, rk, strict=True)
     ]
     settings = {
-        "booths": int(booths), "desks_per_booth": int(desks_per_booth),
+        "booths": int(booths),
+        "desks_per_booth": int(desks_per_booth),
         "interviews_per_worker": int(interviews_per_worker),
-        "max_firms": max_firms, "max_workers": max_workers,
+        "max_firms": max_firms,
+        "max_workers": max_workers,
     }
     firm_rows = [
-        {"firm_id": _py(firm_ids[f]), "firm_name": names.get(_py(firm_ids[f]), ""),
-         "booth": booth_of[int(f)], "value": round(float(v), 6)}
+        {
+            "firm_id": _py(firm_ids[f]),
+            "firm_name": names.get(_py(firm_ids[f]), ""),
+            "booth": booth_of[int(f)],
+            "value": round(float(v), 6),
+        }
         for f, v in zip(chosen_f.tolist(), value["score"].tolist(), strict=True)
     ]
     alt_rows = _trim_alternatives(alternatives, worker_ids, job_ids, firm_ids)
@@ -692,8 +720,13 @@ def _firm_names(firms: pd.DataFrame, jobs: pd.DataFrame) -> dict[Any, str]:
     if "firm_name" not in table.columns:
         return {}
     named = table.drop_duplicates("firm_id")
-    return dict(zip(named["firm_id"].tolist(),
-                    named["firm_name"].fillna("").astype(str).tolist(), strict=True))
+    return dict(
+        zip(
+            named["firm_id"].tolist(),
+            named["firm_name"].fillna("").astype(str).tolist(),
+            strict=True,
+        )
+    )
 
 
 def _trim_alternatives(alternatives, worker_ids, job_ids, firm_ids) -> list[dict[str, Any]]:
@@ -703,8 +736,14 @@ def _trim_alternatives(alternatives, worker_ids, job_ids, firm_ids) -> list[dict
         if count.get(wi, 0) >= ALTERNATIVES_PER_WORKER:
             continue
         count[wi] = count.get(wi, 0) + 1
-        out.append({"worker_id": _py(worker_ids[wi]), "job_id": _py(job_ids[jj]),
-                    "firm_id": _py(firm_ids[f]), "score": float(s)})
+        out.append(
+            {
+                "worker_id": _py(worker_ids[wi]),
+                "job_id": _py(job_ids[jj]),
+                "firm_id": _py(firm_ids[f]),
+                "score": float(s),
+            }
+        )
     return out
 
 
@@ -733,8 +772,14 @@ def _assemble(
         s = int(slot_of[r])
         if s < 0:
             why = (unscheduled_why or {}).get(r, REASON_NO_SLOT)
-            unscheduled.append({"worker_id": req["worker_id"], "job_id": req["job_id"],
-                                "firm_id": req["firm_id"], "why": why})
+            unscheduled.append(
+                {
+                    "worker_id": req["worker_id"],
+                    "job_id": req["job_id"],
+                    "firm_id": req["firm_id"],
+                    "why": why,
+                }
+            )
             continue
         b = booth[req["firm_id"]]
         used = taken.setdefault((b, s), set())
@@ -742,18 +787,32 @@ def _assemble(
         if d is None:
             d = next(k for k in range(1, desks + 1) if k not in used)
             used.add(d)
-        interviews.append({
-            "worker_id": req["worker_id"], "job_id": req["job_id"], "firm_id": req["firm_id"],
-            "booth": b, "desk": d, "slot": s, "start": slots[s][0], "end": slots[s][1],
-        })
+        interviews.append(
+            {
+                "worker_id": req["worker_id"],
+                "job_id": req["job_id"],
+                "firm_id": req["firm_id"],
+                "booth": b,
+                "desk": d,
+                "slot": s,
+                "start": slots[s][0],
+                "end": slots[s][1],
+            }
+        )
     interviews.sort(key=lambda iv: (iv["booth"], iv["slot"], iv["desk"]))
     n_req = {f["firm_id"]: 0 for f in firm_rows}
     per_worker: dict[Any, dict[str, Any]] = {}
     for r, req in enumerate(requests):
         n_req[req["firm_id"]] += 1
-        inv = per_worker.setdefault(req["worker_id"], {
-            "worker_id": req["worker_id"], "n_requested": 0, "n_scheduled": 0,
-            "best_score": req["score"]})
+        inv = per_worker.setdefault(
+            req["worker_id"],
+            {
+                "worker_id": req["worker_id"],
+                "n_requested": 0,
+                "n_scheduled": 0,
+                "best_score": req["score"],
+            },
+        )
         inv["n_requested"] += 1
         inv["n_scheduled"] += int(slot_of[r] >= 0)
         inv["best_score"] = max(inv["best_score"], req["score"])
@@ -771,9 +830,16 @@ def _assemble(
         "interview_places": len(firms_out) * len(slots) * desks,
     }
     return FairPlan(
-        firms=firms_out, invitations=invitations, requests=requests, interviews=interviews,
-        unscheduled=unscheduled, not_invited=not_invited, alternatives=alternatives,
-        slots=list(slots), settings=dict(settings), stats=stats,
+        firms=firms_out,
+        invitations=invitations,
+        requests=requests,
+        interviews=interviews,
+        unscheduled=unscheduled,
+        not_invited=not_invited,
+        alternatives=alternatives,
+        slots=list(slots),
+        settings=dict(settings),
+        stats=stats,
     )
 
 
@@ -829,8 +895,7 @@ def replan_fair(
         )
     if absent - known_workers:
         raise ValueError(
-            f"worker(s) {sorted(absent - known_workers, key=str)[:5]} are not invited to this "
-            "fair."
+            f"worker(s) {sorted(absent - known_workers, key=str)[:5]} are not invited to this fair."
         )
     k = plan.settings["interviews_per_worker"]
     desks = plan.settings["desks_per_booth"]
@@ -847,8 +912,11 @@ def replan_fair(
             changes.append({"change": "removed", **_public(iv), "why": why})
 
     # The requests that remain, then replacements for those who lost a cancelled firm.
-    requests = [dict(r) for r in plan.requests
-                if r["firm_id"] not in cancelled and r["worker_id"] not in absent]
+    requests = [
+        dict(r)
+        for r in plan.requests
+        if r["firm_id"] not in cancelled and r["worker_id"] not in absent
+    ]
     capacity = n_slots * desks
     load: dict[Any, int] = {}
     for r in requests:
@@ -856,18 +924,28 @@ def replan_fair(
     have: dict[Any, set] = {}
     for r in requests:
         have.setdefault(r["worker_id"], set()).add(r["firm_id"])
-    lost = {r["worker_id"] for r in plan.requests
-            if r["firm_id"] in cancelled and r["worker_id"] not in absent}
+    lost = {
+        r["worker_id"]
+        for r in plan.requests
+        if r["firm_id"] in cancelled and r["worker_id"] not in absent
+    }
     alternatives = []
     for a in plan.alternatives:
         wid, fid = a["worker_id"], a["firm_id"]
         if fid in cancelled or wid in absent:
             continue
         mine = have.setdefault(wid, set())
-        if (wid in lost and len(mine) < k and fid not in mine
-                and load.get(fid, 0) < capacity):
-            requests.append({"worker_id": wid, "job_id": a["job_id"], "firm_id": fid,
-                             "score": a["score"], "rank": 0, "replacement": True})
+        if wid in lost and len(mine) < k and fid not in mine and load.get(fid, 0) < capacity:
+            requests.append(
+                {
+                    "worker_id": wid,
+                    "job_id": a["job_id"],
+                    "firm_id": fid,
+                    "score": a["score"],
+                    "rank": 0,
+                    "replacement": True,
+                }
+            )
             mine.add(fid)
             load[fid] = load.get(fid, 0) + 1
         else:
@@ -885,8 +963,9 @@ def replan_fair(
     fid_index = {f: i for i, f in enumerate(booth)}
     req_worker = np.asarray([wid_index[r["worker_id"]] for r in requests], dtype=np.int64)
     req_firm = np.asarray([fid_index[r["firm_id"]] for r in requests], dtype=np.int64)
-    weight = np.asarray([_request_weight(r["rank"], r["score"], k) for r in requests],
-                        dtype=np.int64)
+    weight = np.asarray(
+        [_request_weight(r["rank"], r["score"], k) for r in requests], dtype=np.int64
+    )
     stay: dict[int, int] = {}
     for i, r in enumerate(requests):
         iv = old.get((r["worker_id"], r["firm_id"]))
@@ -894,20 +973,32 @@ def replan_fair(
             stay[i] = slot_index[iv["start"]]
     if allow_moves:
         bonus = 10 * (int(weight.max()) if len(weight) else 1) * 10
-        slot_of, sstats = _schedule(req_worker, req_firm, weight, n_slots, desks, time_limit_s,
-                                    keep=stay, keep_bonus=bonus)
+        slot_of, sstats = _schedule(
+            req_worker, req_firm, weight, n_slots, desks, time_limit_s, keep=stay, keep_bonus=bonus
+        )
     else:
-        slot_of, sstats = _schedule(req_worker, req_firm, weight, n_slots, desks, time_limit_s,
-                                    fixed=stay)
+        slot_of, sstats = _schedule(
+            req_worker, req_firm, weight, n_slots, desks, time_limit_s, fixed=stay
+        )
     desk_fixed = {}
     for i, s in stay.items():
         if slot_of[i] == s:
             desk_fixed[i] = old[(requests[i]["worker_id"], requests[i]["firm_id"])]["desk"]
-    firm_rows = [{key: f[key] for key in ("firm_id", "firm_name", "booth", "value")}
-                 for f in plan.firms if f["firm_id"] not in cancelled]
-    new_plan = _assemble(firm_rows, requests, slot_of, slots, plan.settings, [
-        n for n in plan.not_invited if n["worker_id"] not in absent
-    ], alternatives, desk_fixed=desk_fixed)
+    firm_rows = [
+        {key: f[key] for key in ("firm_id", "firm_name", "booth", "value")}
+        for f in plan.firms
+        if f["firm_id"] not in cancelled
+    ]
+    new_plan = _assemble(
+        firm_rows,
+        requests,
+        slot_of,
+        slots,
+        plan.settings,
+        [n for n in plan.not_invited if n["worker_id"] not in absent],
+        alternatives,
+        desk_fixed=desk_fixed,
+    )
     for r in requests:
         r.pop("replacement", None)
 
@@ -917,9 +1008,15 @@ def replan_fair(
         if before is None or before["job_id"] != iv["job_id"]:
             changes.append({"change": "added", **_public(iv), "why": "空出名额后新增面试"})
         elif (before["start"], before["desk"]) != (iv["start"], iv["desk"]):
-            changes.append({"change": "moved", **_public(iv),
-                            "from_start": before["start"], "from_desk": before["desk"],
-                            "why": "为腾出时段安排更多面试而调整"})
+            changes.append(
+                {
+                    "change": "moved",
+                    **_public(iv),
+                    "from_start": before["start"],
+                    "from_desk": before["desk"],
+                    "why": "为腾出时段安排更多面试而调整",
+                }
+            )
     for key, before in old.items():
         if key not in new and before["firm_id"] not in cancelled and key[0] not in absent:
             changes.append({"change": "removed", **_public(before), "why": REASON_NO_SLOT})

@@ -13,8 +13,8 @@ from flask import Blueprint, Response, jsonify, url_for
 from sqlalchemy import delete, select
 
 from api import auth
-from api.auth import sees_personal
 from api import schemas as s
+from api.auth import sees_personal
 from api.errors import ApiError, Unprocessable
 from api.openapi import operation
 from api.service import audit, commit, get_matching, get_session
@@ -366,10 +366,14 @@ def lists(fair_id: int, query: s.FairListQuery) -> Response:
         ) from None
     from api.views.workers import audit_personal_reads
 
-    read = ("name", "phone", "township", "village") if sees_personal(fair.county_code) else (
-        "name",
-        "township",
-        "village",
+    read = (
+        ("name", "phone", "township", "village")
+        if sees_personal(fair.county_code)
+        else (
+            "name",
+            "township",
+            "village",
+        )
     )
     audit_personal_reads(workers["worker_id"].tolist(), read)
     commit(sync_engine=False)
