@@ -30,7 +30,8 @@ Relevance is plain labour-bureau sense (:func:`relevance`), independent of any o
 >>> w = generate_eval_world(n_jobs=60, n_workers=8, seed=1)
 >>> len(w.jobs), len(w.workers)
 (60, 8)
->>> r = relevance(w, w.workers["worker_id"].iloc[:1].repeat(60).to_numpy(), w.jobs["job_id"].to_numpy())
+>>> one = w.workers["worker_id"].iloc[:1].repeat(60).to_numpy()
+>>> r = relevance(w, one, w.jobs["job_id"].to_numpy())
 >>> bool(((r >= 0) & (r <= 3)).all())
 True
 """
@@ -610,7 +611,8 @@ def _worker_text(
     if seconds and rng.random() < 0.2:
         # The longest-held trade named last: a short second trade first, then the main one.
         first = _say(seconds[0], rng, str(_pick(rng, SHORT_SPANS)))
-        first = first if any(s in first for s in SHORT_SPANS) else f"{_pick(rng, SHORT_SPANS)}{first}"
+        if not any(s in first for s in SHORT_SPANS):
+            first = f"{_pick(rng, SHORT_SPANS)}{first}"
         text = f"{first}{_pick(rng, LONG_FIRST_JOINERS)}{_say(main, rng, '十几')}"
         rest = seconds[1:]
     else:
@@ -636,7 +638,10 @@ def _noisy_title(trade: Trade, wage_max: int, age_max: int, rng: np.random.Gener
     pre = str(_pick(rng, AD_PREFIXES))
     n_suffix = int(rng.integers(0, 3))
     suffixes = [str(_pick(rng, AD_SUFFIXES)) for _ in range(n_suffix)]
-    suffixes = [s.replace("{w}", str(wage_max - wage_max % 500)).replace("{a}", str(age_max)) for s in suffixes]
+    suffixes = [
+        s.replace("{w}", str(wage_max - wage_max % 500)).replace("{a}", str(age_max))
+        for s in suffixes
+    ]
     sep = str(_pick(rng, (" ", "+", "/", "，", "")))
     title = sep.join(p for p in [pre + words, *suffixes] if p)
     if rng.random() < 0.25:
@@ -746,7 +751,8 @@ def generate_eval_world(
         if rng.random() < 0.2:
             certs.add("health")
         r = rng.random()
-        prefs = [] if r < 0.4 else list(rng.choice(cities, size=1 if r < 0.75 else 2, replace=False))
+        n_prefs = 0 if r < 0.4 else (1 if r < 0.75 else 2)
+        prefs = [str(c) for c in rng.choice(cities, size=n_prefs, replace=False)]
         # A floor near what the main trade pays, sometimes above it; novices ask less.
         base = main.wage[0] if main is not None else 4000
         floor = 0 if rng.random() < 0.15 else int(base * rng.uniform(0.7, 1.15) // 500 * 500)
@@ -801,7 +807,8 @@ def _pair_ok(w: dict, j: dict, as_of: dt.date) -> bool:
     age = _age(w["birth_date"], as_of)
     if not j["age_min"] <= age <= j["age_max"]:
         return False
-    if isinstance(j["education_min"], str) and EDUCATION_LEVELS[w["education"]] < EDUCATION_LEVELS[j["education_min"]]:
+    need = j["education_min"]
+    if isinstance(need, str) and EDUCATION_LEVELS[w["education"]] < EDUCATION_LEVELS[need]:
         return False
     if not set(j["certificates_required"]) <= set(w["certificates"]):
         return False
@@ -855,7 +862,9 @@ def _matrices(world: EvalWorld) -> tuple[np.ndarray, np.ndarray, dict[int, int],
     return world._cache  # type: ignore[attr-defined]
 
 
-def _lookup(world: EvalWorld, matrix: int, worker_ids: np.ndarray, job_ids: np.ndarray) -> np.ndarray:
+def _lookup(
+    world: EvalWorld, matrix: int, worker_ids: np.ndarray, job_ids: np.ndarray
+) -> np.ndarray:
     m = _matrices(world)
     rows_w, rows_j = m[2], m[3]
     a = np.array([rows_w[int(i)] for i in np.asarray(worker_ids)], dtype=np.int64)

@@ -433,7 +433,6 @@ def evaluate(
     """
     rng = np.random.default_rng(seed)
     jidx, widx = engine.jobs_index_, engine.workers_index_
-    w = float(engine.lexical_weight)
     job_rows = np.flatnonzero(jidx.active)
     worker_rows = np.flatnonzero(widx.active)
     setup: dict[str, Any] = {
