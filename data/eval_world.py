@@ -434,23 +434,23 @@ TRADES: tuple[Trade, ...] = (
 TRADE_BY_KEY = {t.key: t for t in TRADES}
 
 #: Ways a county clerk writes "years": digits, full-width digits, words, vague words.
-YEAR_WORDS: tuple[str, ...] = (
-    "两",
-    "三",
-    "四",
-    "五",
-    "六",
-    "七",
-    "八",
-    "十来",
-    "好几",
-    "几",
-    "2",
-    "3",
-    "5",
-    "８",
-    "一两",
-    "三四",
+YEAR_WORDS: tuple[tuple[str, float], ...] = (
+    ("两", 2),
+    ("三", 3),
+    ("四", 4),
+    ("五", 5),
+    ("六", 6),
+    ("七", 7),
+    ("八", 8),
+    ("十来", 11),
+    ("好几", 4),
+    ("几", 3),
+    ("2", 2),
+    ("3", 3),
+    ("5", 5),
+    ("８", 8),
+    ("一两", 1.5),
+    ("三四", 3.5),
 )
 SHORT_SPANS: tuple[str, ...] = ("半年", "几个月", "一个夏天", "三个月")
 WORKER_PLACES: tuple[str, ...] = (
@@ -593,11 +593,23 @@ def _weighted(rng: np.random.Generator, pairs: tuple | list) -> object:
     return values[int(rng.choice(len(values), p=w / w.sum()))]
 
 
-def _say(trade: Trade, rng: np.random.Generator, years: str | None = None) -> str:
+def _say(
+    trade: Trade, rng: np.random.Generator, years: str | None = None, below: float = 99.0
+) -> tuple[str, float]:
+    """One thing the worker says about a trade, and the years it states (1 when none).
+
+    ``years`` replaces the span (``半年``); otherwise a number of years under ``below``.
+    """
     text = str(_pick(rng, trade.worker_says))
-    return text.replace("{y}", years or str(_pick(rng, YEAR_WORDS))).replace(
-        "{p}", str(_pick(rng, WORKER_PLACES))
-    )
+    if "{y}" not in text:
+        stated = 1.0
+    elif years is not None:
+        text, stated = text.replace("{y}年", years).replace("{y}", years), 0.5
+    else:
+        options = [(w, v) for w, v in YEAR_WORDS if v < below] or [("一", 1.0)]
+        word, stated = options[int(rng.integers(len(options)))]
+        text = text.replace("{y}", word)
+    return text.replace("{p}", str(_pick(rng, WORKER_PLACES))), float(stated)
 
 
 def _worker_text(
@@ -610,16 +622,22 @@ def _worker_text(
         return text, wishes
     if seconds and rng.random() < 0.2:
         # The longest-held trade named last: a short second trade first, then the main one.
-        first = _say(seconds[0], rng, str(_pick(rng, SHORT_SPANS)))
-        if not any(s in first for s in SHORT_SPANS):
-            first = f"{_pick(rng, SHORT_SPANS)}{first}"
-        text = f"{first}{_pick(rng, LONG_FIRST_JOINERS)}{_say(main, rng, '十几')}"
-        rest = seconds[1:]
+        span = str(_pick(rng, SHORT_SPANS))
+        first, _ = _say(seconds[0], rng, span)
+        if span not in first:
+            first = f"{span}{first}"
+        last, _ = _say(main, rng, "十几年")
+        if "十几年" not in last:
+            last = f"{last}十几年"
+        text = f"{first}{_pick(rng, LONG_FIRST_JOINERS)}{last}"
+        main_years, rest = 12.0, seconds[1:]
     else:
-        text = _say(main, rng)
+        text, main_years = _say(main, rng)
         rest = seconds
     for s in rest:
-        text += f"{_pick(rng, SECOND_JOINERS)}{_say(s, rng)}"
+        # Held no longer than the main trade, or it would be the main trade.
+        said, _ = _say(s, rng, below=main_years if main_years > 1 else 1.01)
+        text += f"{_pick(rng, SECOND_JOINERS)}{said}"
     if rng.random() < 0.3:
         text += f"，{_pick(rng, TRAITS)}"
     wishes: list[str] = []
