@@ -224,6 +224,7 @@ class MatchingEngine(BaseEstimator):
             raise ValueError(
                 f"ranker {self.ranker!r} has no predict_proba; pass a fitted SuccessRanker or None"
             )
+        _check_ranker_features(self.ranker)
 
     def fit(self, jobs: pd.DataFrame, workers: pd.DataFrame) -> MatchingEngine:
         """Encode and index the open jobs (with headcount left) and the workers.
@@ -300,6 +301,7 @@ class MatchingEngine(BaseEstimator):
         """Attach a fitted ranker without re-indexing (the training pipeline does this)."""
         if ranker is not None and not hasattr(ranker, "predict_proba"):
             raise ValueError(f"ranker {ranker!r} has no predict_proba")
+        _check_ranker_features(ranker)
         self.ranker = ranker
         if hasattr(self, "jobs_index_"):
             self.ranker_ = ranker
@@ -724,6 +726,16 @@ def _remove(index: ItemIndex, ids: Iterable[int]) -> None:
     if unknown:
         raise KeyError(f"{index.id_column} {unknown[:10]} not indexed; nothing was removed")
     index.remove(ids)
+
+
+def _check_ranker_features(ranker: Any) -> None:
+    names = getattr(ranker, "feature_names_", None)
+    if names is not None and tuple(names) != FEATURE_NAMES:
+        missing = sorted(set(FEATURE_NAMES) - set(names))
+        raise ValueError(
+            f"排序模型的特征与当前引擎不一致（缺少 {missing[:5]}），请重新训练（jobbridge train）; "
+            "the ranker was trained on other features than this engine computes"
+        )
 
 
 def _check_k(k: object) -> None:

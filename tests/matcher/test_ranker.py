@@ -190,3 +190,12 @@ def test_flat_forest_pickled_with_left_and_right_arrays_still_loads(fitted_ranke
     X = feats[list(FEATURE_NAMES)].to_numpy(dtype=np.float32, copy=True)[:300]
     X[::5, 6] = np.nan
     np.testing.assert_array_equal(loaded.decision_function(X), forest.decision_function(X))
+
+
+def test_a_ranker_of_other_features_is_refused(fitted_engine, fitted_ranker):
+    import copy
+
+    old = copy.copy(fitted_ranker)
+    old.feature_names_ = tuple(n for n in FEATURE_NAMES if n != "main_fit") + ("occ_exp_match",)
+    with pytest.raises(ValueError, match=r"缺少 \[.main_fit.\].*重新训练"):
+        fitted_engine.set_ranker(old)
