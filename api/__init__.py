@@ -99,10 +99,11 @@ def create_app(
         app.config.update(test_config)
     app.config.update(overrides or {})
 
-    from api import errors, service
+    from api import errors, service, tasks
     from api.views import register_blueprints
 
     service.init_app(app)
+    tasks.init_app(app)
     errors.init_app(app)
     register_blueprints(app)
     if app.config["NUMERIC_THREADS"]:
