@@ -588,6 +588,84 @@ def serve_command(
     )
 
 
+# --------------------------------------------------------------------------- worker
+def run_worker(context: Context, *, threads: int) -> None:
+    """Run the background queue's consumer (:mod:`api.tasks`) in this process until stopped.
+
+    The tasks run in an app of this process built from the same settings as the web server's,
+    so that they see the same database, ID key and models.
+    """
+    from api import create_app
+    from api.tasks import create_consumer, get_queue
+
+    app = create_app(overrides={"DATABASE_URL": context.database_url, "ENGINE_PRELOAD": False})
+    queue = get_queue(app)
+    if queue.huey.immediate:
+        raise click.ClickException(
+            "JOBBRIDGE_TASKS_IMMEDIATE 已开启：任务在提交时立即执行，无需后台进程。"
+        )
+    create_consumer(queue, threads=threads).run()
+
+
+def queue_description(config: Mapping[str, Any]) -> str:
+    from api.tasks import SQLITE_QUEUE_FILE
+
+    if config.get("REDIS_URL"):
+        from sqlalchemy.engine import make_url
+
+        try:
+            return f"Redis {make_url(config['REDIS_URL']).render_as_string(hide_password=True)}"
+        except Exception:
+            return "Redis"
+    return f"SQLite {Path(config['INSTANCE_DIR']) / SQLITE_QUEUE_FILE}"
+
+
+@cli.command("worker")
+@click.option(
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="同时执行的任务数（默认 JOBBRIDGE_TASK_WORKERS，即 2）",
+)
+@pass_context
+@_user_errors
+def worker_command(context: Context, threads: int | None) -> None:
+    """运行后台任务队列（大文件导入、整县分配、招聘会规划、训练），Ctrl-C 停止。"""
+    from api.storage import require_schema
+
+    require_schema(context.engine())
+    n = threads or int(context.config.get("TASK_WORKERS") or 2)
+    _say(f"后台任务队列：{queue_description(context.config)}，{n} 个线程")
+    run_worker(context, threads=n)
+
+
+def start_worker_process(database_url: str) -> Any:
+    """``jobbridge worker`` as a child process (what ``demo`` runs beside the web server).
+
+    It inherits this process's environment, so both use the same settings; Ctrl-C in the
+    terminal reaches both (same process group), and :func:`stop_worker_process` ends it when
+    the server stops for any other reason.
+    """
+    import subprocess
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "--database-url", database_url, "worker"],
+    )
+
+
+def stop_worker_process(process: Any, timeout: float = 20.0) -> None:
+    import subprocess
+
+    if process.poll() is not None:
+        return
+    process.terminate()  # huey's consumer stops after the running tasks on SIGTERM
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 # --------------------------------------------------------------------------- demo
 DEMO_WORKERS = 20_000
 DEMO_JOBS = 3_000
@@ -639,7 +717,8 @@ def train_models(
     "--encoder",
     default="train",
     show_default=True,
-    help="train：离线训练默认的 sentence-transformers 模型；或一个模型目录；char-ngram：免训练编码器",
+    help="train：离线训练默认的 sentence-transformers 模型；或一个模型目录；"
+    "char-ngram：免训练编码器",
 )
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度")
 @pass_context
@@ -694,7 +773,8 @@ def evaluate_command(context: Context, as_json: bool, stored: bool, quiet: bool)
 @pass_context
 @_user_errors
 def demo_command(context: Context, host: str, port: int, quiet: bool) -> None:
-    """make demo：初始化数据库，空库时载入演示数据，没有模型时训练默认模型，然后启动服务。"""
+    """make demo：初始化数据库，空库时载入演示数据，没有模型时训练默认模型，
+    然后启动服务与后台任务队列。"""
     from api.storage import init_db, is_empty
 
     engine = init_db(context.engine())
@@ -722,22 +802,41 @@ def demo_command(context: Context, host: str, port: int, quiet: bool) -> None:
         folder = train_models(context, quiet=quiet, world=world, events=events)
         _say(f"模型已保存：{folder}")
     del world, events
+    worker = None
+    if not context.config.get("TASKS_IMMEDIATE"):
+        _say(f"启动后台任务队列（{queue_description(context.config)}）")
+        worker = start_worker_process(context.database_url)
     _say(f"服务地址 http://{host}:{port}")
-    serve(
-        host=host,
-        port=port,
-        workers=2,
-        threads=4,
-        timeout=600,
-        overrides={
-            "DATABASE_URL": context.database_url,
-            "ENGINE_PRELOAD": True,
-            "NUMERIC_THREADS": 1,
-        },
-    )
+    try:
+        serve(
+            host=host,
+            port=port,
+            workers=2,
+            threads=4,
+            timeout=600,
+            overrides={
+                "DATABASE_URL": context.database_url,
+                "ENGINE_PRELOAD": True,
+                "NUMERIC_THREADS": 1,
+            },
+        )
+    finally:
+        if worker is not None:
+            stop_worker_process(worker)
 
 
-__all__ = ["Context", "cli", "import_file", "init_database", "load_demo", "serve", "train_models"]
+__all__ = [
+    "Context",
+    "cli",
+    "import_file",
+    "init_database",
+    "load_demo",
+    "run_worker",
+    "serve",
+    "start_worker_process",
+    "stop_worker_process",
+    "train_models",
+]
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,6 +35,9 @@ TASKS_IMMEDIATE : bool
     one-process setup with no ``jobbridge worker``). Default false.
 TASK_WORKERS : int
     Threads of ``jobbridge worker`` (tasks running at once). Default 2.
+TASK_QUEUE_NAME : str
+    Name of the queue inside its store (``jobbridge``); two installations sharing one Redis
+    give different names.
 """
 
 from __future__ import annotations
@@ -61,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_URL": None,
     "TASKS_IMMEDIATE": False,
     "TASK_WORKERS": 2,
+    "TASK_QUEUE_NAME": "jobbridge",
 }
 
 _INT_KEYS = frozenset(

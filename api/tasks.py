@@ -79,14 +79,15 @@ def make_huey(config: Mapping[str, Any]) -> Huey:
     """
     from api.config import as_bool
 
+    name = str(config.get("TASK_QUEUE_NAME") or QUEUE_NAME)
     if as_bool(config.get("TASKS_IMMEDIATE")):
-        return Huey(QUEUE_NAME, immediate=True)
+        return Huey(name, immediate=True)
     url = config.get("REDIS_URL")
     if url:
-        return RedisHuey(QUEUE_NAME, url=url)
+        return RedisHuey(name, url=url)
     folder = Path(config["INSTANCE_DIR"])
     folder.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(QUEUE_NAME, filename=str(folder / SQLITE_QUEUE_FILE))
+    return SqliteHuey(name, filename=str(folder / SQLITE_QUEUE_FILE))
 
 
 class TaskQueue:
@@ -101,6 +102,7 @@ class TaskQueue:
         self.app = app
         self.huey = huey if huey is not None else make_huey(app.config)
         self._last_put: dict[int, float] = {}
+        self._latest: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
         queue = self
 
@@ -123,13 +125,13 @@ class TaskQueue:
     def report(self, task_id: int, done: int, total: int, stage: str, *, force: bool = False):
         """Record how far a running task got (throttled to one write per ``PROGRESS_EVERY_S``)."""
         now = time.monotonic()
+        value = {"done": int(done), "total": int(total), "stage": str(stage)}
         with self._lock:
+            self._latest[task_id] = value
             if not force and now - self._last_put.get(task_id, 0.0) < PROGRESS_EVERY_S:
                 return
             self._last_put[task_id] = now
-        self.huey.put(
-            self._key(task_id), {"done": int(done), "total": int(total), "stage": str(stage)}
-        )
+        self.huey.put(self._key(task_id), value)
 
     def live(self, task_id: int) -> dict[str, Any] | None:
         """The last progress a running task reported, or ``None``."""
@@ -142,6 +144,7 @@ class TaskQueue:
     def forget(self, task_id: int) -> None:
         with self._lock:
             self._last_put.pop(task_id, None)
+            self._latest.pop(task_id, None)
         try:
             self.huey.delete(self._key(task_id))
         except Exception:
@@ -183,7 +186,8 @@ class TaskQueue:
                     log.error("task %s (%s) failed:\n%s", task_id, kind, traceback.format_exc())
             finally:
                 rollback_session()
-            last = self.live(task_id) or {}
+            with self._lock:
+                last = dict(self._latest.get(task_id) or {})
             with Session(bind=engine, expire_on_commit=False) as session:
                 task = session.get(Task, task_id)
                 if task is None:
@@ -234,6 +238,31 @@ def principal_of(task: Task):
         firm_id=task.firm_id,
         region_prefix=task.region_prefix,
     )
+
+
+def create_consumer(queue: TaskQueue, *, threads: int = 2) -> Any:
+    """huey's consumer for ``queue``: ``threads`` worker threads, polling at least every second
+    (huey's default backs off to 10 s, too slow for a person watching a progress bar)."""
+    return queue.huey.create_consumer(
+        workers=threads,
+        worker_type="thread",
+        periodic=False,
+        initial_delay=0.1,
+        max_delay=1.0,
+        check_worker_health=True,
+    )
+
+
+def start_consumer(queue: TaskQueue, *, threads: int = 1) -> Any:
+    """Start a consumer inside this process (tests, an embedded server); ``.stop()`` ends it.
+
+    Unlike ``jobbridge worker`` it leaves the process's signal handlers alone: the host
+    process decides what Ctrl-C does.
+    """
+    consumer = create_consumer(queue, threads=threads)
+    consumer._set_signal_handlers = lambda: None  # the host process keeps its own handlers
+    consumer.start()
+    return consumer
 
 
 # --------------------------------------------------------------------------- the app side
@@ -459,12 +488,14 @@ __all__ = [
     "STATUS_NAMES",
     "TaskFailed",
     "TaskQueue",
+    "create_consumer",
     "failure_reason",
     "get_queue",
     "get_task",
     "init_app",
     "make_huey",
     "progress_of",
+    "start_consumer",
     "submit",
     "visible_tasks",
 ]

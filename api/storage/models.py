@@ -323,9 +323,7 @@ class Allocation(Base):
     confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     confirmed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
 
-    __table_args__ = (
-        CheckConstraint("status IN ('proposed', 'confirmed')", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('proposed', 'confirmed')", name="status"),)
 
 
 TASK_KINDS = ("import_workers", "import_jobs", "allocation", "fair_plan", "train")

@@ -72,9 +72,7 @@ def upgrade() -> None:
 
     with op.batch_alter_table("allocations", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "status", sa.String(length=10), nullable=False, server_default="proposed"
-            )
+            sa.Column("status", sa.String(length=10), nullable=False, server_default="proposed")
         )
         batch_op.add_column(sa.Column("confirmed_at", sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column("confirmed_by", sa.String(length=100), nullable=True))
