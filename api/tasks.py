@@ -232,11 +232,12 @@ def principal_of(task: Task):
     from api.auth import Principal
 
     return Principal(
-        key_id=task.api_key_id,  # type: ignore[arg-type]
+        key_id=task.api_key_id,
         name=task.actor,
         role=task.role,
         firm_id=task.firm_id,
         region_prefix=task.region_prefix,
+        user_id=task.user_id,
     )
 
 
