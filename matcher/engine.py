@@ -438,6 +438,7 @@ class MatchingEngine(BaseEstimator):
         j_rows: np.ndarray,
         dense: np.ndarray,
         lexical: np.ndarray,
+        main_sim: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
         """Order candidate pairs: returns (order, score, retrieval score, p_success, features).
 
@@ -446,7 +447,7 @@ class MatchingEngine(BaseEstimator):
         ranker learned from (:func:`matcher.ranker.blend_scores`).
         """
         w = float(self.lexical_weight)
-        X = pair_features(pw, w_rows, pj, j_rows, dense, lexical, w)
+        X = pair_features(pw, w_rows, pj, j_rows, dense, lexical, w, main_sim)
         retrieval = (1 - w) * dense + w * lexical
         prior = X[:, _PRIOR]
         if self.ranker_ is not None and len(X):
@@ -469,10 +470,11 @@ class MatchingEngine(BaseEstimator):
         k: int,
         with_reasons: bool = True,
         notice_row: int | None = None,
+        main_sim: np.ndarray | None = None,
     ) -> Recommendations:
         """The top ``k`` items; ``notice_row`` (the worker's row of a jobs answer) asks for
         :attr:`Recommendations.notice`."""
-        order, score, retrieval, p, X = self._rank(pw, w_rows, pj, j_rows, dense, lexical)
+        order, score, retrieval, p, X = self._rank(pw, w_rows, pj, j_rows, dense, lexical, main_sim)
         out = Recommendations()
         names = self.context_.occupation_names
         top = order[:k]
@@ -510,6 +512,32 @@ class MatchingEngine(BaseEstimator):
             own = bool(len(top)) and bool((X[top, _SKILL] >= _OWN_TRADE).any())
             out.notice = self._notice(pw, notice_row, own)
         return out
+
+    def _main_sim(
+        self,
+        pw: PreparedWorkers,
+        w_rows: np.ndarray,
+        j_emb: np.ndarray,
+        j_lex: sp.csr_matrix,
+        j_sel: np.ndarray,
+    ) -> np.ndarray:
+        """Retrieval similarity of each worker's main-trade clause (``main_clause``) to the
+        job: what the worker said of the trade, compared with the job's own words, which
+        holds where the occupation coder missed."""
+        if not len(w_rows):
+            return np.zeros(0, dtype=np.float32)
+        clauses = np.asarray(pw.columns["main_clause"][w_rows]).astype(str)
+        unique, inv = np.unique(clauses, return_inverse=True)
+        inv = inv.ravel()
+        emb = self.encode(list(unique))
+        lex = self._lexical(list(unique))
+        w = float(self.lexical_weight)
+        width = max(lex.shape[1], j_lex.shape[1])
+        sim = (1 - w) * rowwise_dot(emb, inv, j_emb, j_sel) + w * rowwise_sparse_dot(
+            _pad(lex, width), inv, _pad(j_lex, width), j_sel
+        )
+        sim[clauses == ""] = 0.0
+        return sim.astype(np.float32)
 
     def _notice(self, pw: PreparedWorkers, row: int, own_trade_found: bool) -> str | None:
         wrow = {c: v[int(row)] for c, v in pw.columns.items()}
@@ -549,7 +577,11 @@ class MatchingEngine(BaseEstimator):
             self._shortlist(self.jobs_index_, pool),
         )
         w_rows = np.full(len(rows), row, dtype=np.int64)
-        return self._items("jobs", pw, w_rows, pj, rows, dense, lexical, k, notice_row=row)
+        jidx = self.jobs_index_
+        main_sim = self._main_sim(pw, w_rows, jidx.embeddings, jidx.lexical, rows)
+        return self._items(
+            "jobs", pw, w_rows, pj, rows, dense, lexical, k, notice_row=row, main_sim=main_sim
+        )
 
     def recommend_workers(self, job: int | Mapping[str, Any], k: int = 50) -> list[dict[str, Any]]:
         """The best ``k`` workers for a job, best first (``{worker_id, score, p_success, ...}``)."""
@@ -570,7 +602,12 @@ class MatchingEngine(BaseEstimator):
             self._shortlist(self.workers_index_, pool),
         )
         j_rows = np.full(len(rows), row, dtype=np.int64)
-        return self._items("workers", pw, rows, pj, j_rows, dense, lexical, k)
+        if isinstance(job, Mapping):
+            j_emb, j_lex = emb[None, :], lex
+        else:
+            j_emb, j_lex = self.jobs_index_.embeddings, self.jobs_index_.lexical
+        main_sim = self._main_sim(pw, rows, j_emb, j_lex, j_rows)
+        return self._items("workers", pw, rows, pj, j_rows, dense, lexical, k, main_sim=main_sim)
 
     def recommend_jobs_batch(
         self, worker_ids: Iterable[int], k: int = 10, *, with_reasons: bool = True, chunk: int = 256
@@ -591,6 +628,7 @@ class MatchingEngine(BaseEstimator):
             return {i: Recommendations() for i in ids}
         w = float(self.lexical_weight)
         pool = max(int(self.candidate_pool), k)
+        j_emb_all, j_lex_all = jidx.embeddings, jidx.lexical
         for start in range(0, len(ids), chunk):
             rows = rows_all[start : start + chunk]
             dense_block = widx.embeddings[rows] @ jidx.embeddings.T
@@ -616,6 +654,7 @@ class MatchingEngine(BaseEstimator):
                     k,
                     with_reasons,
                     notice_row=wr,
+                    main_sim=self._main_sim(pw, w_rows, j_emb_all, j_lex_all, top),
                 )
         return out
 
@@ -688,7 +727,8 @@ class MatchingEngine(BaseEstimator):
             if len(wi)
             else np.zeros(0, np.float32)
         )
-        X = pair_features(pw, wi, pj, ji, dense, lexical, float(self.lexical_weight))
+        main_sim = self._main_sim(pw, wi, j_emb, j_lex, ji)
+        X = pair_features(pw, wi, pj, ji, dense, lexical, float(self.lexical_weight), main_sim)
         out = pd.DataFrame(X, columns=list(FEATURE_NAMES))
         out.insert(0, "job_id", pairs["job_id"].to_numpy(dtype=np.int64))
         out.insert(0, "worker_id", pairs["worker_id"].to_numpy(dtype=np.int64))

@@ -36,6 +36,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "lexical_sim",
     "retrieval_score",
     "main_fit",
+    "main_text_sim",
     "skill_fit",
     "wish_fit",
     "has_trade",
@@ -543,8 +544,14 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
     # What the worker said of each trade (会开叉车), for the reasons.
     trade_clauses: list[tuple[str, ...]] = [() for _ in range(len(workers))]
     wish_codes: list[tuple[str, ...]] = [() for _ in range(len(workers))]
+    clauses = [split_clauses(s) if ok else [] for s, ok in zip(skills, has_skills, strict=True)]
+    # The clause the main trade was named in; where nothing could be coded, the clause held
+    # longest (or the first).
+    main_clause = [
+        max(cs, key=lambda c: (1.0 if c[1] is None else c[1], -cs.index(c)))[0] if cs else ""
+        for cs in clauses
+    ]
     if ctx.coder is not None and len(workers):
-        clauses = [split_clauses(s) if ok else [] for s, ok in zip(skills, has_skills, strict=True)]
         flat = [c for cs in clauses for c, _ in cs]
         coded = iter(code_texts(ctx.coder, flat, ctx.clause_min_score, ctx.worker_majors))
         for i, cs in enumerate(clauses):
@@ -554,6 +561,8 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
             for c, _, text in pairs:
                 said.setdefault(c, text)
             trade_clauses[i] = tuple(said[c] for c in trades[i])
+            if trades[i]:
+                main_clause[i] = trade_clauses[i][0]
         flat = [d for ds in desired for d in ds]
         coded = iter(code_texts(ctx.coder, flat, ctx.clause_min_score, ctx.worker_majors))
         for i, ds in enumerate(desired):
@@ -581,6 +590,7 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
             "second_codes": pd.Series(second_codes, dtype=object).to_numpy(),
             "wish_codes": pd.Series(wish_codes, dtype=object).to_numpy(),
             "trade_clauses": pd.Series(trade_clauses, dtype=object).to_numpy(),
+            "main_clause": np.asarray([t[0] if t else "" for t in trade_clauses], dtype=object),
             "has_skills_text": has_skills,
             "n_desired_jobs": np.array([len(d) for d in desired], dtype=np.int16),
             "first_desired": np.asarray([d[0] if d else "" for d in desired], dtype=object),
@@ -629,6 +639,10 @@ def rowwise_sparse_dot(
     return np.asarray(a[ai].multiply(b[bi]).sum(axis=1)).ravel().astype(np.float32)
 
 
+_TEXT_WEIGHT = 0.15
+_TEXT_SCALE = 0.3
+
+
 def prior_score(cols: Mapping[str, np.ndarray]) -> np.ndarray:
     """The ranking that needs no outcome history: taxonomy fit first, then the worker's wishes.
 
@@ -659,6 +673,7 @@ def prior_score(cols: Mapping[str, np.ndarray]) -> np.ndarray:
     score = (
         0.8 * fit
         + 0.1 * retrieval
+        + _TEXT_WEIGHT * np.clip(np.asarray(cols["main_text_sim"], dtype=np.float32) / _TEXT_SCALE, 0, 1)
         - 0.28 * city_miss
         - 0.28 * under
         + 0.04 * np.where(has_floor, np.clip((min_vs + max_vs) / 2 - 1.0, 0.0, 0.5), 0.0)
@@ -678,11 +693,13 @@ def pair_features(
     dense: np.ndarray,
     lexical: np.ndarray,
     lexical_weight: float,
+    main_sim: np.ndarray | None = None,
 ) -> np.ndarray:
     """The feature matrix (rows = pairs, columns = :data:`FEATURE_NAMES`), float32.
 
     ``dense`` and ``lexical`` are the pairs' similarities, computed by the caller (who holds
-    the embeddings). Unknown values are NaN (gradient boosting handles them natively).
+    the embeddings); ``main_sim`` the same similarity for the worker's main-trade clause
+    alone (zero when not given). Unknown values are NaN (gradient boosting handles them natively).
     """
     w_idx = np.asarray(w_idx, dtype=np.int64)
     j_idx = np.asarray(j_idx, dtype=np.int64)
@@ -723,6 +740,7 @@ def pair_features(
         "lexical_sim": lexical,
         "retrieval_score": (1 - lexical_weight) * dense + lexical_weight * lexical,
         "main_fit": main,
+        "main_text_sim": np.zeros(n, np.float32) if main_sim is None else main_sim,
         "skill_fit": np.maximum(main, second),
         "second_fit": second,
         "wish_fit": wish,

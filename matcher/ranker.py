@@ -39,6 +39,7 @@ MONOTONE_INCREASING: tuple[str, ...] = (
     "lexical_sim",
     "retrieval_score",
     "main_fit",
+    "main_text_sim",
     "skill_fit",
     "wish_fit",
     "wage_min_vs_floor",
