@@ -639,6 +639,7 @@ def rowwise_sparse_dot(
     return np.asarray(a[ai].multiply(b[bi]).sum(axis=1)).ravel().astype(np.float32)
 
 
+#: The main-trade clause's text similarity counts up to _TEXT_WEIGHT, reached at _TEXT_SCALE.
 _TEXT_WEIGHT = 0.15
 _TEXT_SCALE = 0.3
 
@@ -670,10 +671,11 @@ def prior_score(cols: Mapping[str, np.ndarray]) -> np.ndarray:
         cols["pref_city"], dtype=bool
     )
     retrieval = np.clip(np.asarray(cols["retrieval_score"], dtype=np.float32), 0, 1)
+    text = np.asarray(cols["main_text_sim"], dtype=np.float32)
     score = (
         0.8 * fit
         + 0.1 * retrieval
-        + _TEXT_WEIGHT * np.clip(np.asarray(cols["main_text_sim"], dtype=np.float32) / _TEXT_SCALE, 0, 1)
+        + _TEXT_WEIGHT * np.clip(text / _TEXT_SCALE, 0, 1)
         - 0.28 * city_miss
         - 0.28 * under
         + 0.04 * np.where(has_floor, np.clip((min_vs + max_vs) / 2 - 1.0, 0.0, 0.5), 0.0)
