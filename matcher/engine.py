@@ -62,6 +62,11 @@ _SKILL = FEATURE_NAMES.index("skill_fit")
 _OWN_TRADE = HIERARCHY_SIMILARITY[3]
 
 
+# Recommendations per open place a job takes before crowding costs it much (most who are
+# recommended a job never apply).
+_PER_PLACE = 3.0
+
+
 class Recommendations(list):
     """The answer of ``recommend_*``: a list of items, best first, plus ``notice``.
 
@@ -134,10 +139,13 @@ class MatchingEngine(BaseEstimator):
         a 1,000-row shortlist held 0.962 / 0.993 / 0.998 of the exact top 10.
     ann_shortlist : int, default=1000
         Rows scored exactly per query (at least ``10 * k`` of the pool asked for).
-    prior_strength : float, default=500
+    prior_strength : float, default=5000
         Successes of outcome history at which the learned ranker and the prior ranking
         (:func:`matcher.features.prior_score`) weigh the same; the ranker's weight is
         ``n / (n + prior_strength)`` for ``n`` successes learned from. 0: the ranker alone.
+        With the demo world's 8,450 successes the ranker weighs 0.63: at 500 its held-out
+        NDCG@10 on the demo world was 0.788 but fell below the prior alone on the
+        independent world (0.759 against 0.793); at 5000 it is 0.780 and 0.805.
 
     Attributes
     ----------
@@ -188,7 +196,7 @@ class MatchingEngine(BaseEstimator):
         ann_min_rows: int | None = 50_000,
         ann_dim: int = 64,
         ann_shortlist: int = 1000,
-        prior_strength: float = 500.0,
+        prior_strength: float = 5000.0,
     ) -> None:
         self.encoder = encoder
         self.lexical_weight = lexical_weight
@@ -471,10 +479,15 @@ class MatchingEngine(BaseEstimator):
         with_reasons: bool = True,
         notice_row: int | None = None,
         main_sim: np.ndarray | None = None,
+        penalty: np.ndarray | None = None,
     ) -> Recommendations:
         """The top ``k`` items; ``notice_row`` (the worker's row of a jobs answer) asks for
-        :attr:`Recommendations.notice`."""
+        :attr:`Recommendations.notice`; ``penalty`` is subtracted from each candidate's score
+        before ordering (crowding, :meth:`recommend_jobs_batch`)."""
         order, score, retrieval, p, X = self._rank(pw, w_rows, pj, j_rows, dense, lexical, main_sim)
+        if penalty is not None and len(order):
+            score = score - penalty
+            order = np.lexsort((-retrieval, -score))
         out = Recommendations()
         names = self.context_.occupation_names
         top = order[:k]
@@ -610,13 +623,29 @@ class MatchingEngine(BaseEstimator):
         return self._items("workers", pw, rows, pj, j_rows, dense, lexical, k, main_sim=main_sim)
 
     def recommend_jobs_batch(
-        self, worker_ids: Iterable[int], k: int = 10, *, with_reasons: bool = True, chunk: int = 256
+        self,
+        worker_ids: Iterable[int],
+        k: int = 10,
+        *,
+        with_reasons: bool = True,
+        chunk: int = 256,
+        spread: float = 0.0,
     ) -> dict[int, list[dict[str, Any]]]:
         """:meth:`recommend_jobs` for many indexed workers (a whole county) at once.
 
         Dense and lexical similarities are computed a chunk of workers at a time with matrix
         products; the rules, the ranker and the reasons run per worker.
+
+        ``spread`` > 0 re-ranks for capacity, so that many similar workers are not all sent
+        to the same few jobs: workers are answered in the order given, and a job already
+        recommended ``c`` times in this batch loses ``spread * log(1 + c / (3 * left))`` of
+        its score (``left``: its headcount left; the prior's 0–1 scale) for the next worker,
+        as capped-application designs do: three recommendations per open place cost
+        ``spread * 0.69``. Scores in the answer are the penalised ones. 0 (the default)
+        answers as :meth:`recommend_jobs` does.
         """
+        if not float(spread) >= 0.0:
+            raise ValueError(f"spread {spread!r} must be a number >= 0")
         check_is_fitted(self, "jobs_index_")
         _check_k(k)
         ids = [int(i) for i in worker_ids]
@@ -629,6 +658,8 @@ class MatchingEngine(BaseEstimator):
         w = float(self.lexical_weight)
         pool = max(int(self.candidate_pool), k)
         j_emb_all, j_lex_all = jidx.embeddings, jidx.lexical
+        times = np.zeros(jidx.n_rows, dtype=np.float64)
+        room = np.maximum(np.asarray(pj.columns["headcount_left"], dtype=np.float64), 1.0)
         for start in range(0, len(ids), chunk):
             rows = rows_all[start : start + chunk]
             dense_block = widx.embeddings[rows] @ jidx.embeddings.T
@@ -655,7 +686,13 @@ class MatchingEngine(BaseEstimator):
                     with_reasons,
                     notice_row=wr,
                     main_sim=self._main_sim(pw, w_rows, j_emb_all, j_lex_all, top),
+                    penalty=float(spread) * np.log1p(times[top] / (_PER_PLACE * room[top]))
+                    if spread
+                    else None,
                 )
+                if spread:
+                    given = [jidx.row_of(it["job_id"]) for it in out[ids[start + n]]]
+                    times[given] += 1.0
         return out
 
     def candidates(self, worker_ids: Iterable[int] | None = None, k: int = 20) -> pd.DataFrame:

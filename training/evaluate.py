@@ -170,6 +170,10 @@ class EvaluationReport:
     workers_for_jobs: dict[str, dict[str, float | None]]
     retention: dict[str, Any]
     setup: dict[str, Any] = field(default_factory=dict)
+    #: The independent world's figures (:func:`independent_figures`), or None.
+    independent: dict[str, Any] | None = None
+    #: Crowding before and after the capacity-aware re-ranking, per world (:func:`crowding`).
+    crowding: dict[str, Any] | None = None
 
     def improvement(self, side: str = "jobs_for_workers", metric: str = "ndcg@10") -> float | None:
         """Relative gain of the full engine over TF-IDF + hard rules (0.1 = +10%)."""
@@ -191,6 +195,8 @@ class EvaluationReport:
                 "jobs_for_workers": self.improvement("jobs_for_workers"),
                 "workers_for_jobs": self.improvement("workers_for_jobs"),
             },
+            "independent": self.independent,
+            "crowding": self.crowding,
         }
 
     def to_text(self) -> str:
@@ -242,7 +248,72 @@ class EvaluationReport:
                 )
         else:
             lines.append(f"留存预测：{r.get('note', '无')}")
+        lines += self._independent_text(f)
+        lines += self._crowding_text()
         return "\n".join(lines)
+
+    def _independent_text(self, f: Any) -> list[str]:
+        ind = self.independent
+        if not ind:
+            return []
+        base, trained = ind.get("base") or {}, ind.get("trained") or {}
+        setup = (trained or base).get("setup", {})
+        lines = [
+            "",
+            "两个世界并列 / both worlds side by side (NDCG@10, viol@10 = 前10名中违反硬规则的对数)",
+            f"独立评估世界：data.eval_world（岗位 {setup.get('n_open_jobs', '—')} 个、"
+            f"劳动力 {setup.get('n_workers', '—')} 人，自有措辞、企业和地点；"
+            "相关度 3 主业 / 2 第二技能或同族 / 1 收新手，意向外城市 -1，低于期望工资 -1，违规 0）",
+            f"{'method':<22}{'演示 岗位→人':>12}{'演示 人→岗位':>12}"
+            f"{'独立 岗位→人':>12}{'独立 人→岗位':>12}{'独立 viol':>10}",
+        ]
+
+        def row(name: str, demo_a: Any, demo_b: Any, table: dict[str, Any], m: str) -> str:
+            a = table.get("jobs_for_workers", {}).get(m, {})
+            b = table.get("workers_for_jobs", {}).get(m, {})
+            viol = (a.get("violations@10") or 0) + (b.get("violations@10") or 0) if a else None
+            return (
+                f"{name:<22}{f(demo_a):>16}{f(demo_b):>16}"
+                f"{f(a.get('ndcg@10')):>16}{f(b.get('ndcg@10')):>16}{f(viol):>10}"
+            )
+
+        for m in ("tfidf+rules", "embeddings+rules", "hybrid+rules"):
+            lines.append(
+                row(
+                    m,
+                    self.jobs_for_workers.get(m, {}).get("ndcg@10"),
+                    self.workers_for_jobs.get(m, {}).get("ndcg@10"),
+                    trained or base,
+                    m,
+                )
+            )
+        if base:
+            lines.append(row("base（无结果历史）", None, None, base, FULL))
+        if trained:
+            lines.append(
+                row(
+                    "full engine（训练后）",
+                    self.jobs_for_workers.get(FULL, {}).get("ndcg@10"),
+                    self.workers_for_jobs.get(FULL, {}).get("ndcg@10"),
+                    trained,
+                    FULL,
+                )
+            )
+        return lines
+
+    def _crowding_text(self) -> list[str]:
+        if not self.crowding:
+            return []
+        lines = ["", "拥挤：前10名推荐位中给了被推荐最多的1%岗位的份额（批量推荐，按剩余名额降权）"]
+        for world, c in self.crowding.items():
+            before, after = c["before"], c["after"]
+            lines.append(
+                f"  {world}: {c['n_workers']} 人、{c['n_jobs']} 岗位，spread={c['spread']}："
+                f"份额 {before['top1pct_share']:.3f} → {after['top1pct_share']:.3f}，"
+                f"NDCG@10 {before['ndcg@10']:.3f} → {after['ndcg@10']:.3f}"
+                f"（代价 {before['ndcg@10'] - after['ndcg@10']:+.3f}）"
+            )
+        return lines
 
 
 # ---------------------------------------------------------------------------------------
@@ -522,6 +593,92 @@ def evaluate_independent(
     return {"setup": setup, "jobs_for_workers": jobs_table, "workers_for_jobs": workers_table}
 
 
+#: Default strength of the capacity-aware re-ranking measured by :func:`crowding`.
+DEFAULT_SPREAD = 0.02
+
+
+def top_share(job_lists: list[list[int]], share: float = 0.01) -> float:
+    """Share of all recommendation slots that go to the ``share`` most-recommended jobs."""
+    counts = pd.Series([j for jobs in job_lists for j in jobs], dtype=np.int64).value_counts()
+    if counts.empty:
+        return 0.0
+    n_top = max(1, int(np.ceil(share * len(counts))))
+    return float(counts.iloc[:n_top].sum() / counts.sum())
+
+
+def crowding(
+    engine: MatchingEngine,
+    worker_ids: Any,
+    utility: Any,
+    *,
+    spread: float = DEFAULT_SPREAD,
+    k: int = 10,
+) -> dict[str, Any]:
+    """Crowding of one batch of workers, before and after the capacity-aware re-ranking.
+
+    The batch is answered twice with :meth:`MatchingEngine.recommend_jobs_batch`, with
+    ``spread`` 0 and ``spread``; for each, the share of all top-``k`` slots that go to the 1%
+    most-recommended jobs (:func:`top_share`) and the mean NDCG@k graded by ``utility``
+    (among all open jobs). Jobs are counted among those recommended at least once.
+    """
+    ids = [int(i) for i in worker_ids]
+    jidx = engine.jobs_index_
+    all_jobs = jidx.ids[np.flatnonzero(jidx.active)]
+    gains = {wid: utility(np.full(len(all_jobs), wid), all_jobs) for wid in ids}
+    out: dict[str, Any] = {
+        "spread": float(spread),
+        "n_workers": len(ids),
+        "n_jobs": int(len(all_jobs)),
+        "k": k,
+    }
+    for name, s in (("before", 0.0), ("after", float(spread))):
+        batch = engine.recommend_jobs_batch(ids, k=k, with_reasons=False, spread=s)
+        lists = [[it["job_id"] for it in batch[w]] for w in ids]
+        nd = []
+        for w, jobs in zip(ids, lists, strict=True):
+            v = ndcg_at(
+                utility(np.full(len(jobs), w), np.asarray(jobs, dtype=np.int64)), gains[w], k
+            )
+            if v is not None:
+                nd.append(v)
+        out[name] = {
+            "top1pct_share": top_share(lists),
+            "ndcg@10": float(np.mean(nd)) if nd else 0.0,
+        }
+    return out
+
+
+def independent_figures(
+    params: dict[str, Any], ranker: Any = None, *, seed: int = 0, spread: float = DEFAULT_SPREAD
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The independent world for the base model (``params`` without a ranker, the engine's
+    prior alone) and, with ``ranker``, after training; plus its crowding figures.
+
+    Returns
+    -------
+    (independent, crowding) : dict, dict
+        ``{"base": ..., "trained": ...}`` tables of :func:`evaluate_independent`, and the
+        :func:`crowding` figures of the trained engine (the base one without a ranker).
+    """
+    from data import eval_world as ew
+
+    world = ew.generate_eval_world()
+    out: dict[str, Any] = {
+        "base": evaluate_independent({**params, "ranker": None}, world, seed=seed)
+    }
+    final = {**params, "ranker": ranker}
+    if ranker is not None:
+        out["trained"] = evaluate_independent(final, world, seed=seed)
+    engine = MatchingEngine(**{**final, "as_of": world.as_of}).fit(world.jobs, world.workers)
+    crowd = crowding(
+        engine,
+        world.workers["worker_id"],
+        lambda w_ids, j_ids: ew.relevance(world, w_ids, j_ids),
+        spread=spread,
+    )
+    return out, crowd
+
+
 def _retention(
     engine: MatchingEngine,
     jobs: pd.DataFrame | None,
@@ -566,6 +723,12 @@ def _retention(
 
 __all__ = [
     "BASELINE",
+    "DEFAULT_SPREAD",
+    "crowding",
+    "evaluate_independent",
+    "independent_figures",
+    "ranking_tables",
+    "top_share",
     "FULL",
     "METHODS",
     "EvaluationReport",

@@ -40,7 +40,13 @@ from matcher.engine import MatchingEngine
 from matcher.features import Geography
 from matcher.persistence import data_snapshot, load_model, new_version_name, save_model, set_current
 from matcher.ranker import SuccessRanker, label_pairs
-from training.evaluate import EvaluationReport, evaluate, split_events
+from training.evaluate import (
+    EvaluationReport,
+    crowding,
+    evaluate,
+    independent_figures,
+    split_events,
+)
 
 #: Sizes of the demo world ``jobbridge load-demo`` puts in the database (api/cli.py).
 DEMO_WORKERS = 20_000
@@ -331,8 +337,8 @@ def _held_out_report(
         held_out = MatchingEngine(**params).fit(jobs, test_workers)
         ranker = _fit_ranker(held_out, split.train_events, jobs, train_workers, seed)
         held_out.set_ranker(ranker)
-    with progress.step("评估（NDCG@10、Recall@50、AUC、校准、硬规则违规）"):
-        return evaluate(
+    with progress.step("评估（两个世界：NDCG@10、Recall@50、AUC、校准、硬规则违规、拥挤）"):
+        report = evaluate(
             world,
             split.test_events,
             held_out,
@@ -344,6 +350,20 @@ def _held_out_report(
             jobs=jobs,
             workers=workers,
         )
+        # The independent world: the engine's settings and encoder with no outcome history
+        # (the prior alone), and with the ranker the demo world's history taught.
+        report.independent, crowd = independent_figures(params, ranker, seed=seed)
+        report.crowding = {"独立世界": crowd}
+        if world is not None:
+            from data.outcomes import true_pair_utility
+
+            rng = np.random.default_rng(seed)
+            ids = held_out.workers_index_.active_ids()
+            sample = rng.choice(ids, size=min(n_eval_workers, len(ids)), replace=False)
+            report.crowding["演示世界"] = crowding(
+                held_out, sample, lambda w, j: true_pair_utility(world, w, j)
+            )
+        return report
 
 
 def evaluate_default(
@@ -402,7 +422,12 @@ def stored_report(models_dir: str | Path = DEFAULT_MODELS_DIR) -> EvaluationRepo
     if not ev:
         raise ValueError(f"model {version!r} carries no evaluation figures")
     return EvaluationReport(
-        ev["jobs_for_workers"], ev["workers_for_jobs"], ev["retention"], ev.get("setup", {})
+        ev["jobs_for_workers"],
+        ev["workers_for_jobs"],
+        ev["retention"],
+        ev.get("setup", {}),
+        ev.get("independent"),
+        ev.get("crowding"),
     )
 
 

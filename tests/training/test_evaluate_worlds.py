@@ -1,0 +1,97 @@
+"""The evaluation puts the independent world beside the demo world and measures crowding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from data.eval_world import generate_eval_world, relevance
+from matcher.engine import MatchingEngine
+from training.evaluate import (
+    EvaluationReport,
+    crowding,
+    evaluate_independent,
+    top_share,
+)
+
+
+def test_top_share_counts_the_most_recommended_percent():
+    lists = [[1, 2], [1, 3], [1, 4]] + [[10 + i, 200 + i] for i in range(98)]
+    # 200 slots over 200 distinct jobs -> the top 1% is 2 jobs: job 1 (3 slots) + one more.
+    assert top_share(lists) == pytest.approx(4 / 202)
+    assert top_share([]) == 0.0
+
+
+@pytest.fixture(scope="module")
+def small_world():
+    return generate_eval_world(n_jobs=120, n_workers=15, seed=3)
+
+
+@pytest.fixture(scope="module")
+def params():
+    from data.reference import load_occupations
+    from matcher.encoders import CharNgramEncoder
+    from matcher.occupations import OccupationCoder
+    from training.pipeline import build_geography
+
+    occ = load_occupations(4)
+    return dict(
+        encoder=CharNgramEncoder(dim=64),
+        geography=build_geography(),
+        occupations=occ[["code", "name"]],
+        occupation_coder=OccupationCoder().fit(occ),
+    )
+
+
+def test_independent_world_tables_and_no_violation(small_world, params):
+    res = evaluate_independent(params, small_world, n_jobs=40)
+    full = res["jobs_for_workers"]["full engine"]
+    assert (
+        full["violations@10"] == 0 and res["workers_for_jobs"]["full engine"]["violations@10"] == 0
+    )
+    assert res["jobs_for_workers"]["tfidf"]["violations@10"] > 0  # the world has rules to break
+    # The prior (main trade first) beats TF-IDF with the same hard rules on this world.
+    assert full["ndcg@10"] > res["jobs_for_workers"]["tfidf+rules"]["ndcg@10"]
+    assert res["setup"]["n_workers"] == 15 and res["setup"]["ranker"] is None
+
+
+def test_crowding_before_and_after(small_world, params):
+    engine = MatchingEngine(**{**params, "as_of": small_world.as_of}).fit(
+        small_world.jobs, small_world.workers
+    )
+    c = crowding(
+        engine,
+        small_world.workers["worker_id"],
+        lambda w, j: relevance(small_world, w, j),
+        spread=0.3,
+    )
+    assert c["after"]["top1pct_share"] <= c["before"]["top1pct_share"]
+    assert 0 < c["after"]["ndcg@10"] <= 1
+
+
+def test_report_prints_both_worlds_and_crowding(small_world, params):
+    ind = evaluate_independent(params, small_world, n_jobs=20)
+    table = {"full engine": {"ndcg@10": 0.79, "recall@50": 0.6, "violations@10": 0}}
+    report = EvaluationReport(
+        table,
+        table,
+        {"auc": None, "note": "无"},
+        {},
+        independent={"base": ind, "trained": ind},
+        crowding={
+            "独立世界": {
+                "spread": 0.05,
+                "n_workers": 15,
+                "n_jobs": 120,
+                "before": {"top1pct_share": 0.2, "ndcg@10": 0.8},
+                "after": {"top1pct_share": 0.1, "ndcg@10": 0.795},
+            }
+        },
+    )
+    text = report.to_text()
+    assert (
+        "两个世界并列" in text and "base（无结果历史）" in text and "full engine（训练后）" in text
+    )
+    assert "份额 0.200 → 0.100" in text and "代价 +0.005" in text
+    assert report.to_dict()["independent"]["base"]["jobs_for_workers"]
+    assert np.isfinite(ind["jobs_for_workers"]["full engine"]["ndcg@10"])
