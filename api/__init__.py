@@ -34,6 +34,8 @@ SERVICE_DEFAULTS: dict[str, Any] = {
     "NUMERIC_THREADS": None,
     # Seconds an authenticated key is remembered by a process (a revoked key stops within this).
     "AUTH_CACHE_SECONDS": 5.0,
+    # Largest JSON request body (bytes); uploads keep MAX_CONTENT_LENGTH. See api.openapi.
+    "MAX_JSON_LENGTH": 4 * 1024 * 1024,
     # Largest number of rows one import file may hold.
     "MAX_IMPORT_ROWS": 100_000,
 }

@@ -868,10 +868,10 @@ def create_api_key(
                 "message": f"地区代码 {region_prefix!r} 应为 2–6 位数字",
             }
         )
+    if not errors:
+        errors = scope_errors(session, role, firm_id=firm_id, region_prefix=region_prefix)
     if errors:
         raise Invalid(errors)
-    if firm_id is not None:
-        get_firm(session, firm_id)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         name=name.strip(),
@@ -882,6 +882,57 @@ def create_api_key(
     )
     _add(session, key, "api_key")
     return key, token
+
+
+def scope_errors(
+    session: Session, role: str, *, firm_id: int | None, region_prefix: str | None
+) -> list[dict[str, Any]]:
+    """What is wrong with the scope of a new key or account (``[]`` when nothing is).
+
+    A scope must be one the role has (a firm for hr only, a region for bureau only) and must
+    name something that exists: a registered firm, a region prefix that at least one of the
+    75 counties' codes starts with. Every path that creates a key or an account calls this.
+    """
+    from data.reference import load_counties
+
+    errors: list[dict[str, Any]] = []
+    if firm_id is not None and role != "hr":
+        errors.append(
+            {
+                "row": None,
+                "field": "firm_id",
+                "message": f"{role} 角色的密钥不属于某个企业，不能指定企业（--firm）",
+            }
+        )
+    if region_prefix is not None and role != "bureau":
+        errors.append(
+            {
+                "row": None,
+                "field": "region_prefix",
+                "message": f"{role} 角色的密钥不属于某个地区，不能指定地区代码（--region）",
+            }
+        )
+    if errors:
+        return errors
+    if firm_id is not None and session.get(Firm, firm_id) is None:
+        errors.append(
+            {"row": None, "field": "firm_id", "message": f"企业 {firm_id} 不存在，请先登记企业"}
+        )
+    if region_prefix is not None:
+        codes = load_counties()["county_code"].astype(str)
+        if not codes.str.startswith(str(region_prefix)).any():
+            prefectures = sorted({c[:4] for c in codes})
+            errors.append(
+                {
+                    "row": None,
+                    "field": "region_prefix",
+                    "message": (
+                        f"地区代码 {region_prefix} 不是任何协作县代码的前缀；"
+                        f"可用的地市代码：{'、'.join(prefectures)}"
+                    ),
+                }
+            )
+    return errors
 
 
 def authenticate(session: Session, token: str | None) -> ApiKey | None:
@@ -1047,6 +1098,7 @@ __all__ = [
     "record_outcome",
     "register_worker",
     "revoke_api_key",
+    "scope_errors",
     "update_firm",
     "update_job",
     "update_worker",

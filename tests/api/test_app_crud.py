@@ -158,8 +158,8 @@ def test_validation_error_lists_every_field(client, world):
     assert r.headers["Content-Type"] == "application/problem+json"
     assert r.get_json() == problem(
         422,
-        "body: Value error, 最低工资 7000 高于最高工资 5000",
-        errors=[{"field": "body", "message": "Value error, 最低工资 7000 高于最高工资 5000"}],
+        "body: 最低工资 7000 高于最高工资 5000",
+        errors=[{"field": "body", "message": "最低工资 7000 高于最高工资 5000"}],
     )
 
 

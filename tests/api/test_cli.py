@@ -148,6 +148,9 @@ def test_keys_create_prints_only_the_key(run, ready):
         (["--role", "boss", "--name", "x"], "boss"),
         (["--role", "hr", "--firm", "999", "--name", "x"], "企业 999 不存在"),
         (["--role", "bureau", "--region", "海东", "--name", "x"], "地区代码"),
+        (["--role", "bureau", "--region", "9999", "--name", "x"], "9999 不是任何协作县代码的前缀"),
+        (["--role", "bureau", "--firm", "3", "--region", "6302", "--name", "x"], "不能指定企业"),
+        (["--role", "organiser", "--region", "6302", "--name", "x"], "不能指定地区代码"),
     ],
 )
 def test_keys_create_refuses_with_a_sentence(run, ready, args, message):
