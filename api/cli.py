@@ -154,7 +154,7 @@ def load_demo(
     """Generate a demo world with outcome history and bulk-load it; return counts and timings."""
     from api.storage import bulk_load_world, downgrade, init_db, is_empty
     from data.demo import generate_world
-    from data.outcomes import historical_pairs, simulate_outcomes
+    from data.outcomes import historical_pairs, registered_before_events, simulate_outcomes
 
     engine = init_db(context.engine())
     protector = context.protector(create=True)
@@ -174,6 +174,9 @@ def load_demo(
     sample = min(n_workers, events_workers if events_workers is not None else 20_000)
     pairs = historical_pairs(world, worker_sample=sample, seed=seed)
     events = simulate_outcomes(world, pairs, seed=seed)
+    # A stored history never starts before its worker's registration (the training filter
+    # would drop those events); the generator draws the two independently.
+    world.workers = registered_before_events(world.workers, events)
     timings["outcomes"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     loaded = bulk_load_world(engine, world, events, protector=protector, show_progress=not quiet)
@@ -616,18 +619,26 @@ def train_models(
             context.database_url, models_dir, world, events=events, show_progress=not quiet
         )
     from api.storage import read_world, session_scope
+    from api.storage.outcomes import filter_training_events, read_events
+    from data.schema import OUTCOME_COLUMNS
 
     with session_scope(context.engine()) as session:
-        jobs, workers, stored_events = read_world(session)
+        jobs, workers, _ = read_world(session)
+        stored_events = read_events(session)
     if len(stored_events) == 0:
         raise click.ClickException(
             "数据库中没有就业结果事件，无法训练排序模型；"
             "请先运行 `jobbridge load-demo` 或导入结果数据。"
         )
+    # Only events that pass the outcome rules (order, dates, corrections) become labels.
+    checked = filter_training_events(stored_events, workers, jobs)
+    _say(checked.report())
+    if len(checked.kept) == 0:
+        raise click.ClickException("没有通过检查的就业结果事件，无法训练排序模型。")
     return train_on_tables(
         jobs,
         workers,
-        stored_events,
+        checked.kept[list(OUTCOME_COLUMNS)],
         models_dir=models_dir,
         encoder=encoder,
         show_progress=not quiet,

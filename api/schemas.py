@@ -662,6 +662,12 @@ class OutcomeCreate(_Request):
     job_id: Id
     stage: Literal["applied", "interviewed", "hired", "retained_3m", "retained_6m", "left"]
     date: dt.date
+    corrects: Id | None = Field(
+        None,
+        description=(
+            "更正：被更正的就业结果 ID（同一劳动力与岗位）。原记录保留，不再计入统计与训练"
+        ),
+    )
 
     @field_validator("date")
     @classmethod
@@ -677,6 +683,7 @@ class Outcome(BaseModel):
     job_id: int
     stage: str
     date: dt.date
+    corrects: int | None = None
     created_at: dt.datetime
 
 

@@ -98,6 +98,7 @@ _LABELS = {
     "api_key": "API 密钥",
     "fair": "招聘会",
     "allocation": "分配方案",
+    "outcome": "就业结果",
 }
 
 __all__ = [

@@ -171,6 +171,10 @@ class OutcomeEvent(Base):
     stage: Mapped[str] = mapped_column(String(20))
     date: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # A correction is a new event naming the one it replaces (never an edit); at most one each.
+    corrects: Mapped[int | None] = mapped_column(
+        ForeignKey("outcome_events.id", ondelete="SET NULL"), nullable=True, unique=True
+    )
 
     __table_args__ = (
         CheckConstraint(

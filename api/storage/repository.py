@@ -753,10 +753,22 @@ def worker_record(
 
 # --------------------------------------------------------------------------- outcomes
 def record_outcome(
-    session: Session, worker_id: int, job_id: int, stage: str, date: dt.date | str | None = None
+    session: Session,
+    worker_id: int,
+    job_id: int,
+    stage: str,
+    date: dt.date | str | None = None,
+    *,
+    corrects: OutcomeEvent | None = None,
 ) -> OutcomeEvent:
     """Record one outcome step. ``hired`` also counts against the job's headcount and marks the
-    job ``filled`` when the headcount is reached (the engine stops offering it)."""
+    job ``filled`` when the headcount is reached (the engine stops offering it).
+
+    This is the write alone; who may record what, and in which order, is
+    :func:`api.storage.outcomes.record_checked_outcome`, which the API calls. With ``corrects``
+    the new event replaces that one: a corrected hire stops counting (and reopens the job it
+    had filled); :class:`Conflict` when the event was corrected already.
+    """
     if stage not in OUTCOME_STAGES:
         raise Invalid(
             [
@@ -770,13 +782,28 @@ def record_outcome(
     day = dt.date.today() if date is None else _coerce_date_or_invalid(date)
     get_worker(session, worker_id)
     job = get_job(session, job_id)
-    event = OutcomeEvent(worker_id=worker_id, job_id=job_id, stage=stage, date=day)
-    with _savepoint(session, "job", job, job.version):
-        session.add(event)
-        if stage == "hired":
-            job.hired_count += 1
-            if job.status == "open" and job.hired_count >= job.headcount:
-                job.status = "filled"
+    event = OutcomeEvent(
+        worker_id=worker_id,
+        job_id=job_id,
+        stage=stage,
+        date=day,
+        corrects=None if corrects is None else corrects.id,
+    )
+    hires = int(stage == "hired") - int(corrects is not None and corrects.stage == "hired")
+    try:
+        with _savepoint(session, "job", job, job.version):
+            session.add(event)
+            if hires:
+                job.hired_count = max(job.hired_count + hires, 0)
+                if hires > 0 and job.status == "open" and job.hired_count >= job.headcount:
+                    job.status = "filled"
+                elif hires < 0 and job.status == "filled" and job.hired_count < job.headcount:
+                    job.status = "open"  # the hire that filled it was a mistake
+    except IntegrityError:
+        # The unique constraint on ``corrects``: a concurrent correction of the same event won.
+        raise Conflict(
+            f"就业结果 {corrects.id if corrects else ''} 已被更正过；请更正最新的那条记录。"
+        ) from None
     return event
 
 

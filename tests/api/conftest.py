@@ -213,7 +213,12 @@ def _job_record(body: dict[str, Any]) -> dict[str, Any]:
     return schemas.JobCreate.model_validate(body).model_dump()
 
 
+#: When the seeded workers were registered: before any outcome date the tests record.
+SEED_REGISTERED = dt.date(2025, 6, 1)
+
+
 def _worker_record(body: dict[str, Any]) -> dict[str, Any]:
     from api import schemas
 
-    return schemas.WorkerCreate.model_validate(body).stored_values(exclude_unset=False)
+    record = schemas.WorkerCreate.model_validate(body).stored_values(exclude_unset=False)
+    return {**record, "registered_at": SEED_REGISTERED}
