@@ -251,6 +251,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(StorageError)
     def _storage_error(exc: StorageError) -> Response:
         _rollback()
+        from api.auth import scoped_error
+
+        exc = scoped_error(exc)
         if exc.status >= 500:
             current_app.logger.exception("storage error: %s", exc)
             return problem_response(500, "服务器内部错误，请稍后再试或联系管理员。")

@@ -38,14 +38,30 @@ class Conflict(StorageError):
 
 
 class DuplicateWorker(Conflict):
-    """The same resident ID number is already registered; ``existing_id`` names the worker."""
+    """The same resident ID number is already registered; ``existing_id`` names the worker.
+
+    ``county_code`` is the registered worker's county: a caller whose scope does not hold it
+    must get :meth:`unnamed` instead, which names nothing outside that scope.
+    """
 
     title = "身份证号已登记"
 
-    def __init__(self, existing_id: int, id_masked: str = "") -> None:
+    def __init__(self, existing_id: int, id_masked: str = "", county_code: str = "") -> None:
         shown = f"（{id_masked}）" if id_masked else ""
         super().__init__(f"该身份证号{shown}已登记为劳动力 {existing_id}，不能重复登记。")
         self.existing_id = existing_id
+        self.id_masked = id_masked
+        self.county_code = county_code
+
+    def unnamed(self) -> Conflict:
+        """The same refusal without the worker's id: for a caller outside its county."""
+        shown = f"（{self.id_masked}）" if self.id_masked else ""
+        error = Conflict(
+            f"该身份证号{shown}已在其他地区登记，不能重复登记；"
+            "如需转入本辖区，请联系原登记地劳务部门或管理员。"
+        )
+        error.title = self.title
+        return error
 
 
 class StaleVersion(StorageError):

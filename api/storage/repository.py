@@ -611,9 +611,11 @@ def register_worker(session: Session, data: Mapping[str, Any], *, protector: IdP
         raise Invalid(errors)
     values.setdefault("registered_at", dt.date.today())
     stored = protector.protect(id_number)
-    existing = session.scalar(select(Worker.id).where(Worker.id_hash == stored.hash))
+    existing = session.execute(
+        select(Worker.id, Worker.county_code).where(Worker.id_hash == stored.hash)
+    ).first()
     if existing is not None:
-        raise DuplicateWorker(existing, stored.masked)
+        raise DuplicateWorker(existing.id, stored.masked, existing.county_code)
     worker = Worker(**values, id_cipher=stored.cipher, id_hash=stored.hash, id_masked=stored.masked)
     if not _is_missing(data.get("worker_id")):
         worker.id = _coerce("int", "worker_id", data["worker_id"])
@@ -624,9 +626,11 @@ def register_worker(session: Session, data: Mapping[str, Any], *, protector: IdP
             session.add(worker)
     except IntegrityError:
         # A concurrent registration of the same ID won the race to the UNIQUE index.
-        existing = session.scalar(select(Worker.id).where(Worker.id_hash == stored.hash))
+        existing = session.execute(
+            select(Worker.id, Worker.county_code).where(Worker.id_hash == stored.hash)
+        ).first()
         if existing is not None:
-            raise DuplicateWorker(existing, stored.masked) from None
+            raise DuplicateWorker(existing.id, stored.masked, existing.county_code) from None
         raise Conflict(f"劳动力 {worker.id} 已存在。") from None
     if not _is_missing(data.get("worker_id")):
         bump_sequence(session, Worker)
@@ -666,11 +670,13 @@ def update_worker(
         if protector is None:
             raise ValueError("update_worker: changing id_number needs the protector")
         stored = protector.protect(_validate_id_number(changes["id_number"]))
-        other = session.scalar(
-            select(Worker.id).where(Worker.id_hash == stored.hash, Worker.id != worker_id)
-        )
+        other = session.execute(
+            select(Worker.id, Worker.county_code).where(
+                Worker.id_hash == stored.hash, Worker.id != worker_id
+            )
+        ).first()
         if other is not None:
-            raise DuplicateWorker(other, stored.masked)
+            raise DuplicateWorker(other.id, stored.masked, other.county_code)
         values.update(id_cipher=stored.cipher, id_hash=stored.hash, id_masked=stored.masked)
     return _update(session, worker, "worker", values, expected_version)
 

@@ -69,6 +69,7 @@ def _row_error(
 
 
 def _storage_errors(row: int, exc: Exception) -> list[dict[str, Any]]:
+    exc = auth.scoped_error(exc)
     if isinstance(exc, Invalid):
         return [_row_error(row, e.get("field"), e.get("message", "")) for e in exc.errors]
     return [_row_error(row, None, getattr(exc, "detail", str(exc)))]
