@@ -34,8 +34,6 @@ SERVICE_DEFAULTS: dict[str, Any] = {
     "NUMERIC_THREADS": None,
     # Seconds an authenticated key is remembered by a process (a revoked key stops within this).
     "AUTH_CACHE_SECONDS": 5.0,
-    # Largest number of rows one import file may hold.
-    "MAX_IMPORT_ROWS": 100_000,
 }
 
 

@@ -356,14 +356,16 @@ def import_file(
 ):
     """Read, validate and store a CSV/XLSX of jobs or workers (see :mod:`api.storage.transfer`)."""
     from api.storage import import_jobs, import_workers, require_schema, session_scope
-    from data.tabular import read_table, validate_jobs, validate_workers
+    from data.tabular import ReadLimits, read_table, validate_jobs, validate_workers
 
     engine = context.engine()
     require_schema(engine)
-    with path.open("rb") as fh:
-        frame = read_table(
-            fh, filename=path.name, max_bytes=int(context.config["MAX_CONTENT_LENGTH"])
-        )
+    frame = read_table(
+        path,
+        filename=path.name,
+        max_bytes=int(context.config["MAX_CONTENT_LENGTH"]),
+        limits=ReadLimits(max_rows=int(context.config["MAX_IMPORT_ROWS"])),
+    )
     checked = validate_jobs(frame) if kind == "jobs" else validate_workers(frame)
     with session_scope(engine) as session:
         if kind == "jobs":

@@ -22,6 +22,8 @@ ID_KEY : str or None
 MAX_CONTENT_LENGTH : int
     Largest request body / import file accepted, in bytes (default 100 MiB). Flask reads the
     same key to refuse larger uploads with 413.
+MAX_IMPORT_ROWS : int
+    Largest number of data rows of one imported file; the reader stops at the next one (413).
 PAGE_SIZE : int
     Default number of rows of a list page.
 MAX_PAGE_SIZE : int
@@ -47,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     "MODELS_DIR": str(REPO_ROOT / "models"),
     "ID_KEY": None,
     "MAX_CONTENT_LENGTH": 100 * 1024 * 1024,
+    # Largest number of data rows one import file may hold (HTTP and CLI): a county's
+    # register is at most about 100,000 workers.
+    "MAX_IMPORT_ROWS": 100_000,
     "PAGE_SIZE": 50,
     "MAX_PAGE_SIZE": 1000,
 }
