@@ -641,7 +641,9 @@ def train_models(
     "--encoder",
     default="train",
     show_default=True,
-    help="train：离线训练默认的 sentence-transformers 模型；或一个模型目录；char-ngram：免训练编码器",
+    help=(
+        "train：离线训练默认的 sentence-transformers 模型；或一个模型目录；char-ngram：免训练编码器"
+    ),
 )
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度")
 @pass_context
