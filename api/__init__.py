@@ -98,6 +98,10 @@ def create_app(
     app.config.update(overrides or {})
 
     from api import errors, service
+    from api.permissions import check_private_files
+
+    # Before the engine opens the database: a file others can read is a refusal to start.
+    check_private_files(app.config)
     from api.views import register_blueprints
 
     service.init_app(app)

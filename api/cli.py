@@ -38,6 +38,7 @@ def _user_errors(func: F) -> F:
         from sqlalchemy.exc import OperationalError
 
         from api.crypto import IdKeyError
+        from api.permissions import LoosePermissions
         from api.storage.errors import Invalid, StorageError
         from data.tabular import TableError
 
@@ -45,7 +46,7 @@ def _user_errors(func: F) -> F:
             return func(*args, **kwargs)
         except Invalid as exc:
             raise click.ClickException(_format_invalid(exc)) from None
-        except (StorageError, IdKeyError, TableError) as exc:
+        except (StorageError, IdKeyError, TableError, LoosePermissions) as exc:
             raise click.ClickException(str(exc)) from None
         except OperationalError as exc:
             raise click.ClickException(f"无法访问数据库：{exc.orig}") from None
@@ -76,8 +77,12 @@ class Context:
 
     def engine(self):
         if self._engine is None:
+            from api.permissions import require_private, sqlite_file
             from api.storage import make_engine
 
+            database = sqlite_file(self.database_url)
+            if database is not None:
+                require_private(database, "数据库文件", self.config)
             self._engine = make_engine(self.database_url)
         return self._engine
 
@@ -338,16 +343,19 @@ def _write_rejects(frame: Any, rejected: list[dict[str, Any]], path: Path) -> in
             reasons.setdefault(int(e["row"]), []).append(
                 f"{e.get('column', '')} {e['message']}".strip()
             )
+    from api.permissions import open_private
+
     rows = [r for r in frame.index if int(r) in reasons]
     out = frame.loc[rows].copy()
     out.insert(0, "行号", [int(r) for r in rows])
     out["错误原因"] = ["；".join(reasons[int(r)]) for r in rows]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".xlsx":
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            out.to_excel(writer, index=False, sheet_name="rejects")
-    else:
-        out.to_csv(path, index=False, encoding="utf-8-sig")
+    # The refused rows are as personal as the file they came from: owner-only, like exports.
+    with open_private(path) as fh:
+        if path.suffix.lower() == ".xlsx":
+            with pd.ExcelWriter(fh, engine="openpyxl") as writer:
+                out.to_excel(writer, index=False, sheet_name="rejects")
+        else:
+            out.to_csv(fh, index=False, encoding="utf-8-sig")
     return len(rows)
 
 
@@ -477,9 +485,12 @@ def export_command(
                 fields=["id_number"],
                 object_id=None,
             )
+    from api.permissions import write_private
+
     data = write_table(records, kind=kind, fmt=fmt)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(data)
+    # Owner-only whatever the umask: workers' names and phones (and ID numbers with
+    # --with-id-numbers) must not be readable by other users of the host.
+    write_private(output, data)
     _say(
         f"已导出 {len(records)} 条到 {output}"
         + ("（含完整身份证号，已记入审计日志）" if with_id_numbers else "")
@@ -572,8 +583,11 @@ def serve_command(
     timeout: int,
 ) -> None:
     """用 gunicorn 提供 HTTP 服务。"""
+    from api.permissions import check_private_files
     from api.storage import require_schema
 
+    # Here, where it is one sentence: in the gunicorn processes it would be a boot failure.
+    check_private_files(context.config)
     require_schema(context.engine())
     _say(f"服务地址 http://{host}:{port}  （数据库 {_display_url(context.database_url)}）")
     serve(
@@ -699,8 +713,10 @@ def evaluate_command(context: Context, as_json: bool, stored: bool, quiet: bool)
 @_user_errors
 def demo_command(context: Context, host: str, port: int, quiet: bool) -> None:
     """make demo：初始化数据库，空库时载入演示数据，没有模型时训练默认模型，然后启动服务。"""
+    from api.permissions import check_private_files
     from api.storage import init_db, is_empty
 
+    check_private_files(context.config)
     engine = init_db(context.engine())
     context.protector(create=True)
     world = events = None

@@ -193,37 +193,50 @@ def unquote_formula(text: str) -> str:
 # --------------------------------------------------------------------------- CSV
 
 
+def _first_bad_byte(data: bytes, encoding: str) -> int | None:
+    """Offset of the first byte that does not decode, or ``None``; decoded in steps and
+    thrown away, so checking takes no memory."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    step = 1 * MIB
+    for start in range(0, len(data), step):
+        try:
+            decoder.decode(data[start : start + step], final=start + step >= len(data))
+        except UnicodeDecodeError as exc:
+            return max(0, start + exc.start)
+    return None
+
+
 def _csv_encoding(data: bytes) -> str:
     """UTF-8 (with or without BOM) when the whole file decodes as such, else GB18030.
 
-    Decoded in steps and thrown away, so detection takes no memory; a file that is UTF-8 for
-    a while and then is not (two encodings pasted together) is refused, since either reading
-    would garble part of it.
+    A file that is UTF-8 for a while and then is not (two encodings pasted together) is
+    refused, since either reading would garble part of it.
     """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise TableError(
             "文件是 UTF-16 编码（Excel 的“Unicode 文本”格式），不是 CSV；"
             "请在 Excel 中另存为“CSV UTF-8（逗号分隔）”后重新上传。"
         )
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    step = 1 * MIB
-    for start in range(0, len(data), step):
-        try:
-            decoder.decode(data[start : start + step], final=start + step >= len(data))
-        except UnicodeDecodeError as exc:
-            bad = start + exc.start
-            prefix = data[:bad]
-            # Lead bytes of multi-byte UTF-8 sequences before the first bad byte: a GBK file
-            # almost never begins with eight characters that happen to be valid UTF-8.
-            utf8_chars = sum(prefix.count(bytes([lead])) for lead in range(0xC2, 0xF5))
-            if utf8_chars >= 8:
-                line = prefix.count(b"\n") + 1
-                raise TableError(
-                    f"文件前面是 UTF-8 编码，第 {_n(line)} 行起却不是（混用了两种编码）；"
-                    "请在 Excel 或记事本中把整个文件另存为 UTF-8 或 GBK 后重新上传。"
-                ) from None
-            return "gb18030"
-    return "utf-8-sig"
+    bad = _first_bad_byte(data, "utf-8")
+    if bad is None:
+        return "utf-8-sig"
+    prefix = data[:bad]
+    # Lead bytes of multi-byte UTF-8 sequences before the first bad byte: a GBK file almost
+    # never begins with eight characters that happen to be valid UTF-8.
+    if sum(prefix.count(bytes([lead])) for lead in range(0xC2, 0xF5)) >= 8:
+        line = prefix.count(b"\n") + 1
+        raise TableError(
+            f"文件前面是 UTF-8 编码，第 {_n(line)} 行起却不是"
+            "（混用了两种编码）；请在 Excel 或记事本中把整个文件另存为 UTF-8 或 GBK 后重新上传。"
+        )
+    bad = _first_bad_byte(data, "gb18030")
+    if bad is not None:
+        line = data[:bad].count(b"\n") + 1
+        raise TableError(
+            f"CSV 第 {_n(line)} 行有无法识别的字节，"
+            "既不是 UTF-8 也不是 GBK 编码的文本；请另存为 UTF-8 或 GBK 后重新上传。"
+        )
+    return "gb18030"
 
 
 class _BoundedLines:
@@ -280,11 +293,6 @@ def _csv_rows(data: bytes, limits: ReadLimits) -> Rows:
         raise TableError(
             f"CSV 格式错误（第 {_n(lines.line)} 行附近）：引号或分隔符不成对；"
             "请在 Excel 中打开后另存为 CSV。"
-        ) from None
-    except UnicodeDecodeError:
-        raise TableError(
-            f"CSV 第 {_n(lines.line + 1)} 行附近有无法识别的字节，不是 UTF-8 或 GBK 编码的文本；"
-            "请另存为 UTF-8 或 GBK 后重新上传。"
         ) from None
     return table.rows
 
@@ -759,7 +767,7 @@ class _SheetReader:
         kind = self.kind
         if kind == "s":
             try:
-                text = self.shared[int(raw)]
+                text = self.shared[int(raw)].strip()
             except (ValueError, IndexError):
                 raise self._broken(f"引用了不存在的共享字符串 {raw[:20]!r}") from None
         elif kind in ("inlineStr", "str", "e"):
