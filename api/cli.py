@@ -77,12 +77,12 @@ class Context:
 
     def engine(self):
         if self._engine is None:
-            from api.permissions import require_private, sqlite_file
+            from api.permissions import check_private_files
             from api.storage import make_engine
 
-            database = sqlite_file(self.database_url)
-            if database is not None:
-                require_private(database, "数据库文件", self.config)
+            # Every command that opens the database refuses a database or ID-key file that
+            # others can read, as the service does (api.permissions).
+            check_private_files(self.config)
             self._engine = make_engine(self.database_url)
         return self._engine
 

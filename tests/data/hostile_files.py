@@ -131,7 +131,7 @@ def valid_worker_xlsx(n: int = 3) -> bytes:
 
     rows = [inline_row(1, WORKER_HEADER + ["出生日期"])]
     for i in range(n):
-        birth = dt.date(1985, 1, 1) + dt.timedelta(days=400 * i)
+        birth = dt.date(1991, 6, 1) + dt.timedelta(days=400 * i)
         number = make_id_number("630224", birth, i + 1, "男" if i % 2 else "女")
         serial = (birth - dt.date(1899, 12, 30)).days
         rows.append(
@@ -151,7 +151,7 @@ def valid_worker_csv(n: int = 3) -> bytes:
 
     lines = [",".join(WORKER_HEADER)]
     for i in range(n):
-        birth = dt.date(1985, 1, 1) + dt.timedelta(days=400 * i)
+        birth = dt.date(1991, 6, 1) + dt.timedelta(days=400 * i)
         number = make_id_number("630224", birth, i + 1, "男" if i % 2 else "女")
         lines.append(f"测试{i},{number},630224,初中毕业")
     return ("\n".join(lines) + "\n").encode("utf-8")
