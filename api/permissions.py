@@ -30,11 +30,10 @@ class LoosePermissions(RuntimeError):
 
 
 def allowed(config: Mapping[str, Any]) -> bool:
-    """Whether ``ALLOW_LOOSE_PERMISSIONS`` is on (``1``/``true``/``yes``, any case)."""
-    value = config.get(ALLOW_KEY, False)
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on", "是")
-    return bool(value)
+    """Whether ``ALLOW_LOOSE_PERMISSIONS`` is on (``1``/``true``/``yes``/``on``, any case)."""
+    from api.config import as_bool
+
+    return as_bool(config.get(ALLOW_KEY, False))
 
 
 def loose_mode(path: str | os.PathLike[str]) -> int | None:
