@@ -281,8 +281,8 @@ class OccupationCoder(BaseEstimator):
       cosine of the title with its name or an alias — char n-gram TF-IDF, mixed with a dense
       encoder's cosine (``alpha``) when an encoder is given.
 
-    With ``classifier=False`` only the similarity part is used, as the coder was before
-    (names and aliases, its own TF-IDF without edge marks): kept for comparison.
+    With ``classifier=False``, or when :meth:`fit` gets no ``examples``, only the similarity
+    part is used, as the coder was before (names and aliases, TF-IDF without edge marks).
 
     Parameters
     ----------
@@ -296,7 +296,8 @@ class OccupationCoder(BaseEstimator):
     top_k : int, default=5
         Default length of :meth:`predict_topk` lists.
     classifier : bool, default=True
-        Train and use the linear classifier.
+        Train and use the linear classifier when :meth:`fit` is given ``examples``; without
+        examples (or with False) the coder is similarity only.
     C : float, default=0.3
         Inverse regularisation of the classifier.
     similarity_weight : float >= 0, default=0.15
@@ -423,8 +424,11 @@ class OccupationCoder(BaseEstimator):
         self.term_code_ = np.asarray(term_code, dtype=np.int64)
         self.term_starts_ = np.searchsorted(self.term_code_, np.arange(len(self.codes_)))
 
+        # Without examples there is nothing to learn beyond the names: the coder is then the
+        # similarity coder it was before (and fits in a blink).
+        self.marked_ = bool(self.classifier and examples is not None)
         ex = None
-        if self.classifier and examples is not None:
+        if self.marked_:
             ex = _examples_frame(examples)
             ex["clean"] = ex["text"].map(clean_title)
             ex = ex[ex["clean"] != ""].reset_index(drop=True)
@@ -453,12 +457,12 @@ class OccupationCoder(BaseEstimator):
         self.coef_ = None
         self.intercept_ = None
         self.n_examples_ = 0
-        if self.classifier:
+        if self.marked_:
             self._fit_classifier(terms, ex)
         return self
 
     def _prepare(self, cleaned: str) -> str:
-        return _mark(cleaned) if self.classifier else cleaned
+        return _mark(cleaned) if self.marked_ else cleaned
 
     def _example_targets(self, ex: pd.DataFrame) -> np.ndarray:
         """Index into ``codes_`` of each example; group codes go to their closest member."""

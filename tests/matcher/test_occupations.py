@@ -52,22 +52,24 @@ def small_occupations(occupations) -> pd.DataFrame:
     return occupations[occupations["code"].str.startswith(("6-04", "6-05", "6-29", "6-30", "4-02"))]
 
 
+EXAMPLES = [
+    ("踩过几年缝纫机", SEWING),
+    ("服装厂车位", SEWING),
+    ("纺织厂挡车工", "6-04-03-03"),
+    ("看织机", "6-04-03-03"),
+    ("分拣快递", "4-02-07-09"),
+    ("中转场扫件分拣", "4-02-07-09"),
+    ("送快递", COURIER),
+    ("快递派件", COURIER),
+    ("扎钢筋", "6-29-01-04"),
+    ("砌墙贴砖", "6-29-01-01"),
+    ("开叉车", FORKLIFT),
+]
+
+
 @pytest.fixture(scope="module")
 def trained(small_occupations) -> OccupationCoder:
-    examples = [
-        ("踩过几年缝纫机", SEWING),
-        ("服装厂车位", SEWING),
-        ("纺织厂挡车工", "6-04-03-03"),
-        ("看织机", "6-04-03-03"),
-        ("分拣快递", "4-02-07-09"),
-        ("中转场扫件分拣", "4-02-07-09"),
-        ("送快递", COURIER),
-        ("快递派件", COURIER),
-        ("扎钢筋", "6-29-01-04"),
-        ("砌墙贴砖", "6-29-01-01"),
-        ("开叉车", FORKLIFT),
-    ]
-    return OccupationCoder().fit(small_occupations, examples=examples)
+    return OccupationCoder().fit(small_occupations, examples=EXAMPLES)
 
 
 @pytest.mark.parametrize(
@@ -215,7 +217,8 @@ def test_classifier_scores_and_empty_titles(trained):
 
 
 def test_sparse_weights_and_similarity_weight(small_occupations, trained):
-    dense = OccupationCoder(coef_threshold=0.0).fit(small_occupations)
+    dense = OccupationCoder(coef_threshold=0.0).fit(small_occupations, examples=EXAMPLES)
+    assert OccupationCoder().fit(small_occupations).coef_ is None  # no examples: similarity
     assert trained.coef_.nnz < dense.coef_.nnz
     s0 = trained.set_params(similarity_weight=0.0).similarities(["缝纫工"])
     s1 = trained.set_params(similarity_weight=0.15).similarities(["缝纫工"])
