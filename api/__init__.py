@@ -36,8 +36,6 @@ SERVICE_DEFAULTS: dict[str, Any] = {
     "AUTH_CACHE_SECONDS": 5.0,
     # Largest JSON request body (bytes); uploads keep MAX_CONTENT_LENGTH. See api.openapi.
     "MAX_JSON_LENGTH": 4 * 1024 * 1024,
-    # Largest number of rows one import file may hold.
-    "MAX_IMPORT_ROWS": 100_000,
 }
 
 
@@ -86,9 +84,9 @@ def create_app(
     -------
     Flask
     """
-    # No static folder: every route is an operation of the route table
-    # (the docs page inlines its CSS).
-    app = Flask(__name__, static_folder=None)
+    # api/static holds the pages' stylesheet and the vendored htmx (with its licence); the
+    # pages load nothing from a CDN.
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.json_provider_class = JSONProvider
     app.json = JSONProvider(app)
     app.url_map.converters["id"] = IdConverter
@@ -101,12 +99,18 @@ def create_app(
         app.config.update(test_config)
     app.config.update(overrides or {})
 
-    from api import errors, service
+    from api import errors, service, tasks, web
+    from api.permissions import check_private_files
+
+    # Before the engine opens the database: a file others can read is a refusal to start.
+    check_private_files(app.config)
     from api.views import register_blueprints
 
     service.init_app(app)
+    tasks.init_app(app)
     errors.init_app(app)
     register_blueprints(app)
+    web.init_app(app)
     if app.config["NUMERIC_THREADS"]:
         service.limit_numeric_threads(int(app.config["NUMERIC_THREADS"]))
     if app.config["ENGINE_PRELOAD"]:

@@ -45,13 +45,15 @@ ROLE_NAMES = {
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller (plain values, safe to cache across requests)."""
+    """The authenticated caller (plain values, safe to cache across requests): an API key
+    (``key_id``) or a person signed in to the pages (``user_id``, see :mod:`api.web`)."""
 
-    key_id: int
+    key_id: int | None
     name: str
     role: str
     firm_id: int | None
     region_prefix: str | None
+    user_id: int | None = None
 
     def in_region(self, county_code: str | None) -> bool:
         """True when a county code lies in this bureau's region (always true for admin)."""

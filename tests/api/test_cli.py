@@ -112,7 +112,12 @@ def test_init_db_is_idempotent_and_creates_dev_key(database_url, tmp_path):
     assert "JOBBRIDGE_ID_KEY" in first.stderr and str(key_file) in first.stderr
     second = runner.invoke(cli, ["init-db"], env=env)
     assert second.exit_code == 0 and "JOBBRIDGE_ID_KEY" not in second.stderr
-    assert "结构版本 0" in second.stderr
+    from alembic.script import ScriptDirectory
+
+    from api.storage.db import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert f"结构版本 {head}" in second.stderr
 
 
 def test_commands_on_uninitialised_database_say_init_db(run):
