@@ -3,19 +3,19 @@ never two on the last place (thin over :func:`matcher.allocation.allocate`)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pandas as pd
 from flask import Blueprint, Response, jsonify, url_for
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from api import auth
 from api import schemas as s
 from api.errors import Unprocessable
 from api.openapi import operation
 from api.service import audit, commit, get_matching, get_session
-from api.storage.models import Allocation, Job, OutcomeEvent, Worker, utcnow
+from api.storage import repository as repo
+from api.storage.models import Allocation, Job, Worker
 from api.views import created
 
 bp = Blueprint("allocations", __name__)
@@ -156,21 +156,9 @@ def create_allocation(body: s.AllocationCreate) -> Response:
     row = Allocation(request=request_json, result=data)
     session.add(row)
     session.flush()
-    if data["assignments"]:
-        today = dt.date.today()
-        session.execute(
-            insert(OutcomeEvent),
-            [
-                {
-                    "worker_id": a["worker_id"],
-                    "job_id": a["job_id"],
-                    "stage": "recommended",
-                    "date": today,
-                    "created_at": utcnow(),
-                }
-                for a in data["assignments"]
-            ],
-        )
+    repo.record_recommendations(
+        session, [(a["worker_id"], a["job_id"]) for a in data["assignments"]]
+    )
     audit("create", "allocation", row.id, ["counties", "worker_ids", "mode", "options"])
     commit(sync_engine=False)
     return created(

@@ -18,6 +18,7 @@ from api.auth import sees_personal
 from api.errors import ApiError, Unprocessable
 from api.openapi import operation
 from api.service import audit, commit, get_matching, get_session
+from api.storage import repository as repo
 from api.storage.models import Fair, FairFirm, FairInterview, FairInvitation, Firm, Job, Worker
 from api.views import created, with_etag
 from api.views.allocations import _plain
@@ -217,26 +218,8 @@ def plan(fair_id: int, body: s.FairPlanRequest) -> Response:
 
 def _record_recommended(plan: dict[str, Any]) -> None:
     """An interview at a fair is a recommendation: the reports count it as one."""
-    from sqlalchemy import insert
-
-    from api.storage.models import OutcomeEvent, utcnow
-
     pairs = {(iv["worker_id"], iv["job_id"]) for iv in plan["interviews"]}
-    if pairs:
-        today = dt.date.today()
-        get_session().execute(
-            insert(OutcomeEvent),
-            [
-                {
-                    "worker_id": w,
-                    "job_id": j,
-                    "stage": "recommended",
-                    "date": today,
-                    "created_at": utcnow(),
-                }
-                for w, j in sorted(pairs)
-            ],
-        )
+    repo.record_recommendations(get_session(), sorted(pairs))
 
 
 @operation(
