@@ -82,9 +82,9 @@ def create_app(
     -------
     Flask
     """
-    # No static folder: every route is an operation of the route table
-    # (the docs page inlines its CSS).
-    app = Flask(__name__, static_folder=None)
+    # api/static holds the pages' stylesheet and the vendored htmx (with its licence); the
+    # pages load nothing from a CDN.
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.json_provider_class = JSONProvider
     app.json = JSONProvider(app)
     app.url_map.converters["id"] = IdConverter
@@ -97,12 +97,13 @@ def create_app(
         app.config.update(test_config)
     app.config.update(overrides or {})
 
-    from api import errors, service
+    from api import errors, service, web
     from api.views import register_blueprints
 
     service.init_app(app)
     errors.init_app(app)
     register_blueprints(app)
+    web.init_app(app)
     if app.config["NUMERIC_THREADS"]:
         service.limit_numeric_threads(int(app.config["NUMERIC_THREADS"]))
     if app.config["ENGINE_PRELOAD"]:

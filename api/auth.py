@@ -33,7 +33,6 @@ from api.storage import repository as repo
 from api.storage.errors import NotFound
 
 if TYPE_CHECKING:
-    from api.openapi import Operation
     from api.storage.models import Job, Worker
 
 ROLE_NAMES = {
@@ -46,13 +45,15 @@ ROLE_NAMES = {
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller (plain values, safe to cache across requests)."""
+    """The authenticated caller (plain values, safe to cache across requests): an API key
+    (``key_id``) or a person signed in to the pages (``user_id``, see :mod:`api.web`)."""
 
-    key_id: int
+    key_id: int | None
     name: str
     role: str
     firm_id: int | None
     region_prefix: str | None
+    user_id: int | None = None
 
     def in_region(self, county_code: str | None) -> bool:
         """True when a county code lies in this bureau's region (always true for admin)."""
@@ -136,11 +137,12 @@ def current() -> Principal:
     return g.principal
 
 
-def forbidden(principal: Principal, op: Operation) -> Forbidden:
-    allowed = "、".join(ROLE_NAMES[r] for r in op.roles)
+def forbidden(principal: Principal, roles: tuple[str, ...], summary: str) -> Forbidden:
+    """The 403 of a role outside ``roles`` calling the operation named ``summary``."""
+    allowed = "、".join(ROLE_NAMES[r] for r in roles)
     return Forbidden(
         f"角色 {principal.role}（{ROLE_NAMES.get(principal.role, principal.role)}）无权执行"
-        f"“{op.summary}”；允许的角色：{allowed}。"
+        f"“{summary}”；允许的角色：{allowed}。"
     )
 
 

@@ -254,6 +254,7 @@ def load_demo_command(
         f"劳动力 {result['workers']} 人、"
         f"就业事件 {result['events']} 条"
     )
+    demo_accounts(context)
 
 
 # --------------------------------------------------------------------------- keys
@@ -325,6 +326,110 @@ def keys_revoke(context: Context, key_id: int) -> None:
     with session_scope(engine) as session:
         key = revoke_api_key(session, key_id)
         _say(f"密钥 {key.id}（{key.name}）已吊销。")
+
+
+# --------------------------------------------------------------------------- users
+@cli.group("users")
+def users_group() -> None:
+    """管理网页登录账户（密码以 argon2 哈希保存）。"""
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
+    return password
+
+
+@users_group.command("create")
+@click.option("--role", type=click.Choice(ROLE_CHOICES), required=True, help="角色")
+@click.option("--username", required=True, help="登录用户名（字母、数字、_ . -）")
+@click.option("--name", "display_name", default="", help="显示名称，如 化隆县人社局 张三")
+@click.option("--firm", "firm_id", type=int, default=None, help="企业 ID（hr 角色必填）")
+@click.option(
+    "--region", "region_prefix", default=None, help="地区代码前缀，如 6302（bureau 角色必填）"
+)
+@click.option("--password-stdin", is_flag=True, help="从标准输入读取密码（一行），不提示")
+@pass_context
+@_user_errors
+def users_create(
+    context: Context,
+    role: str,
+    username: str,
+    display_name: str,
+    firm_id: int | None,
+    region_prefix: str | None,
+    password_stdin: bool,
+) -> None:
+    """创建网页登录账户；角色与范围同 API 密钥。"""
+    from api.storage import require_schema, session_scope
+    from api.storage.users import create_user
+
+    if role == "hr" and firm_id is None:
+        raise click.UsageError("hr 角色的账户必须用 --firm 指定企业 ID。")
+    if role == "bureau" and not region_prefix:
+        raise click.UsageError("bureau 角色的账户必须用 --region 指定地区代码（如 6302）。")
+    password = _read_password(password_stdin)
+    engine = context.engine()
+    require_schema(engine)
+    with session_scope(engine) as session:
+        user = create_user(
+            session,
+            username=username,
+            password=password,
+            role=role,
+            display_name=display_name,
+            firm_id=firm_id,
+            region_prefix=region_prefix,
+        )
+        user_id = user.id
+    _say(f"已创建账户 {user_id}：{username}（{role}）。")
+    click.echo(user_id)
+
+
+@users_group.command("list")
+@pass_context
+@_user_errors
+def users_list(context: Context) -> None:
+    """列出网页登录账户（不含密码）。"""
+    from api.storage import require_schema, session_scope
+    from api.storage.users import list_users
+
+    engine = context.engine()
+    require_schema(engine)
+    with session_scope(engine) as session:
+        click.echo("ID\t用户名\t角色\t企业\t地区\t名称\t状态")
+        for u in list_users(session):
+            state = "已锁定" if u.locked_until else "停用" if u.disabled_at else "有效"
+            click.echo(
+                f"{u.id}\t{u.username}\t{u.role}\t{u.firm_id or ''}\t{u.region_prefix or ''}\t"
+                f"{u.display_name}\t{state}"
+            )
+
+
+def demo_accounts(context: Context) -> list[dict[str, Any]]:
+    """Create (or give new passwords to) one demo account per role and say so on stderr."""
+    from api.storage import session_scope
+    from api.storage.users import ensure_demo_users
+
+    with session_scope(context.engine()) as session:
+        accounts = ensure_demo_users(session)
+    if accounts:
+        _say("演示账户（网页登录；每次运行 demo / load-demo 会重设密码）：")
+        for a in accounts:
+            scope = (
+                f"，企业 {a['firm_id']}"
+                if a["firm_id"]
+                else f"，地区 {a['region_prefix']}"
+                if a["region_prefix"]
+                else ""
+            )
+            _say(
+                f"  {a['display_name']}（{a['role']}{scope}）"
+                f"  用户名 {a['username']}  密码 {a['password']}"
+            )
+    return accounts
 
 
 # --------------------------------------------------------------------------- import / export
@@ -655,7 +760,9 @@ def train_models(
     "--encoder",
     default="train",
     show_default=True,
-    help="train：离线训练默认的 sentence-transformers 模型；或一个模型目录；char-ngram：免训练编码器",
+    help=(
+        "train：离线训练默认的 sentence-transformers 模型；或一个模型目录；char-ngram：免训练编码器"
+    ),
 )
 @click.option("--quiet", "-q", is_flag=True, help="不显示进度")
 @pass_context
@@ -738,7 +845,8 @@ def demo_command(context: Context, host: str, port: int, quiet: bool) -> None:
         folder = train_models(context, quiet=quiet, world=world, events=events)
         _say(f"模型已保存：{folder}")
     del world, events
-    _say(f"服务地址 http://{host}:{port}")
+    demo_accounts(context)
+    _say(f"服务地址 http://{host}:{port}（用上面的演示账户登录）")
     serve(
         host=host,
         port=port,

@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from api.storage.errors import StorageError
+from api.transactions import is_contention
 
 PROBLEM_MIME = "application/problem+json"
 
@@ -222,8 +223,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(OperationalError)
     def _database_error(exc: OperationalError) -> Response:
-        from api.openapi import is_contention
-
         _rollback()
         if is_contention(exc):
             # The request was retried with backoff and the database stayed busy: say so, and

@@ -12,9 +12,7 @@ spec, the docs or the matrix do not know.
 from __future__ import annotations
 
 import functools
-import random
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,11 +20,11 @@ from typing import Any
 from flask import Blueprint, g, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
-from sqlalchemy.exc import OperationalError
 
 from api import auth
 from api.errors import TITLES, ApiError, pydantic_errors
 from api.schemas import MAX_ID, Problem
+from api.transactions import run_with_retry
 
 API_PREFIX = "/api/v1"
 ALL_ROLES = ("admin", "hr", "bureau", "organiser")
@@ -130,41 +128,6 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         raise ApiError(detail, status=422, errors=errors) from None
 
 
-#: Attempts of a request whose transaction the database refused for contention.
-RETRIES = 6
-
-
-def is_contention(exc: OperationalError) -> bool:
-    """SQLite's "database is locked" (a reader's snapshot went stale before it wrote, or the
-    writer lock stayed busy) and PostgreSQL's serialization/deadlock failures: the transaction
-    can simply run again."""
-    code = getattr(getattr(exc, "orig", None), "sqlite_errorname", "") or ""
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", "") or ""
-    return (
-        code.startswith("SQLITE_BUSY")
-        or "database is locked" in str(exc.orig)
-        or sqlstate in ("40001", "40P01")
-    )
-
-
-def _run_with_retry(view: Callable[..., Any], call_args: dict[str, Any]) -> Any:
-    from api.service import begin_write, rollback_session
-
-    for attempt in range(RETRIES):
-        try:
-            if request.method not in ("GET", "HEAD"):
-                begin_write()
-            return view(**call_args)
-        except OperationalError as exc:
-            if attempt == RETRIES - 1 or not is_contention(exc):
-                raise
-            rollback_session()
-            for upload in request.files.values():
-                upload.stream.seek(0)
-            time.sleep(random.uniform(0.005, 0.02) * 2**attempt)
-    raise AssertionError("unreachable")
-
-
 def operation(
     bp: Blueprint,
     method: str,
@@ -197,13 +160,13 @@ def operation(
             if not op.public:
                 principal = auth.authenticate_request()
                 if principal.role not in op.roles:
-                    raise auth.forbidden(principal, op)
+                    raise auth.forbidden(principal, op.roles, op.summary)
             call_args = dict(path_args)
             if op.query is not None:
                 call_args["query"] = _parse_query(op.query)
             if op.body is not None:
                 call_args["body"] = _parse_body(op.body)
-            return _run_with_retry(view, call_args)
+            return run_with_retry(view, call_args)
 
         bp.add_url_rule(rule, view.__name__, wrapped, methods=[op.method])
         ROUTES.append(op)
@@ -382,6 +345,5 @@ __all__ = [
     "ROUTES",
     "Operation",
     "build_spec",
-    "is_contention",
     "operation",
 ]

@@ -150,7 +150,8 @@ def main(argv: list[str] | None = None) -> None:
     from training.pipeline import build_geography
 
     print(
-        f"jobbridge engine benchmark: {args.jobs:,} jobs, {args.workers:,} workers, {args.queries} queries"
+        f"jobbridge engine benchmark: {args.jobs:,} jobs, {args.workers:,} workers, "
+        f"{args.queries} queries"
     )
     ranker, encoder, source = None, CharNgramEncoder(dim=256), "CharNgramEncoder(256), no ranker"
     try:
@@ -197,7 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"index for {len(jobs):,} jobs built in {build:.1f} s "
         f"(coarse copy: {0 if coarse is None else coarse.shape[1]} dims, "
-        f"shortlist {engine._shortlist(engine.jobs_index_, engine.candidate_pool)})  [target <= 60 s]"
+        f"shortlist {engine._shortlist(engine.jobs_index_, engine.candidate_pool)})"
+        "  [target <= 60 s]"
     )
     rng = np.random.default_rng(args.seed)
     qw = [
@@ -211,14 +213,17 @@ def main(argv: list[str] | None = None) -> None:
     engine.jobs_index_.coarse = saved
     rec, rec_ties = recalls(r_approx, r_exact, "job_id")
     print(
-        f"top-10 jobs for a worker among {len(jobs):,}: p50 {pct(t_approx, 50):.1f} ms, p99 {pct(t_approx, 99):.1f} ms"
+        f"top-10 jobs for a worker among {len(jobs):,}: p50 {pct(t_approx, 50):.1f} ms, "
+        f"p99 {pct(t_approx, 99):.1f} ms"
         f"  [target p50 <= 10, p99 <= 30]"
     )
     print(
-        f"  exact brute force:          p50 {pct(t_exact, 50):.1f} ms, p99 {pct(t_exact, 99):.1f} ms"
+        f"  exact brute force:          p50 {pct(t_exact, 50):.1f} ms, "
+        f"p99 {pct(t_exact, 99):.1f} ms"
     )
     print(
-        f"  recall@10 vs exact {rec:.3f} by id, {rec_ties:.3f} counting ties [>= 0.98]; speed-up x{pct(t_exact, 50) / pct(t_approx, 50):.2f} (p50)"
+        f"  recall@10 vs exact {rec:.3f} by id, {rec_ties:.3f} counting ties [>= 0.98]; "
+        f"speed-up x{pct(t_exact, 50) / pct(t_approx, 50):.2f} (p50)"
     )
     del engine
     gc.collect()
@@ -255,10 +260,12 @@ def main(argv: list[str] | None = None) -> None:
         f"p99 {pct(t_approx, 99):.1f} ms  [target p99 <= 100]"
     )
     print(
-        f"  exact brute force:          p50 {pct(t_exact, 50):.1f} ms, p99 {pct(t_exact, 99):.1f} ms"
+        f"  exact brute force:          p50 {pct(t_exact, 50):.1f} ms, "
+        f"p99 {pct(t_exact, 99):.1f} ms"
     )
     print(
-        f"  recall@10 vs exact {rec:.3f} by id, {rec_ties:.3f} counting ties [>= 0.98]; speed-up x{pct(t_exact, 50) / pct(t_approx, 50):.2f} (p50)"
+        f"  recall@10 vs exact {rec:.3f} by id, {rec_ties:.3f} counting ties [>= 0.98]; "
+        f"speed-up x{pct(t_exact, 50) / pct(t_approx, 50):.2f} (p50)"
     )
 
 

@@ -70,7 +70,9 @@ JOB_COLUMNS: dict[str, str] = {
     "age_max": "int >= age_min",
     "education_min": "str level label or None",
     "certificates_required": "list[str] canonical certificate ids",
-    "certificates_unrecognised": "list[str] required certificates as written, not matched to the catalogue",
+    "certificates_unrecognised": (
+        "list[str] required certificates as written, not matched to the catalogue"
+    ),
     "dormitory": "bool",
     "meals": "bool",
     "halal_canteen": "bool",

@@ -48,7 +48,6 @@ hold; no job gets more than its places; no worker gets two jobs.
 
 from __future__ import annotations
 
-import heapq
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -274,100 +273,6 @@ def _solve_welfare(
         raise RuntimeError(f"min-cost flow ended with status {status!r}, not OPTIMAL.")
     used = flow.flows(arcs[: len(w)]) > 0
     return used, "OPTIMAL"
-
-
-def _solve_stable_sequential(
-    w: np.ndarray,
-    j: np.ndarray,
-    score: np.ndarray,
-    weight: np.ndarray,
-    worker_ids: np.ndarray,
-    job_ids: np.ndarray,
-    n_workers: int,
-    places: np.ndarray,
-    firm_of_job: np.ndarray | None,
-    max_per_firm: int | None,
-) -> tuple[np.ndarray, str]:
-    """One proposal at a time (McVitie–Wilson) with heaps; a reference for the tests.
-
-    Returns a boolean mask of the matched arcs. :func:`_solve_stable` gives the same matching
-    (deferred acceptance does not depend on the order of proposals) and is faster in numpy.
-    """
-    n_arcs = len(w)
-    # A worker's list: best score first, ties by smaller job_id.
-    order = np.lexsort((job_ids[j], -score, w))
-    counts = np.bincount(w, minlength=n_workers)
-    end = np.cumsum(counts)
-    start = end - counts
-    arc_job = j[order].tolist()
-    # The job's view of an application: higher weight is better, ties -> smaller worker_id.
-    # A heap keeps the *worst* held application on top: (weight, -worker_id).
-    arc_key = weight[order].tolist()
-    neg_wid = (
-        (-worker_ids.astype(np.float64)).tolist()
-        if worker_ids.dtype.kind == "f"
-        else [-x for x in worker_ids.tolist()]
-    )
-    ptr = start.tolist()
-    end_l = end.tolist()
-    cap = places.tolist()
-    held = [-1] * n_workers  # position in `order` of the held arc
-    job_heap: list[list[tuple]] = [[] for _ in range(len(places))]
-    job_count = [0] * len(places)
-    use_firm = max_per_firm is not None
-    if use_firm:
-        _, firm_idx = np.unique(firm_of_job, return_inverse=True)
-        firm_of = firm_idx.tolist()
-        firm_heap: list[list[tuple]] = [[] for _ in range(int(firm_idx.max()) + 1)]
-        firm_count = [0] * len(firm_heap)
-    heappush, heappop = heapq.heappush, heapq.heappop
-
-    free = [x for x in range(n_workers - 1, -1, -1) if counts[x] > 0]
-    while free:
-        x = free.pop()
-        while ptr[x] < end_l[x]:
-            a = ptr[x]
-            ptr[x] = a + 1
-            jj = arc_job[a]
-            entry = (arc_key[a], neg_wid[x], x, a)
-            heappush(job_heap[jj], entry)
-            held[x] = a
-            job_count[jj] += 1
-            if use_firm:
-                f = firm_of[jj]
-                heappush(firm_heap[f], entry)
-                firm_count[f] += 1
-            rejected = -1
-            if job_count[jj] > cap[jj]:
-                h = job_heap[jj]
-                while True:
-                    _, _, r, ra = heappop(h)
-                    if held[r] == ra:
-                        break
-                held[r] = -1
-                job_count[jj] -= 1
-                if use_firm:
-                    firm_count[firm_of[jj]] -= 1
-                rejected = r
-            elif use_firm and firm_count[firm_of[jj]] > max_per_firm:
-                h = firm_heap[firm_of[jj]]
-                while True:
-                    _, _, r, ra = heappop(h)
-                    if held[r] == ra:
-                        break
-                held[r] = -1
-                job_count[arc_job[ra]] -= 1
-                firm_count[firm_of[jj]] -= 1
-                rejected = r
-            if rejected == x:
-                continue  # x was the weakest applicant: try the next job on x's list
-            if rejected >= 0:
-                free.append(rejected)
-            break
-    held_arr = np.asarray(held, dtype=np.int64)
-    used = np.zeros(n_arcs, dtype=bool)
-    used[order[held_arr[held_arr >= 0]]] = True
-    return used, "STABLE"
 
 
 def _solve_stable(

@@ -131,16 +131,18 @@ class MatchingEngine(BaseEstimator):
     >>> import datetime as dt, pandas as pd
     >>> class Toy:
     ...     def encode(self, texts):
-    ...         return np.array([[t.count("焊") + .1, t.count("缝") + .1] for t in texts], dtype=np.float32)
-    >>> jobs = pd.DataFrame([dict(job_id=j, firm_id=1, firm_name="厂", title=t, description="", occupation_code="",
-    ...     city="苏州市", district="", wage_min=4000, wage_max=5000, headcount=3, hired_count=0, age_min=18,
-    ...     age_max=50, education_min=None, certificates_required=[], dormitory=True, meals=True,
-    ...     halal_canteen=False, novice_ok=True, status="open", posted_at=dt.date(2024, 1, 1))
+    ...         rows = [[t.count("焊") + .1, t.count("缝") + .1] for t in texts]
+    ...         return np.array(rows, dtype=np.float32)
+    >>> jobs = pd.DataFrame([dict(job_id=j, firm_id=1, firm_name="厂", title=t, description="",
+    ...     occupation_code="", city="苏州市", district="", wage_min=4000, wage_max=5000,
+    ...     headcount=3, hired_count=0, age_min=18, age_max=50, education_min=None,
+    ...     certificates_required=[], dormitory=True, meals=True, halal_canteen=False,
+    ...     novice_ok=True, status="open", posted_at=dt.date(2024, 1, 1))
     ...     for j, t in [(1, "电焊工"), (2, "缝纫工")]])
-    >>> workers = pd.DataFrame([dict(worker_id=9, birth_date=dt.date(1990, 1, 1), county_code="610621",
-    ...     education="初中", skills_text="做过三年缝纫", desired_jobs=["缝纫"], certificates=[],
-    ...     certificates_unrecognised=[], preferred_cities=[], min_wage=3000, needs_dormitory=True,
-    ...     needs_halal=False)])
+    >>> workers = pd.DataFrame([dict(worker_id=9, birth_date=dt.date(1990, 1, 1),
+    ...     county_code="610621", education="初中", skills_text="做过三年缝纫",
+    ...     desired_jobs=["缝纫"], certificates=[], certificates_unrecognised=[],
+    ...     preferred_cities=[], min_wage=3000, needs_dormitory=True, needs_halal=False)])
     >>> engine = MatchingEngine(encoder=Toy(), as_of=dt.date(2024, 6, 1)).fit(jobs, workers)
     >>> [r["job_id"] for r in engine.recommend_jobs(9, k=2)]
     [2, 1]
@@ -331,7 +333,7 @@ class MatchingEngine(BaseEstimator):
         return self._upsert(self.jobs_index_, self._open_jobs(jobs), prepare_jobs)
 
     def update_jobs(self, jobs: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[int]:
-        """Replace changed jobs; jobs now filled or closed leave the index. Returns ids still open."""
+        """Replace changed jobs; jobs now filled or closed leave the index. Returns ids open."""
         check_is_fitted(self, "jobs_index_")
         jobs = _frame(jobs)
         open_jobs = self._open_jobs(jobs)
@@ -502,7 +504,7 @@ class MatchingEngine(BaseEstimator):
         return self._items("jobs", pw, w_rows, pj, rows, dense, lexical, k)
 
     def recommend_workers(self, job: int | Mapping[str, Any], k: int = 50) -> list[dict[str, Any]]:
-        """The best ``k`` workers for a job, best first (``{worker_id, score, p_success, reasons, ...}``)."""
+        """The best ``k`` workers for a job, best first (``{worker_id, score, p_success, ...}``)."""
         check_is_fitted(self, "workers_index_")
         _check_k(k)
         pj, row, emb, lex = self._job_query(job)

@@ -96,7 +96,7 @@ def table_hash(frame: pd.DataFrame) -> str:
 
 
 def data_snapshot(**tables: pd.DataFrame | None) -> dict[str, Any]:
-    """Counts and hashes of the tables a model was trained on (``jobs=..., workers=..., events=...``).
+    """Counts and hashes of the tables a model was trained on (``jobs=, workers=, events=``).
 
     >>> data_snapshot(jobs=pd.DataFrame({"job_id": [1, 2]}))["jobs"]["rows"]
     2
@@ -243,7 +243,7 @@ def save_model(
 
 
 def read_metadata(folder: str | os.PathLike[str]) -> dict[str, Any]:
-    """The ``metadata.json`` of a version folder (``ModelLoadError`` naming the path if unreadable)."""
+    """The ``metadata.json`` of a version folder (``ModelLoadError`` naming an unreadable path)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise ModelLoadError(f"model folder {str(folder)!r} does not exist (模型目录不存在)")
@@ -262,7 +262,8 @@ def read_metadata(folder: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def check_versions(meta: Mapping[str, Any], folder: str | os.PathLike[str]) -> None:
-    """Refuse an artifact trained with another major.minor of scikit-learn or sentence-transformers."""
+    """Refuse an artifact trained with another major.minor of scikit-learn or
+    sentence-transformers."""
     saved = meta.get("libraries", {})
     now = library_versions()
     for lib in CHECKED_LIBRARIES:
@@ -273,8 +274,9 @@ def check_versions(meta: Mapping[str, Any], folder: str | os.PathLike[str]) -> N
             continue
         if lib in saved and _major_minor(saved[lib]) != _major_minor(now[lib]):
             raise ModelLoadError(
-                f"model {str(folder)!r} was trained with {lib} {saved[lib]} but {now[lib]} is installed "
-                f"(模型与当前库版本不符); retrain it with `jobbridge train` or install {lib}=={saved[lib]}"
+                f"model {str(folder)!r} was trained with {lib} {saved[lib]} but {now[lib]} is "
+                f"installed (模型与当前库版本不符); retrain it with `jobbridge train` or install "
+                f"{lib}=={saved[lib]}"
             )
 
 

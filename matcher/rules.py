@@ -143,7 +143,8 @@ def education_rank(levels: Sequence[object], ranks: Mapping[str, int], *, what: 
             out[i] = ranks[str(level)]
         except KeyError:
             raise ValueError(
-                f"{what}: education level {level!r} is unknown; valid levels are {sorted(ranks, key=ranks.get)}"
+                f"{what}: education level {level!r} is unknown; "
+                f"valid levels are {sorted(ranks, key=ranks.get)}"
             ) from None
     return out
 
@@ -160,7 +161,7 @@ class CertificateVocabulary:
                 self.index[cid] = len(self.index)
 
     def matrix(self, lists: Sequence[list[str]], *, grow: bool) -> sp.csr_matrix:
-        """A 0/1 CSR matrix (rows = ``lists``); ids not in the vocabulary are dropped unless ``grow``.
+        """A 0/1 CSR matrix (rows = ``lists``); ids outside the vocabulary dropped unless ``grow``.
 
         Worker matrices are grown too: a certificate a worker holds must keep its column when a
         later job starts to require it.

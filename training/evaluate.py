@@ -202,13 +202,15 @@ class EvaluationReport:
         s = self.setup
         lines = [
             "匹配引擎评估（留出集） / engine evaluation on a held-out split",
-            f"测试劳动力 {s.get('n_test_workers', '—')} 人，评估劳动力 {s.get('n_eval_workers', '—')} 人、"
+            f"测试劳动力 {s.get('n_test_workers', '—')} 人，"
+            f"评估劳动力 {s.get('n_eval_workers', '—')} 人、"
             f"岗位 {s.get('n_eval_jobs', '—')} 个，在招岗位 {s.get('n_open_jobs', '—')} 个；"
             f"时间切分点 {s.get('cutoff', '—')}",
             "相关度：data.outcomes.true_pair_utility（真实6个月留存概率，违反硬规则为0）",
             "",
             f"{'method':<18}{'jobs→worker':>14}{'':>11}{'':>9}  {'workers→job':>14}{'':>11}{'':>9}",
-            f"{'':<18}{'NDCG@10':>14}{'Recall@50':>11}{'viol@10':>9}  {'NDCG@10':>14}{'Recall@50':>11}{'viol@10':>9}",
+            f"{'':<18}{'NDCG@10':>14}{'Recall@50':>11}{'viol@10':>9}  "
+            f"{'NDCG@10':>14}{'Recall@50':>11}{'viol@10':>9}",
         ]
         for m in METHODS:
             a = self.jobs_for_workers.get(m, {})
@@ -216,12 +218,14 @@ class EvaluationReport:
             if not a and not b:
                 continue
             lines.append(
-                f"{m:<18}{f(a.get('ndcg@10')):>14}{f(a.get('recall@50')):>11}{f(a.get('violations@10')):>9}  "
+                f"{m:<18}{f(a.get('ndcg@10')):>14}{f(a.get('recall@50')):>11}"
+                f"{f(a.get('violations@10')):>9}  "
                 f"{f(b.get('ndcg@10')):>14}{f(b.get('recall@50')):>11}{f(b.get('violations@10')):>9}"
             )
         lines.append("")
         lines.append(
-            f"完整引擎 vs TF-IDF+硬规则 NDCG@10：岗位→人 {f(self.improvement('jobs_for_workers'), True)}，"
+            "完整引擎 vs TF-IDF+硬规则 NDCG@10："
+            f"岗位→人 {f(self.improvement('jobs_for_workers'), True)}，"
             f"人→岗位 {f(self.improvement('workers_for_jobs'), True)}（要求 ≥ +10%）"
         )
         r = self.retention
@@ -233,7 +237,8 @@ class EvaluationReport:
             lines.append(f"  {'bin':<10}{'count':>8}{'predicted':>11}{'observed':>10}")
             for row in r["reliability"]:
                 lines.append(
-                    f"  {row['bin']:<10}{row['count']:>8}{row['mean_predicted']:>11.3f}{row['observed']:>10.3f}"
+                    f"  {row['bin']:<10}{row['count']:>8}{row['mean_predicted']:>11.3f}"
+                    f"{row['observed']:>10.3f}"
                 )
         else:
             lines.append(f"留存预测：{r.get('note', '无')}")
@@ -357,8 +362,8 @@ def evaluate(
         "recall_k": recall_k,
         "seed": seed,
         "cutoff": None if cutoff is None else str(pd.Timestamp(cutoff).date()),
-        "relevance": "data.outcomes.true_pair_utility (noise-free P(retained 6 months | recommended), 0 if a hard "
-        "rule is broken)",
+        "relevance": "data.outcomes.true_pair_utility (noise-free P(retained 6 months | "
+        "recommended), 0 if a hard rule is broken)",
     }
     jobs_table: dict[str, dict[str, Any]] = {}
     workers_table: dict[str, dict[str, Any]] = {}

@@ -96,6 +96,7 @@ _LABELS = {
     "job": "岗位",
     "worker": "劳动力",
     "api_key": "API 密钥",
+    "user": "用户",
     "fair": "招聘会",
     "allocation": "分配方案",
 }

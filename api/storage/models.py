@@ -226,6 +226,33 @@ class ApiKey(Base):
         return self.revoked_at is None
 
 
+class User(Base):
+    """A person who signs in to the pages (``jobbridge users create``), with the role and scope
+    an API key would have. Only an argon2 hash of the password is kept; ``failed_logins`` and
+    ``locked_until`` lock the account for a while after repeated wrong passwords."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    firm_id: Mapped[int | None] = mapped_column(ForeignKey("firms.id"), nullable=True)
+    region_prefix: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'hr', 'bureau', 'organiser')", name="role"),
+        CheckConstraint("role != 'hr' OR firm_id IS NOT NULL", name="hr_has_firm"),
+        CheckConstraint("role != 'bureau' OR region_prefix IS NOT NULL", name="bureau_has_region"),
+    )
+
+
 class AuditEntry(Base):
     """Who read or wrote which fields of which object, and when (personal-data accountability)."""
 
@@ -386,6 +413,7 @@ __all__ = [
     "Firm",
     "Job",
     "OutcomeEvent",
+    "User",
     "Worker",
     "utcnow",
 ]

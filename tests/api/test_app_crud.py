@@ -536,14 +536,14 @@ def test_a_database_that_stays_busy_gives_503_with_retry_after(app, client, worl
 
     from sqlalchemy.exc import OperationalError
 
-    from api import openapi
+    from api import transactions
     from api.storage import repository as repo_module
 
     def always_locked(session, worker_id):
         raise OperationalError("SELECT", {}, sqlite3.OperationalError("database is locked"))
 
     monkeypatch.setattr(repo_module, "get_worker", always_locked)
-    monkeypatch.setattr(openapi.time, "sleep", lambda s: None)
+    monkeypatch.setattr(transactions.time, "sleep", lambda s: None)
     r = client.get(f"/api/v1/workers/{world.workers[0]}", headers=world.headers("admin"))
     assert r.status_code == 503 and r.headers["Retry-After"] == "1"
     assert r.mimetype == "application/problem+json" and "数据库繁忙" in r.get_json()["detail"]
