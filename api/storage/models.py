@@ -386,7 +386,11 @@ class FairInterview(Base):
 
 
 class Allocation(Base):
-    """A stored allocation run: what was asked and what the solver answered."""
+    """A stored allocation run: what was asked and what the solver answered.
+
+    A run is a proposal (``status = 'proposed'``) until a clerk has reviewed it and confirmed
+    it (``'confirmed'``, with who and when); only a confirmed run is what the county acts on.
+    """
 
     __tablename__ = "allocations"
 
@@ -394,6 +398,71 @@ class Allocation(Base):
     request: Mapped[dict[str, Any]] = mapped_column(JSON)
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    status: Mapped[str] = mapped_column(String(10), default="proposed", server_default="proposed")
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    confirmed_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+
+    __table_args__ = (CheckConstraint("status IN ('proposed', 'confirmed')", name="status"),)
+
+
+TASK_KINDS = ("import_workers", "import_jobs", "allocation", "fair_plan", "train")
+TASK_STATUSES = ("queued", "running", "done", "failed")
+
+
+class Task(Base):
+    """A piece of long work run by the background queue (:mod:`api.tasks`).
+
+    The row is what a page shows after a reload: who asked for what, its state, how far it got
+    (``done`` of ``total``, ``stage`` in words), what came out (``result``) or why it failed
+    (``error``, in Chinese). The asker's role and scope are kept so that the worker process acts
+    with exactly the rights of the person who asked, and so that pages list only one's own.
+    """
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str] = mapped_column(String(200), default="")
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    actor: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(10))
+    api_key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    firm_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    region_prefix: Mapped[str | None] = mapped_column(String(6), nullable=True)
+    queue_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('import_workers', 'import_jobs', 'allocation', 'fair_plan', 'train')",
+            name="kind",
+        ),
+        CheckConstraint("status IN ('queued', 'running', 'done', 'failed')", name="status"),
+    )
+
+
+class CountyTarget(Base):
+    """A county's yearly target of workers placed in stable jobs (editable by admins)."""
+
+    __tablename__ = "county_targets"
+
+    county_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Workers hired (and so counted towards the cooperation's yearly transfer figure).
+    hired_target: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
+
+    __table_args__ = (CheckConstraint("hired_target >= 0", name="hired_target"),)
 
 
 __all__ = [
@@ -406,6 +475,7 @@ __all__ = [
     "CHANGE_KINDS",
     "CHANGE_OPS",
     "Change",
+    "CountyTarget",
     "Fair",
     "FairFirm",
     "FairInterview",
@@ -413,6 +483,9 @@ __all__ = [
     "Firm",
     "Job",
     "OutcomeEvent",
+    "TASK_KINDS",
+    "TASK_STATUSES",
+    "Task",
     "User",
     "Worker",
     "utcnow",

@@ -396,14 +396,24 @@ def _get(session: Session, model: type, object_type: str, object_id: int) -> Any
     return row
 
 
+def _stale(current: int, expected: int | frozenset[int] | None) -> bool:
+    """Whether a write based on ``expected`` (a version, the versions an If-Match list names,
+    or ``None`` for any) must be refused because the row is now at ``current``."""
+    if expected is None:
+        return False
+    if isinstance(expected, frozenset):
+        return current not in expected
+    return current != expected
+
+
 def _update(
     session: Session,
     row: Any,
     object_type: str,
     values: Mapping[str, Any],
-    expected_version: int | None,
+    expected_version: int | frozenset[int] | None,
 ) -> Any:
-    if expected_version is not None and row.version != expected_version:
+    if _stale(row.version, expected_version):
         raise StaleVersion(object_type, row.id, expected_version, row.version)
     try:
         # Changes are made inside the savepoint: begin_nested() flushes what is pending first.
@@ -415,8 +425,10 @@ def _update(
     return row
 
 
-def _delete(session: Session, row: Any, object_type: str, expected_version: int | None) -> None:
-    if expected_version is not None and row.version != expected_version:
+def _delete(
+    session: Session, row: Any, object_type: str, expected_version: int | frozenset[int] | None
+) -> None:
+    if _stale(row.version, expected_version):
         raise StaleVersion(object_type, row.id, expected_version, row.version)
     try:
         with _savepoint(session, object_type, row, expected_version):
@@ -447,7 +459,11 @@ def find_firm_by_name(session: Session, name: str) -> Firm | None:
 
 
 def update_firm(
-    session: Session, firm_id: int, changes: Mapping[str, Any], *, expected_version: int | None
+    session: Session,
+    firm_id: int,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int | frozenset[int] | None,
 ) -> Firm:
     """Apply ``changes``; :class:`StaleVersion` if the firm is no longer at ``expected_version``."""
     firm = get_firm(session, firm_id)
@@ -456,7 +472,9 @@ def update_firm(
     )
 
 
-def delete_firm(session: Session, firm_id: int, *, expected_version: int | None = None) -> None:
+def delete_firm(
+    session: Session, firm_id: int, *, expected_version: int | frozenset[int] | None = None
+) -> None:
     """Delete a firm; :class:`Conflict` while jobs still belong to it."""
     firm = get_firm(session, firm_id)
     if session.scalar(select(Job.id).where(Job.firm_id == firm_id).limit(1)) is not None:
@@ -507,7 +525,11 @@ def get_job(session: Session, job_id: int) -> Job:
 
 
 def update_job(
-    session: Session, job_id: int, changes: Mapping[str, Any], *, expected_version: int | None
+    session: Session,
+    job_id: int,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int | frozenset[int] | None,
 ) -> Job:
     """Apply ``changes`` (any job field); :class:`StaleVersion` if someone saved in between."""
     job = get_job(session, job_id)
@@ -519,7 +541,9 @@ def update_job(
     return _update(session, job, "job", values, expected_version)
 
 
-def delete_job(session: Session, job_id: int, *, expected_version: int | None = None) -> None:
+def delete_job(
+    session: Session, job_id: int, *, expected_version: int | frozenset[int] | None = None
+) -> None:
     """Delete a job (its outcome events go with it)."""
     _delete(session, get_job(session, job_id), "job", expected_version)
 
@@ -661,7 +685,7 @@ def update_worker(
     worker_id: int,
     changes: Mapping[str, Any],
     *,
-    expected_version: int | None,
+    expected_version: int | frozenset[int] | None,
     protector: IdProtector | None = None,
 ) -> Worker:
     """Apply ``changes``; a new ``id_number`` needs ``protector`` and is checked for duplicates."""
@@ -681,7 +705,9 @@ def update_worker(
     return _update(session, worker, "worker", values, expected_version)
 
 
-def delete_worker(session: Session, worker_id: int, *, expected_version: int | None = None) -> None:
+def delete_worker(
+    session: Session, worker_id: int, *, expected_version: int | frozenset[int] | None = None
+) -> None:
     """Delete a worker (and their outcome events, invitations and interviews)."""
     _delete(session, get_worker(session, worker_id), "worker", expected_version)
 

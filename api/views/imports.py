@@ -23,9 +23,12 @@ from api.service import commit, get_protector, get_session
 from api.storage import repository as repo
 from api.storage.models import AuditEntry, Firm, Job, Worker
 from api.storage.transfer import import_table
-from data.tabular import TableError, read_table, write_table
+from data.tabular import ReadLimits, TableError, read_table, write_table
 
 bp = Blueprint("imports", __name__)
+
+#: Titles of a refused file: the file is past a reading limit, or not a readable file.
+_FILE_TITLES = {413: "文件超过读取上限", 422: "文件无法读取"}
 
 _MEDIA = {
     "csv": "text/csv; charset=utf-8",
@@ -43,19 +46,20 @@ def _uploaded_frame():
             errors=[{"field": "file", "message": "缺少上传文件"}],
         )
     try:
-        frame = read_table(
+        # The reader stops at the first limit it passes, while it streams (data.reader).
+        return read_table(
             upload.stream,
             filename=upload.filename,
             max_bytes=int(current_app.config["MAX_CONTENT_LENGTH"]),
+            limits=ReadLimits(max_rows=int(current_app.config["MAX_IMPORT_ROWS"])),
         )
     except TableError as exc:
-        raise Unprocessable(str(exc), errors=[{"field": "file", "message": str(exc)}]) from None
-    limit = int(current_app.config["MAX_IMPORT_ROWS"])
-    if len(frame) > limit:
         raise ApiError(
-            f"文件有 {len(frame)} 行，超过单次导入上限 {limit} 行；请分批导入。", status=413
-        )
-    return frame
+            str(exc),
+            status=exc.status,
+            title=_FILE_TITLES.get(exc.status),
+            errors=[{"field": "file", "message": str(exc)}],
+        ) from None
 
 
 def _now() -> dt.datetime:

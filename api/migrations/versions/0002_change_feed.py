@@ -1,7 +1,7 @@
 """change feed: one row per committed write, in the write's transaction
 
 Revision ID: 0002
-Revises: 0003
+Revises: 0004
 Create Date: 2026-12-02 07:50:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0002"
-down_revision: str | None = "0003"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
