@@ -22,10 +22,28 @@ ID_KEY : str or None
 MAX_CONTENT_LENGTH : int
     Largest request body / import file accepted, in bytes (default 100 MiB). Flask reads the
     same key to refuse larger uploads with 413.
+MAX_IMPORT_ROWS : int
+    Largest number of data rows of one imported file; the reader stops at the next one (413).
+ALLOW_LOOSE_PERMISSIONS : bool
+    Start even when the SQLite database or ``INSTANCE_DIR/id_key`` can be read by the file's
+    group or other users (``JOBBRIDGE_ALLOW_LOOSE_PERMISSIONS=1``). Off: such a file is a
+    refusal to start that names the ``chmod 600`` to run. New files are created 0600 either way.
 PAGE_SIZE : int
     Default number of rows of a list page.
 MAX_PAGE_SIZE : int
     Largest page a client may ask for.
+REDIS_URL : str or None
+    Where the background queue (:mod:`api.tasks`) keeps its messages. Unset: an embedded
+    SQLite queue file ``INSTANCE_DIR/tasks-queue.db`` that needs no server (one machine);
+    ``redis://host:6379/0``: Redis, for consumers on several machines.
+TASKS_IMMEDIATE : bool
+    Run background tasks at once in the calling process instead of queueing them (tests; a
+    one-process setup with no ``jobbridge worker``). Default false.
+TASK_WORKERS : int
+    Threads of ``jobbridge worker`` (tasks running at once). Default 2.
+TASK_QUEUE_NAME : str
+    Name of the queue inside its store (``jobbridge``); two installations sharing one Redis
+    give different names.
 """
 
 from __future__ import annotations
@@ -47,8 +65,18 @@ DEFAULTS: dict[str, Any] = {
     "MODELS_DIR": str(REPO_ROOT / "models"),
     "ID_KEY": None,
     "MAX_CONTENT_LENGTH": 100 * 1024 * 1024,
+    # Largest number of data rows one import file may hold (HTTP and CLI): a county's
+    # register is at most about 100,000 workers.
+    "MAX_IMPORT_ROWS": 100_000,
+    # A database or ID-key file that others can read is a refusal to start unless this is on
+    # (api.permissions); for a host where a shared group is intended.
+    "ALLOW_LOOSE_PERMISSIONS": False,
     "PAGE_SIZE": 50,
     "MAX_PAGE_SIZE": 1000,
+    "REDIS_URL": None,
+    "TASKS_IMMEDIATE": False,
+    "TASK_WORKERS": 2,
+    "TASK_QUEUE_NAME": "jobbridge",
 }
 
 _INT_KEYS = frozenset(
@@ -65,6 +93,17 @@ def _coerce(key: str, value: Any, source: str) -> Any:
     if key in _INT_KEYS and value <= 0:
         raise ValueError(f"配置项 {key} 的值 {value!r}（来自 {source}）必须大于 0。")
     return value
+
+
+def as_bool(value: Any) -> bool:
+    """A setting's truth: ``true/1/yes/on`` (any case) from the environment, or a bool.
+
+    >>> as_bool("True"), as_bool("0"), as_bool(None)
+    (True, False, False)
+    """
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def load_config(
@@ -102,7 +141,10 @@ def load_config(
         config[key] = _coerce(key, value, "overrides")
     if config.get("ID_KEY") == "":
         config["ID_KEY"] = None
+    if config.get("REDIS_URL") == "":
+        config["REDIS_URL"] = None
+    config["TASKS_IMMEDIATE"] = as_bool(config.get("TASKS_IMMEDIATE"))
     return config
 
 
-__all__ = ["DEFAULTS", "ENV_PREFIX", "REPO_ROOT", "load_config"]
+__all__ = ["DEFAULTS", "ENV_PREFIX", "REPO_ROOT", "as_bool", "load_config"]

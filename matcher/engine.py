@@ -7,8 +7,9 @@ and the ``recommend_*`` methods answer from the index. For one worker it
 1. keeps only the jobs the hard rules allow (:mod:`matcher.rules`, vectorised);
 2. scores them by ``(1 - lexical_weight) * dense + lexical_weight * lexical`` — the encoder's
    cosine plus a character n-gram TF-IDF cosine — and keeps the best ``candidate_pool``;
-3. computes pair features (:mod:`matcher.features`) and orders the pool by the ranker's
-   calibrated ``p_success`` (retrieval score as tiebreak);
+3. computes pair features (:mod:`matcher.features`) and orders the pool by the prior
+   ranking (main trade, second trades, wishes, city, wage), blended with the ranker's
+   calibrated ``p_success`` as outcome history grows (retrieval score as tiebreak);
 4. attaches 2–4 Chinese reasons (:mod:`matcher.reasons`).
 
 Recommending workers for a job runs the same steps the other way round. Jobs and workers
@@ -32,6 +33,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from matcher.features import (
     FEATURE_NAMES,
+    HIERARCHY_SIMILARITY,
     Context,
     Geography,
     NameOccupationCoder,
@@ -44,7 +46,8 @@ from matcher.features import (
     rowwise_sparse_dot,
 )
 from matcher.index import ItemIndex, top_k_rows
-from matcher.reasons import explain
+from matcher.ranker import blend_scores
+from matcher.reasons import explain, no_trade_notice
 from matcher.rules import (
     DEFAULT_EDUCATION_RANKS,
     CertificateVocabulary,
@@ -52,6 +55,22 @@ from matcher.rules import (
     pair_mask,
     workers_mask_for_job,
 )
+
+_PRIOR = FEATURE_NAMES.index("prior_score")
+_SKILL = FEATURE_NAMES.index("skill_fit")
+# Same detailed occupation or same minor group: "the worker's own trade" for the notice.
+_OWN_TRADE = HIERARCHY_SIMILARITY[3]
+
+
+class Recommendations(list):
+    """The answer of ``recommend_*``: a list of items, best first, plus ``notice``.
+
+    ``notice`` is None, or a sentence for the clerk when the hard rules leave no job in the
+    worker's own trade among the answers ("暂无同时提供清真食堂和宿舍的缝纫工岗位，以下为其他
+    可选岗位"). Being a list, it serialises and compares as before.
+    """
+
+    notice: str | None = None
 
 
 def resolve_encoder(spec: Any) -> Any:
@@ -88,7 +107,8 @@ class MatchingEngine(BaseEstimator):
         How many rule-abiding candidates retrieval hands to the ranker.
     ranker : SuccessRanker or None, default=None
         A fitted :class:`matcher.ranker.SuccessRanker`; without one, results are ordered by
-        the retrieval score and ``p_success`` is None.
+        the prior ranking (:func:`matcher.features.prior_score`: taxonomy fit, then wishes,
+        city and wage) and ``p_success`` is None.
     as_of : date or None, default=None
         The day ages are computed at; None means the day :meth:`fit` runs.
     geography : Geography, mapping or None, default=None
@@ -114,6 +134,10 @@ class MatchingEngine(BaseEstimator):
         a 1,000-row shortlist held 0.962 / 0.993 / 0.998 of the exact top 10.
     ann_shortlist : int, default=1000
         Rows scored exactly per query (at least ``10 * k`` of the pool asked for).
+    prior_strength : float, default=500
+        Successes of outcome history at which the learned ranker and the prior ranking
+        (:func:`matcher.features.prior_score`) weigh the same; the ranker's weight is
+        ``n / (n + prior_strength)`` for ``n`` successes learned from. 0: the ranker alone.
 
     Attributes
     ----------
@@ -164,6 +188,7 @@ class MatchingEngine(BaseEstimator):
         ann_min_rows: int | None = 50_000,
         ann_dim: int = 64,
         ann_shortlist: int = 1000,
+        prior_strength: float = 500.0,
     ) -> None:
         self.encoder = encoder
         self.lexical_weight = lexical_weight
@@ -179,6 +204,7 @@ class MatchingEngine(BaseEstimator):
         self.ann_min_rows = ann_min_rows
         self.ann_dim = ann_dim
         self.ann_shortlist = ann_shortlist
+        self.prior_strength = prior_strength
 
     # ------------------------------------------------------------------------------------
     # fitting
@@ -186,6 +212,8 @@ class MatchingEngine(BaseEstimator):
     def _validate_params(self) -> None:
         if not 0.0 <= float(self.lexical_weight) <= 1.0:
             raise ValueError(f"lexical_weight {self.lexical_weight!r} must lie in [0, 1]")
+        if not float(self.prior_strength) >= 0.0:
+            raise ValueError(f"prior_strength {self.prior_strength!r} must be a number >= 0")
         if int(self.candidate_pool) < 1:
             raise ValueError(f"candidate_pool {self.candidate_pool!r} must be a positive integer")
         for name in ("ann_dim", "ann_shortlist"):
@@ -196,6 +224,7 @@ class MatchingEngine(BaseEstimator):
             raise ValueError(
                 f"ranker {self.ranker!r} has no predict_proba; pass a fitted SuccessRanker or None"
             )
+        _check_ranker_features(self.ranker)
 
     def fit(self, jobs: pd.DataFrame, workers: pd.DataFrame) -> MatchingEngine:
         """Encode and index the open jobs (with headcount left) and the workers.
@@ -272,6 +301,7 @@ class MatchingEngine(BaseEstimator):
         """Attach a fitted ranker without re-indexing (the training pipeline does this)."""
         if ranker is not None and not hasattr(ranker, "predict_proba"):
             raise ValueError(f"ranker {ranker!r} has no predict_proba")
+        _check_ranker_features(ranker)
         self.ranker = ranker
         if hasattr(self, "jobs_index_"):
             self.ranker_ = ranker
@@ -408,17 +438,24 @@ class MatchingEngine(BaseEstimator):
         j_rows: np.ndarray,
         dense: np.ndarray,
         lexical: np.ndarray,
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
-        """Order candidate pairs: returns (order, retrieval score, p_success, features)."""
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+        """Order candidate pairs: returns (order, score, retrieval score, p_success, features).
+
+        Without a ranker the score is the prior (:func:`matcher.features.prior_score`); with
+        one it is the learned chance blended with the prior by how much outcome history the
+        ranker learned from (:func:`matcher.ranker.blend_scores`).
+        """
         w = float(self.lexical_weight)
         X = pair_features(pw, w_rows, pj, j_rows, dense, lexical, w)
         retrieval = (1 - w) * dense + w * lexical
+        prior = X[:, _PRIOR]
         if self.ranker_ is not None and len(X):
             p = self.ranker_.predict_proba(X)[:, 1]
-            order = np.lexsort((-retrieval, -p))
-            return order, retrieval, p, X
-        order = np.argsort(-retrieval, kind="stable")
-        return order, retrieval, None, X
+            score = blend_scores(self.ranker_, p, prior, float(self.prior_strength))
+            order = np.lexsort((-retrieval, -score))
+            return order, score, retrieval, p, X
+        order = np.lexsort((-retrieval, -prior))
+        return order, prior.astype(np.float64), retrieval, None, X
 
     def _items(
         self,
@@ -431,9 +468,12 @@ class MatchingEngine(BaseEstimator):
         lexical: np.ndarray,
         k: int,
         with_reasons: bool = True,
-    ) -> list[dict[str, Any]]:
-        order, retrieval, p, X = self._rank(pw, w_rows, pj, j_rows, dense, lexical)
-        out: list[dict[str, Any]] = []
+        notice_row: int | None = None,
+    ) -> Recommendations:
+        """The top ``k`` items; ``notice_row`` (the worker's row of a jobs answer) asks for
+        :attr:`Recommendations.notice`."""
+        order, score, retrieval, p, X = self._rank(pw, w_rows, pj, j_rows, dense, lexical)
+        out = Recommendations()
         names = self.context_.occupation_names
         top = order[:k]
         # Column arrays, cached on the prepared tables: pandas lookups per item or per call
@@ -446,7 +486,7 @@ class MatchingEngine(BaseEstimator):
                 item["job_id"] = int(jcols["job_id"][jr])
             else:
                 item["worker_id"] = int(wcols["worker_id"][wr])
-            item["score"] = float(p[pos]) if p is not None else float(retrieval[pos])
+            item["score"] = float(score[pos])
             item["p_success"] = float(p[pos]) if p is not None else None
             item["retrieval_score"] = float(retrieval[pos])
             if side == "jobs":
@@ -466,7 +506,14 @@ class MatchingEngine(BaseEstimator):
                 jrow = {c: v[jr] for c, v in jcols.items()}
                 item["reasons"] = explain(feats, wrow, jrow, names)
             out.append(item)
+        if notice_row is not None:
+            own = bool(len(top)) and bool((X[top, _SKILL] >= _OWN_TRADE).any())
+            out.notice = self._notice(pw, notice_row, own)
         return out
+
+    def _notice(self, pw: PreparedWorkers, row: int, own_trade_found: bool) -> str | None:
+        wrow = {c: v[int(row)] for c, v in pw.columns.items()}
+        return no_trade_notice(wrow, own_trade_found, self.context_.occupation_names)
 
     def recommend_jobs(self, worker: int | Mapping[str, Any], k: int = 10) -> list[dict[str, Any]]:
         """The best ``k`` open jobs for a worker, best first.
@@ -479,17 +526,18 @@ class MatchingEngine(BaseEstimator):
 
         Returns
         -------
-        list of dict
+        Recommendations (a list of dict)
             ``{job_id, score, p_success, retrieval_score, firm_id, firm_name, title, city,
             wage_min, wage_max, occupation_code, reasons}`` (``firm_id``/``firm_name`` None
             where the job table lacks them); every job breaks no hard rule for this worker.
+            Its ``notice`` says when no job of the worker's own trade is among them.
         """
         check_is_fitted(self, "jobs_index_")
         _check_k(k)
         pw, row, emb, lex = self._worker_query(worker)
         pj = self.jobs_index_.prepared
         if pj is None:
-            return []
+            return Recommendations()
         mask = jobs_mask_for_worker(pw.rules, row, pj.rules)
         pool = max(int(self.candidate_pool), k)
         rows, dense, lexical = self.jobs_index_.search(
@@ -501,7 +549,7 @@ class MatchingEngine(BaseEstimator):
             self._shortlist(self.jobs_index_, pool),
         )
         w_rows = np.full(len(rows), row, dtype=np.int64)
-        return self._items("jobs", pw, w_rows, pj, rows, dense, lexical, k)
+        return self._items("jobs", pw, w_rows, pj, rows, dense, lexical, k, notice_row=row)
 
     def recommend_workers(self, job: int | Mapping[str, Any], k: int = 50) -> list[dict[str, Any]]:
         """The best ``k`` workers for a job, best first (``{worker_id, score, p_success, ...}``)."""
@@ -510,7 +558,7 @@ class MatchingEngine(BaseEstimator):
         pj, row, emb, lex = self._job_query(job)
         pw = self.workers_index_.prepared
         if pw is None:
-            return []
+            return Recommendations()
         mask = workers_mask_for_job(pj.rules, row, pw.rules)
         pool = max(int(self.candidate_pool), k)
         rows, dense, lexical = self.workers_index_.search(
@@ -540,7 +588,7 @@ class MatchingEngine(BaseEstimator):
         out: dict[int, list[dict[str, Any]]] = {}
         pj, pw = jidx.prepared, widx.prepared
         if pj is None or not ids:
-            return {i: [] for i in ids}
+            return {i: Recommendations() for i in ids}
         w = float(self.lexical_weight)
         pool = max(int(self.candidate_pool), k)
         for start in range(0, len(ids), chunk):
@@ -552,7 +600,8 @@ class MatchingEngine(BaseEstimator):
                 score = np.where(mask, (1 - w) * dense_block[n] + w * lex_block[n], -np.inf)
                 kk = min(pool, int(np.count_nonzero(mask)))
                 if kk == 0:
-                    out[ids[start + n]] = []
+                    out[ids[start + n]] = Recommendations()
+                    out[ids[start + n]].notice = self._notice(pw, wr, False)
                     continue
                 top = top_k_rows(score, kk)
                 w_rows = np.full(len(top), wr, dtype=np.int64)
@@ -566,6 +615,7 @@ class MatchingEngine(BaseEstimator):
                     lex_block[n, top],
                     k,
                     with_reasons,
+                    notice_row=wr,
                 )
         return out
 
@@ -678,9 +728,19 @@ def _remove(index: ItemIndex, ids: Iterable[int]) -> None:
     index.remove(ids)
 
 
+def _check_ranker_features(ranker: Any) -> None:
+    names = getattr(ranker, "feature_names_", None)
+    if names is not None and tuple(names) != FEATURE_NAMES:
+        missing = sorted(set(FEATURE_NAMES) - set(names))
+        raise ValueError(
+            f"排序模型的特征与当前引擎不一致（缺少 {missing[:5]}），请重新训练（jobbridge train）; "
+            "the ranker was trained on other features than this engine computes"
+        )
+
+
 def _check_k(k: object) -> None:
     if not isinstance(k, int | np.integer) or isinstance(k, bool) or int(k) < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
 
 
-__all__ = ["MatchingEngine", "resolve_encoder"]
+__all__ = ["MatchingEngine", "Recommendations", "resolve_encoder"]

@@ -61,11 +61,15 @@ from matcher.allocation import (
 __all__ = [
     "FairPlan",
     "REASON_ABSENT",
+    "REASON_CANCELLED",
     "REASON_FIRM_CANCELLED",
     "REASON_FIRM_FULL",
     "REASON_MAX_WORKERS",
+    "REASON_MOVED",
     "REASON_NO_SLOT",
+    "cancel_interview",
     "make_slots",
+    "move_interview",
     "plan_fair",
     "replan_fair",
 ]
@@ -75,6 +79,8 @@ REASON_FIRM_FULL = "受邀企业的面试名额已满"
 REASON_MAX_WORKERS = "邀请人数已达上限"
 REASON_FIRM_CANCELLED = "企业取消参会"
 REASON_ABSENT = "求职者无法到场"
+REASON_CANCELLED = "组织方取消了这场面试"
+REASON_MOVED = "组织方调整了面试时间"
 NOTE_TIME_LIMIT = "已达求解时限，返回目前找到的最好可行方案"
 NOTE_GREEDY = "求解器在时限内未找到方案，返回贪心排出的可行方案"
 
@@ -1030,3 +1036,143 @@ def replan_fair(
 
 def _public(iv: dict[str, Any]) -> dict[str, Any]:
     return {k: iv[k] for k in ("worker_id", "job_id", "firm_id", "booth", "desk", "start", "end")}
+
+
+# --------------------------------------------------------------------------- hand edits
+
+
+def _current_slots(plan: FairPlan) -> tuple[list[int], dict[int, int], dict[int, str]]:
+    """Each request's slot (-1 when unscheduled), the desks it holds, and why not scheduled."""
+    slot_index = {start: i for i, (start, _) in enumerate(plan.slots)}
+    at = {(iv["worker_id"], iv["firm_id"], iv["job_id"]): iv for iv in plan.interviews}
+    why_not = {
+        (u["worker_id"], u["job_id"]): u.get("why", REASON_NO_SLOT) for u in plan.unscheduled
+    }
+    slot_of: list[int] = []
+    desk_fixed: dict[int, int] = {}
+    why: dict[int, str] = {}
+    for r, req in enumerate(plan.requests):
+        iv = at.get((req["worker_id"], req["firm_id"], req["job_id"]))
+        if iv is None:
+            slot_of.append(-1)
+            why[r] = why_not.get((req["worker_id"], req["job_id"]), REASON_NO_SLOT)
+        else:
+            slot_of.append(slot_index[iv["start"]])
+            desk_fixed[r] = iv["desk"]
+    return slot_of, desk_fixed, why
+
+
+def _rebuild(
+    plan: FairPlan,
+    requests: list[dict[str, Any]],
+    slot_of: list[int],
+    desk_fixed: dict[int, int],
+    why: dict[int, str],
+) -> FairPlan:
+    firm_rows = [{k: f[k] for k in ("firm_id", "firm_name", "booth", "value")} for f in plan.firms]
+    new = _assemble(
+        firm_rows,
+        requests,
+        np.asarray(slot_of, dtype=np.int64),
+        plan.slots,
+        plan.settings,
+        plan.not_invited,
+        plan.alternatives,
+        desk_fixed=desk_fixed,
+        unscheduled_why=why,
+    )
+    new.stats = {**plan.stats, **new.stats}
+    return new
+
+
+def _interview_request(plan: FairPlan, worker_id: Any, firm_id: Any) -> int:
+    scheduled = {(iv["worker_id"], iv["firm_id"], iv["job_id"]) for iv in plan.interviews}
+    for r, req in enumerate(plan.requests):
+        if (req["worker_id"], req["firm_id"], req["job_id"]) in scheduled and (
+            req["worker_id"],
+            req["firm_id"],
+        ) == (worker_id, firm_id):
+            return r
+    raise ValueError(f"求职者 {worker_id} 在企业 {firm_id} 没有已排定的面试。")
+
+
+def move_interview(
+    plan: FairPlan | dict[str, Any], worker_id: Any, firm_id: Any, start: datetime | str
+) -> tuple[FairPlan, dict[str, Any]]:
+    """Move one interview to another time at the same booth, keeping every other one.
+
+    Refused (``ValueError``, in Chinese) when the worker has another interview then, or the
+    booth has no free desk then: a hand edit never makes a clash.
+
+    Returns
+    -------
+    (FairPlan, dict)
+        The new plan and the change (``"change": "moved"``, with ``from_start``).
+    """
+    plan = plan if isinstance(plan, FairPlan) else FairPlan.from_dict(plan)
+    r = _interview_request(plan, worker_id, firm_id)
+    start = _as_datetime(start)
+    starts = [s for s, _ in plan.slots]
+    if start not in starts:
+        raise ValueError(f"{start:%H:%M} 不是本场招聘会的面试时段。")
+    target = starts.index(start)
+    slot_of, desk_fixed, why = _current_slots(plan)
+    before = next(
+        iv for iv in plan.interviews if (iv["worker_id"], iv["firm_id"]) == (worker_id, firm_id)
+    )
+    if slot_of[r] == target:
+        raise ValueError(f"这场面试已经排在 {start:%H:%M}。")
+    booth = before["booth"]
+    for iv in plan.interviews:
+        if iv is before or iv["start"] != start:
+            continue
+        if iv["worker_id"] == worker_id:
+            raise ValueError(f"求职者在 {start:%H:%M} 已有另一场面试（展位 {iv['booth']}）。")
+    used = sum(
+        1
+        for iv in plan.interviews
+        if iv is not before and iv["booth"] == booth and iv["start"] == start
+    )
+    if used >= plan.settings["desks_per_booth"]:
+        raise ValueError(f"展位 {booth} 在 {start:%H:%M} 已排满。")
+    slot_of[r] = target
+    desk_fixed.pop(r, None)
+    new = _rebuild(plan, [dict(q) for q in plan.requests], slot_of, desk_fixed, why)
+    after = next(
+        iv for iv in new.interviews if (iv["worker_id"], iv["firm_id"]) == (worker_id, firm_id)
+    )
+    change = {
+        "change": "moved",
+        **_public(after),
+        "from_start": before["start"],
+        "from_desk": before["desk"],
+        "why": REASON_MOVED,
+    }
+    return new, change
+
+
+def cancel_interview(
+    plan: FairPlan | dict[str, Any], worker_id: Any, firm_id: Any
+) -> tuple[FairPlan, dict[str, Any]]:
+    """Cancel one interview (its request too, so a re-plan does not book it again).
+
+    Every other interview keeps its booth, desk and time; :func:`replan_fair` with no other
+    change then gives the freed place to a request left unscheduled.
+    """
+    plan = plan if isinstance(plan, FairPlan) else FairPlan.from_dict(plan)
+    r = _interview_request(plan, worker_id, firm_id)
+    before = next(
+        iv for iv in plan.interviews if (iv["worker_id"], iv["firm_id"]) == (worker_id, firm_id)
+    )
+    slot_of, desk_fixed, why = _current_slots(plan)
+    requests = [dict(q) for i, q in enumerate(plan.requests) if i != r]
+    keep = [i for i in range(len(plan.requests)) if i != r]
+    renumber = {old: new for new, old in enumerate(keep)}
+    new = _rebuild(
+        plan,
+        requests,
+        [slot_of[i] for i in keep],
+        {renumber[i]: d for i, d in desk_fixed.items() if i != r},
+        {renumber[i]: w for i, w in why.items() if i != r},
+    )
+    return new, {"change": "removed", **_public(before), "why": REASON_CANCELLED}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import math
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,8 +35,10 @@ FEATURE_NAMES: tuple[str, ...] = (
     "dense_sim",
     "lexical_sim",
     "retrieval_score",
-    "occ_exp_match",
-    "occ_wish_match",
+    "main_fit",
+    "skill_fit",
+    "wish_fit",
+    "has_trade",
     "occ_job_coded",
     "wage_min_vs_floor",
     "wage_max_vs_floor",
@@ -56,7 +59,13 @@ FEATURE_NAMES: tuple[str, ...] = (
     "n_desired_jobs",
     "has_description",
     "headcount_left",
+    "prior_score",
 )
+
+#: Similarity of two CSCO codes by how far up the hierarchy they agree: the same detailed
+#: occupation, the same minor group (快递员 / 快件处理员), the same middle group, the same
+#: major group, nothing. Indexed by :func:`code_match_level`.
+HIERARCHY_SIMILARITY: tuple[float, ...] = (0.0, 0.1, 0.3, 0.6, 1.0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -237,6 +246,141 @@ def code_match_level(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
     return out
 
 
+def hierarchy_similarity(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+    """Graded similarity of paired CSCO codes (:data:`HIERARCHY_SIMILARITY`), float32."""
+    table = np.asarray(HIERARCHY_SIMILARITY, dtype=np.float32)
+    return table[code_match_level(a, b)]
+
+
+def best_hierarchy_similarity(groups: Sequence[Sequence[str]], b: Sequence[str]) -> np.ndarray:
+    """For each pair, the best :func:`hierarchy_similarity` of any code in ``groups[k]`` to
+    ``b[k]`` (0 for an empty group)."""
+    out = np.zeros(len(b), dtype=np.float32)
+    for i, (codes, y) in enumerate(zip(groups, b, strict=True)):
+        if codes and y:
+            out[i] = hierarchy_similarity(list(codes), [y] * len(codes)).max()
+    return out
+
+
+# What a clerk writes between two trades: punctuation and the joining words people say.
+_CLAUSE_SPLIT = re.compile(r"[，,；;。、/|\n!！?？]+|(?:另外|此外|然后|也会|还会)")
+# Clauses that deny experience (没干过, 不会开车, 未从事) name no trade the worker has.
+_NEGATION = re.compile(r"没|未|不会|从未")
+# Words of character, not of trade (人踏实、能吃苦): they must not become a "trade".
+_FILLER = re.compile(r"踏实|吃苦|勤快|老实|身体好|能倒班|能加班|肯干|听话|挣")
+_CN_DIGITS = {
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_YEARS = re.compile(
+    r"(半|[0-9]+(?:\.[0-9]+)?|[一二两三四五六七八九十几来多好]+)"
+    r"\s*(?:个)?\s*(年|月|个月|季)"
+)
+
+
+def _number(word: str) -> float:
+    """A count as written: ``3``, ``三``, ``十五``, ``十来`` (≈12), ``几`` (≈3), ``三四``."""
+    if word == "半":
+        return 0.5
+    try:
+        return float(word)
+    except ValueError:
+        pass
+    w = word.replace("多", "").replace("来", "几").replace("好", "")
+    if "十" in w:
+        head, _, tail = w.partition("十")
+        tens = _CN_DIGITS.get(head, 1) if head else 1
+        unit = 2.0 if tail == "几" else float(_CN_DIGITS.get(tail, 0))
+        return tens * 10 + unit
+    digits = [_CN_DIGITS[c] for c in w if c in _CN_DIGITS]
+    if digits:
+        return float(sum(digits)) / len(digits)  # 三四 → 3.5, 一两 → 1.5
+    return 3.0 if "几" in w else 1.0
+
+
+def clause_years(clause: str) -> float | None:
+    """Years of experience a clause states (``干了十来年`` → 12, ``半年`` → 0.5), or None."""
+    m = _YEARS.search(clause)
+    if m is None:
+        return None
+    n = _number(m.group(1))
+    return n / 12.0 if m.group(2) in ("月", "个月") else (n / 4.0 if m.group(2) == "季" else n)
+
+
+def split_clauses(text: str) -> list[tuple[str, float | None]]:
+    """The clauses of a skills text that may name a trade, in order, with stated years."""
+    out: list[tuple[str, float | None]] = []
+    for part in _CLAUSE_SPLIT.split(text or ""):
+        part = part.strip()
+        if not is_meaningful(part) or _NEGATION.search(part) or _FILLER.search(part):
+            continue
+        out.append((part, clause_years(part)))
+    return out
+
+
+def order_trades(coded: Sequence[tuple[str, float | None]]) -> list[str]:
+    """Distinct codes of a worker's clauses, the main trade first.
+
+    The main trade is the one named first, unless another was held longer by the years
+    stated (a clause without years counts as one year): ``学过半年电焊，后来砌了十来年墙``
+    has masonry as its main trade. The rest follow in the order named.
+
+    >>> order_trades([("6-05-01-03", 3.0), ("6-30-05-01", None)])
+    ['6-05-01-03', '6-30-05-01']
+    >>> order_trades([("6-18-02-04", 0.5), ("6-29-01-01", 12.0)])
+    ['6-29-01-01', '6-18-02-04']
+    """
+    years: dict[str, float] = {}
+    for code, y in coded:
+        if code:
+            years[code] = max(years.get(code, 0.0), 1.0 if y is None else float(y))
+    codes = list(years)
+    if not codes:
+        return []
+    main = codes[0]
+    for c in codes[1:]:
+        if years[c] > years[main]:
+            main = c
+    return [main, *(c for c in codes if c != main)]
+
+
+def code_texts(
+    coder: OccupationPredictor,
+    texts: Sequence[str],
+    min_score: float,
+    majors: Sequence[str] | None = None,
+) -> list[str]:
+    """Codes of short texts, ``""`` where the coder is not sure enough.
+
+    A coder with ``predict_topk`` (:class:`matcher.occupations.OccupationCoder`) gives a score
+    that must reach ``min_score``, and with ``majors`` the best code of those major groups
+    is taken; a coder with ``predict`` only decides itself.
+    """
+    if not len(texts):
+        return []
+    unique = sorted(set(texts))
+    if hasattr(coder, "predict_topk"):
+        allowed = tuple(f"{m}-" for m in majors) if majors else None
+        found = []
+        for top in coder.predict_topk(unique, 10 if allowed else 1):
+            ok = [c for c, _, score in top if score >= min_score]
+            if allowed:
+                ok = [c for c in ok if str(c).startswith(allowed)]
+            found.append(str(ok[0]) if ok else "")
+    else:
+        found = [str(c or "") for c in coder.predict(unique)]
+    codes = dict(zip(unique, found, strict=True))
+    return [codes[t] for t in texts]
+
+
 # ---------------------------------------------------------------------------------------
 # Prepared tables
 
@@ -251,6 +395,12 @@ class Context:
     as_of: dt.date
     coder: OccupationPredictor | None = None
     occupation_names: Mapping[str, str] = field(default_factory=dict)
+    #: Least coder score for a clause of a worker's text to count as a trade.
+    clause_min_score: float = 0.2
+    #: CSCO major groups a worker's trade is coded in: service (4), farming (5) and
+    #: production (6) work, the trades of the programme's registered workers. Without it
+    #: a clause such as 会踩平车 became 会计专业人员 and 在厂里做过品检 企业经理.
+    worker_majors: tuple[str, ...] = ("4", "5", "6")
 
 
 class _ColumnArrays:
@@ -389,15 +539,33 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
         " ".join([s if ok else "", *d]).strip()
         for s, ok, d in zip(skills, has_skills, desired, strict=True)
     ]
-    exp_codes = [""] * len(workers)
-    wish_codes = [""] * len(workers)
+    trades: list[list[str]] = [[] for _ in range(len(workers))]
+    # What the worker said of each trade (会开叉车), for the reasons.
+    trade_clauses: list[tuple[str, ...]] = [() for _ in range(len(workers))]
+    wish_codes: list[tuple[str, ...]] = [() for _ in range(len(workers))]
     if ctx.coder is not None and len(workers):
-        todo = [i for i in range(len(workers)) if has_skills[i]]
-        for i, c in zip(todo, predict_codes(ctx.coder, [skills[i] for i in todo]), strict=True):
-            exp_codes[i] = str(c or "")
-        todo = [i for i in range(len(workers)) if desired[i]]
-        for i, c in zip(todo, predict_codes(ctx.coder, [desired[i][0] for i in todo]), strict=True):
-            wish_codes[i] = str(c or "")
+        clauses = [split_clauses(s) if ok else [] for s, ok in zip(skills, has_skills, strict=True)]
+        flat = [c for cs in clauses for c, _ in cs]
+        coded = iter(code_texts(ctx.coder, flat, ctx.clause_min_score, ctx.worker_majors))
+        for i, cs in enumerate(clauses):
+            pairs = [(next(coded), y, text) for text, y in cs]
+            trades[i] = order_trades([(c, y) for c, y, _ in pairs])
+            said = {}
+            for c, _, text in pairs:
+                said.setdefault(c, text)
+            trade_clauses[i] = tuple(said[c] for c in trades[i])
+        flat = [d for ds in desired for d in ds]
+        coded = iter(code_texts(ctx.coder, flat, ctx.clause_min_score, ctx.worker_majors))
+        for i, ds in enumerate(desired):
+            wish_codes[i] = tuple(dict.fromkeys(c for c in (next(coded) for _ in ds) if c))
+    main_codes = [t[0] if t else "" for t in trades]
+    second_codes = [tuple(t[1:]) for t in trades]
+    # The names of the coded trades join the retrieval text, so that "踩过缝纫机" also finds
+    # jobs titled 缝纫工 lexically.
+    trade_names = [
+        " ".join(n for n in (ctx.occupation_names.get(c, "") for c in t) if n) for t in trades
+    ]
+    texts = [" ".join(p for p in (t, n) if p) for t, n in zip(texts, trade_names, strict=True)]
     county = (
         workers.get("county_code", pd.Series([""] * len(workers))).fillna("").astype(str).tolist()
     )
@@ -409,8 +577,10 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
     frame = pd.DataFrame(
         {
             "worker_id": workers["worker_id"].to_numpy(dtype=np.int64),
-            "exp_code": np.asarray(exp_codes, dtype=object),
-            "wish_code": np.asarray(wish_codes, dtype=object),
+            "exp_code": np.asarray(main_codes, dtype=object),
+            "second_codes": pd.Series(second_codes, dtype=object).to_numpy(),
+            "wish_codes": pd.Series(wish_codes, dtype=object).to_numpy(),
+            "trade_clauses": pd.Series(trade_clauses, dtype=object).to_numpy(),
             "has_skills_text": has_skills,
             "n_desired_jobs": np.array([len(d) for d in desired], dtype=np.int16),
             "first_desired": np.asarray([d[0] if d else "" for d in desired], dtype=object),
@@ -459,6 +629,47 @@ def rowwise_sparse_dot(
     return np.asarray(a[ai].multiply(b[bi]).sum(axis=1)).ravel().astype(np.float32)
 
 
+def prior_score(cols: Mapping[str, np.ndarray]) -> np.ndarray:
+    """The ranking that needs no outcome history: taxonomy fit first, then the worker's wishes.
+
+    A labour-bureau clerk's order, in [0, 1]: the job in the worker's main trade
+    (hierarchy-graded, :data:`HIERARCHY_SIMILARITY`) before one of a second trade (0.7 of
+    it) or a wished one (0.6), those before a job that takes novices (0.35); a city the
+    worker did not ask for and a wage whose top is under the worker's floor each cost about
+    a third of a grade; text similarity, a wage above the floor, the paired city and a
+    dormitory only break ties. The learned ranker takes it as a monotone feature, and the
+    engine blends it with the learned score while outcome history is thin.
+    """
+    fit = np.maximum.reduce(
+        [
+            np.asarray(cols["main_fit"], dtype=np.float32),
+            0.7 * np.asarray(cols["second_fit"], dtype=np.float32),
+            0.6 * np.asarray(cols["wish_fit"], dtype=np.float32),
+            0.35 * np.asarray(cols["novice_ok"], dtype=np.float32),
+        ]
+    )
+    has_floor = np.asarray(cols["has_wage_floor"], dtype=bool)
+    max_vs = np.nan_to_num(np.asarray(cols["wage_max_vs_floor"], dtype=np.float32), nan=1.0)
+    min_vs = np.nan_to_num(np.asarray(cols["wage_min_vs_floor"], dtype=np.float32), nan=1.0)
+    under = has_floor & (max_vs < 1.0)
+    city_miss = ~np.asarray(cols["no_city_pref"], dtype=bool) & ~np.asarray(
+        cols["pref_city"], dtype=bool
+    )
+    retrieval = np.clip(np.asarray(cols["retrieval_score"], dtype=np.float32), 0, 1)
+    score = (
+        0.8 * fit
+        + 0.1 * retrieval
+        - 0.28 * city_miss
+        - 0.28 * under
+        + 0.04 * np.where(has_floor, np.clip((min_vs + max_vs) / 2 - 1.0, 0.0, 0.5), 0.0)
+        + 0.01 * np.clip(np.nan_to_num(np.asarray(cols["wage_mid"], dtype=np.float32)) / 10, 0, 1)
+        + 0.02 * np.asarray(cols["paired_city"], dtype=np.float32)
+        + 0.01 * np.asarray(cols["dormitory"], dtype=np.float32)
+    )
+    # Linear onto [0, 1] (the terms above span -0.56 … 0.98).
+    return ((score + 0.56) / 1.54).astype(np.float32)
+
+
 def pair_features(
     workers: PreparedWorkers,
     w_idx: np.ndarray,
@@ -478,8 +689,10 @@ def pair_features(
     wf, jf = workers.columns, jobs.columns
     n = len(w_idx)
     j_code = jf["occ_code"][j_idx]
-    exp = code_match_level(list(wf["exp_code"][w_idx]), list(j_code))
-    wish = code_match_level(list(wf["wish_code"][w_idx]), list(j_code))
+    j_codes = list(j_code)
+    main = hierarchy_similarity(list(wf["exp_code"][w_idx]), j_codes)
+    second = best_hierarchy_similarity(list(wf["second_codes"][w_idx]), j_codes)
+    wish = best_hierarchy_similarity(list(wf["wish_codes"][w_idx]), j_codes)
     floor = wf["min_wage"][w_idx]
     wmin = jf["wage_min"][j_idx]
     wmax = jf["wage_max"][j_idx]
@@ -509,8 +722,11 @@ def pair_features(
         "dense_sim": dense,
         "lexical_sim": lexical,
         "retrieval_score": (1 - lexical_weight) * dense + lexical_weight * lexical,
-        "occ_exp_match": exp,
-        "occ_wish_match": wish,
+        "main_fit": main,
+        "skill_fit": np.maximum(main, second),
+        "second_fit": second,
+        "wish_fit": wish,
+        "has_trade": np.fromiter((bool(c) for c in wf["exp_code"][w_idx]), dtype=bool, count=n),
         "occ_job_coded": np.array([bool(c) for c in j_code], dtype=np.float32),
         "wage_min_vs_floor": min_vs,
         "wage_max_vs_floor": max_vs,
@@ -532,6 +748,7 @@ def pair_features(
         "has_description": jf["has_description"][j_idx],
         "headcount_left": np.log1p(np.maximum(jf["headcount_left"][j_idx], 0)),
     }
+    cols["prior_score"] = prior_score(cols)
     out = np.empty((n, len(FEATURE_NAMES)), dtype=np.float32)
     for k, name in enumerate(FEATURE_NAMES):
         out[:, k] = np.asarray(cols[name], dtype=np.float32)
@@ -545,7 +762,15 @@ __all__ = [
     "NameOccupationCoder",
     "PreparedJobs",
     "PreparedWorkers",
+    "HIERARCHY_SIMILARITY",
+    "best_hierarchy_similarity",
+    "clause_years",
     "code_match_level",
+    "code_texts",
+    "hierarchy_similarity",
+    "order_trades",
+    "prior_score",
+    "split_clauses",
     "haversine_km",
     "normalize",
     "pair_features",

@@ -5,6 +5,17 @@ recommended (or reached any later stage) is an example; it is positive when a
 ``retained_6m`` event exists for it. A scikit-learn ``HistGradientBoostingClassifier``
 learns from :data:`matcher.features.FEATURE_NAMES`, and ``CalibratedClassifierCV``
 calibrates its probabilities so that ``p_success`` can be read out as a chance.
+
+The basics cannot be unlearned: the booster is monotone (``monotonic_cst``) in every
+feature of :data:`MONOTONE_INCREASING` — skill fit, wished trade, wage against the floor,
+wished and paired city, text similarity and the prior — whatever the outcome history says.
+The main trade outranks a second one by construction: ``main_fit`` and ``skill_fit`` (the
+best of main and second trades) are both increasing, so a job in the main trade (main 1,
+skill 1) never scores below the same job in a second trade (main 0, skill 1).
+
+:func:`blend_scores` mixes the learned chance with the prior ranking
+(:func:`matcher.features.prior_score`) by how many successes the ranker learned from, so
+that a ranker trained on little history cannot overturn the prior.
 """
 
 from __future__ import annotations
@@ -21,6 +32,49 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from matcher.features import FEATURE_NAMES
+
+#: Features the learned chance may never decrease in.
+MONOTONE_INCREASING: tuple[str, ...] = (
+    "dense_sim",
+    "lexical_sim",
+    "retrieval_score",
+    "main_fit",
+    "skill_fit",
+    "wish_fit",
+    "wage_min_vs_floor",
+    "wage_max_vs_floor",
+    "pref_city",
+    "paired_city",
+    "prior_score",
+)
+
+
+def monotonic_constraints() -> list[int]:
+    """``monotonic_cst`` for :data:`FEATURE_NAMES`: 1 for :data:`MONOTONE_INCREASING`, else 0."""
+    return [1 if name in MONOTONE_INCREASING else 0 for name in FEATURE_NAMES]
+
+
+def blend_scores(
+    ranker: object, p: np.ndarray, prior: np.ndarray, prior_strength: float
+) -> np.ndarray:
+    """``a * p / p_scale + (1 - a) * prior`` with ``a = n / (n + prior_strength)``.
+
+    ``n`` is the number of successes (``retained_6m`` pairs) the ranker learned from and
+    ``p_scale`` the 99th percentile of its training predictions, which puts the learned chance
+    on the prior's [0, 1] scale. With ``prior_strength`` 0 the learned chance alone orders.
+
+    >>> class R: n_positive_, p_scale_ = 100, 0.5
+    >>> blend_scores(R(), np.array([0.5, 0.0]), np.array([0.0, 1.0]), 100.0).tolist()
+    [0.5, 0.5]
+    """
+    n = float(getattr(ranker, "n_positive_", 0) or 0)
+    if prior_strength <= 0:
+        return np.asarray(p, dtype=np.float64)
+    a = n / (n + float(prior_strength))
+    scale = float(getattr(ranker, "p_scale_", 0) or 0) or max(float(np.max(p, initial=0)), 1e-9)
+    learned = np.clip(np.asarray(p, dtype=np.float64) / scale, 0.0, 1.0)
+    return a * learned + (1.0 - a) * np.asarray(prior, dtype=np.float64)
+
 
 _STAGES = ("recommended", "applied", "interviewed", "hired", "retained_3m", "retained_6m", "left")
 
@@ -151,6 +205,10 @@ class SuccessRanker(ClassifierMixin, BaseEstimator):
     feature_names_ : tuple of str
     base_rate_ : float
         Share of positive labels in the training pairs.
+    n_positive_ : int
+        Successes learned from (how far :func:`blend_scores` trusts the ranker).
+    p_scale_ : float
+        99th percentile of the training predictions.
 
     Examples
     --------
@@ -207,6 +265,7 @@ class SuccessRanker(ClassifierMixin, BaseEstimator):
             validation_fraction=0.15,
             n_iter_no_change=15,
             random_state=self.random_state,
+            monotonic_cst=monotonic_constraints(),
         )
         # ensemble=False: one booster refit on all data plus a calibrator fit on out-of-fold
         # predictions, so that serving costs one model, not cv models.
@@ -223,6 +282,8 @@ class SuccessRanker(ClassifierMixin, BaseEstimator):
         self.feature_names_ = FEATURE_NAMES
         self.base_rate_ = float(y.mean())
         self.n_train_ = int(y.shape[0])
+        self.n_positive_ = int(y.sum())
+        self.p_scale_ = float(max(np.quantile(self.predict_proba(X)[:, 1], 0.99), 1e-6))
         return self
 
     @staticmethod
@@ -265,4 +326,10 @@ class SuccessRanker(ClassifierMixin, BaseEstimator):
         return self.predict_proba(X)[:, 1]
 
 
-__all__ = ["SuccessRanker", "label_pairs"]
+__all__ = [
+    "MONOTONE_INCREASING",
+    "SuccessRanker",
+    "blend_scores",
+    "label_pairs",
+    "monotonic_constraints",
+]

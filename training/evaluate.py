@@ -311,6 +311,87 @@ def _record(
             viol[m] += int((~rules_ok(top)).sum())
 
 
+def ranking_tables(
+    engine: MatchingEngine,
+    utility: Any,
+    rules_ok: Any,
+    *,
+    n_workers: int,
+    n_jobs: int,
+    k: int = 10,
+    recall_k: int = 50,
+    rng: np.random.Generator,
+    setup: dict[str, Any] | None = None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Jobs-for-worker and workers-for-job tables of every method on a fitted engine.
+
+    ``utility(worker_ids, job_ids)`` grades pairs, ``rules_ok(worker_ids, job_ids)`` says
+    which break no hard rule (both from the world under test, never from the engine).
+    """
+    jidx, widx = engine.jobs_index_, engine.workers_index_
+    w = float(engine.lexical_weight)
+    job_rows = np.flatnonzero(jidx.active)
+    worker_rows = np.flatnonzero(widx.active)
+    sample_w = rng.choice(worker_rows, size=min(n_workers, len(worker_rows)), replace=False)
+    sample_j = rng.choice(job_rows, size=min(n_jobs, len(job_rows)), replace=False)
+    if setup is not None:
+        setup["n_eval_workers"], setup["n_eval_jobs"] = int(len(sample_w)), int(len(sample_j))
+    job_ids = jidx.ids[job_rows]
+    worker_ids = widx.ids[worker_rows]
+    pw, pj = widx.prepared, jidx.prepared
+
+    # --- jobs for workers -------------------------------------------------------------
+    vals = {m: {"ndcg@10": [], "recall@50": []} for m in METHODS}
+    viol = dict.fromkeys(METHODS, 0)
+    dense_all = widx.embeddings[sample_w] @ jidx.embeddings[job_rows].T
+    jpos = {int(j): i for i, j in enumerate(job_ids.tolist())}
+    for n, wr in enumerate(sample_w.tolist()):
+        wid = int(widx.ids[wr])
+        util = utility(np.full(len(job_ids), wid), job_ids)
+        lex = jidx.lexical_scores(widx.lexical[wr])[job_rows]
+        dense = dense_all[n]
+        mask = jobs_mask_for_worker(pw.rules, wr, pj.rules)[job_rows]
+        ranked = _baselines(lex, dense, mask, w, rng, recall_k)
+        full_ids = [it["job_id"] for it in engine.recommend_jobs(wid, k=recall_k)]
+        ranked[FULL] = np.array([jpos[j] for j in full_ids], dtype=np.int64)
+        _record(
+            ranked,
+            util,
+            vals,
+            viol,
+            lambda top: rules_ok(np.full(len(top), wid), job_ids[top]),  # noqa: B023
+            k,
+            recall_k,
+        )
+    jobs_table = _aggregate(vals, viol)
+
+    # --- workers for jobs -------------------------------------------------------------
+    vals = {m: {"ndcg@10": [], "recall@50": []} for m in METHODS}
+    viol = dict.fromkeys(METHODS, 0)
+    dense_all = jidx.embeddings[sample_j] @ widx.embeddings[worker_rows].T
+    wpos = {int(i): n for n, i in enumerate(worker_ids.tolist())}
+    for n, jr in enumerate(sample_j.tolist()):
+        jid = int(jidx.ids[jr])
+        util = utility(worker_ids, np.full(len(worker_ids), jid))
+        lex = widx.lexical_scores(jidx.lexical[jr])[worker_rows]
+        dense = dense_all[n]
+        mask = workers_mask_for_job(pj.rules, jr, pw.rules)[worker_rows]
+        ranked = _baselines(lex, dense, mask, w, rng, recall_k)
+        full_ids = [it["worker_id"] for it in engine.recommend_workers(jid, k=recall_k)]
+        ranked[FULL] = np.array([wpos[i] for i in full_ids], dtype=np.int64)
+        _record(
+            ranked,
+            util,
+            vals,
+            viol,
+            lambda top: rules_ok(worker_ids[top], np.full(len(top), jid)),  # noqa: B023
+            k,
+            recall_k,
+        )
+    workers_table = _aggregate(vals, viol)
+    return jobs_table, workers_table
+
+
 def evaluate(
     world: Any,
     events: pd.DataFrame,
@@ -352,7 +433,6 @@ def evaluate(
     """
     rng = np.random.default_rng(seed)
     jidx, widx = engine.jobs_index_, engine.workers_index_
-    w = float(engine.lexical_weight)
     job_rows = np.flatnonzero(jidx.active)
     worker_rows = np.flatnonzero(widx.active)
     setup: dict[str, Any] = {
@@ -370,62 +450,17 @@ def evaluate(
     if world is not None and len(job_rows) and len(worker_rows):
         from data.outcomes import hard_rules_ok, true_pair_utility
 
-        sample_w = rng.choice(worker_rows, size=min(n_workers, len(worker_rows)), replace=False)
-        sample_j = rng.choice(job_rows, size=min(n_jobs, len(job_rows)), replace=False)
-        setup["n_eval_workers"], setup["n_eval_jobs"] = int(len(sample_w)), int(len(sample_j))
-        job_ids = jidx.ids[job_rows]
-        worker_ids = widx.ids[worker_rows]
-        pw, pj = widx.prepared, jidx.prepared
-
-        # --- jobs for workers -------------------------------------------------------------
-        vals = {m: {"ndcg@10": [], "recall@50": []} for m in METHODS}
-        viol = dict.fromkeys(METHODS, 0)
-        dense_all = widx.embeddings[sample_w] @ jidx.embeddings[job_rows].T
-        jpos = {int(j): i for i, j in enumerate(job_ids.tolist())}
-        for n, wr in enumerate(sample_w.tolist()):
-            wid = int(widx.ids[wr])
-            util = true_pair_utility(world, np.full(len(job_ids), wid), job_ids)
-            lex = jidx.lexical_scores(widx.lexical[wr])[job_rows]
-            dense = dense_all[n]
-            mask = jobs_mask_for_worker(pw.rules, wr, pj.rules)[job_rows]
-            ranked = _baselines(lex, dense, mask, w, rng, recall_k)
-            full_ids = [it["job_id"] for it in engine.recommend_jobs(wid, k=recall_k)]
-            ranked[FULL] = np.array([jpos[j] for j in full_ids], dtype=np.int64)
-            _record(
-                ranked,
-                util,
-                vals,
-                viol,
-                lambda top: hard_rules_ok(world, np.full(len(top), wid), job_ids[top]),  # noqa: B023
-                k,
-                recall_k,
-            )
-        jobs_table = _aggregate(vals, viol)
-
-        # --- workers for jobs -------------------------------------------------------------
-        vals = {m: {"ndcg@10": [], "recall@50": []} for m in METHODS}
-        viol = dict.fromkeys(METHODS, 0)
-        dense_all = jidx.embeddings[sample_j] @ widx.embeddings[worker_rows].T
-        wpos = {int(i): n for n, i in enumerate(worker_ids.tolist())}
-        for n, jr in enumerate(sample_j.tolist()):
-            jid = int(jidx.ids[jr])
-            util = true_pair_utility(world, worker_ids, np.full(len(worker_ids), jid))
-            lex = widx.lexical_scores(jidx.lexical[jr])[worker_rows]
-            dense = dense_all[n]
-            mask = workers_mask_for_job(pj.rules, jr, pw.rules)[worker_rows]
-            ranked = _baselines(lex, dense, mask, w, rng, recall_k)
-            full_ids = [it["worker_id"] for it in engine.recommend_workers(jid, k=recall_k)]
-            ranked[FULL] = np.array([wpos[i] for i in full_ids], dtype=np.int64)
-            _record(
-                ranked,
-                util,
-                vals,
-                viol,
-                lambda top: hard_rules_ok(world, worker_ids[top], np.full(len(top), jid)),  # noqa: B023
-                k,
-                recall_k,
-            )
-        workers_table = _aggregate(vals, viol)
+        jobs_table, workers_table = ranking_tables(
+            engine,
+            lambda w_ids, j_ids: true_pair_utility(world, w_ids, j_ids),
+            lambda w_ids, j_ids: hard_rules_ok(world, w_ids, j_ids),
+            n_workers=n_workers,
+            n_jobs=n_jobs,
+            k=k,
+            recall_k=recall_k,
+            rng=rng,
+            setup=setup,
+        )
     elif world is None:
         setup["note"] = "no ground truth (not a demo world): ranking metrics skipped"
 
@@ -433,6 +468,58 @@ def evaluate(
         jobs, workers = world.jobs, world.workers
     retention = _retention(engine, jobs, workers, events, base_rate)
     return EvaluationReport(jobs_table, workers_table, retention, setup)
+
+
+def evaluate_independent(
+    params: dict[str, Any],
+    world: Any = None,
+    *,
+    n_jobs: int = 200,
+    k: int = 10,
+    recall_k: int = 50,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Rank the independent evaluation world (:mod:`data.eval_world`) with an engine built
+    from ``params`` (the encoder, coder, ranker and settings under test).
+
+    The engine indexes the world's jobs and workers; every worker is ranked jobs for, and
+    ``n_jobs`` sampled jobs are ranked workers for. Relevance and hard rules are the world's
+    own (:func:`data.eval_world.relevance`, :func:`data.eval_world.hard_rules_ok`).
+
+    Returns
+    -------
+    dict
+        ``setup``, ``jobs_for_workers`` and ``workers_for_jobs`` tables by method.
+    """
+    from data import eval_world as ew
+
+    world = world if world is not None else ew.generate_eval_world()
+    params = {**params, "as_of": world.as_of}
+    engine = MatchingEngine(**params).fit(world.jobs, world.workers)
+    setup: dict[str, Any] = {
+        "world": "data.eval_world",
+        "seed": world.seed,
+        "n_open_jobs": int(engine.jobs_index_.active.sum()),
+        "n_workers": int(engine.workers_index_.active.sum()),
+        "k": k,
+        "relevance": "3 main trade, 2 second trade or same family, 1 novices welcome; "
+        "-1 unwished city, -1 wage under floor; 0 if a hard rule breaks",
+        "ranker": None
+        if getattr(engine, "ranker_", None) is None
+        else type(engine.ranker_).__name__,
+    }
+    jobs_table, workers_table = ranking_tables(
+        engine,
+        lambda w_ids, j_ids: ew.relevance(world, w_ids, j_ids),
+        lambda w_ids, j_ids: ew.hard_rules_ok(world, w_ids, j_ids),
+        n_workers=len(world.workers),
+        n_jobs=n_jobs,
+        k=k,
+        recall_k=recall_k,
+        rng=np.random.default_rng(seed),
+        setup=setup,
+    )
+    return {"setup": setup, "jobs_for_workers": jobs_table, "workers_for_jobs": workers_table}
 
 
 def _retention(

@@ -58,6 +58,12 @@ class StaleVersion(StorageError):
         label = _LABELS.get(object_type, object_type)
         if current is None:
             detail = f"{label} {object_id} 在读取后已被他人修改；请重新读取后再修改。"
+        elif isinstance(expected, frozenset):  # an If-Match list
+            named = "、".join(f'"{v}"' for v in sorted(expected)) or "无本服务给出的 ETag"
+            detail = (
+                f'{label} {object_id} 的当前 ETag 是 "{current}"，If-Match 中的（{named}）'
+                "都与之不符；请重新读取后再修改。"
+            )
         else:
             detail = (
                 f"{label} {object_id} 的版本已是 {current}，而修改基于版本 {expected}；"

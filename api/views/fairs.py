@@ -1,33 +1,23 @@
-"""Dedicated job fairs (专场招聘): create, plan (firms, invitations, CP-SAT timetable),
-re-plan after
-cancellations, and the printable lists — thin over :mod:`matcher.fairs` and :mod:`api.fair_lists`.
+"""Dedicated job fairs (专场招聘): create, plan (firms, invitations, CP-SAT timetable), re-plan
+after cancellations, and the printable lists — thin over :mod:`api.fair_plans`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-import pandas as pd
 from flask import Blueprint, Response, jsonify, url_for
-from sqlalchemy import delete, select
 
-from api import auth
+from api import auth, fair_plans
 from api import schemas as s
-from api.auth import sees_personal
-from api.errors import ApiError, Unprocessable
 from api.openapi import operation
-from api.service import audit, commit, get_matching, get_session
-from api.storage.models import Fair, FairFirm, FairInterview, FairInvitation, Firm, Job, Worker
+from api.service import get_matching, get_session
+from api.storage.models import Fair
 from api.views import created, with_etag
-from api.views.allocations import _plain
-from api.views.matches import mask_phone
 
 bp = Blueprint("fairs", __name__)
 
 ROLES = ("admin", "bureau", "organiser")
-#: Candidate jobs per worker the planner chooses among.
-CANDIDATES_PER_WORKER = 20
 
 
 def fair_json(fair: Fair, changes: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -61,16 +51,6 @@ def fair_json(fair: Fair, changes: list[dict[str, Any]] | None = None) -> dict[s
     return body
 
 
-def _get_fair(fair_id: int) -> Fair:
-    fair = get_session().get(Fair, fair_id)
-    if fair is None:
-        raise auth.not_found("fair", fair_id)
-    principal = auth.current()
-    if principal.role == "bureau" and not principal.in_region(fair.county_code):
-        raise auth.not_found("fair", fair_id)
-    return fair
-
-
 @operation(
     bp,
     "POST",
@@ -83,13 +63,7 @@ def _get_fair(fair_id: int) -> Fair:
     etag=True,
 )
 def create_fair(body: s.FairCreate) -> Response:
-    auth.check_county(body.county_code)
-    session = get_session()
-    fair = Fair(**body.model_dump(), status="draft")
-    session.add(fair)
-    session.flush()
-    audit("create", "fair", fair.id, sorted(body.model_fields_set))
-    commit(sync_engine=False)
+    fair = fair_plans.create_fair(get_session(), auth.current(), body)
     return created(fair_json(fair), url_for("fairs.get_fair", fair_id=fair.id), fair.version)
 
 
@@ -104,71 +78,8 @@ def create_fair(body: s.FairCreate) -> Response:
     etag=True,
 )
 def get_fair(fair_id: int) -> Response:
-    fair = _get_fair(fair_id)
+    fair = fair_plans.get_fair(get_session(), auth.current(), fair_id)
     return with_etag(jsonify(fair_json(fair)), fair.version)
-
-
-def _county_inputs(fair: Fair) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    session = get_session()
-    worker_ids = list(
-        session.scalars(select(Worker.id).where(Worker.county_code == fair.county_code))
-    )
-    if not worker_ids:
-        raise Unprocessable(f"县区 {fair.county_code} 没有登记的劳动力，无法规划招聘会。")
-    jobs = pd.DataFrame(
-        session.execute(
-            select(Job.id, Job.firm_id, Job.headcount, Job.hired_count, Job.status).where(
-                Job.status == "open", Job.hired_count < Job.headcount
-            )
-        ).all(),
-        columns=["job_id", "firm_id", "headcount", "hired_count", "status"],
-    )
-    if jobs.empty:
-        raise Unprocessable("当前没有在招且有空余名额的岗位，无法规划招聘会。")
-    candidates = get_matching().candidates(worker_ids, CANDIDATES_PER_WORKER)
-    candidates = candidates[candidates["job_id"].isin(jobs["job_id"])][
-        ["worker_id", "job_id", "score"]
-    ].copy()
-    if candidates.empty:
-        raise Unprocessable(
-            f"县区 {fair.county_code} 的劳动力没有符合硬性条件的在招岗位，无法规划招聘会。"
-        )
-    candidates["score"] = candidates["score"].clip(0.0, 1.0)
-    firm_ids = sorted(set(jobs["firm_id"]))
-    firms = pd.DataFrame(
-        session.execute(select(Firm.id, Firm.name).where(Firm.id.in_(firm_ids))).all(),
-        columns=["firm_id", "firm_name"],
-    )
-    workers = pd.DataFrame({"worker_id": worker_ids})
-    return candidates, jobs, workers, firms
-
-
-def _store_plan(fair: Fair, plan: dict[str, Any], status: str) -> None:
-    """Keep the plan on the fair and in the row tables, whose unique keys guard against clashes."""
-    session = get_session()
-    for model in (FairInterview, FairInvitation, FairFirm):
-        session.execute(delete(model).where(model.fair_id == fair.id))
-    session.add_all(
-        FairFirm(fair_id=fair.id, firm_id=f["firm_id"], booths=1) for f in plan["firms"]
-    )
-    session.add_all(
-        FairInvitation(fair_id=fair.id, worker_id=i["worker_id"]) for i in plan["invitations"]
-    )
-    session.add_all(
-        FairInterview(
-            fair_id=fair.id,
-            worker_id=iv["worker_id"],
-            job_id=iv["job_id"],
-            firm_id=iv["firm_id"],
-            booth=iv["booth"],
-            start=dt.datetime.fromisoformat(iv["start"]),
-            end=dt.datetime.fromisoformat(iv["end"]),
-        )
-        for iv in plan["interviews"]
-    )
-    fair.plan = plan
-    fair.status = status
-    session.flush()
 
 
 @operation(
@@ -184,59 +95,16 @@ def _store_plan(fair: Fair, plan: dict[str, Any], status: str) -> None:
     extra_statuses=(409,),
 )
 def plan(fair_id: int, body: s.FairPlanRequest) -> Response:
-    from matcher.fairs import make_slots, plan_fair
-
-    fair = _get_fair(fair_id)
-    if fair.status not in ("draft", "planned"):
-        raise ApiError(f"招聘会 {fair_id} 的状态为 {fair.status}，不能重新规划。", status=409)
-    candidates, jobs, workers, firms = _county_inputs(fair)
-    try:
-        slots = make_slots(fair.date, fair.start_time, fair.end_time, fair.slot_minutes)
-        interviews = min(3, len(slots))
-        result = plan_fair(
-            candidates,
-            jobs,
-            workers,
-            firms,
-            booths=fair.booths,
-            slots=slots,
-            max_firms=body.max_firms,
-            max_workers=body.max_workers,
-            interviews_per_worker=interviews,
-            time_limit_s=body.time_limit_s,
-        )
-    except ValueError as exc:
-        raise Unprocessable(f"无法规划招聘会：{exc}") from None
-    plan_dict = _plain(result.to_dict())
-    _store_plan(fair, plan_dict, "planned")
-    _record_recommended(plan_dict)
-    audit("update", "fair", fair.id, ["plan"])
-    commit(sync_engine=False)
+    fair = fair_plans.plan(
+        get_session(),
+        auth.current(),
+        get_matching(),
+        fair_id,
+        max_firms=body.max_firms,
+        max_workers=body.max_workers,
+        time_limit_s=body.time_limit_s,
+    )
     return with_etag(jsonify(fair_json(fair)), fair.version)
-
-
-def _record_recommended(plan: dict[str, Any]) -> None:
-    """An interview at a fair is a recommendation: the reports count it as one."""
-    from sqlalchemy import insert
-
-    from api.storage.models import OutcomeEvent, utcnow
-
-    pairs = {(iv["worker_id"], iv["job_id"]) for iv in plan["interviews"]}
-    if pairs:
-        today = dt.date.today()
-        get_session().execute(
-            insert(OutcomeEvent),
-            [
-                {
-                    "worker_id": w,
-                    "job_id": j,
-                    "stage": "recommended",
-                    "date": today,
-                    "created_at": utcnow(),
-                }
-                for w, j in sorted(pairs)
-            ],
-        )
 
 
 @operation(
@@ -252,72 +120,15 @@ def _record_recommended(plan: dict[str, Any]) -> None:
     extra_statuses=(409,),
 )
 def replan(fair_id: int, body: s.FairReplanRequest) -> Response:
-    from matcher.fairs import replan_fair
-
-    fair = _get_fair(fair_id)
-    if not fair.plan:
-        raise ApiError(f"招聘会 {fair_id} 尚未规划；请先 POST /fairs/{fair_id}/plan。", status=409)
-    try:
-        new_plan, changes = replan_fair(
-            fair.plan,
-            cancelled_firms=body.cancel_firms,
-            absent_workers=body.absent_workers,
-            time_limit_s=body.time_limit_s,
-        )
-    except ValueError as exc:
-        raise Unprocessable(f"无法调整招聘会：{exc}") from None
-    plan_dict = _plain(new_plan.to_dict())
-    changes = _plain(
-        [
-            {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in c.items()}
-            for c in changes
-        ]
+    fair, changes = fair_plans.replan(
+        get_session(),
+        auth.current(),
+        fair_id,
+        cancel_firms=body.cancel_firms,
+        absent_workers=body.absent_workers,
+        time_limit_s=body.time_limit_s,
     )
-    _store_plan(fair, plan_dict, fair.status)
-    audit("update", "fair", fair.id, ["plan", "replan"])
-    commit(sync_engine=False)
     return with_etag(jsonify(fair_json(fair, changes)), fair.version)
-
-
-_LIST_MEDIA = {
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-    "html": "text/html; charset=utf-8",
-}
-
-
-def _list_inputs(plan: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    session = get_session()
-    worker_ids = sorted(
-        {i["worker_id"] for i in plan.get("invitations", [])}
-        | {r["worker_id"] for r in plan.get("requests", [])}
-    )
-    job_ids = sorted({r["job_id"] for r in plan.get("requests", [])})
-    firm_ids = sorted({f["firm_id"] for f in plan.get("firms", [])})
-    workers = pd.DataFrame(
-        session.execute(
-            select(
-                Worker.id,
-                Worker.name,
-                Worker.township,
-                Worker.village,
-                Worker.phone,
-                Worker.poverty_registered,
-            ).where(Worker.id.in_(worker_ids))
-        ).all(),
-        columns=["worker_id", "name", "township", "village", "phone", "poverty_registered"],
-    )
-    firms = pd.DataFrame(
-        session.execute(select(Firm.id, Firm.name).where(Firm.id.in_(firm_ids))).all(),
-        columns=["firm_id", "firm_name"],
-    )
-    jobs = pd.DataFrame(
-        session.execute(
-            select(Job.id, Job.title, Job.certificates_required).where(Job.id.in_(job_ids))
-        ).all(),
-        columns=["job_id", "title", "certificates_required"],
-    )
-    return workers, firms, jobs
 
 
 @operation(
@@ -328,7 +139,7 @@ def _list_inputs(plan: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
     roles=ROLES,
     query=s.FairListQuery,
     scope="fair",
-    files=tuple(_LIST_MEDIA.values()),
+    files=tuple(fair_plans.LIST_MEDIA.values()),
     extra_statuses=(409,),
     description=(
         "名单含姓名与电话（供通知与签到）；电话仅对管理员和本辖区人社局完整显示，"
@@ -336,49 +147,10 @@ def _list_inputs(plan: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame, pd.D
     ),
 )
 def lists(fair_id: int, query: s.FairListQuery) -> Response:
-    from api import fair_lists
-    from data.reference import load_certificates
-
-    fair = _get_fair(fair_id)
-    if not fair.plan:
-        raise ApiError(f"招聘会 {fair_id} 尚未规划，没有名单可打印。", status=409)
-    workers, firms, jobs = _list_inputs(fair.plan)
-    if not sees_personal(fair.county_code):
-        # Organisers print slips with names, but the phone list is the county bureau's to call.
-        workers["phone"] = workers["phone"].map(mask_phone)
-    certs = load_certificates()
-    names = dict(zip(certs["cert_id"], certs["name"], strict=True))
-    try:
-        if query.format == "html":
-            data: bytes | str = fair_lists.render_html(
-                fair.plan, workers, firms, jobs, title=fair.name, certificate_names=names
-            )
-        elif query.format == "csv":
-            data = fair_lists.render_csv(fair.plan, workers, firms, jobs, certificate_names=names)
-        else:
-            data = fair_lists.render_xlsx(
-                fair.plan, workers, firms, jobs, title=fair.name, certificate_names=names
-            )
-    except ValueError as exc:
-        # A worker, firm or job of the plan has since been deleted: say so rather than print a hole.
-        raise ApiError(
-            f"招聘会 {fair_id} 的安排引用了已删除的数据，请重新规划：{exc}", status=409
-        ) from None
-    from api.views.workers import audit_personal_reads
-
-    read = (
-        ("name", "phone", "township", "village")
-        if sees_personal(fair.county_code)
-        else (
-            "name",
-            "township",
-            "village",
-        )
-    )
-    audit_personal_reads(workers["worker_id"].tolist(), read)
-    commit(sync_engine=False)
-    response = Response(data, mimetype=_LIST_MEDIA[query.format].split(";")[0])
-    response.headers["Content-Type"] = _LIST_MEDIA[query.format]
+    fair, data = fair_plans.render_lists(get_session(), auth.current(), fair_id, query.format)
+    media = fair_plans.LIST_MEDIA[query.format]
+    response = Response(data, mimetype=media.split(";")[0])
+    response.headers["Content-Type"] = media
     if query.format != "html":
         from urllib.parse import quote
 

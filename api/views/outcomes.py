@@ -58,7 +58,7 @@ def create_outcome(body: s.OutcomeCreate) -> Response:
     event = repo.record_outcome(session, body.worker_id, body.job_id, body.stage, body.date)
     audit("create", "outcome", event.id, ["worker_id", "job_id", "stage", "date"])
     if body.stage == "hired":
-        # hired_count grew and the job may now be filled: the engine must hear of it.
+        # The event also wrote the job (hired_count, maybe status): audited as such.
         audit("update", "job", body.job_id, ["hired_count", "status"])
     commit()
     return created(outcome_json(event), url_for("outcomes.get_outcome", outcome_id=event.id))

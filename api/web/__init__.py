@@ -65,6 +65,10 @@ def _secret_key(app: Flask) -> str:
     folder = Path(app.config["INSTANCE_DIR"])
     path = folder / "secret_key"
     if path.exists():
+        from api.permissions import require_private
+
+        # Whoever reads it can forge sessions: refused when loose, like the ID key.
+        require_private(path, "会话密钥文件", app.config)
         return path.read_text(encoding="ascii").strip()
     folder.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)

@@ -291,8 +291,8 @@ def hidden_utility(features: pd.DataFrame) -> np.ndarray:
     """The success chance the synthetic outcomes follow: trade match, wage, city, dormitory."""
     z = (
         -3.0
-        + 1.6 * (features["occ_exp_match"] >= 3)
-        + 0.8 * (features["occ_wish_match"] >= 3)
+        + 1.6 * (features["main_fit"] >= 0.6)
+        + 0.8 * (features["wish_fit"] >= 0.6)
         + 0.9 * np.nan_to_num(features["wage_min_vs_floor"].to_numpy() - 1, nan=0.2).clip(-1, 1)
         + 0.7 * features["paired_city"]
         + 0.5 * features["dormitory"]

@@ -129,9 +129,9 @@ def test_reasons_name_trade_wage_pairing_and_dormitory(make_engine, make_job, ma
     )
     reasons = engine.recommend_jobs(1, k=1)[0]["reasons"]
     assert reasons[:4] == [
-        "做过缝纫工，与岗位一致",
-        "月薪4500–6500元，高于期望4000元",
+        "主业缝纫工，与岗位一致",
         "结对城市：无锡",
+        "月薪4500–6500元，高于期望4000元",
         "提供宿舍",
     ]
 

@@ -3,10 +3,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from matcher.features import FEATURE_NAMES
-from matcher.ranker import SuccessRanker, label_pairs
+from matcher.ranker import (
+    MONOTONE_INCREASING,
+    SuccessRanker,
+    blend_scores,
+    label_pairs,
+    monotonic_constraints,
+)
 
 
 def test_label_pairs_marks_retained_6m_and_respects_until():
@@ -94,14 +102,77 @@ def test_ranker_validates_inputs(training_frame):
         SuccessRanker(max_iter=5).fit(feats.drop(columns=[FEATURE_NAMES[0]]), y)
 
 
-def test_engine_with_ranker_orders_by_p_success_then_retrieval(fitted_engine, fitted_ranker, world):
+def test_engine_with_ranker_orders_by_blended_score_then_retrieval(
+    fitted_engine, fitted_ranker, world
+):
     _, workers = world
     fitted_engine.set_ranker(fitted_ranker)
     for wid in workers["worker_id"].iloc[:20]:
         items = fitted_engine.recommend_jobs(int(wid), k=10)
+        keys = [(it["score"], it["retrieval_score"]) for it in items]
+        assert keys == sorted(keys, reverse=True)
+        assert all(0 <= it["p_success"] <= 1 for it in items)
+
+
+def test_without_prior_strength_the_learned_chance_alone_orders(
+    fitted_engine, fitted_ranker, world
+):
+    _, workers = world
+    fitted_engine.set_ranker(fitted_ranker).set_params(prior_strength=0.0)
+    for wid in workers["worker_id"].iloc[:10]:
+        items = fitted_engine.recommend_jobs(int(wid), k=10)
         keys = [(it["p_success"], it["retrieval_score"]) for it in items]
         assert keys == sorted(keys, reverse=True)
         assert all(it["score"] == it["p_success"] for it in items)
+
+
+def test_blend_trusts_the_ranker_more_as_successes_grow():
+    class Ranker:
+        p_scale_ = 1.0
+
+        def __init__(self, n):
+            self.n_positive_ = n
+
+    p, prior = np.array([1.0]), np.array([0.0])
+    weights = [float(blend_scores(Ranker(n), p, prior, 500.0)[0]) for n in (0, 50, 500, 50_000)]
+    assert weights[0] == 0.0  # no history: the prior alone
+    assert weights == sorted(weights) and weights[2] == pytest.approx(0.5)
+    assert weights[3] > 0.98
+
+
+@pytest.fixture(scope="module")
+def monotone_ranker():
+    """A ranker trained on labels that punish skill fit and wages: the constraints must win."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    X = pd.DataFrame(rng.random((n, len(FEATURE_NAMES))), columns=list(FEATURE_NAMES))
+    z = -2 * X["main_fit"] - 2 * X["skill_fit"] - X["wage_min_vs_floor"] - X["pref_city"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-z))).astype(int)
+    return SuccessRanker(max_iter=40).fit(X, y), X
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    row=st.integers(0, 2999),
+    feature=st.sampled_from(MONOTONE_INCREASING),
+    step=st.floats(0.01, 3.0),
+)
+def test_raising_a_basic_feature_never_lowers_p(monotone_ranker, row, feature, step):
+    ranker, X = monotone_ranker
+    low = X.iloc[[row]].copy()
+    high = low.copy()
+    high[feature] += step
+    assert ranker.p_success(high)[0] >= ranker.p_success(low)[0] - 1e-12
+
+
+def test_main_trade_never_scores_below_a_second_trade(monotone_ranker):
+    ranker, X = monotone_ranker
+    main = X.iloc[:500].copy()
+    main["main_fit"], main["skill_fit"] = 1.0, 1.0
+    second = main.copy()
+    second["main_fit"] = 0.0  # the same job matched by a second trade only
+    assert (ranker.p_success(main) >= ranker.p_success(second) - 1e-12).all()
+    assert monotonic_constraints().count(1) == len(MONOTONE_INCREASING)
 
 
 def test_flat_forest_pickled_with_left_and_right_arrays_still_loads(fitted_ranker, training_frame):
@@ -119,3 +190,12 @@ def test_flat_forest_pickled_with_left_and_right_arrays_still_loads(fitted_ranke
     X = feats[list(FEATURE_NAMES)].to_numpy(dtype=np.float32, copy=True)[:300]
     X[::5, 6] = np.nan
     np.testing.assert_array_equal(loaded.decision_function(X), forest.decision_function(X))
+
+
+def test_a_ranker_of_other_features_is_refused(fitted_engine, fitted_ranker):
+    import copy
+
+    old = copy.copy(fitted_ranker)
+    old.feature_names_ = tuple(n for n in FEATURE_NAMES if n != "main_fit") + ("occ_exp_match",)
+    with pytest.raises(ValueError, match=r"缺少 \[.main_fit.\].*重新训练"):
+        fitted_engine.set_ranker(old)

@@ -73,7 +73,7 @@ def web_template(tmp_path_factory, id_key: str):
 def web_app(web_template, id_key: str, tmp_path):
     template, accounts = web_template
     db = tmp_path / "web.db"
-    shutil.copyfile(template, db)
+    shutil.copy(template, db)
     app = make_app(f"sqlite:///{db}", id_key, tmp_path, SECRET_KEY=SECRET)
     app.accounts = accounts
     yield app
