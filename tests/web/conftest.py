@@ -162,7 +162,7 @@ def live_server(web_template, id_key, tmp_path_factory):
     browser tests; each test writes its own, distinct rows)."""
     template, accounts = web_template
     folder = tmp_path_factory.mktemp("live")
-    shutil.copyfile(template, folder / "live.db")
+    shutil.copy(template, folder / "live.db")  # copy keeps the mode (0600)
     app = make_app(f"sqlite:///{folder / 'live.db'}", id_key, folder, SECRET_KEY=SECRET)
     app.accounts = accounts
     server, url = _serve(app)
