@@ -20,8 +20,6 @@ from api.config import DEFAULTS
 
 #: Service settings beyond :data:`api.config.DEFAULTS` (each overridable by ``JOBBRIDGE_<KEY>``).
 SERVICE_DEFAULTS: dict[str, Any] = {
-    # How often a process looks in the audit log for writes made by its sibling processes.
-    "ENGINE_SYNC_SECONDS": 1.0,
     # A callable returning an (unfitted) engine, or (engine, version); tests pass a small one.
     "ENGINE_FACTORY": None,
     "MAX_PAGE_SIZE": 500,

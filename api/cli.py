@@ -468,11 +468,19 @@ def _write_rejects(frame: Any, rejected: list[dict[str, Any]], path: Path) -> in
 
 
 def import_file(
-    context: Context, kind: str, path: Path, *, skip_invalid: bool, rejects: Path | None
+    context: Context,
+    kind: str,
+    path: Path,
+    *,
+    skip_invalid: bool,
+    rejects: Path | None,
+    create_firms: bool = False,
 ):
-    """Read, validate and store a CSV/XLSX of jobs or workers (see :mod:`api.storage.transfer`)."""
-    from api.storage import import_jobs, import_workers, require_schema, session_scope
-    from data.tabular import ReadLimits, read_table, validate_jobs, validate_workers
+    """Read a CSV/XLSX of jobs or workers and store it through
+    :func:`api.storage.transfer.import_table`, the function the HTTP import calls too."""
+    from api.storage import require_schema, session_scope
+    from api.storage.transfer import import_table
+    from data.tabular import ReadLimits, read_table
 
     engine = context.engine()
     require_schema(engine)
@@ -482,24 +490,20 @@ def import_file(
         max_bytes=int(context.config["MAX_CONTENT_LENGTH"]),
         limits=ReadLimits(max_rows=int(context.config["MAX_IMPORT_ROWS"])),
     )
-    checked = validate_jobs(frame) if kind == "jobs" else validate_workers(frame)
     with session_scope(engine) as session:
-        if kind == "jobs":
-            result = import_jobs(
-                session, checked.records, errors=checked.errors, skip_invalid=skip_invalid
-            )
-        else:
-            result = import_workers(
-                session,
-                checked.records,
-                errors=checked.errors,
-                protector=context.protector(create=True),
-                skip_invalid=skip_invalid,
-            )
+        result = import_table(
+            session,
+            kind,
+            frame,
+            protector=context.protector(create=True) if kind == "workers" else None,
+            skip_invalid=skip_invalid,
+            create_firms=create_firms,
+            actor="cli",
+        )
     written = 0
     if rejects is not None and result.rejected:
         written = _write_rejects(frame, result.rejected, rejects)
-    return result, written, checked.ignored_columns
+    return result, written, result.ignored_columns
 
 
 @cli.command("import")
@@ -512,10 +516,20 @@ def import_file(
     default=None,
     help="不合格行的输出文件（.csv 或 .xlsx），与 --skip-invalid 一起使用",
 )
+@click.option(
+    "--create-firms",
+    is_flag=True,
+    help="导入岗位时登记文件中尚未登记的企业（默认拒绝这些行并指明行号，以免错字另建一家企业）",
+)
 @pass_context
 @_user_errors
 def import_command(
-    context: Context, kind: str, file: Path, skip_invalid: bool, rejects: Path | None
+    context: Context,
+    kind: str,
+    file: Path,
+    skip_invalid: bool,
+    rejects: Path | None,
+    create_firms: bool,
 ) -> None:
     """导入岗位或劳动力（CSV 或 XLSX，中文表头；CSV 可为 UTF-8 或 GBK）。
 
@@ -523,8 +537,10 @@ def import_command(
     """
     if rejects is not None and not skip_invalid:
         raise click.UsageError("--rejects 需与 --skip-invalid 一起使用（默认模式不导入任何行）。")
+    if create_firms and kind != "jobs":
+        raise click.UsageError("--create-firms 只适用于导入岗位（jobs）。")
     result, written, ignored = import_file(
-        context, kind, file, skip_invalid=skip_invalid, rejects=rejects
+        context, kind, file, skip_invalid=skip_invalid, rejects=rejects, create_firms=create_firms
     )
     label = "岗位" if kind == "jobs" else "劳动力"
     if ignored:

@@ -34,12 +34,21 @@ from data.normalize import (
     normalize_county,
     normalize_education,
 )
-from data.schema import EDUCATION_LEVELS, JOB_STATUSES, OUTCOME_STAGES
+from data.schema import (
+    EDUCATION_LEVELS,
+    JOB_DEFAULTS,
+    JOB_STATUSES,
+    LIMITS,
+    OUTCOME_STAGES,
+    WORKER_DEFAULTS,
+)
 
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Money = Annotated[int, Field(ge=0, le=1_000_000, description="元/月")]
-Age = Annotated[int, Field(ge=16, le=100)]
+# Bounds and defaults come from the record contract (data.schema), shared with storage and imports.
+Money = Annotated[int, Field(ge=LIMITS["money"][0], le=LIMITS["money"][1], description="元/月")]
+Age = Annotated[int, Field(ge=LIMITS["age"][0], le=LIMITS["age"][1])]
+Headcount = Annotated[int, Field(ge=LIMITS["headcount"][0], le=LIMITS["headcount"][1])]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 ListItem = Annotated[str, StringConstraints(max_length=100)]
 LongText = Annotated[str, StringConstraints(max_length=5000)]
@@ -210,12 +219,12 @@ class JobCreate(_Request):
     occupation_code: Annotated[str, StringConstraints(max_length=20)] = ""
     city: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     district: Annotated[str, StringConstraints(max_length=40)] = ""
-    headcount: Annotated[int, Field(ge=1, le=100_000)]
+    headcount: Headcount
     wage_min: Money
     wage_max: Money
     education_min: Annotated[str, StringConstraints(max_length=20)] | None = None
-    age_min: Age = 16
-    age_max: Age = 60
+    age_min: Age = JOB_DEFAULTS["age_min"]
+    age_max: Age = JOB_DEFAULTS["age_max"]
     certificates_required: Annotated[list[ListItem], Field(max_length=30)] = Field(
         [],
         description=(
@@ -267,7 +276,7 @@ class JobUpdate(_Request):
     occupation_code: Annotated[str, StringConstraints(max_length=20)] | None = None
     city: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
     district: Annotated[str, StringConstraints(max_length=40)] | None = None
-    headcount: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    headcount: Headcount | None = None
     wage_min: Money | None = None
     wage_max: Money | None = None
     education_min: Annotated[str, StringConstraints(max_length=20)] | None = None
@@ -461,7 +470,7 @@ class WorkerCreate(_WorkerFields):
     desired_jobs: Annotated[list[ListItem], Field(max_length=20)] = []
     certificates: Annotated[list[ListItem], Field(max_length=30)] = []
     preferred_cities: Annotated[list[ListItem], Field(max_length=13)] = []
-    min_wage: Money = 0
+    min_wage: Money = WORKER_DEFAULTS["min_wage"]
     needs_dormitory: bool = False
     needs_halal: bool = False
     poverty_registered: bool = False
@@ -714,6 +723,10 @@ class ImportQuery(_Request):
 
     skip_invalid: bool = Field(
         False, description="true：保存合格行并列出不合格行；false：全部合格才保存"
+    )
+    create_firms: bool = Field(
+        False,
+        description="仅管理员：true 时登记文件中尚未登记的企业名称；默认拒绝这些行并指明行号",
     )
 
 

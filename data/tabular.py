@@ -40,7 +40,15 @@ from data.normalize import (
     normalize_education,
 )
 from data.reader import FORMULA_START, ReadLimits, TableError, read_rows
-from data.schema import GENDERS, JOB_COLUMNS, JOB_STATUSES, WORKER_COLUMNS
+from data.schema import (
+    GENDERS,
+    JOB_COLUMNS,
+    JOB_DEFAULTS,
+    JOB_STATUSES,
+    LIMITS,
+    WORKER_COLUMNS,
+    WORKER_DEFAULTS,
+)
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
 
@@ -430,17 +438,17 @@ _JOB_FIELDS: dict[str, tuple[_Parser, Any]] = {
     "wage_min": (_int, None),
     "wage_max": (_int, None),
     "headcount": (_int, None),
-    "hired_count": (_int, 0),
-    # 16 is the legal minimum working age; 60 the statutory retirement age for men.
-    "age_min": (_int, 16),
-    "age_max": (_int, 60),
+    # Defaults and bounds: the record contract of data.schema, shared with the API and storage.
+    "hired_count": (_int, JOB_DEFAULTS["hired_count"]),
+    "age_min": (_int, JOB_DEFAULTS["age_min"]),
+    "age_max": (_int, JOB_DEFAULTS["age_max"]),
     "education_min": (_education_min, None),
     "certificates_required": (_list, []),
     "dormitory": (_bool, False),
     "meals": (_bool, False),
     "halal_canteen": (_bool, False),
     "novice_ok": (_bool, False),
-    "status": (_status, "open"),
+    "status": (_status, JOB_DEFAULTS["status"]),
     "posted_at": (_date, None),
 }
 _WORKER_FIELDS: dict[str, tuple[_Parser, Any]] = {
@@ -460,7 +468,7 @@ _WORKER_FIELDS: dict[str, tuple[_Parser, Any]] = {
     "certificates": (_list, []),
     "certificates_unrecognised": (_list, []),
     "preferred_cities": (_cities, []),
-    "min_wage": (_int, 0),
+    "min_wage": (_int, WORKER_DEFAULTS["min_wage"]),
     "needs_dormitory": (_bool, False),
     "needs_halal": (_bool, False),
     "poverty_registered": (_bool, False),
@@ -585,8 +593,17 @@ def _finish_job(record: dict[str, Any], columns: dict[str, str], fail) -> None:
     age_min, age_max = record.get("age_min"), record.get("age_max")
     if age_min is not None and age_max is not None and age_min > age_max:
         fail("age_max", f"年龄下限 {age_min} 高于年龄上限 {age_max}")
-    if age_min is not None and not 16 <= age_min <= 70:
-        fail("age_min", f"年龄下限 {age_min} 不在16至70之间")
+    low, high = LIMITS["age"]
+    for name, label in (("age_min", "年龄下限"), ("age_max", "年龄上限")):
+        value = record.get(name)
+        if value is not None and not low <= value <= high:
+            fail(name, f"{label} {value} 不在{low}至{high}之间")
+    top = LIMITS["money"][1]
+    for name, label in (("wage_min", "月薪下限"), ("wage_max", "月薪上限")):
+        if record.get(name) is not None and record[name] > top:
+            fail(name, f"{label} {record[name]} 超过上限 {top}")
+    if record.get("headcount") is not None and record["headcount"] > LIMITS["headcount"][1]:
+        fail("headcount", f"招聘人数 {record['headcount']} 超过上限 {LIMITS['headcount'][1]}")
     ids, unknown = normalize_certificates(record.get("certificates_required") or [])
     # Unrecognised requirements are kept (nobody's input is lost) so the engine can say
     # what it could not check; they never reject the row.

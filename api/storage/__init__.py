@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import changes
 from .bulk import bulk_load_world
 from .db import (
     current_revision,
@@ -30,6 +31,7 @@ from .models import (
     ApiKey,
     AuditEntry,
     Base,
+    Change,
     Fair,
     FairFirm,
     FairInterview,
@@ -80,6 +82,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "Change",
     "Conflict",
     "DuplicateWorker",
     "Fair",
@@ -100,6 +103,7 @@ __all__ = [
     "audit",
     "authenticate",
     "bulk_load_world",
+    "changes",
     "create_api_key",
     "create_firm",
     "create_job",

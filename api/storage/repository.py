@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import pandas as pd
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -28,11 +28,16 @@ from data.schema import (
     EDUCATION_LEVELS,
     GENDERS,
     JOB_COLUMNS,
+    JOB_DEFAULTS,
     JOB_STATUSES,
     OUTCOME_STAGES,
     WORKER_COLUMNS,
+    WORKER_DEFAULTS,
+    defaults,
 )
 
+from . import changes
+from .changes import job_select, worker_select
 from .errors import Conflict, DuplicateWorker, Invalid, NotFound, StaleVersion
 from .models import ROLES, ApiKey, AuditEntry, Firm, Job, OutcomeEvent, Worker, utcnow
 
@@ -230,7 +235,9 @@ def _check_job_ranges(values: Mapping[str, Any]) -> None:
                 "message": f"最低工资 {values['wage_min']} 高于最高工资 {values['wage_max']}",
             }
         )
-    if values.get("age_min", 0) > values.get("age_max", 200):
+    if values.get("age_min", JOB_DEFAULTS["age_min"]) > values.get(
+        "age_max", JOB_DEFAULTS["age_max"]
+    ):
         errors.append(
             {
                 "row": None,
@@ -502,9 +509,7 @@ def create_job(session: Session, data: Mapping[str, Any]) -> Job:
 
     Raises :class:`Invalid` listing every bad field, :class:`NotFound` for an unknown firm.
     """
-    values = _clean(_JOB_FIELDS, data, partial=False)
-    values.setdefault("age_min", 16)
-    values.setdefault("age_max", 60)
+    values = {**defaults(JOB_DEFAULTS), **_clean(_JOB_FIELDS, data, partial=False)}
     _check_job_ranges(values)
     get_firm(session, values["firm_id"])
     job = Job(**values)
@@ -633,6 +638,7 @@ def register_worker(session: Session, data: Mapping[str, Any], *, protector: IdP
         errors.extend(exc.errors)
     if errors:
         raise Invalid(errors)
+    values = {**defaults(WORKER_DEFAULTS), **values}
     values.setdefault("registered_at", dt.date.today())
     stored = protector.protect(id_number)
     existing = session.execute(
@@ -837,6 +843,29 @@ def record_outcome(
             f"就业结果 {corrects.id if corrects else ''} 已被更正过；请更正最新的那条记录。"
         ) from None
     return event
+
+
+def record_recommendations(
+    session: Session, pairs: Iterable[tuple[int, int]], date: dt.date | None = None
+) -> list[int]:
+    """Record a ``recommended`` event for each ``(worker_id, job_id)`` in one statement (an
+    allocation or a fair plan recommends thousands at once); return the events' ids."""
+    rows = [
+        {
+            "worker_id": int(w),
+            "job_id": int(j),
+            "stage": "recommended",
+            "date": date or dt.date.today(),
+            "created_at": utcnow(),
+        }
+        for w, j in pairs
+    ]
+    if not rows:
+        return []
+    stmt = insert(OutcomeEvent).returning(OutcomeEvent.id, sort_by_parameter_order=True)
+    ids = list(session.scalars(stmt, rows))
+    changes.record(session, "outcome", ids)
+    return ids
 
 
 def _coerce_date_or_invalid(value: Any) -> dt.date:
@@ -1086,25 +1115,8 @@ def read_world(
     ``reveal_ids`` and a ``protector`` it holds the decrypted number. Core selects, not ORM
     objects, keep a million rows to seconds.
     """
-    job_cols = [c for c in JOB_COLUMNS if c not in ("job_id", "firm_name")]
-    jstmt = (
-        select(
-            Job.id.label("job_id"),
-            Firm.name.label("firm_name"),
-            *[getattr(Job, c) for c in job_cols if c != "firm_id"],
-            Job.firm_id,
-        )
-        .join(Firm, Firm.id == Job.firm_id)
-        .order_by(Job.id)
-    )
-    jobs = _frame(session.execute(jstmt), list(JOB_COLUMNS))
-
-    worker_cols = [c for c in WORKER_COLUMNS if c not in ("worker_id", "id_number")]
-    wstmt = select(
-        Worker.id.label("worker_id"),
-        Worker.id_cipher if reveal_ids else Worker.id_masked,
-        *[getattr(Worker, c) for c in worker_cols],
-    ).order_by(Worker.id)
+    jobs = _frame(session.execute(job_select().order_by(Job.id)), list(JOB_COLUMNS))
+    wstmt = worker_select(reveal_ids=reveal_ids).order_by(Worker.id)
     result = session.execute(wstmt)
     keys = list(result.keys())
     workers = pd.DataFrame(result.all(), columns=keys)
@@ -1155,6 +1167,7 @@ __all__ = [
     "list_workers",
     "read_world",
     "record_outcome",
+    "record_recommendations",
     "register_worker",
     "revoke_api_key",
     "scope_errors",

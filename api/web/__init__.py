@@ -55,7 +55,7 @@ csrf = CSRFProtect()
 bp = Blueprint("web", __name__, template_folder="../templates")
 
 #: Modules of page blueprints, in navigation order.
-PAGE_MODULES = ("signin",)
+PAGE_MODULES = ("signin", "workers", "jobs")
 
 
 def _secret_key(app: Flask) -> str:
@@ -96,9 +96,10 @@ def init_app(app: Flask) -> None:
 
     from importlib import import_module
 
-    from api.web import guard
+    from api.web import guard, labels
 
     guard.init_app(app)
+    labels.init_app(app)
     for name in PAGE_MODULES:
         module = import_module(f"api.web.{name}")
         if module.bp.name not in {child.name for child, _ in bp._blueprints}:

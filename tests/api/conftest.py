@@ -35,7 +35,6 @@ def make_app(database_url: str, id_key: str, tmp_path, **overrides: Any):
         "MODELS_DIR": str(tmp_path / "models"),
         "INSTANCE_DIR": str(tmp_path / "instance"),
         "ENGINE_FACTORY": small_engine,
-        "ENGINE_SYNC_SECONDS": 0.0,
         "MAX_CONTENT_LENGTH": 256 * 1024,
     }
     config.update(overrides)

@@ -83,6 +83,7 @@ def test_migration_creates_every_table_and_downgrades(engine):
         "fair_invitations",
         "fair_interviews",
         "allocations",
+        "changes",
         "users",
         "alembic_version",
     }

@@ -1,7 +1,7 @@
 """outcome corrections: an event may name the one it corrects
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0002
 Create Date: 2026-12-02 08:00:00
 
 A wrong outcome event is never edited (the ranker's labels are facts with a history): a new
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0004"
+down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
