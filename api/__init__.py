@@ -20,8 +20,6 @@ from api.config import DEFAULTS
 
 #: Service settings beyond :data:`api.config.DEFAULTS` (each overridable by ``JOBBRIDGE_<KEY>``).
 SERVICE_DEFAULTS: dict[str, Any] = {
-    # How often a process looks in the audit log for writes made by its sibling processes.
-    "ENGINE_SYNC_SECONDS": 1.0,
     # A callable returning an (unfitted) engine, or (engine, version); tests pass a small one.
     "ENGINE_FACTORY": None,
     "MAX_PAGE_SIZE": 500,
@@ -34,8 +32,8 @@ SERVICE_DEFAULTS: dict[str, Any] = {
     "NUMERIC_THREADS": None,
     # Seconds an authenticated key is remembered by a process (a revoked key stops within this).
     "AUTH_CACHE_SECONDS": 5.0,
-    # Largest number of rows one import file may hold.
-    "MAX_IMPORT_ROWS": 100_000,
+    # Largest JSON request body (bytes); uploads keep MAX_CONTENT_LENGTH. See api.openapi.
+    "MAX_JSON_LENGTH": 4 * 1024 * 1024,
 }
 
 
@@ -100,6 +98,10 @@ def create_app(
     app.config.update(overrides or {})
 
     from api import errors, service, tasks, web
+    from api.permissions import check_private_files
+
+    # Before the engine opens the database: a file others can read is a refusal to start.
+    check_private_files(app.config)
     from api.views import register_blueprints
 
     service.init_app(app)

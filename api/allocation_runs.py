@@ -11,17 +11,17 @@ never one worker on two jobs.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import schemas as s
 from api.errors import Forbidden, NotFoundError, Unprocessable
+from api.storage import repository as repo
 from api.storage.errors import NotFound
-from api.storage.models import Allocation, AuditEntry, Firm, Job, OutcomeEvent, Worker, utcnow
+from api.storage.models import Allocation, AuditEntry, Firm, Job, Worker, utcnow
 
 MODE_NAMES = {"welfare": "总体成功率最高", "stable": "稳定匹配（劳动力优先）"}
 STATUS_NAMES = {"proposed": "待确认", "confirmed": "已确认"}
@@ -177,21 +177,9 @@ def run_allocation(
     row = Allocation(request=request_json, result=data, status="proposed")
     session.add(row)
     session.flush()
-    if data["assignments"]:
-        today = dt.date.today()
-        session.execute(
-            insert(OutcomeEvent),
-            [
-                {
-                    "worker_id": a["worker_id"],
-                    "job_id": a["job_id"],
-                    "stage": "recommended",
-                    "date": today,
-                    "created_at": utcnow(),
-                }
-                for a in data["assignments"]
-            ],
-        )
+    repo.record_recommendations(
+        session, [(a["worker_id"], a["job_id"]) for a in data["assignments"]]
+    )
     audit_entry(
         session,
         principal,

@@ -193,6 +193,16 @@ def sees_personal(worker_county: str | None = None) -> bool:
     return p.role == "admin" or (p.role == "bureau" and p.in_region(worker_county))
 
 
+def scoped_error(exc: Exception) -> Exception:
+    """``exc`` as this caller may see it: a duplicate registration outside the caller's
+    region is told without the worker's id (no answer names what lies outside a scope)."""
+    from api.storage.errors import DuplicateWorker
+
+    if isinstance(exc, DuplicateWorker) and not sees_personal(exc.county_code):
+        return exc.unnamed()
+    return exc
+
+
 def check_county(county_code: str) -> None:
     """403 when a bureau names a county outside its region."""
     p = current()
@@ -211,5 +221,6 @@ __all__ = [
     "current",
     "forbidden",
     "not_found",
+    "scoped_error",
     "sees_personal",
 ]

@@ -38,6 +38,7 @@ def _user_errors(func: F) -> F:
         from sqlalchemy.exc import OperationalError
 
         from api.crypto import IdKeyError
+        from api.permissions import LoosePermissions
         from api.storage.errors import Invalid, StorageError
         from data.tabular import TableError
 
@@ -45,7 +46,7 @@ def _user_errors(func: F) -> F:
             return func(*args, **kwargs)
         except Invalid as exc:
             raise click.ClickException(_format_invalid(exc)) from None
-        except (StorageError, IdKeyError, TableError) as exc:
+        except (StorageError, IdKeyError, TableError, LoosePermissions) as exc:
             raise click.ClickException(str(exc)) from None
         except OperationalError as exc:
             raise click.ClickException(f"无法访问数据库：{exc.orig}") from None
@@ -76,8 +77,12 @@ class Context:
 
     def engine(self):
         if self._engine is None:
+            from api.permissions import check_private_files
             from api.storage import make_engine
 
+            # Every command that opens the database refuses a database or ID-key file that
+            # others can read, as the service does (api.permissions).
+            check_private_files(self.config)
             self._engine = make_engine(self.database_url)
         return self._engine
 
@@ -154,7 +159,7 @@ def load_demo(
     """Generate a demo world with outcome history and bulk-load it; return counts and timings."""
     from api.storage import bulk_load_world, downgrade, init_db, is_empty
     from data.demo import generate_world
-    from data.outcomes import historical_pairs, simulate_outcomes
+    from data.outcomes import historical_pairs, registered_before_events, simulate_outcomes
 
     engine = init_db(context.engine())
     protector = context.protector(create=True)
@@ -174,6 +179,9 @@ def load_demo(
     sample = min(n_workers, events_workers if events_workers is not None else 20_000)
     pairs = historical_pairs(world, worker_sample=sample, seed=seed)
     events = simulate_outcomes(world, pairs, seed=seed)
+    # A stored history never starts before its worker's registration (the training filter
+    # would drop those events); the generator draws the two independently.
+    world.workers = registered_before_events(world.workers, events)
     timings["outcomes"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     loaded = bulk_load_world(engine, world, events, protector=protector, show_progress=not quiet)
@@ -443,50 +451,59 @@ def _write_rejects(frame: Any, rejected: list[dict[str, Any]], path: Path) -> in
             reasons.setdefault(int(e["row"]), []).append(
                 f"{e.get('column', '')} {e['message']}".strip()
             )
+    from api.permissions import open_private
+
     rows = [r for r in frame.index if int(r) in reasons]
     out = frame.loc[rows].copy()
     out.insert(0, "行号", [int(r) for r in rows])
     out["错误原因"] = ["；".join(reasons[int(r)]) for r in rows]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".xlsx":
-        with pd.ExcelWriter(path, engine="openpyxl") as writer:
-            out.to_excel(writer, index=False, sheet_name="rejects")
-    else:
-        out.to_csv(path, index=False, encoding="utf-8-sig")
+    # The refused rows are as personal as the file they came from: owner-only, like exports.
+    with open_private(path) as fh:
+        if path.suffix.lower() == ".xlsx":
+            with pd.ExcelWriter(fh, engine="openpyxl") as writer:
+                out.to_excel(writer, index=False, sheet_name="rejects")
+        else:
+            out.to_csv(fh, index=False, encoding="utf-8-sig")
     return len(rows)
 
 
 def import_file(
-    context: Context, kind: str, path: Path, *, skip_invalid: bool, rejects: Path | None
+    context: Context,
+    kind: str,
+    path: Path,
+    *,
+    skip_invalid: bool,
+    rejects: Path | None,
+    create_firms: bool = False,
 ):
-    """Read, validate and store a CSV/XLSX of jobs or workers (see :mod:`api.storage.transfer`)."""
-    from api.storage import import_jobs, import_workers, require_schema, session_scope
-    from data.tabular import read_table, validate_jobs, validate_workers
+    """Read a CSV/XLSX of jobs or workers and store it through
+    :func:`api.storage.transfer.import_table`, the function the HTTP import calls too."""
+    from api.storage import require_schema, session_scope
+    from api.storage.transfer import import_table
+    from data.tabular import ReadLimits, read_table
 
     engine = context.engine()
     require_schema(engine)
-    with path.open("rb") as fh:
-        frame = read_table(
-            fh, filename=path.name, max_bytes=int(context.config["MAX_CONTENT_LENGTH"])
-        )
-    checked = validate_jobs(frame) if kind == "jobs" else validate_workers(frame)
+    frame = read_table(
+        path,
+        filename=path.name,
+        max_bytes=int(context.config["MAX_CONTENT_LENGTH"]),
+        limits=ReadLimits(max_rows=int(context.config["MAX_IMPORT_ROWS"])),
+    )
     with session_scope(engine) as session:
-        if kind == "jobs":
-            result = import_jobs(
-                session, checked.records, errors=checked.errors, skip_invalid=skip_invalid
-            )
-        else:
-            result = import_workers(
-                session,
-                checked.records,
-                errors=checked.errors,
-                protector=context.protector(create=True),
-                skip_invalid=skip_invalid,
-            )
+        result = import_table(
+            session,
+            kind,
+            frame,
+            protector=context.protector(create=True) if kind == "workers" else None,
+            skip_invalid=skip_invalid,
+            create_firms=create_firms,
+            actor="cli",
+        )
     written = 0
     if rejects is not None and result.rejected:
         written = _write_rejects(frame, result.rejected, rejects)
-    return result, written, checked.ignored_columns
+    return result, written, result.ignored_columns
 
 
 @cli.command("import")
@@ -499,10 +516,20 @@ def import_file(
     default=None,
     help="不合格行的输出文件（.csv 或 .xlsx），与 --skip-invalid 一起使用",
 )
+@click.option(
+    "--create-firms",
+    is_flag=True,
+    help="导入岗位时登记文件中尚未登记的企业（默认拒绝这些行并指明行号，以免错字另建一家企业）",
+)
 @pass_context
 @_user_errors
 def import_command(
-    context: Context, kind: str, file: Path, skip_invalid: bool, rejects: Path | None
+    context: Context,
+    kind: str,
+    file: Path,
+    skip_invalid: bool,
+    rejects: Path | None,
+    create_firms: bool,
 ) -> None:
     """导入岗位或劳动力（CSV 或 XLSX，中文表头；CSV 可为 UTF-8 或 GBK）。
 
@@ -510,8 +537,10 @@ def import_command(
     """
     if rejects is not None and not skip_invalid:
         raise click.UsageError("--rejects 需与 --skip-invalid 一起使用（默认模式不导入任何行）。")
+    if create_firms and kind != "jobs":
+        raise click.UsageError("--create-firms 只适用于导入岗位（jobs）。")
     result, written, ignored = import_file(
-        context, kind, file, skip_invalid=skip_invalid, rejects=rejects
+        context, kind, file, skip_invalid=skip_invalid, rejects=rejects, create_firms=create_firms
     )
     label = "岗位" if kind == "jobs" else "劳动力"
     if ignored:
@@ -580,9 +609,12 @@ def export_command(
                 fields=["id_number"],
                 object_id=None,
             )
+    from api.permissions import write_private
+
     data = write_table(records, kind=kind, fmt=fmt)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_bytes(data)
+    # Owner-only whatever the umask: workers' names and phones (and ID numbers with
+    # --with-id-numbers) must not be readable by other users of the host.
+    write_private(output, data)
     _say(
         f"已导出 {len(records)} 条到 {output}"
         + ("（含完整身份证号，已记入审计日志）" if with_id_numbers else "")
@@ -675,8 +707,11 @@ def serve_command(
     timeout: int,
 ) -> None:
     """用 gunicorn 提供 HTTP 服务。"""
+    from api.permissions import check_private_files
     from api.storage import require_schema
 
+    # Here, where it is one sentence: in the gunicorn processes it would be a boot failure.
+    check_private_files(context.config)
     require_schema(context.engine())
     _say(f"服务地址 http://{host}:{port}  （数据库 {_display_url(context.database_url)}）")
     serve(
@@ -799,18 +834,26 @@ def train_models(
             context.database_url, models_dir, world, events=events, show_progress=not quiet
         )
     from api.storage import read_world, session_scope
+    from api.storage.outcomes import filter_training_events, read_events
+    from data.schema import OUTCOME_COLUMNS
 
     with session_scope(context.engine()) as session:
-        jobs, workers, stored_events = read_world(session)
+        jobs, workers, _ = read_world(session)
+        stored_events = read_events(session)
     if len(stored_events) == 0:
         raise click.ClickException(
             "数据库中没有就业结果事件，无法训练排序模型；"
             "请先运行 `jobbridge load-demo` 或导入结果数据。"
         )
+    # Only events that pass the outcome rules (order, dates, corrections) become labels.
+    checked = filter_training_events(stored_events, workers, jobs)
+    _say(checked.report())
+    if len(checked.kept) == 0:
+        raise click.ClickException("没有通过检查的就业结果事件，无法训练排序模型。")
     return train_on_tables(
         jobs,
         workers,
-        stored_events,
+        checked.kept[list(OUTCOME_COLUMNS)],
         models_dir=models_dir,
         encoder=encoder,
         show_progress=not quiet,
@@ -881,8 +924,10 @@ def evaluate_command(context: Context, as_json: bool, stored: bool, quiet: bool)
 def demo_command(context: Context, host: str, port: int, quiet: bool) -> None:
     """make demo：初始化数据库，空库时载入演示数据，没有模型时训练默认模型，
     然后启动服务与后台任务队列。"""
+    from api.permissions import check_private_files
     from api.storage import init_db, is_empty
 
+    check_private_files(context.config)
     engine = init_db(context.engine())
     context.protector(create=True)
     world = events = None

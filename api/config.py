@@ -22,6 +22,12 @@ ID_KEY : str or None
 MAX_CONTENT_LENGTH : int
     Largest request body / import file accepted, in bytes (default 100 MiB). Flask reads the
     same key to refuse larger uploads with 413.
+MAX_IMPORT_ROWS : int
+    Largest number of data rows of one imported file; the reader stops at the next one (413).
+ALLOW_LOOSE_PERMISSIONS : bool
+    Start even when the SQLite database or ``INSTANCE_DIR/id_key`` can be read by the file's
+    group or other users (``JOBBRIDGE_ALLOW_LOOSE_PERMISSIONS=1``). Off: such a file is a
+    refusal to start that names the ``chmod 600`` to run. New files are created 0600 either way.
 PAGE_SIZE : int
     Default number of rows of a list page.
 MAX_PAGE_SIZE : int
@@ -59,6 +65,12 @@ DEFAULTS: dict[str, Any] = {
     "MODELS_DIR": str(REPO_ROOT / "models"),
     "ID_KEY": None,
     "MAX_CONTENT_LENGTH": 100 * 1024 * 1024,
+    # Largest number of data rows one import file may hold (HTTP and CLI): a county's
+    # register is at most about 100,000 workers.
+    "MAX_IMPORT_ROWS": 100_000,
+    # A database or ID-key file that others can read is a refusal to start unless this is on
+    # (api.permissions); for a host where a shared group is intended.
+    "ALLOW_LOOSE_PERMISSIONS": False,
     "PAGE_SIZE": 50,
     "MAX_PAGE_SIZE": 1000,
     "REDIS_URL": None,

@@ -235,19 +235,25 @@ def load_id_key(config: Mapping[str, Any], *, create: bool = False) -> tuple[byt
     ------
     IdKeyError
         When no key is configured and ``create`` is false, or the key is malformed.
+    api.permissions.LoosePermissions
+        When the key file can be read by its group or others (and ``ALLOW_LOOSE_PERMISSIONS``
+        is off).
     """
+    from api.permissions import make_private_dir, require_private
+
     configured = config.get("ID_KEY")
     if configured:
         return parse_key(configured), None
     path = key_file_path(config)
     if path.exists():
+        require_private(path, "身份证加密密钥文件", config)
         return parse_key(path.read_text(encoding="ascii")), None
     if not create:
         raise IdKeyError(
             f"未配置身份证加密密钥：请设置环境变量 JOBBRIDGE_ID_KEY（生产环境必须设置），"
             f"或在开发环境运行 `jobbridge init-db` 以在 {path} 生成一个。"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_private_dir(path.parent)
     # O_EXCL: two processes starting at once must not each write a different key.
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -9,6 +9,7 @@ original exception, rolls the session back and shows no stack trace.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -146,13 +147,80 @@ class Unprocessable(ApiError):
     status = 422
 
 
+def _ctx(err: Mapping[str, Any], key: str) -> Any:
+    return (err.get("ctx") or {}).get(key, "")
+
+
+def _choices(err: Mapping[str, Any]) -> str:
+    # pydantic writes "'a', 'b' or 'c'"
+    return re.sub(r",\s*|\s+or\s+", "、", str(_ctx(err, "expected")))
+
+
+#: Chinese message of each pydantic error type (the English ``msg`` never reaches a user).
+_MESSAGES: dict[str, Any] = {
+    "missing": "缺少必填字段",
+    "extra_forbidden": "未知字段（不在本接口的字段之列）",
+    "int_type": "应为整数",
+    "int_parsing": "应为整数",
+    "int_from_float": "应为整数，不能有小数",
+    "float_type": "应为数字",
+    "float_parsing": "应为数字",
+    "finite_number": "应为有限的数字",
+    "bool_type": "应为 true 或 false",
+    "bool_parsing": "应为 true 或 false",
+    "string_type": "应为文本",
+    "string_unicode": "应为合法的 Unicode 文本",
+    "list_type": "应为列表",
+    "dict_type": "应为 JSON 对象",
+    "model_type": "应为 JSON 对象",
+    "model_attributes_type": "应为 JSON 对象",
+    "json_invalid": "不是合法的 JSON",
+    "json_type": "不是合法的 JSON",
+    "date_type": "应为日期 YYYY-MM-DD",
+    "date_parsing": "应为日期 YYYY-MM-DD",
+    "date_from_datetime_parsing": "应为日期 YYYY-MM-DD",
+    "date_from_datetime_inexact": "应为日期 YYYY-MM-DD，不带时间",
+    "time_type": "应为时间 HH:MM",
+    "time_parsing": "应为时间 HH:MM",
+    "datetime_type": "应为日期时间",
+    "datetime_parsing": "应为日期时间",
+    "none_required": "应为 null",
+    "greater_than": lambda e: f"应大于 {_ctx(e, 'gt')}",
+    "greater_than_equal": lambda e: f"应不小于 {_ctx(e, 'ge')}",
+    "less_than": lambda e: f"应小于 {_ctx(e, 'lt')}",
+    "less_than_equal": lambda e: f"应不大于 {_ctx(e, 'le')}",
+    "string_too_short": lambda e: f"至少 {_ctx(e, 'min_length')} 个字符",
+    "string_too_long": lambda e: f"最多 {_ctx(e, 'max_length')} 个字符",
+    "too_short": lambda e: f"至少 {_ctx(e, 'min_length')} 项",
+    "too_long": lambda e: f"最多 {_ctx(e, 'max_length')} 项",
+    "string_pattern_mismatch": "格式不对",
+    "literal_error": lambda e: f"应为以下之一：{_choices(e)}",
+    "enum": lambda e: f"应为以下之一：{_choices(e)}",
+}
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    kind = err.get("type", "")
+    if kind in ("value_error", "assertion_error"):
+        # Our validators raise ValueError with a Chinese sentence; pydantic prefixes it.
+        error = _ctx(err, "error")
+        return str(error) if error else "数据不合规"
+    found = _MESSAGES.get(kind)
+    if found is None:
+        return f"数据不合规（{kind}）" if kind else "数据不合规"
+    return found(err) if callable(found) else found
+
+
 def pydantic_errors(exc: ValidationError, *, prefix: str = "") -> list[dict[str, Any]]:
-    """``[{field, message}]`` of a pydantic error, each message naming the value received."""
+    """``[{field, message}]`` of a pydantic error in Chinese, each naming the value received.
+
+    Messages are translated by error type here, the one place request problems are built.
+    """
     out = []
     for err in exc.errors(include_url=False):
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "__root__")
         field = f"{prefix}{loc}" if loc else (prefix.rstrip(".") or "body")
-        message = err.get("msg", "invalid")
+        message = _message(err)
         value = err.get("input")
         if err.get("type") not in ("missing",) and not isinstance(value, dict | list):
             shown = repr(value)
@@ -183,6 +251,9 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(StorageError)
     def _storage_error(exc: StorageError) -> Response:
         _rollback()
+        from api.auth import scoped_error
+
+        exc = scoped_error(exc)
         if exc.status >= 500:
             current_app.logger.exception("storage error: %s", exc)
             return problem_response(500, "服务器内部错误，请稍后再试或联系管理员。")

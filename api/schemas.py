@@ -14,6 +14,7 @@ as an overflow.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -27,17 +28,27 @@ from pydantic import (
 
 from data.idcard import validate_id_number
 from data.normalize import (
+    city_suggestions,
     normalize_certificates,
     normalize_city,
     normalize_county,
     normalize_education,
 )
-from data.schema import EDUCATION_LEVELS, JOB_STATUSES, OUTCOME_STAGES
+from data.schema import (
+    EDUCATION_LEVELS,
+    JOB_DEFAULTS,
+    JOB_STATUSES,
+    LIMITS,
+    OUTCOME_STAGES,
+    WORKER_DEFAULTS,
+)
 
 MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-Money = Annotated[int, Field(ge=0, le=1_000_000, description="元/月")]
-Age = Annotated[int, Field(ge=16, le=100)]
+# Bounds and defaults come from the record contract (data.schema), shared with storage and imports.
+Money = Annotated[int, Field(ge=LIMITS["money"][0], le=LIMITS["money"][1], description="元/月")]
+Age = Annotated[int, Field(ge=LIMITS["age"][0], le=LIMITS["age"][1])]
+Headcount = Annotated[int, Field(ge=LIMITS["headcount"][0], le=LIMITS["headcount"][1])]
 ShortText = Annotated[str, StringConstraints(max_length=200)]
 ListItem = Annotated[str, StringConstraints(max_length=100)]
 LongText = Annotated[str, StringConstraints(max_length=5000)]
@@ -46,11 +57,41 @@ Phone = Annotated[str, StringConstraints(pattern=r"^(1\d{10})?$")]
 _NO_EXTRA = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _near(value: str) -> str:
+    near = city_suggestions(value)
+    return f"；相近的有：{'、'.join(near)}" if near else "（可写 苏州、苏州市、昆山市）"
+
+
 def _city(value: str) -> tuple[str, str]:
     found = normalize_city(value)
     if found is None:
-        raise ValueError(f"城市 {value!r} 不是江苏省的地级市或县区（可写 苏州、苏州市、昆山市）")
+        raise ValueError(f"城市 {value!r} 不是江苏省已知的地级市或县区{_near(value)}")
     return found
+
+
+#: Characters no text field may hold: C0/C1 controls (NUL among them, which PostgreSQL refuses)
+#: except tab and line breaks, and lone surrogates (not encodable, so not storable).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _no_control(value: Any) -> Any:
+    texts = value if isinstance(value, list) else [value]
+    for text in texts:
+        if isinstance(text, str):
+            found = _CONTROL.search(text)
+            if found:
+                code, at = ord(found.group()), found.start() + 1
+                raise ValueError(f"文本中含有控制字符 U+{code:04X}（位置 {at}），请删除后再提交")
+    return value
+
+
+class _Request(BaseModel):
+    """Base of every request model: no control characters in any text field."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        return _no_control(value)
 
 
 def _education(value: str) -> str:
@@ -64,7 +105,7 @@ def _check_text(value: str, name: str) -> str:
 
 
 # --------------------------------------------------------------------------- firms
-class FirmCreate(BaseModel):
+class FirmCreate(_Request):
     """A Jiangsu employer."""
 
     model_config = ConfigDict(
@@ -95,7 +136,7 @@ class FirmCreate(BaseModel):
         return self
 
 
-class FirmUpdate(BaseModel):
+class FirmUpdate(_Request):
     """Changes to a firm; ``version`` may stand in for ``If-Match``."""
 
     model_config = ConfigDict(
@@ -145,7 +186,7 @@ def _split_certs(names: list[str], unrecognised: list[str] | None) -> tuple[list
     return ids, unknown
 
 
-class JobCreate(BaseModel):
+class JobCreate(_Request):
     """A job posting as HR writes it."""
 
     model_config = ConfigDict(
@@ -178,12 +219,12 @@ class JobCreate(BaseModel):
     occupation_code: Annotated[str, StringConstraints(max_length=20)] = ""
     city: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     district: Annotated[str, StringConstraints(max_length=40)] = ""
-    headcount: Annotated[int, Field(ge=1, le=100_000)]
+    headcount: Headcount
     wage_min: Money
     wage_max: Money
     education_min: Annotated[str, StringConstraints(max_length=20)] | None = None
-    age_min: Age = 16
-    age_max: Age = 60
+    age_min: Age = JOB_DEFAULTS["age_min"]
+    age_max: Age = JOB_DEFAULTS["age_max"]
     certificates_required: Annotated[list[ListItem], Field(max_length=30)] = Field(
         [],
         description=(
@@ -223,7 +264,7 @@ class JobCreate(BaseModel):
         return self
 
 
-class JobUpdate(BaseModel):
+class JobUpdate(_Request):
     """Changes to a job; ranges are checked against the stored values too."""
 
     model_config = ConfigDict(
@@ -235,7 +276,7 @@ class JobUpdate(BaseModel):
     occupation_code: Annotated[str, StringConstraints(max_length=20)] | None = None
     city: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
     district: Annotated[str, StringConstraints(max_length=40)] | None = None
-    headcount: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    headcount: Headcount | None = None
     wage_min: Money | None = None
     wage_max: Money | None = None
     education_min: Annotated[str, StringConstraints(max_length=20)] | None = None
@@ -304,7 +345,7 @@ class Job(BaseModel):
     updated_at: dt.datetime
 
 
-class JobQuery(BaseModel):
+class JobQuery(_Request):
     """Filters and page of ``GET /jobs``."""
 
     model_config = _NO_EXTRA
@@ -338,11 +379,11 @@ def _cities(values: list[str]) -> list[str]:
         elif found[0] not in out:
             out.append(found[0])
     if bad:
-        raise ValueError(f"期望城市 {'、'.join(bad)} 不是江苏省的城市（可写 苏州 或 苏州市）")
+        raise ValueError(f"期望城市 {'、'.join(bad)} 不是江苏省已知的城市{_near(bad[0])}")
     return out
 
 
-class _WorkerFields(BaseModel):
+class _WorkerFields(_Request):
     @field_validator("id_number", check_fields=False)
     @classmethod
     def _id(cls, v: str | None) -> str | None:
@@ -429,7 +470,7 @@ class WorkerCreate(_WorkerFields):
     desired_jobs: Annotated[list[ListItem], Field(max_length=20)] = []
     certificates: Annotated[list[ListItem], Field(max_length=30)] = []
     preferred_cities: Annotated[list[ListItem], Field(max_length=13)] = []
-    min_wage: Money = 0
+    min_wage: Money = WORKER_DEFAULTS["min_wage"]
     needs_dormitory: bool = False
     needs_halal: bool = False
     poverty_registered: bool = False
@@ -515,7 +556,7 @@ class Worker(WorkerPublic):
     village: str | None = None
 
 
-class WorkerQuery(BaseModel):
+class WorkerQuery(_Request):
     """Filters and page of ``GET /workers``."""
 
     model_config = _NO_EXTRA
@@ -556,7 +597,7 @@ class WorkerPage(Page):
     items: list[Worker]  # type: ignore[assignment]
 
 
-class ListQuery(BaseModel):
+class ListQuery(_Request):
     """Page of a plain list."""
 
     model_config = _NO_EXTRA
@@ -568,7 +609,7 @@ class ListQuery(BaseModel):
 
 
 # --------------------------------------------------------------------------- matches
-class MatchQuery(BaseModel):
+class MatchQuery(_Request):
     model_config = _NO_EXTRA
 
     limit: Annotated[int, Field(ge=1, le=100)] = 10
@@ -616,7 +657,7 @@ class WorkerMatches(BaseModel):
 
 
 # --------------------------------------------------------------------------- outcomes, reports
-class OutcomeCreate(BaseModel):
+class OutcomeCreate(_Request):
     """One step of a placement."""
 
     model_config = ConfigDict(
@@ -630,6 +671,12 @@ class OutcomeCreate(BaseModel):
     job_id: Id
     stage: Literal["applied", "interviewed", "hired", "retained_3m", "retained_6m", "left"]
     date: dt.date
+    corrects: Id | None = Field(
+        None,
+        description=(
+            "更正：被更正的就业结果 ID（同一劳动力与岗位）。原记录保留，不再计入统计与训练"
+        ),
+    )
 
     @field_validator("date")
     @classmethod
@@ -645,10 +692,11 @@ class Outcome(BaseModel):
     job_id: int
     stage: str
     date: dt.date
+    corrects: int | None = None
     created_at: dt.datetime
 
 
-class SummaryQuery(BaseModel):
+class SummaryQuery(_Request):
     model_config = _NO_EXTRA
 
     by: Literal["county", "city", "occupation"] = "county"
@@ -670,11 +718,15 @@ class Summary(BaseModel):
 
 
 # --------------------------------------------------------------------------- imports / exports
-class ImportQuery(BaseModel):
+class ImportQuery(_Request):
     model_config = _NO_EXTRA
 
     skip_invalid: bool = Field(
         False, description="true：保存合格行并列出不合格行；false：全部合格才保存"
+    )
+    create_firms: bool = Field(
+        False,
+        description="仅管理员：true 时登记文件中尚未登记的企业名称；默认拒绝这些行并指明行号",
     )
 
 
@@ -684,7 +736,7 @@ class ImportResult(BaseModel):
     rejected: list[dict[str, Any]]
 
 
-class ExportQuery(BaseModel):
+class ExportQuery(_Request):
     model_config = _NO_EXTRA
 
     format: Literal["csv", "xlsx"] = "csv"
@@ -699,7 +751,7 @@ class Health(BaseModel):
 
 
 # --------------------------------------------------------------------------- allocations
-class AllocationOptions(BaseModel):
+class AllocationOptions(_Request):
     model_config = _NO_EXTRA
 
     poverty_priority: Annotated[float, Field(ge=0, le=1)] = Field(
@@ -712,7 +764,7 @@ class AllocationOptions(BaseModel):
     candidates_per_worker: Annotated[int, Field(ge=1, le=200)] = 50
 
 
-class AllocationCreate(BaseModel):
+class AllocationCreate(_Request):
     """Place a county's (or a list of) registered workers on open jobs at once."""
 
     model_config = ConfigDict(
@@ -756,7 +808,7 @@ class Allocation(BaseModel):
 
 
 # --------------------------------------------------------------------------- fairs
-class FairCreate(BaseModel):
+class FairCreate(_Request):
     """A dedicated job fair (专场招聘) in a western county."""
 
     model_config = ConfigDict(
@@ -818,7 +870,7 @@ class FairCreate(BaseModel):
         return self
 
 
-class FairPlanRequest(BaseModel):
+class FairPlanRequest(_Request):
     model_config = ConfigDict(
         **_NO_EXTRA, json_schema_extra={"examples": [{"max_firms": 10, "max_workers": 200}]}
     )
@@ -828,7 +880,7 @@ class FairPlanRequest(BaseModel):
     time_limit_s: Annotated[float, Field(gt=0, le=120)] = 20.0
 
 
-class FairReplanRequest(BaseModel):
+class FairReplanRequest(_Request):
     model_config = ConfigDict(
         **_NO_EXTRA, json_schema_extra={"examples": [{"cancel_firms": [1], "absent_workers": []}]}
     )
@@ -863,7 +915,7 @@ class Fair(BaseModel):
     changes: list[dict[str, Any]] | None = None
 
 
-class FairListQuery(BaseModel):
+class FairListQuery(_Request):
     model_config = _NO_EXTRA
 
     format: Literal["xlsx", "csv", "html"] = "html"

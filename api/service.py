@@ -3,13 +3,13 @@ and the matching engine, loaded once per process and kept in step with storage.
 
 The matching engine is loaded on first use from ``MODELS_DIR/current`` (or built by the
 ``ENGINE_FACTORY`` a test config names) and fitted on the open jobs and registered workers of the
-database. It follows storage through the audit log: every write of the API leaves an audit row
-(``create``/``update``/``delete`` of a ``job``, ``worker`` or ``firm``), and
-:meth:`MatchService.sync` applies the rows written since it last looked — the jobs and workers
-they name, and the jobs of the firms they name (the engine answers with firm names), are re-read
-and passed to ``add_/update_/remove_*``. A process syncs right after its own writes, so a job it
-creates shows in its next answer, and at most ``ENGINE_SYNC_SECONDS`` after another gunicorn
-worker's writes; the audit table's primary key makes that a range scan, not a table scan.
+database. It follows storage through the change feed (:mod:`api.storage.changes`): every write,
+whichever process or command made it, commits a ``changes`` row in its own transaction, and
+before each answer :meth:`MatchService.sync` asks for the newest change id — one primary-key
+lookup — and, when it is past what this process applied, re-reads the jobs and workers the new
+rows name (and the jobs of the firms they name: the engine answers with firm names) and passes
+them to ``add_/update_/remove_*``. So a write that was acknowledged to a client is in the next
+answer of every process. The audit log is only an audit log.
 """
 
 from __future__ import annotations
@@ -23,21 +23,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from flask import Flask, current_app, g
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from api.crypto import IdProtector, protector_from_config
 from api.storage import make_engine, read_world
-from api.storage import repository as repo
-from api.storage.models import AuditEntry, Firm, Job, Worker
+from api.storage.changes import ChangeBatch, FeedCursor, id_filter, read_jobs, read_workers
+from api.storage.models import AuditEntry, Job
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "jobbridge"
-#: Audit actions that change what the engine must know.
-WRITE_ACTIONS = ("create", "update", "delete")
 
 
 class ServiceState:
@@ -146,10 +145,10 @@ def commit(*, sync_engine: bool = True) -> None:
         matching = get_matching()
         if matching.loaded:
             # The write has landed: a failure to refresh the engine now must not fail the
-            # request (a retry would then answer 412 to a write that was applied). The audit
+            # request (a retry would then answer 412 to a write that was applied). The feed
             # position did not move, so the next sync applies the write.
             try:
-                matching.sync(force=True)
+                matching.sync()
             except Exception:
                 log.exception("engine sync after a committed write failed; the next sync retries")
 
@@ -210,15 +209,15 @@ def _default_factory(config: Any) -> tuple[Any, str]:
 
 
 class MatchService:
-    """The matching engine of this process, fitted on the database and kept in step with it."""
+    """The matching engine of this process, fitted on the database and kept in step with it
+    through the change feed (:mod:`api.storage.changes`)."""
 
     def __init__(self, state: ServiceState) -> None:
         self._state = state
         self._lock = threading.RLock()
         self.engine: Any = None
         self.model_version: str | None = None
-        self._last_audit_id = 0
-        self._last_sync = 0.0
+        self.feed = FeedCursor()
 
     @property
     def loaded(self) -> bool:
@@ -242,14 +241,14 @@ class MatchService:
             else:
                 engine, version = _default_factory(config)
             started = time.perf_counter()
+            feed = FeedCursor()
             with self._session() as session:
-                # The audit position is read before the world, so a write landing in between is
+                # The feed position is read before the world, so a write landing in between is
                 # applied again by the next sync rather than missed.
-                last = session.scalar(select(func.max(AuditEntry.id))) or 0
+                feed.start(session)
                 jobs, workers, _ = read_world(session)
             engine.fit(jobs, workers)
-            self._last_audit_id = last
-            self._last_sync = time.monotonic()
+            self.feed = feed
             self.model_version = version
             self.engine = engine
             log.info(
@@ -261,93 +260,88 @@ class MatchService:
             )
         return self
 
-    def sync(self, *, force: bool = False) -> int:
-        """Apply the job and worker writes audited since the last sync; return how many."""
+    def sync(self) -> int:
+        """Apply the committed changes this process has not applied yet; return how many
+        objects they named.
+
+        Called before every answer: one cheap query (the newest change id) when nothing is
+        new, so whatever any process committed before this request began is in its answer.
+        """
         if self.engine is None:
             return 0
-        interval = float(self._state.config.get("ENGINE_SYNC_SECONDS", 1.0))
-        if not force and time.monotonic() - self._last_sync < interval:
-            return 0
-        with self._lock:
-            with self._session() as session:
-                rows = session.execute(
-                    select(AuditEntry.id, AuditEntry.object_type, AuditEntry.object_id)
-                    .where(
-                        AuditEntry.id > self._last_audit_id,
-                        AuditEntry.object_type.in_(("job", "worker", "firm")),
-                        AuditEntry.action.in_(WRITE_ACTIONS),
-                    )
-                    .order_by(AuditEntry.id)
-                ).all()
-                self._last_sync = time.monotonic()
-                if not rows:
-                    newest = session.scalar(select(func.max(AuditEntry.id))) or 0
-                    self._last_audit_id = max(self._last_audit_id, newest)
-                    return 0
-                job_ids = {int(r.object_id) for r in rows if r.object_type == "job" and r.object_id}
-                # The engine answers with each job's firm name: a renamed firm's jobs are re-read.
-                firm_ids = {
-                    int(r.object_id) for r in rows if r.object_type == "firm" and r.object_id
-                }
-                if firm_ids:
-                    job_ids |= set(session.scalars(select(Job.id).where(Job.firm_id.in_(firm_ids))))
-                worker_ids = {
-                    int(r.object_id) for r in rows if r.object_type == "worker" and r.object_id
-                }
-                self._apply_jobs(session, job_ids)
-                self._apply_workers(session, worker_ids)
-                self._last_audit_id = rows[-1].id
-            return len(job_ids) + len(worker_ids)
+        with self._state.engine.connect() as connection:
+            if not self.feed.behind(connection):
+                return 0
+        with self._lock, self._session() as session:
+            batch = self.feed.read(session)
+            if not batch:
+                return 0
+            applied = self._apply_batch(session, batch)
+            self.feed.advance(batch)
+            return applied
 
-    def _apply_jobs(self, session: Session, job_ids: set[int]) -> None:
+    def _apply_batch(self, session: Session, batch: ChangeBatch) -> int:
+        job_ids = set(batch.ids.get("job", ()))
+        job_runs = list(batch.runs.get("job", ()))
+        # The engine answers with each job's firm name: a renamed firm's jobs are re-read.
+        firm_ids = set(batch.ids.get("firm", ()))
+        firm_runs = batch.runs.get("firm", [])
+        if firm_ids or firm_runs:
+            for clause in id_filter(Job.firm_id, sorted(firm_ids), firm_runs):
+                job_ids |= set(session.scalars(select(Job.id).where(clause)))
         e = self.engine
-        sides = (e.jobs_index_, e.add_jobs, e.update_jobs, e.remove_jobs)
-        names = dict(
-            session.execute(
-                select(Firm.id, Firm.name).where(
-                    Firm.id.in_(select(Job.firm_id).where(Job.id.in_(job_ids)))
-                )
-            ).all()
+        self._apply(
+            read_jobs(session, sorted(job_ids), job_runs),
+            job_ids,
+            job_runs,
+            "job_id",
+            e.jobs_index_,
+            e.add_jobs,
+            e.update_jobs,
+            e.remove_jobs,
         )
-
-        def record(job: Job) -> dict[str, Any]:
-            return repo.job_record(job, names.get(job.firm_id, ""))
-
-        self._apply(session, job_ids, Job, record, "job_id", *sides)
-
-    def _apply_workers(self, session: Session, worker_ids: set[int]) -> None:
-        e = self.engine
-        sides = (e.workers_index_, e.add_workers, e.update_workers, e.remove_workers)
-        self._apply(session, worker_ids, Worker, repo.worker_record, "worker_id", *sides)
+        worker_ids = batch.ids.get("worker", set())
+        worker_runs = batch.runs.get("worker", [])
+        self._apply(
+            read_workers(session, sorted(worker_ids), worker_runs),
+            worker_ids,
+            worker_runs,
+            "worker_id",
+            e.workers_index_,
+            e.add_workers,
+            e.update_workers,
+            e.remove_workers,
+        )
+        return batch.objects("job") + batch.objects("worker") + batch.objects("firm")
 
     @staticmethod
     def _apply(
-        session: Session,
+        records: pd.DataFrame,
         ids: set[int],
-        model: Any,
-        to_record: Any,
+        runs: list[tuple[int, int]],
         id_column: str,
         index: Any,
         add: Any,
         update: Any,
         remove: Any,
     ) -> None:
-        """Bring one side of the engine in line with the stored rows of ``ids``: rows gone are
-        removed, rows the index knows are updated, new rows are added."""
-        if not ids:
-            return
-        found = list(session.scalars(select(model).where(model.id.in_(ids))))
-        present = {row.id for row in found}
+        """Bring one side of the engine in line with the stored rows named by ``ids`` and
+        ``runs``: rows gone are removed, rows the index knows are updated, new rows added."""
+        present = set(records[id_column].tolist()) if len(records) else set()
         gone = [i for i in ids - present if i in index]
+        if runs:
+            known = np.asarray(index.active_ids())
+            for first, last in runs:
+                inside = known[(known >= first) & (known <= last)].tolist()
+                gone += [i for i in inside if i not in present]
         if gone:
-            remove(gone)
-        if found:
-            records = pd.DataFrame([to_record(row) for row in found])
-            known = records[id_column].isin([i for i in present if i in index])
-            if known.any():
-                update(records[known])
-            if (~known).any():
-                add(records[~known])
+            remove(sorted(set(gone)))
+        if len(records):
+            known_mask = records[id_column].map(lambda i: i in index).astype(bool)
+            if known_mask.any():
+                update(records[known_mask])
+            if (~known_mask).any():
+                add(records[~known_mask])
 
     def _ready(self) -> Any:
         self.load()

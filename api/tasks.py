@@ -85,9 +85,11 @@ def make_huey(config: Mapping[str, Any]) -> Huey:
     url = config.get("REDIS_URL")
     if url:
         return RedisHuey(name, url=url)
-    folder = Path(config["INSTANCE_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey(name, filename=str(folder / SQLITE_QUEUE_FILE))
+    from api.permissions import create_private
+
+    path = Path(config["INSTANCE_DIR"]) / SQLITE_QUEUE_FILE
+    create_private(path)  # queued work names people: owner-only, like the database
+    return SqliteHuey(name, filename=str(path))
 
 
 class TaskQueue:

@@ -199,9 +199,9 @@ def normalize_city(name: str) -> tuple[str, str] | None:
     (鼓楼区: 南京 and 徐州) is only resolved when the prefecture is written too
     (``南京鼓楼``); alone it is ambiguous and gives ``None``, as does any place outside
     Jiangsu. A prefecture name always wins over a same-named district (淮安 → 淮安市).
-    A prefecture followed by something that is no county-level name (苏州工业园区)
-    gives the prefecture alone; followed by another prefecture's district (苏州江阴)
-    it is contradictory and gives ``None``.
+    A prefecture followed by one of its development zones (苏州工业园区, 南京高新区)
+    gives the prefecture alone; followed by anything else (南京路, 苏州江阴: a street,
+    another prefecture's district) it gives ``None`` — a city is a known place or nothing.
     """
     text = _PUNCT.sub("", fold_width(name))
     text = _PROVINCE_PREFIX.sub("", text)
@@ -227,10 +227,51 @@ def normalize_city(name: str) -> tuple[str, str] | None:
                     return p, d
             if rest in districts:  # a district of another prefecture: contradictory
                 return None
-            # 苏州工业园区, 苏州高新区, 昆山路12号…: not a county-level name; keep the
-            # prefecture rather than lose the row.
-            return pref, ""
+            # 苏州工业园区, 南京高新区: a development zone of the prefecture, not a
+            # county-level name; the prefecture alone is right. Anything else (南京路,
+            # 昆山路12号) is a street or a typo, not a place this service can place a job in.
+            if _ZONE_SUFFIX.fullmatch(rest):
+                return pref, ""
+            return None
     return None
+
+
+#: What may follow a prefecture's name and still mean the prefecture: its development zones.
+_ZONE_SUFFIX = re.compile(
+    r"(工业园区?|园区|高新区|高新技术产业开发区|经济技术开发区|经济开发区|经开区|开发区|新区)"
+)
+
+
+def city_suggestions(name: str, limit: int = 5) -> list[str]:
+    """Known Jiangsu cities and districts whose names are close to ``name`` (best first).
+
+    What an error message offers when :func:`normalize_city` refuses a name: ``南京路`` →
+    ``['南京市', …]``.
+
+    >>> city_suggestions("南京路")[0]
+    '南京市'
+    """
+    import difflib
+
+    text = _PUNCT.sub("", fold_width(str(name)))
+    text = _PROVINCE_PREFIX.sub("", text)
+    if not text:
+        return []
+    prefectures, districts = _city_tables()
+    canonical: dict[str, str] = {}
+    for key, pref in prefectures.items():
+        canonical.setdefault(key, pref)
+    for key, places in districts.items():
+        for pref, district in places:
+            canonical.setdefault(key, pref + district)
+    out: list[str] = []
+    # A known name the text starts with (南京路 → 南京) comes first, then similar spellings.
+    starts = sorted((k for k in canonical if text.startswith(k)), key=len, reverse=True)
+    close = difflib.get_close_matches(text, list(canonical), n=limit * 3, cutoff=0.5)
+    for key in [*starts, *close]:
+        if canonical[key] not in out:
+            out.append(canonical[key])
+    return out[:limit]
 
 
 # --------------------------------------------------------------------------- education
@@ -328,8 +369,7 @@ def normalize_county(value: str | int) -> str:
     elif text in _county_lookup():
         return _county_lookup()[text]
     raise ValueError(
-        f"县区 {value!r} 不在75个协作县之列 (not one of the 75 counties); "
-        "请填写6位行政区划代码或县名，如 630224 或 化隆县"
+        f"县区 {value!r} 不在75个协作县之列；请填写6位行政区划代码或县名，如 630224 或 化隆县"
     )
 
 
@@ -339,6 +379,7 @@ __all__ = [
     "fold_width",
     "normalize_certificate",
     "normalize_certificates",
+    "city_suggestions",
     "normalize_city",
     "normalize_county",
     "normalize_education",

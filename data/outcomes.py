@@ -513,6 +513,32 @@ def simulate_outcomes(
     return events[list(OUTCOME_COLUMNS)]
 
 
+def registered_before_events(workers: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """``workers`` with each ``registered_at`` moved back to the worker's first event if later.
+
+    The generator draws registration dates and outcome histories independently, so about 40 %
+    of the events would fall before their worker was registered — which a real history cannot
+    have, and which the training filter drops. Loading the demo world applies this first.
+
+    >>> import datetime as dt
+    >>> w = pd.DataFrame({"worker_id": [1, 2], "registered_at": [dt.date(2026, 5, 1)] * 2})
+    >>> e = pd.DataFrame({"worker_id": [1], "job_id": [9], "stage": ["recommended"],
+    ...                   "date": [dt.date(2026, 3, 1)]})
+    >>> registered_before_events(w, e)["registered_at"].tolist()
+    [datetime.date(2026, 3, 1), datetime.date(2026, 5, 1)]
+    """
+    out = workers.copy()
+    if len(events) == 0:
+        return out
+    first = events.groupby("worker_id")["date"].min()
+    earliest = out["worker_id"].map(first)
+    pairs = zip(earliest, out["registered_at"], strict=True)
+    # e == e is False for NaN: a worker without events keeps the date drawn.
+    earlier = pd.Series([e == e and e < r for e, r in pairs], index=out.index)
+    out.loc[earlier, "registered_at"] = earliest[earlier]
+    return out
+
+
 def historical_pairs(
     world: DemoWorld,
     *,
@@ -640,6 +666,7 @@ __all__ = [
     "age_on",
     "hard_rules_ok",
     "historical_pairs",
+    "registered_before_events",
     "simulate_outcomes",
     "true_pair_utility",
 ]

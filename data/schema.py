@@ -21,6 +21,8 @@ must never influence a ranking.
 
 from __future__ import annotations
 
+from typing import Any
+
 #: Ordered education levels, lowest first; equal ranks are equivalent
 #: (高中 = 中专 = 技校 = 职高). 研究生 is listed so that no form value is lost.
 EDUCATION_LEVELS: dict[str, int] = {
@@ -113,8 +115,90 @@ OUTCOME_COLUMNS: dict[str, str] = {
     "date": "date",
 }
 
+# --------------------------------------------------------------------------- the record contract
+#: Inclusive bounds of the numeric fields, the same in the API models, the import parser and
+#: storage. Ages: 16 is the legal minimum working age; 100 leaves a job's upper bound free.
+#: Money is whole yuan per month. A PostgreSQL INTEGER would hold more, but no wage is larger.
+LIMITS: dict[str, tuple[int, int]] = {
+    "age": (16, 100),
+    "money": (0, 1_000_000),
+    "headcount": (1, 100_000),
+    "hired_count": (0, 100_000),
+}
+
+#: What an optional field of a job holds when a record leaves it out: one declaration that
+#: storage (models and repository), the API models, the import parser and the engine read.
+JOB_DEFAULTS: dict[str, Any] = {
+    "description": "",
+    "occupation_code": "",
+    "district": "",
+    "hired_count": 0,
+    # 16 is the legal minimum working age; 60 the statutory retirement age for men.
+    "age_min": 16,
+    "age_max": 60,
+    "education_min": None,
+    "certificates_required": [],
+    "certificates_unrecognised": [],
+    "dormitory": False,
+    "meals": False,
+    "halal_canteen": False,
+    "novice_ok": False,
+    "status": "open",
+}
+
+#: What an optional field of a worker holds when a record leaves it out.
+WORKER_DEFAULTS: dict[str, Any] = {
+    "ethnicity": "",
+    "township": "",
+    "village": "",
+    "phone": "",
+    "skills_text": "",
+    "desired_jobs": [],
+    "certificates": [],
+    "certificates_unrecognised": [],
+    "preferred_cities": [],
+    "min_wage": 0,
+    "needs_dormitory": False,
+    "needs_halal": False,
+    "poverty_registered": False,
+    "group_id": "",
+}
+
+#: What an optional field of a firm holds when a record leaves it out.
+FIRM_DEFAULTS: dict[str, Any] = {
+    "district": "",
+    "industry": "",
+    "contact_name": "",
+    "contact_phone": "",
+}
+
+
+def defaults(declared: dict[str, Any]) -> dict[str, Any]:
+    """A fresh copy of one of the ``*_DEFAULTS`` (lists copied, so no record shares one).
+
+    >>> d = defaults(JOB_DEFAULTS)
+    >>> d["age_max"], d["certificates_required"] is JOB_DEFAULTS["certificates_required"]
+    (60, False)
+    """
+    return {k: list(v) if isinstance(v, list) else v for k, v in declared.items()}
+
+
+def default_factory(declared: dict[str, Any], name: str) -> Any:
+    """A zero-argument callable returning the default of ``name`` (for column defaults)."""
+    value = declared[name]
+    if isinstance(value, list):
+        return lambda: list(value)
+    return lambda: value
+
+
 __all__ = [
     "EDUCATION_LEVELS",
+    "FIRM_DEFAULTS",
+    "JOB_DEFAULTS",
+    "LIMITS",
+    "WORKER_DEFAULTS",
+    "default_factory",
+    "defaults",
     "GENDERS",
     "JOB_COLUMNS",
     "JOB_STATUSES",

@@ -23,7 +23,6 @@ import datetime as dt
 import io
 import os
 import re
-import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,13 +39,18 @@ from data.normalize import (
     normalize_county,
     normalize_education,
 )
-from data.schema import GENDERS, JOB_COLUMNS, JOB_STATUSES, WORKER_COLUMNS
+from data.reader import FORMULA_START, ReadLimits, TableError, read_rows
+from data.schema import (
+    GENDERS,
+    JOB_COLUMNS,
+    JOB_DEFAULTS,
+    JOB_STATUSES,
+    LIMITS,
+    WORKER_COLUMNS,
+    WORKER_DEFAULTS,
+)
 
 DEFAULT_MAX_BYTES = 100 * 1024 * 1024
-
-
-class TableError(ValueError):
-    """The file as a whole cannot be read (wrong type, empty, too large, bad header)."""
 
 
 @dataclass(frozen=True)
@@ -154,16 +158,17 @@ def _header_map(headers: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- reading
 
-_XLSX_MAGIC = b"PK\x03\x04"
-
 
 def _read_limited(source: str | os.PathLike[str] | BinaryIO, max_bytes: int) -> bytes:
     if isinstance(source, (str, os.PathLike)):
-        size = os.path.getsize(source)
-        if size > max_bytes:
-            raise _too_large(size, max_bytes)
-        with open(source, "rb") as fh:
-            return fh.read()
+        try:
+            size = os.path.getsize(source)
+            if size > max_bytes:
+                raise _too_large(size, max_bytes)
+            with open(source, "rb") as fh:
+                return fh.read()
+        except OSError as exc:
+            raise TableError(f"无法读取文件 {os.fspath(source)!r}：{exc.strerror}。") from None
     try:  # a seekable file object tells its size without being read
         pos = source.tell()
         size = source.seek(0, io.SEEK_END) - pos
@@ -180,92 +185,15 @@ def _read_limited(source: str | os.PathLike[str] | BinaryIO, max_bytes: int) -> 
 
 def _too_large(size: int, max_bytes: int) -> TableError:
     return TableError(
-        f"文件过大：{size} 字节，上限 {max_bytes} 字节 (file too large: {size} bytes, "
-        f"limit {max_bytes})"
+        f"文件过大：{size:,} 字节，超过 {max_bytes:,} 字节的上限；请分成几个文件导入。",
+        status=413,
     )
 
 
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "是" if value else "否"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value).strip()
-
-
-# Spreadsheet programs run a cell that starts with one of these as a formula (CSV
-# injection); exports quote such text with a leading apostrophe, imports remove it again.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def _quote_formula(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
+    if isinstance(value, str) and value.startswith(FORMULA_START):
         return "'" + value
     return value
-
-
-def _unquote_formula(text: str) -> str:
-    if text.startswith("'") and text[1:].startswith(_FORMULA_START):
-        return text[1:]
-    return text
-
-
-def _rows_from_csv(data: bytes) -> list[list[str]]:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # gb18030 decodes almost anything; kept for safety
-        raise TableError("CSV 编码无法识别，请另存为 UTF-8 或 GBK (unknown CSV encoding)")
-    try:
-        rows = csv.reader(io.StringIO(text, newline=""))
-        return [[_unquote_formula(c.strip()) for c in row] for row in rows]
-    except csv.Error as exc:
-        raise TableError(f"CSV 格式错误：{exc} (malformed CSV)") from None
-
-
-#: An .xlsx is a zip: refuse one that would unpack to more than this (a "zip bomb").
-MAX_XLSX_UNPACKED_BYTES = 1024 * 1024 * 1024
-
-
-def _check_unpacked_size(data: bytes) -> None:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            unpacked = sum(info.file_size for info in zf.infolist())
-    except zipfile.BadZipFile as exc:
-        raise TableError(f"无法读取 Excel 工作簿：{exc} (not a readable .xlsx workbook)") from None
-    if unpacked > MAX_XLSX_UNPACKED_BYTES:
-        raise TableError(
-            f"Excel 工作簿解压后 {unpacked} 字节，超过上限 {MAX_XLSX_UNPACKED_BYTES} 字节 "
-            "(workbook unpacks to more than the limit)"
-        )
-
-
-def _rows_from_xlsx(data: bytes) -> list[list[str]]:
-    import openpyxl
-
-    if not data.startswith(_XLSX_MAGIC):
-        raise TableError(
-            "文件扩展名为 .xlsx，但内容不是 Excel 工作簿 (file claims .xlsx but is not one)"
-        )
-    _check_unpacked_size(data)
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise TableError(f"无法读取 Excel 工作簿：{exc} (not a readable .xlsx workbook)") from None
-    try:
-        sheet = wb.worksheets[0]
-        return [[_cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-    finally:
-        wb.close()
 
 
 def read_table(
@@ -273,8 +201,12 @@ def read_table(
     *,
     filename: str,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    limits: ReadLimits | None = None,
 ) -> pd.DataFrame:
     """Read an uploaded ``.csv`` (UTF-8 with or without BOM, or GBK/GB18030) or ``.xlsx``.
+
+    The file is read by :func:`data.reader.read_rows`, which checks every limit of
+    ``limits`` while it streams, whatever the file says about its own size.
 
     Parameters
     ----------
@@ -283,6 +215,8 @@ def read_table(
         The name as uploaded; its extension decides the format.
     max_bytes : int
         Larger files are refused before they are read in full.
+    limits : ReadLimits, optional
+        Rows, columns, cells and decompressed sizes read at most (:class:`ReadLimits`).
 
     Returns
     -------
@@ -294,28 +228,32 @@ def read_table(
     Raises
     ------
     TableError
-        Unknown extension, empty file, file over ``max_bytes``, a fake ``.xlsx``, a
-        missing or duplicated header.
+        With ``status`` 413 for a file past ``max_bytes`` or a limit, 422 for an unknown
+        extension, an empty or unreadable file, a fake ``.xlsx``, a missing or duplicated
+        header. Its message is one Chinese sentence; no other exception is raised for
+        anything the file holds.
     """
     ext = Path(filename).suffix.lower()
     if ext not in (".csv", ".xlsx"):
         hint = "，请另存为 .xlsx" if ext == ".xls" else ""
-        raise TableError(
-            f"不支持的文件类型 {ext or filename!r}{hint}；可用 .csv 或 .xlsx "
-            f"(unsupported file type; use .csv or .xlsx)"
-        )
+        raise TableError(f"不支持的文件类型 {ext or filename!r}{hint}；可用 .csv 或 .xlsx。")
     data = _read_limited(source, max_bytes)
-    if not data.strip():
-        raise TableError(f"文件 {filename!r} 是空的 (the file is empty)")
-    rows = _rows_from_csv(data) if ext == ".csv" else _rows_from_xlsx(data)
-    if not rows or not any(rows[0]):
-        raise TableError(f"文件 {filename!r} 第1行没有表头 (no header in row 1)")
-    header = [fold_width(h) for h in rows[0]]
-    width = max(len(row) for row in rows)
+    if not data or data.isspace():
+        raise TableError(f"文件 {filename!r} 是空的。")
+    rows = read_rows(data, filename=filename, limits=limits)
+    del data
+    if not rows or rows[0][0] != 1:
+        raise TableError(f"文件 {filename!r} 第1行没有表头。")
+    header = [fold_width(h) for h in rows[0][1]]
+    width = max(len(cells) for _, cells in rows)
     header += [""] * (width - len(header))
     # A column with data but no header (or beyond the last header) gets a name such as
     # 第14列, so that validation lists it as ignored instead of its cells vanishing.
-    filled = [any(i < len(row) and row[i] for row in rows[1:]) for i in range(width)]
+    filled = [False] * width
+    for _, cells in rows[1:]:
+        for i, value in enumerate(cells):
+            if value:
+                filled[i] = True
     header = [h or (f"第{i + 1}列" if filled[i] else "") for i, h in enumerate(header)]
     while header and not header[-1]:
         header.pop()
@@ -323,14 +261,11 @@ def read_table(
     seen: set[str] = set()
     for h in header:
         if h and h in seen:
-            raise TableError(f"表头 {h!r} 出现了两次 (duplicated column header {h!r})")
+            raise TableError(f"表头 {h!r} 出现了两次。")
         seen.add(h)
-    body, numbers = [], []
-    for number, row in enumerate(rows[1:], start=2):
-        cells = (list(row) + [""] * width)[:width]
-        if any(cells):
-            body.append(cells)
-            numbers.append(number)
+    body = [(cells + [""] * (width - len(cells)))[:width] for _, cells in rows[1:]]
+    numbers = [number for number, _ in rows[1:]]
+    del rows
     frame = pd.DataFrame(body, columns=header, index=pd.Index(numbers, name="row"), dtype=object)
     keep = [h for h in header if h]
     return frame[keep] if len(keep) != width else frame
@@ -503,17 +438,17 @@ _JOB_FIELDS: dict[str, tuple[_Parser, Any]] = {
     "wage_min": (_int, None),
     "wage_max": (_int, None),
     "headcount": (_int, None),
-    "hired_count": (_int, 0),
-    # 16 is the legal minimum working age; 60 the statutory retirement age for men.
-    "age_min": (_int, 16),
-    "age_max": (_int, 60),
+    # Defaults and bounds: the record contract of data.schema, shared with the API and storage.
+    "hired_count": (_int, JOB_DEFAULTS["hired_count"]),
+    "age_min": (_int, JOB_DEFAULTS["age_min"]),
+    "age_max": (_int, JOB_DEFAULTS["age_max"]),
     "education_min": (_education_min, None),
     "certificates_required": (_list, []),
     "dormitory": (_bool, False),
     "meals": (_bool, False),
     "halal_canteen": (_bool, False),
     "novice_ok": (_bool, False),
-    "status": (_status, "open"),
+    "status": (_status, JOB_DEFAULTS["status"]),
     "posted_at": (_date, None),
 }
 _WORKER_FIELDS: dict[str, tuple[_Parser, Any]] = {
@@ -533,7 +468,7 @@ _WORKER_FIELDS: dict[str, tuple[_Parser, Any]] = {
     "certificates": (_list, []),
     "certificates_unrecognised": (_list, []),
     "preferred_cities": (_cities, []),
-    "min_wage": (_int, 0),
+    "min_wage": (_int, WORKER_DEFAULTS["min_wage"]),
     "needs_dormitory": (_bool, False),
     "needs_halal": (_bool, False),
     "poverty_registered": (_bool, False),
@@ -658,8 +593,17 @@ def _finish_job(record: dict[str, Any], columns: dict[str, str], fail) -> None:
     age_min, age_max = record.get("age_min"), record.get("age_max")
     if age_min is not None and age_max is not None and age_min > age_max:
         fail("age_max", f"年龄下限 {age_min} 高于年龄上限 {age_max}")
-    if age_min is not None and not 16 <= age_min <= 70:
-        fail("age_min", f"年龄下限 {age_min} 不在16至70之间")
+    low, high = LIMITS["age"]
+    for name, label in (("age_min", "年龄下限"), ("age_max", "年龄上限")):
+        value = record.get(name)
+        if value is not None and not low <= value <= high:
+            fail(name, f"{label} {value} 不在{low}至{high}之间")
+    top = LIMITS["money"][1]
+    for name, label in (("wage_min", "月薪下限"), ("wage_max", "月薪上限")):
+        if record.get(name) is not None and record[name] > top:
+            fail(name, f"{label} {record[name]} 超过上限 {top}")
+    if record.get("headcount") is not None and record["headcount"] > LIMITS["headcount"][1]:
+        fail("headcount", f"招聘人数 {record['headcount']} 超过上限 {LIMITS['headcount'][1]}")
     ids, unknown = normalize_certificates(record.get("certificates_required") or [])
     # Unrecognised requirements are kept (nobody's input is lost) so the engine can say
     # what it could not check; they never reject the row.
@@ -812,6 +756,7 @@ __all__ = [
     "DEFAULT_MAX_BYTES",
     "JOB_HEADERS",
     "JOB_REQUIRED",
+    "ReadLimits",
     "RowError",
     "TableError",
     "ValidationResult",

@@ -52,7 +52,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "l2_normalize",
         "load_encoder",
     ),
-    "matcher.occupations": ("OccupationCoder", "prepare_occupations"),
+    "matcher.occupations": (
+        "HIERARCHY_LEVELS",
+        "OccupationCoder",
+        "hierarchy_similarities",
+        "hierarchy_similarity",
+        "prepare_occupations",
+    ),
     "matcher.allocation": ("AllocationResult", "allocate", "blocking_pairs"),
     "matcher.fairs": ("FairPlan", "make_slots", "plan_fair", "replan_fair"),
 }

@@ -25,6 +25,11 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+#: Copy of ``data.schema.JOB_DEFAULTS["age_min"/"age_max"]`` (the engine may not import
+#: ``data``; a test holds the two equal): the age bounds of a job that states none.
+DEFAULT_AGE_MIN = 16
+DEFAULT_AGE_MAX = 60
+
 #: Copy of ``data.schema.EDUCATION_LEVELS`` (the engine may not import ``data``).
 DEFAULT_EDUCATION_RANKS: dict[str, int] = {
     "小学": 1,
@@ -231,8 +236,9 @@ class JobRuleArrays:
         headcount = jobs["headcount"].to_numpy(dtype=np.int64)
         hired = jobs["hired_count"].fillna(0).to_numpy(dtype=np.int64)
         return cls(
-            age_min=jobs["age_min"].fillna(16).to_numpy(dtype=np.int16),
-            age_max=jobs["age_max"].fillna(200).to_numpy(dtype=np.int16),
+            # A job table without an age bound gets the record contract's default, as storage does.
+            age_min=jobs["age_min"].fillna(DEFAULT_AGE_MIN).to_numpy(dtype=np.int16),
+            age_max=jobs["age_max"].fillna(DEFAULT_AGE_MAX).to_numpy(dtype=np.int16),
             education_min=education_rank(
                 jobs["education_min"].tolist(), education_ranks, what="education_min"
             ),
@@ -378,6 +384,8 @@ def violations(
 
 
 __all__ = [
+    "DEFAULT_AGE_MAX",
+    "DEFAULT_AGE_MIN",
     "DEFAULT_EDUCATION_RANKS",
     "RULES",
     "RULE_LABELS",

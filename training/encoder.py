@@ -266,6 +266,8 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 16_000, max_token_le
 
 
 def _clean_pairs(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    from training.coder import is_heldout_text
+
     if isinstance(pairs, (str, bytes)) or not isinstance(pairs, Iterable):
         raise TypeError(f"pairs must be a list of (text, text) tuples, got {type(pairs).__name__}")
     out: list[tuple[str, str]] = []
@@ -273,7 +275,9 @@ def _clean_pairs(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
             raise ValueError(f"pair {i} must be a (text, text) tuple, got {pair!r}")
         a, b = normalize_text(pair[0]), normalize_text(pair[1])
-        if a and b:
+        # A held-out real job title (training.coder) is never learnt from, even when the
+        # demo world happens to write the same words ("操作工").
+        if a and b and not is_heldout_text(a) and not is_heldout_text(b):
             out.append((a, b))
     if len(out) < 2:
         raise ValueError(
@@ -448,7 +452,10 @@ def train_encoder(
 
     texts = sorted({t for pair in clean for t in pair})
     index = {t: i for i, t in enumerate(texts)}
-    tokenizer = train_tokenizer(list(texts) + list(corpus or []), vocab_size=vocab_size)
+    from training.coder import is_heldout_text
+
+    corpus = [t for t in (corpus or []) if not is_heldout_text(t)]
+    tokenizer = train_tokenizer(list(texts) + corpus, vocab_size=vocab_size)
     token_ids = [
         np.asarray(enc.ids, dtype=np.int64)
         for enc in tokenizer.encode_batch(texts, add_special_tokens=False)

@@ -205,7 +205,8 @@ def train_models(
         The new version folder (``models/current`` now names it).
     """
     from data.reference import load_occupations
-    from matcher.occupations import OccupationCoder
+    from training.coder import default_coder, split_testcases
+    from training.coder_eval import evaluate_coder
 
     if len(events) == 0:
         raise ValueError(
@@ -220,7 +221,7 @@ def train_models(
     with progress.step("读取参考数据（职业分类、地理、结对关系）"):
         occupations = load_occupations(4)
         geography = build_geography(workers)
-        coder = OccupationCoder().fit(occupations)
+        coder = default_coder()
     with progress.step("按劳动力与时间切分训练/测试"):
         split = split_events(workers, events, test_fraction=test_fraction, seed=seed)
 
@@ -270,6 +271,8 @@ def train_models(
             meta = {
                 "data": data_snapshot(jobs=jobs, workers=workers, events=events),
                 "evaluation": report.to_dict(),
+                # The occupation coder on the held-out real job-board titles (training.coder).
+                "coder_evaluation": evaluate_coder(coder, split_testcases()[1]),
                 "training": {
                     "seed": seed,
                     "test_fraction": test_fraction,

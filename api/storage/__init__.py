@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import changes
 from .bulk import bulk_load_world
 from .db import (
     current_revision,
@@ -30,6 +31,7 @@ from .models import (
     ApiKey,
     AuditEntry,
     Base,
+    Change,
     Fair,
     FairFirm,
     FairInterview,
@@ -66,6 +68,7 @@ from .repository import (
     record_outcome,
     register_worker,
     revoke_api_key,
+    scope_errors,
     update_firm,
     update_job,
     update_worker,
@@ -79,6 +82,7 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "Change",
     "Conflict",
     "DuplicateWorker",
     "Fair",
@@ -99,6 +103,7 @@ __all__ = [
     "audit",
     "authenticate",
     "bulk_load_world",
+    "changes",
     "create_api_key",
     "create_firm",
     "create_job",
@@ -132,6 +137,7 @@ __all__ = [
     "register_worker",
     "require_schema",
     "revoke_api_key",
+    "scope_errors",
     "session_factory",
     "session_scope",
     "update_firm",

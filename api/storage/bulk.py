@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from api.crypto import IdProtector
 from data.schema import JOB_COLUMNS, OUTCOME_STAGES, WORKER_COLUMNS
 
+from . import changes
 from .db import is_empty, json_dumps, require_schema
 from .errors import Conflict, Invalid
 from .models import Firm, Job, OutcomeEvent, Worker, utcnow
@@ -279,6 +280,52 @@ def _set_journal(cursor: Any, mode: str) -> None:
             raise
 
 
+def _max_id(cur: Any, table: str) -> int:
+    cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
+    return int(cur.fetchone()[0])
+
+
+def _announce(
+    cur: Any,
+    sqlite: bool,
+    firm_rows: list[tuple],
+    jobs: pd.DataFrame,
+    workers: pd.DataFrame,
+    events_before: int,
+    n_events: int,
+) -> None:
+    """Announce the load in the change feed, in the load's transaction: one row per run of
+    consecutive ids (a generated world is one run per table), so a running service follows a
+    million loaded workers by reading one row."""
+    rows = changes.change_rows("firm", [r[0] for r in firm_rows])
+    rows += changes.change_rows("job", jobs["job_id"].to_numpy(dtype=np.int64))
+    rows += changes.change_rows("worker", workers["worker_id"].to_numpy(dtype=np.int64))
+    if n_events:
+        # Events take consecutive generated ids after the previous maximum: one run.
+        rows += changes.change_rows(
+            "outcome", range(events_before + 1, events_before + n_events + 1)
+        )
+    mark = "?" if sqlite else "%s"
+    sql = (
+        "INSERT INTO changes (kind, object_id, last_object_id, op, at) "
+        f"VALUES ({mark}, {mark}, {mark}, {mark}, {mark})"
+    )
+    stamp = utcnow()
+    cur.executemany(
+        sql,
+        [
+            (
+                r["kind"],
+                r["object_id"],
+                r["last_object_id"],
+                r["op"],
+                stamp.isoformat(sep=" ") if sqlite else stamp,
+            )
+            for r in rows
+        ],
+    )
+
+
 def _world_part(world: Any, name: str) -> pd.DataFrame | None:
     if isinstance(world, dict):
         return world.get(name)
@@ -415,6 +462,7 @@ def bulk_load_world(
                 # constraint afterwards validates all rows in one join instead.
                 for fk in foreign_keys:
                     cur.execute(str(DropConstraint(fk).compile(dialect=engine.dialect)))
+            events_before = _max_id(cur, OutcomeEvent.__tablename__)
             for table, cols, n, rows_of in plan:
                 t0 = time.perf_counter()
                 bar = tqdm(
@@ -455,6 +503,7 @@ def bulk_load_world(
                         f"（共 {len(problems)} 处）。"
                     )
             seconds["indexes"] = round(time.perf_counter() - t0, 2)
+            _announce(cur, sqlite, firm_rows, jobs, workers, events_before, len(events))
             if not sqlite:
                 with dbapi.cursor() as pcur:
                     for table in ("firms", "jobs", "workers", "outcome_events"):

@@ -52,7 +52,8 @@ def _sqlite_on_begin(connection: Any) -> None:
 def make_engine(database_url: str | Engine, **kwargs: Any) -> Engine:
     """Return an engine for ``database_url`` (an engine passes through unchanged).
 
-    SQLite: the parent folder of the file is created, foreign keys are enforced, WAL is on.
+    SQLite: the file is created with mode 0600 (and its folder 0700) when missing, foreign keys
+    are enforced, WAL is on.
     """
     if isinstance(database_url, Engine):
         return database_url
@@ -65,8 +66,12 @@ def make_engine(database_url: str | Engine, **kwargs: Any) -> Engine:
         ) from None
     kwargs.setdefault("json_serializer", json_dumps)
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        from api.permissions import create_private, sqlite_file
+
+        database = sqlite_file(database_url)
+        if database is not None:
+            # Created 0600 before SQLite creates it with the umask: it holds personal data.
+            create_private(database)
         engine = create_engine(url, **kwargs)
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)

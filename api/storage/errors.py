@@ -38,14 +38,30 @@ class Conflict(StorageError):
 
 
 class DuplicateWorker(Conflict):
-    """The same resident ID number is already registered; ``existing_id`` names the worker."""
+    """The same resident ID number is already registered; ``existing_id`` names the worker.
+
+    ``county_code`` is the registered worker's county: a caller whose scope does not hold it
+    must get :meth:`unnamed` instead, which names nothing outside that scope.
+    """
 
     title = "身份证号已登记"
 
-    def __init__(self, existing_id: int, id_masked: str = "") -> None:
+    def __init__(self, existing_id: int, id_masked: str = "", county_code: str = "") -> None:
         shown = f"（{id_masked}）" if id_masked else ""
         super().__init__(f"该身份证号{shown}已登记为劳动力 {existing_id}，不能重复登记。")
         self.existing_id = existing_id
+        self.id_masked = id_masked
+        self.county_code = county_code
+
+    def unnamed(self) -> Conflict:
+        """The same refusal without the worker's id: for a caller outside its county."""
+        shown = f"（{self.id_masked}）" if self.id_masked else ""
+        error = Conflict(
+            f"该身份证号{shown}已在其他地区登记，不能重复登记；"
+            "如需转入本辖区，请联系原登记地劳务部门或管理员。"
+        )
+        error.title = self.title
+        return error
 
 
 class StaleVersion(StorageError):
@@ -58,6 +74,12 @@ class StaleVersion(StorageError):
         label = _LABELS.get(object_type, object_type)
         if current is None:
             detail = f"{label} {object_id} 在读取后已被他人修改；请重新读取后再修改。"
+        elif isinstance(expected, frozenset):  # an If-Match list
+            named = "、".join(f'"{v}"' for v in sorted(expected)) or "无本服务给出的 ETag"
+            detail = (
+                f'{label} {object_id} 的当前 ETag 是 "{current}"，If-Match 中的（{named}）'
+                "都与之不符；请重新读取后再修改。"
+            )
         else:
             detail = (
                 f"{label} {object_id} 的版本已是 {current}，而修改基于版本 {expected}；"
@@ -99,6 +121,7 @@ _LABELS = {
     "user": "用户",
     "fair": "招聘会",
     "allocation": "分配方案",
+    "outcome": "就业结果",
 }
 
 __all__ = [

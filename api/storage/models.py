@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from data.schema import FIRM_DEFAULTS, JOB_DEFAULTS, WORKER_DEFAULTS, default_factory
+
 #: Stable constraint names, so migrations can refer to them on every backend.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -62,10 +64,10 @@ class Firm(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), index=True)
     city: Mapped[str] = mapped_column(String(20), default="")
-    district: Mapped[str] = mapped_column(String(40), default="")
-    industry: Mapped[str] = mapped_column(String(100), default="")
-    contact_name: Mapped[str] = mapped_column(String(50), default="")
-    contact_phone: Mapped[str] = mapped_column(String(30), default="")
+    district: Mapped[str] = mapped_column(String(40), default=FIRM_DEFAULTS["district"])
+    industry: Mapped[str] = mapped_column(String(100), default=FIRM_DEFAULTS["industry"])
+    contact_name: Mapped[str] = mapped_column(String(50), default=FIRM_DEFAULTS["contact_name"])
+    contact_phone: Mapped[str] = mapped_column(String(30), default=FIRM_DEFAULTS["contact_phone"])
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
@@ -81,25 +83,31 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     firm_id: Mapped[int] = mapped_column(ForeignKey("firms.id", ondelete="RESTRICT"), index=True)
     title: Mapped[str] = mapped_column(String(200))
-    description: Mapped[str] = mapped_column(Text, default="")
-    occupation_code: Mapped[str] = mapped_column(String(20), default="", index=True)
+    description: Mapped[str] = mapped_column(Text, default=JOB_DEFAULTS["description"])
+    occupation_code: Mapped[str] = mapped_column(
+        String(20), default=JOB_DEFAULTS["occupation_code"], index=True
+    )
     city: Mapped[str] = mapped_column(String(20), index=True)
-    district: Mapped[str] = mapped_column(String(40), default="")
+    district: Mapped[str] = mapped_column(String(40), default=JOB_DEFAULTS["district"])
     wage_min: Mapped[int] = mapped_column(Integer)
     wage_max: Mapped[int] = mapped_column(Integer)
     headcount: Mapped[int] = mapped_column(Integer)
-    hired_count: Mapped[int] = mapped_column(Integer, default=0)
-    age_min: Mapped[int] = mapped_column(Integer, default=16)
-    age_max: Mapped[int] = mapped_column(Integer, default=60)
+    hired_count: Mapped[int] = mapped_column(Integer, default=JOB_DEFAULTS["hired_count"])
+    age_min: Mapped[int] = mapped_column(Integer, default=JOB_DEFAULTS["age_min"])
+    age_max: Mapped[int] = mapped_column(Integer, default=JOB_DEFAULTS["age_max"])
     education_min: Mapped[str | None] = mapped_column(String(10), nullable=True)
-    certificates_required: Mapped[list[str]] = mapped_column(default=list)
+    certificates_required: Mapped[list[str]] = mapped_column(
+        default=default_factory(JOB_DEFAULTS, "certificates_required")
+    )
     #: Required certificates as HR wrote them that match no catalogue entry: kept, not lost.
-    certificates_unrecognised: Mapped[list[str]] = mapped_column(default=list)
-    dormitory: Mapped[bool] = mapped_column(Boolean, default=False)
-    meals: Mapped[bool] = mapped_column(Boolean, default=False)
-    halal_canteen: Mapped[bool] = mapped_column(Boolean, default=False)
-    novice_ok: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(10), default="open", index=True)
+    certificates_unrecognised: Mapped[list[str]] = mapped_column(
+        default=default_factory(JOB_DEFAULTS, "certificates_unrecognised")
+    )
+    dormitory: Mapped[bool] = mapped_column(Boolean, default=JOB_DEFAULTS["dormitory"])
+    meals: Mapped[bool] = mapped_column(Boolean, default=JOB_DEFAULTS["meals"])
+    halal_canteen: Mapped[bool] = mapped_column(Boolean, default=JOB_DEFAULTS["halal_canteen"])
+    novice_ok: Mapped[bool] = mapped_column(Boolean, default=JOB_DEFAULTS["novice_ok"])
+    status: Mapped[str] = mapped_column(String(10), default=JOB_DEFAULTS["status"], index=True)
     posted_at: Mapped[dt.date] = mapped_column(Date, default=dt.date.today)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -129,23 +137,35 @@ class Worker(Base):
     id_hash: Mapped[str] = mapped_column(String(64))
     id_masked: Mapped[str] = mapped_column(String(18))
     gender: Mapped[str] = mapped_column(String(2))
-    ethnicity: Mapped[str] = mapped_column(String(20), default="")
+    ethnicity: Mapped[str] = mapped_column(String(20), default=WORKER_DEFAULTS["ethnicity"])
     birth_date: Mapped[dt.date] = mapped_column(Date)
     county_code: Mapped[str] = mapped_column(String(6), index=True)
-    township: Mapped[str] = mapped_column(String(50), default="")
-    village: Mapped[str] = mapped_column(String(50), default="")
-    phone: Mapped[str] = mapped_column(String(20), default="")
+    township: Mapped[str] = mapped_column(String(50), default=WORKER_DEFAULTS["township"])
+    village: Mapped[str] = mapped_column(String(50), default=WORKER_DEFAULTS["village"])
+    phone: Mapped[str] = mapped_column(String(20), default=WORKER_DEFAULTS["phone"])
     education: Mapped[str] = mapped_column(String(10))
-    skills_text: Mapped[str] = mapped_column(Text, default="")
-    desired_jobs: Mapped[list[str]] = mapped_column(default=list)
-    certificates: Mapped[list[str]] = mapped_column(default=list)
-    certificates_unrecognised: Mapped[list[str]] = mapped_column(default=list)
-    preferred_cities: Mapped[list[str]] = mapped_column(default=list)
-    min_wage: Mapped[int] = mapped_column(Integer, default=0)
-    needs_dormitory: Mapped[bool] = mapped_column(Boolean, default=False)
-    needs_halal: Mapped[bool] = mapped_column(Boolean, default=False)
-    poverty_registered: Mapped[bool] = mapped_column(Boolean, default=False)
-    group_id: Mapped[str] = mapped_column(String(50), default="")
+    skills_text: Mapped[str] = mapped_column(Text, default=WORKER_DEFAULTS["skills_text"])
+    desired_jobs: Mapped[list[str]] = mapped_column(
+        default=default_factory(WORKER_DEFAULTS, "desired_jobs")
+    )
+    certificates: Mapped[list[str]] = mapped_column(
+        default=default_factory(WORKER_DEFAULTS, "certificates")
+    )
+    certificates_unrecognised: Mapped[list[str]] = mapped_column(
+        default=default_factory(WORKER_DEFAULTS, "certificates_unrecognised")
+    )
+    preferred_cities: Mapped[list[str]] = mapped_column(
+        default=default_factory(WORKER_DEFAULTS, "preferred_cities")
+    )
+    min_wage: Mapped[int] = mapped_column(Integer, default=WORKER_DEFAULTS["min_wage"])
+    needs_dormitory: Mapped[bool] = mapped_column(
+        Boolean, default=WORKER_DEFAULTS["needs_dormitory"]
+    )
+    needs_halal: Mapped[bool] = mapped_column(Boolean, default=WORKER_DEFAULTS["needs_halal"])
+    poverty_registered: Mapped[bool] = mapped_column(
+        Boolean, default=WORKER_DEFAULTS["poverty_registered"]
+    )
+    group_id: Mapped[str] = mapped_column(String(50), default=WORKER_DEFAULTS["group_id"])
     registered_at: Mapped[dt.date] = mapped_column(Date, default=dt.date.today)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
@@ -171,6 +191,10 @@ class OutcomeEvent(Base):
     stage: Mapped[str] = mapped_column(String(20))
     date: Mapped[dt.date] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # A correction is a new event naming the one it replaces (never an edit); at most one each.
+    corrects: Mapped[int | None] = mapped_column(
+        ForeignKey("outcome_events.id", ondelete="SET NULL"), nullable=True, unique=True
+    )
 
     __table_args__ = (
         CheckConstraint(
@@ -250,6 +274,38 @@ class AuditEntry(Base):
     at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
     __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+
+
+#: What a change row names (:mod:`api.storage.changes`).
+CHANGE_KINDS = ("job", "worker", "firm", "outcome")
+CHANGE_OPS = ("upsert", "delete")
+
+
+class Change(Base):
+    """One committed write, announced in the transaction that made it (transactional outbox).
+
+    Serving processes follow this table by increasing ``id`` and re-read the objects it names
+    (:mod:`api.storage.changes`). A row names one object (``object_id``) or, for a bulk load or an
+    import, a run of ids ``object_id`` … ``last_object_id`` — so 10,000 imported workers with
+    consecutive ids are one row, not 10,000.
+    """
+
+    __tablename__ = "changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    object_id: Mapped[int] = mapped_column(Integer)
+    last_object_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    op: Mapped[str] = mapped_column(String(10))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('job', 'worker', 'firm', 'outcome')", name="kind"),
+        CheckConstraint("op IN ('upsert', 'delete')", name="op"),
+        CheckConstraint(
+            "last_object_id IS NULL OR last_object_id >= object_id", name="object_range"
+        ),
+    )
 
 
 class Fair(Base):
@@ -420,6 +476,9 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Base",
+    "CHANGE_KINDS",
+    "CHANGE_OPS",
+    "Change",
     "CountyTarget",
     "Fair",
     "FairFirm",

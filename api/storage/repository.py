@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import pandas as pd
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, func, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -28,11 +28,16 @@ from data.schema import (
     EDUCATION_LEVELS,
     GENDERS,
     JOB_COLUMNS,
+    JOB_DEFAULTS,
     JOB_STATUSES,
     OUTCOME_STAGES,
     WORKER_COLUMNS,
+    WORKER_DEFAULTS,
+    defaults,
 )
 
+from . import changes
+from .changes import job_select, worker_select
 from .errors import Conflict, DuplicateWorker, Invalid, NotFound, StaleVersion
 from .models import ROLES, ApiKey, AuditEntry, Firm, Job, OutcomeEvent, Worker, utcnow
 
@@ -230,7 +235,9 @@ def _check_job_ranges(values: Mapping[str, Any]) -> None:
                 "message": f"最低工资 {values['wage_min']} 高于最高工资 {values['wage_max']}",
             }
         )
-    if values.get("age_min", 0) > values.get("age_max", 200):
+    if values.get("age_min", JOB_DEFAULTS["age_min"]) > values.get(
+        "age_max", JOB_DEFAULTS["age_max"]
+    ):
         errors.append(
             {
                 "row": None,
@@ -389,14 +396,24 @@ def _get(session: Session, model: type, object_type: str, object_id: int) -> Any
     return row
 
 
+def _stale(current: int, expected: int | frozenset[int] | None) -> bool:
+    """Whether a write based on ``expected`` (a version, the versions an If-Match list names,
+    or ``None`` for any) must be refused because the row is now at ``current``."""
+    if expected is None:
+        return False
+    if isinstance(expected, frozenset):
+        return current not in expected
+    return current != expected
+
+
 def _update(
     session: Session,
     row: Any,
     object_type: str,
     values: Mapping[str, Any],
-    expected_version: int | None,
+    expected_version: int | frozenset[int] | None,
 ) -> Any:
-    if expected_version is not None and row.version != expected_version:
+    if _stale(row.version, expected_version):
         raise StaleVersion(object_type, row.id, expected_version, row.version)
     try:
         # Changes are made inside the savepoint: begin_nested() flushes what is pending first.
@@ -408,8 +425,10 @@ def _update(
     return row
 
 
-def _delete(session: Session, row: Any, object_type: str, expected_version: int | None) -> None:
-    if expected_version is not None and row.version != expected_version:
+def _delete(
+    session: Session, row: Any, object_type: str, expected_version: int | frozenset[int] | None
+) -> None:
+    if _stale(row.version, expected_version):
         raise StaleVersion(object_type, row.id, expected_version, row.version)
     try:
         with _savepoint(session, object_type, row, expected_version):
@@ -440,7 +459,11 @@ def find_firm_by_name(session: Session, name: str) -> Firm | None:
 
 
 def update_firm(
-    session: Session, firm_id: int, changes: Mapping[str, Any], *, expected_version: int | None
+    session: Session,
+    firm_id: int,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int | frozenset[int] | None,
 ) -> Firm:
     """Apply ``changes``; :class:`StaleVersion` if the firm is no longer at ``expected_version``."""
     firm = get_firm(session, firm_id)
@@ -449,7 +472,9 @@ def update_firm(
     )
 
 
-def delete_firm(session: Session, firm_id: int, *, expected_version: int | None = None) -> None:
+def delete_firm(
+    session: Session, firm_id: int, *, expected_version: int | frozenset[int] | None = None
+) -> None:
     """Delete a firm; :class:`Conflict` while jobs still belong to it."""
     firm = get_firm(session, firm_id)
     if session.scalar(select(Job.id).where(Job.firm_id == firm_id).limit(1)) is not None:
@@ -484,9 +509,7 @@ def create_job(session: Session, data: Mapping[str, Any]) -> Job:
 
     Raises :class:`Invalid` listing every bad field, :class:`NotFound` for an unknown firm.
     """
-    values = _clean(_JOB_FIELDS, data, partial=False)
-    values.setdefault("age_min", 16)
-    values.setdefault("age_max", 60)
+    values = {**defaults(JOB_DEFAULTS), **_clean(_JOB_FIELDS, data, partial=False)}
     _check_job_ranges(values)
     get_firm(session, values["firm_id"])
     job = Job(**values)
@@ -502,7 +525,11 @@ def get_job(session: Session, job_id: int) -> Job:
 
 
 def update_job(
-    session: Session, job_id: int, changes: Mapping[str, Any], *, expected_version: int | None
+    session: Session,
+    job_id: int,
+    changes: Mapping[str, Any],
+    *,
+    expected_version: int | frozenset[int] | None,
 ) -> Job:
     """Apply ``changes`` (any job field); :class:`StaleVersion` if someone saved in between."""
     job = get_job(session, job_id)
@@ -514,7 +541,9 @@ def update_job(
     return _update(session, job, "job", values, expected_version)
 
 
-def delete_job(session: Session, job_id: int, *, expected_version: int | None = None) -> None:
+def delete_job(
+    session: Session, job_id: int, *, expected_version: int | frozenset[int] | None = None
+) -> None:
     """Delete a job (its outcome events go with it)."""
     _delete(session, get_job(session, job_id), "job", expected_version)
 
@@ -609,11 +638,14 @@ def register_worker(session: Session, data: Mapping[str, Any], *, protector: IdP
         errors.extend(exc.errors)
     if errors:
         raise Invalid(errors)
+    values = {**defaults(WORKER_DEFAULTS), **values}
     values.setdefault("registered_at", dt.date.today())
     stored = protector.protect(id_number)
-    existing = session.scalar(select(Worker.id).where(Worker.id_hash == stored.hash))
+    existing = session.execute(
+        select(Worker.id, Worker.county_code).where(Worker.id_hash == stored.hash)
+    ).first()
     if existing is not None:
-        raise DuplicateWorker(existing, stored.masked)
+        raise DuplicateWorker(existing.id, stored.masked, existing.county_code)
     worker = Worker(**values, id_cipher=stored.cipher, id_hash=stored.hash, id_masked=stored.masked)
     if not _is_missing(data.get("worker_id")):
         worker.id = _coerce("int", "worker_id", data["worker_id"])
@@ -624,9 +656,11 @@ def register_worker(session: Session, data: Mapping[str, Any], *, protector: IdP
             session.add(worker)
     except IntegrityError:
         # A concurrent registration of the same ID won the race to the UNIQUE index.
-        existing = session.scalar(select(Worker.id).where(Worker.id_hash == stored.hash))
+        existing = session.execute(
+            select(Worker.id, Worker.county_code).where(Worker.id_hash == stored.hash)
+        ).first()
         if existing is not None:
-            raise DuplicateWorker(existing, stored.masked) from None
+            raise DuplicateWorker(existing.id, stored.masked, existing.county_code) from None
         raise Conflict(f"劳动力 {worker.id} 已存在。") from None
     if not _is_missing(data.get("worker_id")):
         bump_sequence(session, Worker)
@@ -655,7 +689,7 @@ def update_worker(
     worker_id: int,
     changes: Mapping[str, Any],
     *,
-    expected_version: int | None,
+    expected_version: int | frozenset[int] | None,
     protector: IdProtector | None = None,
 ) -> Worker:
     """Apply ``changes``; a new ``id_number`` needs ``protector`` and is checked for duplicates."""
@@ -666,16 +700,20 @@ def update_worker(
         if protector is None:
             raise ValueError("update_worker: changing id_number needs the protector")
         stored = protector.protect(_validate_id_number(changes["id_number"]))
-        other = session.scalar(
-            select(Worker.id).where(Worker.id_hash == stored.hash, Worker.id != worker_id)
-        )
+        other = session.execute(
+            select(Worker.id, Worker.county_code).where(
+                Worker.id_hash == stored.hash, Worker.id != worker_id
+            )
+        ).first()
         if other is not None:
-            raise DuplicateWorker(other, stored.masked)
+            raise DuplicateWorker(other.id, stored.masked, other.county_code)
         values.update(id_cipher=stored.cipher, id_hash=stored.hash, id_masked=stored.masked)
     return _update(session, worker, "worker", values, expected_version)
 
 
-def delete_worker(session: Session, worker_id: int, *, expected_version: int | None = None) -> None:
+def delete_worker(
+    session: Session, worker_id: int, *, expected_version: int | frozenset[int] | None = None
+) -> None:
     """Delete a worker (and their outcome events, invitations and interviews)."""
     _delete(session, get_worker(session, worker_id), "worker", expected_version)
 
@@ -753,10 +791,22 @@ def worker_record(
 
 # --------------------------------------------------------------------------- outcomes
 def record_outcome(
-    session: Session, worker_id: int, job_id: int, stage: str, date: dt.date | str | None = None
+    session: Session,
+    worker_id: int,
+    job_id: int,
+    stage: str,
+    date: dt.date | str | None = None,
+    *,
+    corrects: OutcomeEvent | None = None,
 ) -> OutcomeEvent:
     """Record one outcome step. ``hired`` also counts against the job's headcount and marks the
-    job ``filled`` when the headcount is reached (the engine stops offering it)."""
+    job ``filled`` when the headcount is reached (the engine stops offering it).
+
+    This is the write alone; who may record what, and in which order, is
+    :func:`api.storage.outcomes.record_checked_outcome`, which the API calls. With ``corrects``
+    the new event replaces that one: a corrected hire stops counting (and reopens the job it
+    had filled); :class:`Conflict` when the event was corrected already.
+    """
     if stage not in OUTCOME_STAGES:
         raise Invalid(
             [
@@ -770,14 +820,52 @@ def record_outcome(
     day = dt.date.today() if date is None else _coerce_date_or_invalid(date)
     get_worker(session, worker_id)
     job = get_job(session, job_id)
-    event = OutcomeEvent(worker_id=worker_id, job_id=job_id, stage=stage, date=day)
-    with _savepoint(session, "job", job, job.version):
-        session.add(event)
-        if stage == "hired":
-            job.hired_count += 1
-            if job.status == "open" and job.hired_count >= job.headcount:
-                job.status = "filled"
+    event = OutcomeEvent(
+        worker_id=worker_id,
+        job_id=job_id,
+        stage=stage,
+        date=day,
+        corrects=None if corrects is None else corrects.id,
+    )
+    hires = int(stage == "hired") - int(corrects is not None and corrects.stage == "hired")
+    try:
+        with _savepoint(session, "job", job, job.version):
+            session.add(event)
+            if hires:
+                job.hired_count = max(job.hired_count + hires, 0)
+                if hires > 0 and job.status == "open" and job.hired_count >= job.headcount:
+                    job.status = "filled"
+                elif hires < 0 and job.status == "filled" and job.hired_count < job.headcount:
+                    job.status = "open"  # the hire that filled it was a mistake
+    except IntegrityError:
+        # The unique constraint on ``corrects``: a concurrent correction of the same event won.
+        raise Conflict(
+            f"就业结果 {corrects.id if corrects else ''} 已被更正过；请更正最新的那条记录。"
+        ) from None
     return event
+
+
+def record_recommendations(
+    session: Session, pairs: Iterable[tuple[int, int]], date: dt.date | None = None
+) -> list[int]:
+    """Record a ``recommended`` event for each ``(worker_id, job_id)`` in one statement (an
+    allocation or a fair plan recommends thousands at once); return the events' ids."""
+    rows = [
+        {
+            "worker_id": int(w),
+            "job_id": int(j),
+            "stage": "recommended",
+            "date": date or dt.date.today(),
+            "created_at": utcnow(),
+        }
+        for w, j in pairs
+    ]
+    if not rows:
+        return []
+    stmt = insert(OutcomeEvent).returning(OutcomeEvent.id, sort_by_parameter_order=True)
+    ids = list(session.scalars(stmt, rows))
+    changes.record(session, "outcome", ids)
+    return ids
 
 
 def _coerce_date_or_invalid(value: Any) -> dt.date:
@@ -868,10 +956,10 @@ def create_api_key(
                 "message": f"地区代码 {region_prefix!r} 应为 2–6 位数字",
             }
         )
+    if not errors:
+        errors = scope_errors(session, role, firm_id=firm_id, region_prefix=region_prefix)
     if errors:
         raise Invalid(errors)
-    if firm_id is not None:
-        get_firm(session, firm_id)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         name=name.strip(),
@@ -882,6 +970,57 @@ def create_api_key(
     )
     _add(session, key, "api_key")
     return key, token
+
+
+def scope_errors(
+    session: Session, role: str, *, firm_id: int | None, region_prefix: str | None
+) -> list[dict[str, Any]]:
+    """What is wrong with the scope of a new key or account (``[]`` when nothing is).
+
+    A scope must be one the role has (a firm for hr only, a region for bureau only) and must
+    name something that exists: a registered firm, a region prefix that at least one of the
+    75 counties' codes starts with. Every path that creates a key or an account calls this.
+    """
+    from data.reference import load_counties
+
+    errors: list[dict[str, Any]] = []
+    if firm_id is not None and role != "hr":
+        errors.append(
+            {
+                "row": None,
+                "field": "firm_id",
+                "message": f"{role} 角色的密钥不属于某个企业，不能指定企业（--firm）",
+            }
+        )
+    if region_prefix is not None and role != "bureau":
+        errors.append(
+            {
+                "row": None,
+                "field": "region_prefix",
+                "message": f"{role} 角色的密钥不属于某个地区，不能指定地区代码（--region）",
+            }
+        )
+    if errors:
+        return errors
+    if firm_id is not None and session.get(Firm, firm_id) is None:
+        errors.append(
+            {"row": None, "field": "firm_id", "message": f"企业 {firm_id} 不存在，请先登记企业"}
+        )
+    if region_prefix is not None:
+        codes = load_counties()["county_code"].astype(str)
+        if not codes.str.startswith(str(region_prefix)).any():
+            prefectures = sorted({c[:4] for c in codes})
+            errors.append(
+                {
+                    "row": None,
+                    "field": "region_prefix",
+                    "message": (
+                        f"地区代码 {region_prefix} 不是任何协作县代码的前缀；"
+                        f"可用的地市代码：{'、'.join(prefectures)}"
+                    ),
+                }
+            )
+    return errors
 
 
 def authenticate(session: Session, token: str | None) -> ApiKey | None:
@@ -976,25 +1115,8 @@ def read_world(
     ``reveal_ids`` and a ``protector`` it holds the decrypted number. Core selects, not ORM
     objects, keep a million rows to seconds.
     """
-    job_cols = [c for c in JOB_COLUMNS if c not in ("job_id", "firm_name")]
-    jstmt = (
-        select(
-            Job.id.label("job_id"),
-            Firm.name.label("firm_name"),
-            *[getattr(Job, c) for c in job_cols if c != "firm_id"],
-            Job.firm_id,
-        )
-        .join(Firm, Firm.id == Job.firm_id)
-        .order_by(Job.id)
-    )
-    jobs = _frame(session.execute(jstmt), list(JOB_COLUMNS))
-
-    worker_cols = [c for c in WORKER_COLUMNS if c not in ("worker_id", "id_number")]
-    wstmt = select(
-        Worker.id.label("worker_id"),
-        Worker.id_cipher if reveal_ids else Worker.id_masked,
-        *[getattr(Worker, c) for c in worker_cols],
-    ).order_by(Worker.id)
+    jobs = _frame(session.execute(job_select().order_by(Job.id)), list(JOB_COLUMNS))
+    wstmt = worker_select(reveal_ids=reveal_ids).order_by(Worker.id)
     result = session.execute(wstmt)
     keys = list(result.keys())
     workers = pd.DataFrame(result.all(), columns=keys)
@@ -1045,8 +1167,10 @@ __all__ = [
     "list_workers",
     "read_world",
     "record_outcome",
+    "record_recommendations",
     "register_worker",
     "revoke_api_key",
+    "scope_errors",
     "update_firm",
     "update_job",
     "update_worker",

@@ -20,10 +20,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from api.crypto import IdProtector
+from data.schema import FIRM_DEFAULTS, JOB_DEFAULTS, WORKER_DEFAULTS, defaults
 from data.tabular import JOB_HEADERS, WORKER_HEADERS
 
+from . import changes
 from .errors import Invalid
-from .models import Firm, Job, Worker, utcnow
+from .models import AuditEntry, Firm, Job, Worker, utcnow
 from .repository import (
     _JOB_FIELDS,
     _WORKER_FIELDS,
@@ -35,6 +37,8 @@ from .repository import (
     worker_record,
 )
 
+#: The change kind of what an import of ``kind`` stores.
+_KIND = {"jobs": "job", "workers": "worker"}
 _IN_CHUNK = 500  # bound parameters per IN (…): well under SQLite's limit
 
 
@@ -49,6 +53,8 @@ class ImportResult:
     kind: str
     created: list[int] = field(default_factory=list)
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    #: Columns of the file that no field is read from (said to the user, never an error).
+    ignored_columns: list[str] = field(default_factory=list)
 
     @property
     def rejected_rows(self) -> list[int]:
@@ -113,7 +119,8 @@ def _finish(
                 "文件表头不合规，未导入任何数据。"
                 if header_problem
                 else f"共有 {len(bad)} 行不合规（第 {shown} 行），未导入任何数据；"
-                "改正后重新导入，或加 --skip-invalid 只导入合格行。"
+                "改正后重新导入，或选择只导入合格行"
+                "（命令行加 --skip-invalid，接口加 ?skip_invalid=true）。"
             ),
         )
     result = ImportResult(kind=kind, rejected=rejected)
@@ -128,6 +135,8 @@ def _finish(
         ids_without = list(session.scalars(stmt, without)) if without else []
     given, generated = iter(ids_with), iter(ids_without)
     result.created = [next(given) if "id" in r else next(generated) for r in rows]
+    # Announced in the import's transaction: one change row per run of consecutive ids.
+    changes.record(session, _KIND[kind], result.created)
     return result
 
 
@@ -137,13 +146,17 @@ def import_jobs(
     *,
     errors: Iterable[Any] = (),
     skip_invalid: bool = False,
-    create_firms: bool = True,
+    create_firms: bool = False,
+    owner_firm_id: int | None = None,
 ) -> ImportResult:
     """Store job records from :func:`data.tabular.validate_jobs` (each with its ``row``).
 
-    The firm is named by ``firm_id`` (must exist) or ``firm_name`` (found, or created with the
-    job's city when ``create_firms``). ``errors`` are the validator's, so one report lists them
-    all. Raises :class:`Invalid` unless every row is good or ``skip_invalid``.
+    The firm is named by ``firm_id`` (must exist) or ``firm_name`` (must be registered; with
+    ``create_firms`` an unknown name is registered with the job's city — an administrator's
+    explicit choice, since a typo in a firm's name would otherwise create a second firm). With
+    ``owner_firm_id`` (an HR department's own firm) every row belongs to that firm and a row
+    naming another is refused. ``errors`` are the validator's, so one report lists them all.
+    Raises :class:`Invalid` unless every row is good or ``skip_invalid``.
     """
     rejected = _prior(errors)
     firm_by_name: dict[str, int] = {}
@@ -153,12 +166,17 @@ def import_jobs(
         row = record["row"]
         data = {k: v for k, v in record.items() if k not in ("row", "firm_name", "job_id")}
         firm_name = record.get("firm_name") or None
+        if owner_firm_id is not None:
+            if data.get("firm_id") not in (None, owner_firm_id):
+                rejected.append(
+                    _error(row, "firm_id", f"企业 {data['firm_id']} 不是本账号的企业", JOB_HEADERS)
+                )
+                continue
+            data["firm_id"], firm_name = owner_firm_id, None
         if data.get("firm_id") is None:
             data["firm_id"] = 0  # resolved below; keeps _clean from reporting it missing
         try:
-            values = _clean(_JOB_FIELDS, data, partial=False)
-            values.setdefault("age_min", 16)
-            values.setdefault("age_max", 60)
+            values = {**defaults(JOB_DEFAULTS), **_clean(_JOB_FIELDS, data, partial=False)}
             _check_job_ranges(values)
         except Invalid as exc:
             rejected += [_error(row, e["field"], e["message"], JOB_HEADERS) for e in exc.errors]
@@ -186,7 +204,15 @@ def import_jobs(
             continue
         if name is not None and name not in firm_by_name:
             if not create_firms:
-                rejected.append(_error(row, "firm_name", f"企业 {name!r} 未登记", JOB_HEADERS))
+                rejected.append(
+                    _error(
+                        row,
+                        "firm_name",
+                        f"企业 {name!r} 未登记；请先登记企业或填写企业ID"
+                        "（管理员可选择导入时登记新企业）",
+                        JOB_HEADERS,
+                    )
+                )
                 continue
             new_firms.setdefault(
                 name, {"name": name, "city": values["city"], "district": values.get("district", "")}
@@ -204,10 +230,8 @@ def import_jobs(
                 insert(Firm).returning(Firm.id, Firm.name, sort_by_parameter_order=True),
                 [
                     {
+                        **defaults(FIRM_DEFAULTS),
                         **f,
-                        "industry": "",
-                        "contact_name": "",
-                        "contact_phone": "",
                         "version": 1,
                         "created_at": stamp,
                         "updated_at": stamp,
@@ -216,6 +240,7 @@ def import_jobs(
                 ],
             )
             firm_by_name.update({n: i for i, n in created})
+            changes.record(session, "firm", [firm_by_name[n] for n in new_firms])
     final = []
     for values in rows:
         name = values.pop("_firm_name")
@@ -224,18 +249,7 @@ def import_jobs(
         values.setdefault("posted_at", stamp.date())
         final.append(
             {
-                "hired_count": 0,
-                "status": "open",
-                "description": "",
-                "occupation_code": "",
-                "district": "",
-                "certificates_required": [],
-                "certificates_unrecognised": [],
-                "dormitory": False,
-                "meals": False,
-                "halal_canteen": False,
-                "novice_ok": False,
-                "education_min": None,
+                **defaults(JOB_DEFAULTS),
                 **values,
                 "version": 1,
                 "created_at": stamp,
@@ -252,17 +266,30 @@ def import_workers(
     protector: IdProtector,
     errors: Iterable[Any] = (),
     skip_invalid: bool = False,
+    region_prefix: str | None = None,
 ) -> ImportResult:
     """Store worker records from :func:`data.tabular.validate_workers` (each with its ``row``).
 
     Adds to the validator's ``errors`` an ID number already registered (naming the worker) or
-    repeated in the file, and a ``worker_id`` already taken. Raises :class:`Invalid` unless every
-    row is good or ``skip_invalid``.
+    repeated in the file, a ``worker_id`` already taken, and — with ``region_prefix`` (a
+    bureau's area) — a county outside it. Raises :class:`Invalid` unless every row is good or
+    ``skip_invalid``.
     """
     rejected = _prior(errors)
     staged: list[tuple[int, dict[str, Any], str]] = []
     for record in records:
         row = record["row"]
+        county = record.get("county_code")
+        if region_prefix is not None and not str(county or "").startswith(region_prefix):
+            rejected.append(
+                _error(
+                    row,
+                    "county_code",
+                    f"县区 {county} 不在本辖区（{region_prefix}）内",
+                    WORKER_HEADERS,
+                )
+            )
+            continue
         data = {k: v for k, v in record.items() if k not in ("row", "worker_id", "id_number")}
         problems: list[dict[str, Any]] = []
         id_number = ""
@@ -293,7 +320,8 @@ def import_workers(
                 _error(
                     row,
                     "id_number",
-                    f"身份证号 {mask} 已登记为劳动力 {registered[digest]}",
+                    # No worker id: the file's uploader may not see the region it lies in.
+                    f"身份证号 {mask} 已登记，不能重复登记",
                     WORKER_HEADERS,
                 )
             )
@@ -314,20 +342,7 @@ def import_workers(
         values.setdefault("registered_at", stamp.date())
         rows.append(
             {
-                "ethnicity": "",
-                "township": "",
-                "village": "",
-                "phone": "",
-                "skills_text": "",
-                "desired_jobs": [],
-                "certificates": [],
-                "certificates_unrecognised": [],
-                "preferred_cities": [],
-                "min_wage": 0,
-                "needs_dormitory": False,
-                "needs_halal": False,
-                "poverty_registered": False,
-                "group_id": "",
+                **defaults(WORKER_DEFAULTS),
                 **values,
                 "id_cipher": cipher,
                 "id_hash": digest,
@@ -344,6 +359,87 @@ def import_workers(
         rows if not rejected or skip_invalid else [],
         rejected,
         skip_invalid,
+    )
+
+
+def import_table(
+    session: Session,
+    kind: str,
+    frame: Any,
+    *,
+    protector: IdProtector | None = None,
+    skip_invalid: bool = False,
+    create_firms: bool = False,
+    owner_firm_id: int | None = None,
+    region_prefix: str | None = None,
+    actor: Any = None,
+) -> ImportResult:
+    """Validate and store a table read by :func:`data.tabular.read_table` — the one import of
+    jobs or workers, for the HTTP upload and ``jobbridge import`` alike.
+
+    ``kind`` is ``"jobs"`` or ``"workers"``. All or nothing unless ``skip_invalid``; every
+    refused row is named with its spreadsheet row and column. ``create_firms`` registers firms
+    a job row names that are not registered yet (otherwise such a row is refused);
+    ``owner_firm_id`` binds every job to one firm (an HR key), ``region_prefix`` refuses workers
+    outside an area (a bureau key). Each stored row is audited as created by ``actor`` (an
+    :class:`~api.storage.models.ApiKey` or a name such as ``"cli"``) and announced in the change
+    feed, in the caller's transaction (the caller commits).
+    """
+    from data.tabular import validate_jobs, validate_workers
+
+    if kind == "jobs":
+        checked = validate_jobs(frame)
+        result = import_jobs(
+            session,
+            checked.records,
+            errors=checked.errors,
+            skip_invalid=skip_invalid,
+            create_firms=create_firms,
+            owner_firm_id=owner_firm_id,
+        )
+    elif kind == "workers":
+        if protector is None:
+            raise ValueError("import_table: importing workers needs the protector")
+        checked = validate_workers(frame)
+        result = import_workers(
+            session,
+            checked.records,
+            protector=protector,
+            errors=checked.errors,
+            skip_invalid=skip_invalid,
+            region_prefix=region_prefix,
+        )
+    else:
+        raise ValueError(f"kind {kind!r} is not supported; valid: 'jobs', 'workers'")
+    result.ignored_columns = list(checked.ignored_columns)
+    _audit_created(session, _KIND[kind], result.created, actor)
+    return result
+
+
+def _audit_created(session: Session, object_type: str, ids: Sequence[int], actor: Any) -> None:
+    """One audit row per imported object, in one statement."""
+    if not ids:
+        return
+    key_id = getattr(actor, "key_id", None) or getattr(actor, "id", None)
+    if isinstance(actor, str) or actor is None:
+        key_id, name = None, actor or ""
+    else:
+        name = actor.name
+    stamp = utcnow()
+    session.execute(
+        insert(AuditEntry),
+        [
+            {
+                "api_key_id": key_id,
+                "actor": name,
+                "action": "create",
+                "object_type": object_type,
+                "object_id": str(i),
+                "fields": ["import"],
+                "at": stamp,
+            }
+            for i in ids
+        ],
     )
 
 
@@ -374,4 +470,4 @@ def export_records(
         raise ValueError(f"kind {kind!r} is not supported; valid: 'jobs', 'workers'")
 
 
-__all__ = ["ImportResult", "export_records", "import_jobs", "import_workers"]
+__all__ = ["ImportResult", "export_records", "import_jobs", "import_table", "import_workers"]

@@ -10,10 +10,11 @@ from urllib.parse import urlencode
 
 from flask import Flask, Response, jsonify, request
 
-from api.errors import ApiError, PreconditionRequired
+from api.errors import PreconditionRequired
 from api.openapi import API_PREFIX
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,10})"?\s*$')
+#: One entity-tag of an ``If-Match`` list (RFC 9110 §8.8.3): optional ``W/``, quoted opaque.
+_ENTITY_TAG = re.compile(r'(W/)?"([^"]*)"')
 
 
 def register_blueprints(app: Flask) -> None:
@@ -54,21 +55,40 @@ def etag_of(version: int) -> str:
     return f'"{version}"'
 
 
-def expected_version(body_version: int | None) -> int:
+def if_match_versions(header: str) -> frozenset[int] | None:
+    """The versions an ``If-Match`` value matches; ``None`` for ``*`` (any current version).
+
+    If-Match compares strongly (RFC 9110 §13.1.1): a weak tag ``W/"3"``, an unquoted ``3``
+    or a tag this service never wrote (``"stale-version"``) matches no version, so the
+    write is answered 412 like any other stale precondition, never 400.
+
+    >>> sorted(if_match_versions('"3", W/"4", "x"'))
+    [3]
+    >>> if_match_versions(" * ") is None
+    True
+    """
+    if header.strip() == "*":
+        return None
+    return frozenset(
+        int(opaque)
+        for weak, opaque in _ENTITY_TAG.findall(header)
+        if not weak and opaque.isdigit() and len(opaque) <= 10
+    )
+
+
+def expected_version(body_version: int | None) -> int | frozenset[int] | None:
     """The version a PATCH/DELETE was based on: ``If-Match`` or the body's ``version``.
 
-    Raises 428 when neither is given, 400 when ``If-Match`` is not a version this service wrote.
+    Returns the one version named, the set of versions an ``If-Match`` list names (empty when
+    none can match: storage answers 412), or ``None`` for ``If-Match: *``. Raises 428 when
+    neither the header nor a body version is given.
     """
     header = request.headers.get("If-Match")
     if header is not None:
-        found = _ETAG.match(header)
-        if not found:
-            raise ApiError(
-                f"If-Match {header!r} 不是本服务给出的 ETag"
-                '（应为读取时 ETag 中的版本号，如 "3"）。',
-                status=400,
-            )
-        return int(found.group(1))
+        versions = if_match_versions(header)
+        if versions is not None and len(versions) == 1:
+            return next(iter(versions))
+        return versions
     if body_version is not None:
         return body_version
     raise PreconditionRequired(
@@ -142,6 +162,7 @@ __all__ = [
     "etag_of",
     "expected_version",
     "firm_json",
+    "if_match_versions",
     "job_json",
     "next_link",
     "page_response",

@@ -2,8 +2,9 @@
 
 An import is all-or-nothing by default: every bad row is listed (spreadsheet row number, column,
 message) and nothing is stored. With ``?skip_invalid=true`` the good rows are stored and the bad
-ones come back as ``rejected``. Parsing and normalisation are :mod:`data.tabular`'s; each stored
-row is created through storage exactly as a single ``POST`` would be, and audited.
+ones come back as ``rejected``. Parsing and normalisation are :mod:`data.tabular`'s; checking
+against the database, storing, auditing and announcing are
+:func:`api.storage.transfer.import_table`'s, the same function ``jobbridge import`` calls.
 """
 
 from __future__ import annotations
@@ -16,15 +17,18 @@ from sqlalchemy import insert, select
 
 from api import auth
 from api import schemas as s
-from api.errors import ApiError, Unprocessable
+from api.errors import ApiError, Forbidden, Unprocessable
 from api.openapi import operation
 from api.service import commit, get_protector, get_session
 from api.storage import repository as repo
-from api.storage.errors import DuplicateWorker, Invalid, NotFound
 from api.storage.models import AuditEntry, Firm, Job, Worker
-from data.tabular import TableError, read_table, validate_jobs, validate_workers, write_table
+from api.storage.transfer import import_table
+from data.tabular import ReadLimits, TableError, read_table, write_table
 
 bp = Blueprint("imports", __name__)
+
+#: Titles of a refused file: the file is past a reading limit, or not a readable file.
+_FILE_TITLES = {413: "文件超过读取上限", 422: "文件无法读取"}
 
 _MEDIA = {
     "csv": "text/csv; charset=utf-8",
@@ -42,75 +46,48 @@ def _uploaded_frame():
             errors=[{"field": "file", "message": "缺少上传文件"}],
         )
     try:
-        frame = read_table(
+        # The reader stops at the first limit it passes, while it streams (data.reader).
+        return read_table(
             upload.stream,
             filename=upload.filename,
             max_bytes=int(current_app.config["MAX_CONTENT_LENGTH"]),
+            limits=ReadLimits(max_rows=int(current_app.config["MAX_IMPORT_ROWS"])),
         )
     except TableError as exc:
-        raise Unprocessable(str(exc), errors=[{"field": "file", "message": str(exc)}]) from None
-    limit = int(current_app.config["MAX_IMPORT_ROWS"])
-    if len(frame) > limit:
         raise ApiError(
-            f"文件有 {len(frame)} 行，超过单次导入上限 {limit} 行；请分批导入。", status=413
-        )
-    return frame
-
-
-def _row_error(
-    row: int, field: str | None, message: str, column: str | None = None
-) -> dict[str, Any]:
-    item: dict[str, Any] = {"row": row, "message": message}
-    if field:
-        item["field"] = field
-    if column:
-        item["column"] = column
-    return item
-
-
-def _storage_errors(row: int, exc: Exception) -> list[dict[str, Any]]:
-    if isinstance(exc, Invalid):
-        return [_row_error(row, e.get("field"), e.get("message", "")) for e in exc.errors]
-    return [_row_error(row, None, getattr(exc, "detail", str(exc)))]
-
-
-def _finish(
-    kind: str, created: list[int], rejected: list[dict[str, Any]], skip_invalid: bool
-) -> Response:
-    if rejected and not skip_invalid:
-        get_session().rollback()
-        rows = sorted({e["row"] for e in rejected})
-        raise Unprocessable(
-            f"共有 {len(rows)} 行不合规（第 {'、'.join(map(str, rows[:20]))}"
-            f"{' 等' if len(rows) > 20 else ''} 行），"
-            "未导入任何数据；改正后重新上传，或加 ?skip_invalid=true 只导入合格行。",
-            errors=rejected,
-        )
-    principal = auth.current()
-    if created:
-        get_session().execute(
-            insert(AuditEntry),
-            [
-                {
-                    "api_key_id": principal.key_id,
-                    "actor": principal.name,
-                    "action": "create",
-                    "object_type": kind,
-                    "object_id": str(i),
-                    "fields": ["import"],
-                    "at": _now(),
-                }
-                for i in created
-            ],
-        )
-    commit()
-    return jsonify({"created": len(created), "ids": created, "rejected": rejected})
+            str(exc),
+            status=exc.status,
+            title=_FILE_TITLES.get(exc.status),
+            errors=[{"field": "file", "message": str(exc)}],
+        ) from None
 
 
 def _now() -> dt.datetime:
     from api.storage.models import utcnow
 
     return utcnow()
+
+
+def _import(kind: str, query: s.ImportQuery, **scope: Any) -> Response:
+    """Store an uploaded table through :func:`api.storage.transfer.import_table` — the same
+    function ``jobbridge import`` calls — and commit."""
+    principal = auth.current()
+    if query.create_firms and principal.role != "admin":
+        raise Forbidden("只有管理员可以在导入时登记新企业（create_firms）。")
+    result = import_table(
+        get_session(),
+        kind,
+        _uploaded_frame(),
+        protector=get_protector() if kind == "workers" else None,
+        skip_invalid=query.skip_invalid,
+        create_firms=query.create_firms,
+        actor=principal,
+        **scope,
+    )
+    commit()
+    return jsonify(
+        {"created": len(result.created), "ids": result.created, "rejected": result.rejected}
+    )
 
 
 @operation(
@@ -129,50 +106,10 @@ def _now() -> dt.datetime:
     ),
 )
 def import_jobs(query: s.ImportQuery) -> Response:
-    frame = _uploaded_frame()
-    result = validate_jobs(frame)
-    rejected = [_row_error(e.row, e.field or None, e.message, e.column) for e in result.errors]
     principal = auth.current()
-    session = get_session()
-    firm_by_name: dict[str, int | None] = {}
-    created: list[int] = []
-    for record in result.records:
-        row = record.pop("row")
-        errors: list[dict[str, Any]] = []
-        firm_name = record.pop("firm_name", None)
-        if principal.role == "hr":
-            if record.get("firm_id") not in (None, principal.firm_id):
-                errors.append(
-                    _row_error(row, "firm_id", f"企业 {record['firm_id']} 不是本账号的企业")
-                )
-            record["firm_id"] = principal.firm_id
-        elif record.get("firm_id") is None:
-            if firm_name:
-                if firm_name not in firm_by_name:
-                    firm = repo.find_firm_by_name(session, firm_name)
-                    firm_by_name[firm_name] = firm.id if firm else None
-                record["firm_id"] = firm_by_name[firm_name]
-            if record.get("firm_id") is None:
-                errors.append(
-                    _row_error(
-                        row,
-                        "firm_id",
-                        f"企业 {firm_name!r} 未登记；请先登记企业或填写企业ID"
-                        if firm_name
-                        else "缺少 企业ID 或 企业名称",
-                    )
-                )
-        job_id = record.get("job_id")
-        if job_id is not None and session.get(Job, job_id) is not None:
-            errors.append(_row_error(row, "job_id", f"岗位ID {job_id} 已存在"))
-        if errors:
-            rejected.extend(errors)
-            continue
-        try:
-            created.append(repo.create_job(session, record).id)
-        except (Invalid, NotFound) as exc:
-            rejected.extend(_storage_errors(row, exc))
-    return _finish("job", created, sorted(rejected, key=lambda e: e["row"]), query.skip_invalid)
+    return _import(
+        "jobs", query, owner_firm_id=principal.firm_id if principal.role == "hr" else None
+    )
 
 
 @operation(
@@ -190,33 +127,12 @@ def import_jobs(query: s.ImportQuery) -> Response:
     ),
 )
 def import_workers(query: s.ImportQuery) -> Response:
-    frame = _uploaded_frame()
-    result = validate_workers(frame)
-    rejected = [_row_error(e.row, e.field or None, e.message, e.column) for e in result.errors]
     principal = auth.current()
-    session = get_session()
-    protector = get_protector()
-    created: list[int] = []
-    for record in result.records:
-        row = record.pop("row")
-        if principal.role == "bureau" and not principal.in_region(record.get("county_code")):
-            rejected.append(
-                _row_error(
-                    row,
-                    "county_code",
-                    f"县区 {record.get('county_code')} 不在本辖区（{principal.region_prefix}）内",
-                )
-            )
-            continue
-        worker_id = record.get("worker_id")
-        if worker_id is not None and session.get(Worker, worker_id) is not None:
-            rejected.append(_row_error(row, "worker_id", f"劳动力ID {worker_id} 已存在"))
-            continue
-        try:
-            created.append(repo.register_worker(session, record, protector=protector).id)
-        except (Invalid, DuplicateWorker) as exc:
-            rejected.extend(_storage_errors(row, exc))
-    return _finish("worker", created, sorted(rejected, key=lambda e: e["row"]), query.skip_invalid)
+    return _import(
+        "workers",
+        query,
+        region_prefix=principal.region_prefix if principal.role == "bureau" else None,
+    )
 
 
 def _file(data: bytes, kind: str, fmt: str) -> Response:

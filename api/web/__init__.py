@@ -55,7 +55,7 @@ csrf = CSRFProtect()
 bp = Blueprint("web", __name__, template_folder="../templates")
 
 #: Modules of page blueprints, in navigation order.
-PAGE_MODULES = ("signin",)
+PAGE_MODULES = ("signin", "workers", "jobs")
 
 
 def _secret_key(app: Flask) -> str:
@@ -65,6 +65,10 @@ def _secret_key(app: Flask) -> str:
     folder = Path(app.config["INSTANCE_DIR"])
     path = folder / "secret_key"
     if path.exists():
+        from api.permissions import require_private
+
+        # Whoever reads it can forge sessions: refused when loose, like the ID key.
+        require_private(path, "会话密钥文件", app.config)
         return path.read_text(encoding="ascii").strip()
     folder.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
@@ -92,9 +96,10 @@ def init_app(app: Flask) -> None:
 
     from importlib import import_module
 
-    from api.web import guard
+    from api.web import guard, labels
 
     guard.init_app(app)
+    labels.init_app(app)
     for name in PAGE_MODULES:
         module = import_module(f"api.web.{name}")
         if module.bp.name not in {child.name for child, _ in bp._blueprints}:

@@ -107,8 +107,16 @@ def page(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 def _navigation() -> dict[str, Any]:
     principal = signed_in() if request.blueprint and request.blueprint.startswith("web") else None
     items = [i for i in NAV if principal is not None and principal.role in i.roles]
+    # The page's own item is the current one; a page not in the navigation (a worker's page)
+    # marks the first item of its blueprint.
+    endpoint = request.endpoint or ""
+    current = next((i.endpoint for i in items if i.endpoint == endpoint), None)
+    if current is None:
+        section = endpoint.rsplit(".", 1)[0] + "."
+        current = next((i.endpoint for i in items if i.endpoint.startswith(section)), None)
     return {
         "nav_items": items,
+        "nav_current": current,
         "principal": principal,
         "display_name": g.get("display_name", ""),
         "role_name": ROLE_NAMES.get(principal.role, "") if principal else "",

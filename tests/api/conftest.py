@@ -35,7 +35,6 @@ def make_app(database_url: str, id_key: str, tmp_path, **overrides: Any):
         "MODELS_DIR": str(tmp_path / "models"),
         "INSTANCE_DIR": str(tmp_path / "instance"),
         "ENGINE_FACTORY": small_engine,
-        "ENGINE_SYNC_SECONDS": 0.0,
         "MAX_CONTENT_LENGTH": 256 * 1024,
     }
     config.update(overrides)
@@ -68,7 +67,8 @@ def app(database_url: str, id_key: str, tmp_path, request):
     """The service on a fresh database holding the seeded :class:`World` (``app.test_world``)."""
     if database_url.startswith("sqlite"):
         template, world = request.getfixturevalue("sqlite_template")
-        shutil.copyfile(template, database_url.removeprefix("sqlite:///"))
+        # copy, not copyfile: the mode (0600) comes along, or the app refuses a loose file.
+        shutil.copy(template, database_url.removeprefix("sqlite:///"))
         app = make_app(database_url, id_key, tmp_path)
     else:
         from api.storage import init_db
@@ -213,7 +213,12 @@ def _job_record(body: dict[str, Any]) -> dict[str, Any]:
     return schemas.JobCreate.model_validate(body).model_dump()
 
 
+#: When the seeded workers were registered: before any outcome date the tests record.
+SEED_REGISTERED = dt.date(2025, 6, 1)
+
+
 def _worker_record(body: dict[str, Any]) -> dict[str, Any]:
     from api import schemas
 
-    return schemas.WorkerCreate.model_validate(body).stored_values(exclude_unset=False)
+    record = schemas.WorkerCreate.model_validate(body).stored_values(exclude_unset=False)
+    return {**record, "registered_at": SEED_REGISTERED}

@@ -138,10 +138,14 @@ def test_jobs_export_by_scope(client, world):
 def test_outcomes_and_summary_report(client, world):
     h = world.headers("admin")
     w, j = world.workers[0], world.jobs[0]
-    for stage in ("applied", "hired", "retained_3m"):
+    for stage, day in (
+        ("applied", "2026-01-10"),
+        ("hired", "2026-02-01"),
+        ("retained_3m", "2026-05-01"),
+    ):
         r = client.post(
             f"{API}/outcomes",
-            json={"worker_id": w, "job_id": j, "stage": stage, "date": "2026-02-01"},
+            json={"worker_id": w, "job_id": j, "stage": stage, "date": day},
             headers=h,
         )
         assert r.status_code == 201
@@ -158,7 +162,7 @@ def test_outcomes_and_summary_report(client, world):
         json={
             "worker_id": w,
             "job_id": world.other_jobs[0],
-            "stage": "applied",
+            "stage": "interviewed",
             "date": "2026-02-01",
         },
         headers=world.headers("hr"),

@@ -3,6 +3,8 @@ in step with writes — in the same process at once, in a sibling process throug
 
 from __future__ import annotations
 
+import datetime as dt
+
 from tests.api.conftest import YANCHANG, job_payload, make_app, worker_payload
 
 API = "/api/v1"
@@ -117,12 +119,14 @@ def test_new_worker_is_matched_and_hired_to_full_closes_the_job(client, world):
     client.patch(
         f"{API}/jobs/{job_id}", json={"headcount": 1, "version": job["version"]}, headers=h
     )
-    r = client.post(
-        f"{API}/outcomes",
-        json={"worker_id": w["id"], "job_id": job_id, "stage": "hired", "date": "2026-01-05"},
-        headers=h,
-    )
-    assert r.status_code == 201
+    today = dt.date.today().isoformat()  # the worker was registered today
+    for stage in ("applied", "hired"):
+        r = client.post(
+            f"{API}/outcomes",
+            json={"worker_id": w["id"], "job_id": job_id, "stage": stage, "date": today},
+            headers=h,
+        )
+        assert r.status_code == 201, r.get_json()
     assert client.get(f"{API}/jobs/{job_id}", headers=h).get_json()["status"] == "filled"
     again = client.get(f"{API}/workers/{w['id']}/matches?limit=50", headers=h).get_json()["items"]
     assert job_id not in [i["job_id"] for i in again]
@@ -241,11 +245,11 @@ def test_a_committed_write_is_not_reported_failed_when_the_engine_refresh_fails(
     real_sync = MatchService.sync
     calls = []
 
-    def flaky_sync(self, *, force=False):
-        calls.append(force)
+    def flaky_sync(self):
+        calls.append(1)
         if len(calls) == 1:
             raise OperationalError("SELECT", {}, Exception("database is locked"))
-        return real_sync(self, force=force)
+        return real_sync(self)
 
     monkeypatch.setattr(MatchService, "sync", flaky_sync)
     job = client.get(f"{API}/jobs/{world.jobs[0]}", headers=h)

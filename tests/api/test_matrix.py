@@ -53,11 +53,12 @@ def _bodies(s: Scope) -> dict[str, Any]:
         "jobs.update_job": {"headcount": 7},
         "workers.create_worker": worker_payload(s.next_worker()),
         "workers.update_worker": {"min_wage": 3500},
+        # Every role that may record it reaches the order check: no hire, so no departure (422).
         "outcomes.create_outcome": {
             "worker_id": s.world.workers[0],
             "job_id": s.world.jobs[0],
-            "stage": "applied",
-            "date": "2026-01-02",
+            "stage": "left",
+            "date": "2026-01-03",
         },
         "imports.import_jobs": _csv(
             "岗位名称,工作城市,月薪下限,月薪上限,招聘人数\n普工,苏州,5000,7000,3\n"

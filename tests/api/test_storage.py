@@ -83,6 +83,7 @@ def test_migration_creates_every_table_and_downgrades(engine):
         "fair_invitations",
         "fair_interviews",
         "allocations",
+        "changes",
         "users",
         "alembic_version",
     }
@@ -326,6 +327,12 @@ def test_api_keys_hashed_authenticated_revoked(session):
         ({"role": "bureau"}, "region_prefix"),
         ({"role": "bureau", "region_prefix": "Xining"}, "region_prefix"),
         ({"role": "root"}, "role"),
+        # A scope must name something that exists, and one the role has.
+        ({"role": "bureau", "region_prefix": "9999"}, "region_prefix"),
+        ({"role": "bureau", "region_prefix": "6302", "firm_id": 1}, "firm_id"),
+        ({"role": "organiser", "region_prefix": "6302"}, "region_prefix"),
+        ({"role": "admin", "firm_id": 1}, "firm_id"),
+        ({"role": "hr", "firm_id": 424242}, "firm_id"),
     ],
 )
 def test_api_key_role_rules(session, kwargs, field):

@@ -387,7 +387,7 @@ def test_the_same_code_runs_on_redis(database_url, id_key, tmp_path, request):
 
     if database_url.startswith("sqlite"):
         template, _ = request.getfixturevalue("sqlite_template")
-        shutil.copyfile(template, database_url.removeprefix("sqlite:///"))
+        shutil.copy(template, database_url.removeprefix("sqlite:///"))
     else:
         pytest.skip("the queue, not the database, is under test")
     name = f"jobbridge-test-{uuid.uuid4().hex[:8]}"

@@ -106,12 +106,16 @@ def test_cells_without_header_are_kept_as_ignored_columns(job_rows):
     assert result.ok and result.ignored_columns == [extra]
 
 
-def test_xlsx_zip_bomb_refused(monkeypatch, job_rows):
-    import data.tabular as tabular
+def test_xlsx_zip_bomb_refused(job_rows):
+    from data.tabular import ReadLimits
 
-    monkeypatch.setattr(tabular, "MAX_XLSX_UNPACKED_BYTES", 1000)
-    with pytest.raises(TableError, match="解压"):
-        read_table(io.BytesIO(_xlsx_bytes(job_rows)), filename="j.xlsx")
+    with pytest.raises(TableError, match="解压") as caught:
+        read_table(
+            io.BytesIO(_xlsx_bytes(job_rows)),
+            filename="j.xlsx",
+            limits=ReadLimits(max_unpacked_bytes=1000),
+        )
+    assert caught.value.status == 413
 
 
 def test_table_error_is_value_error():

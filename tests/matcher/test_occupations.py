@@ -9,7 +9,13 @@ from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from matcher.encoders import CharNgramEncoder
-from matcher.occupations import OccupationCoder, prepare_occupations
+from matcher.occupations import (
+    HIERARCHY_LEVELS,
+    OccupationCoder,
+    hierarchy_similarities,
+    hierarchy_similarity,
+    prepare_occupations,
+)
 
 FORKLIFT = "6-30-05-01"  # 起重装卸机械操作工, alias 叉车司机 in CSCO 2022
 SEWING = "6-05-01-03"  # 缝纫工
@@ -28,12 +34,42 @@ def occupations() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def coder(occupations) -> OccupationCoder:
-    return OccupationCoder().fit(occupations)
+    """The similarity-only coder (names and aliases, TF-IDF)."""
+    return OccupationCoder(classifier=False).fit(occupations)
 
 
 @pytest.fixture(scope="module")
 def hybrid(occupations) -> OccupationCoder:
-    return OccupationCoder(encoder=CharNgramEncoder(dim=128), alpha=0.3).fit(occupations)
+    return OccupationCoder(encoder=CharNgramEncoder(dim=128), alpha=0.3, classifier=False).fit(
+        occupations
+    )
+
+
+# A slice of the classification small enough to train the classifier in a second: the
+# production trades of major group 6 where the near trades of issue 10 live, and logistics.
+@pytest.fixture(scope="module")
+def small_occupations(occupations) -> pd.DataFrame:
+    return occupations[occupations["code"].str.startswith(("6-04", "6-05", "6-29", "6-30", "4-02"))]
+
+
+EXAMPLES = [
+    ("踩过几年缝纫机", SEWING),
+    ("服装厂车位", SEWING),
+    ("纺织厂挡车工", "6-04-03-03"),
+    ("看织机", "6-04-03-03"),
+    ("分拣快递", "4-02-07-09"),
+    ("中转场扫件分拣", "4-02-07-09"),
+    ("送快递", COURIER),
+    ("快递派件", COURIER),
+    ("扎钢筋", "6-29-01-04"),
+    ("砌墙贴砖", "6-29-01-01"),
+    ("开叉车", FORKLIFT),
+]
+
+
+@pytest.fixture(scope="module")
+def trained(small_occupations) -> OccupationCoder:
+    return OccupationCoder().fit(small_occupations, examples=EXAMPLES)
 
 
 @pytest.mark.parametrize(
@@ -97,6 +133,10 @@ def test_not_fitted():
         ({"alpha": 1.5}, "alpha"),
         ({"top_k": 0}, "top_k"),
         ({"ngram_range": (2, 1)}, "ngram_range"),
+        ({"C": 0}, "C"),
+        ({"similarity_weight": -1}, "similarity_weight"),
+        ({"coef_threshold": "x"}, "coef_threshold"),
+        ({"classifier": "yes"}, "classifier"),
     ],
 )
 def test_bad_params_fail_in_fit(occupations, params, match):
@@ -125,15 +165,20 @@ def test_raw_csco_file_is_accepted():
         dtype=str,
     )
     prepared = prepare_occupations(raw)
-    # level 4 only, duplicate codes dropped (6-20-05-03 is listed twice)
+    # level 4 and the residual groups without detailed occupations (2-08-99-00 其他教学人员),
+    # duplicate codes dropped (6-20-05-03 is listed twice)
     assert prepared["code"].is_unique
-    assert len(prepared) == raw.loc[raw["level"] == "4", "code"].nunique()
+    n_detailed = raw.loc[raw["level"] == "4", "code"].nunique()
+    residual = set(prepared["code"]) - set(raw.loc[raw["level"] == "4", "code"])
+    assert len(prepared) == n_detailed + len(residual)
+    assert {"2-08-99-00", "4-99-00-00", "8-00-00-00"} <= residual
+    assert "2-08-00-00" not in residual and "6-05-01-00" not in residual
     assert prepared.loc[prepared["code"] == SEWING, "aliases"].iloc[0] == [
         "缝纫工",
         "服装领班",
         "手缝工",
     ]
-    assert OccupationCoder().fit(raw).predict(["手缝工"]) == [SEWING]
+    assert OccupationCoder(classifier=False).fit(raw).predict(["手缝工"]) == [SEWING]
 
 
 def test_clone_and_pickle_round_trip(hybrid):
@@ -149,3 +194,85 @@ def test_dense_side_changes_scores(occupations, coder, hybrid):
     a = coder.similarities(["开叉车的"])
     b = hybrid.similarities(["开叉车的"])
     assert not np.allclose(a, b)
+
+
+# -- the classifier ---------------------------------------------------------------------------
+
+
+def test_classifier_learns_colloquial_examples_and_keeps_near_trades_apart(trained):
+    assert trained.predict(
+        ["在老家踩过缝纫机", "在快递中转场分拣", "快递员 送件", "工地扎钢筋", "砌墙", "纺织厂挡车"]
+    ) == [SEWING, "4-02-07-09", COURIER, "6-29-01-04", "6-29-01-01", "6-04-03-03"]
+    assert trained.n_examples_ == 11
+    assert trained.coef_.shape == (len(trained.codes_), len(trained.vectorizer_.vocabulary_))
+
+
+def test_classifier_scores_and_empty_titles(trained):
+    top = trained.predict_topk(["叉车司机 包吃住"], k=4)[0]
+    assert len(top) == 4 and top[0][0] == FORKLIFT
+    scores = [s for _, _, s in top]
+    assert scores == sorted(scores, reverse=True)
+    assert trained.predict_topk(["包吃住 月入6000", "", "😀"], k=3) == [[], [], []]
+    assert trained.predict(["包吃住"]) == [""]
+
+
+def test_sparse_weights_and_similarity_weight(small_occupations, trained):
+    dense = OccupationCoder(coef_threshold=0.0).fit(small_occupations, examples=EXAMPLES)
+    assert OccupationCoder().fit(small_occupations).coef_ is None  # no examples: similarity
+    assert trained.coef_.nnz < dense.coef_.nnz
+    s0 = trained.set_params(similarity_weight=0.0).similarities(["缝纫工"])
+    s1 = trained.set_params(similarity_weight=0.15).similarities(["缝纫工"])
+    assert not np.allclose(s0, s1)
+
+
+def test_classifier_pickle_round_trip(trained):
+    again = pickle.loads(pickle.dumps(trained))
+    titles = ["踩缝纫机", "分拣快递", "叉车"]
+    assert again.predict_topk(titles) == trained.predict_topk(titles)
+    assert clone(trained).get_params()["C"] == 0.3
+
+
+def test_bad_examples(small_occupations):
+    with pytest.raises(ValueError, match="text, code"):
+        OccupationCoder().fit(small_occupations, examples=pd.DataFrame({"title": ["x"]}))
+    with pytest.raises(ValueError, match="rows"):
+        OccupationCoder().fit(small_occupations, examples=[("x",)])
+    with pytest.raises(ValueError, match="weight"):
+        OccupationCoder().fit(
+            small_occupations,
+            examples=pd.DataFrame({"text": ["x"], "code": [SEWING], "weight": [0]}),
+        )
+
+
+# -- hierarchy ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "level"),
+    [
+        (SEWING, SEWING, "detailed"),
+        (SEWING, "6-05-01-04", "minor"),  # 缝纫品整型工
+        ("6-29-01-01", "6-29-01-04", "minor"),  # 砌筑工 / 钢筋工
+        (SEWING, "6-05-02-01", "middle"),
+        (SEWING, FORKLIFT, "major"),
+        ("4-02-07-08", "4-02-07-09", "minor"),  # 快递员 / 快件处理员
+        (SEWING, SECURITY, "unrelated"),
+        ("2-02-00-00", "2-02-30-01", "middle"),  # a group code on the levels it gives
+        ("2-02-00-00", "2-02-00-00", "detailed"),
+        ("", SEWING, "unrelated"),
+        (None, None, "unrelated"),
+    ],
+)
+def test_hierarchy_similarity(a, b, level):
+    assert hierarchy_similarity(a, b) == HIERARCHY_LEVELS[level]
+    assert hierarchy_similarity(b, a) == HIERARCHY_LEVELS[level]
+
+
+def test_hierarchy_levels_are_graded_and_vectorised():
+    values = [HIERARCHY_LEVELS[k] for k in ("detailed", "minor", "middle", "major", "unrelated")]
+    assert values == sorted(values, reverse=True) and values[0] == 1.0 and values[-1] == 0.0
+    out = hierarchy_similarities([SEWING, SEWING, ""], [SEWING, "6-05-01-04", SEWING])
+    assert out.dtype == np.float32
+    assert out.tolist() == pytest.approx([1.0, 0.7, 0.0])
+    with pytest.raises(ValueError, match="length"):
+        hierarchy_similarities([SEWING], [])

@@ -250,7 +250,7 @@ def test_is_match(predicted, expected, ok):
 def test_evaluate_coder_counts(occupations):
     from matcher.occupations import OccupationCoder
 
-    coder = OccupationCoder().fit(occupations)
+    coder = OccupationCoder(classifier=False).fit(occupations)
     cases = pd.DataFrame(
         {
             "job_name": ["缝纫工+包吃住", "叉车司机", "包吃住", "焊工"],
@@ -269,7 +269,7 @@ def test_evaluate_coder_counts(occupations):
 def test_evaluate_coder_bad_input(occupations):
     from matcher.occupations import OccupationCoder
 
-    coder = OccupationCoder().fit(occupations.head(10))
+    coder = OccupationCoder(classifier=False).fit(occupations.head(10))
     with pytest.raises(ValueError, match="expected_code"):
         evaluate_coder(coder, pd.DataFrame({"job_name": ["焊工"]}))
     with pytest.raises(ValueError, match="empty"):

@@ -73,7 +73,7 @@ def web_template(tmp_path_factory, id_key: str):
 def web_app(web_template, id_key: str, tmp_path):
     template, accounts = web_template
     db = tmp_path / "web.db"
-    shutil.copyfile(template, db)
+    shutil.copy(template, db)
     app = make_app(f"sqlite:///{db}", id_key, tmp_path, SECRET_KEY=SECRET)
     app.accounts = accounts
     yield app
@@ -100,7 +100,7 @@ _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 def csrf_token(client, path: str = "/") -> str:
     """The CSRF token of the form on ``path`` (as a browser would find it)."""
-    found = _TOKEN.search(client.get(path).get_data(as_text=True))
+    found = _TOKEN.search(client.get(path, follow_redirects=True).get_data(as_text=True))
     assert found, f"no CSRF token on {path}"
     return found.group(1)
 
@@ -123,3 +123,101 @@ def signed_in(web_app, accounts):
         return client
 
     return make
+
+
+# --------------------------------------------------------------------------- a real browser
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+#: Ports of the page tests' server (this team's range for webcore: 18500–18599).
+PORTS = range(18500, 18600)
+
+
+def _serve(app):
+    """A real HTTP server thread for ``app`` on the first free port of :data:`PORTS`."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    for port in PORTS:
+        try:
+            server = make_server("127.0.0.1", port, app, threaded=True)
+        except OSError:
+            continue
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        return server, f"http://127.0.0.1:{port}"
+    raise RuntimeError(f"no free port in {PORTS.start}–{PORTS.stop - 1}")
+
+
+@pytest.fixture(scope="session")
+def live_server(web_template, id_key, tmp_path_factory):
+    """The service on a real port with the seeded world and accounts (one server for the
+    browser tests; each test writes its own, distinct rows)."""
+    template, accounts = web_template
+    folder = tmp_path_factory.mktemp("live")
+    shutil.copy(template, folder / "live.db")  # copy keeps the mode (0600)
+    app = make_app(f"sqlite:///{folder / 'live.db'}", id_key, folder, SECRET_KEY=SECRET)
+    app.accounts = accounts
+    server, url = _serve(app)
+    yield url, app
+    server.shutdown()
+    dispose(app)
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory):
+    """Where the browser tests leave their screenshots: ``<pytest basetemp>/screenshots``
+    (pytest prints the basetemp; ``--basetemp DIR`` chooses it)."""
+    folder = tmp_path_factory.getbasetemp() / "screenshots"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def browser():
+    import os
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(
+            f"{CHROMIUM} is missing: install Debian's chromium and fonts-noto-cjk "
+            "(.ci/run does) to run the browser tests"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, screenshot_dir, request):
+    """A fresh browser tab (desktop size, Chinese locale) on the live server; its screenshot is
+    saved as ``<test name>.png`` whether the test passed or failed."""
+    url, _ = live_server
+    context = browser.new_context(
+        base_url=url, locale="zh-CN", viewport={"width": 1280, "height": 900}
+    )
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    try:
+        tab.screenshot(path=str(screenshot_dir / f"{name}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def browser_sign_in(tab, username: str, password: str = PASSWORD) -> None:
+    """What a person does at the sign-in page."""
+    tab.goto("/")
+    tab.get_by_label("用户名").fill(username)
+    tab.get_by_label("密码").fill(password)
+    tab.get_by_role("button", name="登录").click()

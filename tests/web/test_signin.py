@@ -46,7 +46,7 @@ def test_secure_cookie_when_configured(web_template, id_key, tmp_path, accounts)
     from tests.web.conftest import SECRET
 
     template, _ = web_template
-    shutil.copyfile(template, tmp_path / "s.db")
+    shutil.copy(template, tmp_path / "s.db")
     app = make_app(
         f"sqlite:///{tmp_path / 's.db'}",
         id_key,
