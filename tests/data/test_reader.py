@@ -379,11 +379,3 @@ def test_mutated_csvs_fail_only_with_the_readers_error(data):
 @given(st.binary(max_size=4096), st.sampled_from(["x.csv", "x.xlsx"]))
 def test_random_bytes_fail_only_with_the_readers_error(data, filename):
     _fuzz_one(b"PK\x03\x04" + data if filename.endswith("xlsx") else data, filename)
-
-
-def test_peak_rss_of_the_fuzz_run_is_recorded(capsys):
-    # Runs after the harness above (file order): the whole process stayed within this.
-    peak = _max_rss_mb()
-    with capsys.disabled():
-        print(f"\n[reader fuzz] max RSS of the test process: {peak:.0f} MB")
-    assert peak < 2048
