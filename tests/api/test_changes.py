@@ -202,9 +202,19 @@ def _demo_load(client, world, tmp_path):
 
 
 def _outcome_hired(client, world, tmp_path):
-    body = {"worker_id": world.workers[0], "job_id": world.jobs[0], "stage": "hired"}
+    # A hire must follow the pair's earlier stages (api.storage.outcomes): record them first.
+    body = {"worker_id": world.workers[0], "job_id": world.jobs[0]}
+    for stage, day in (("applied", "2026-01-20"), ("interviewed", "2026-01-25")):
+        r = client.post(
+            f"{API}/outcomes",
+            json={**body, "stage": stage, "date": day},
+            headers=world.headers("admin"),
+        )
+        assert r.status_code == 201, r.get_json()
     r = client.post(
-        f"{API}/outcomes", json={**body, "date": "2026-02-01"}, headers=world.headers("admin")
+        f"{API}/outcomes",
+        json={**body, "stage": "hired", "date": "2026-02-01"},
+        headers=world.headers("admin"),
     )
     assert r.status_code == 201, r.get_json()
     return r.get_json()["id"]
