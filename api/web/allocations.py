@@ -106,9 +106,7 @@ def _index_context(session: Any) -> dict[str, Any]:
         "allocations": [
             {
                 "row": row,
-                "counties": "、".join(
-                    county_label(c) for c in row.request.get("county_codes", [])
-                ),
+                "counties": "、".join(county_label(c) for c in row.request.get("county_codes", [])),
                 "mode_name": allocation_runs.MODE_NAMES.get(row.request.get("mode", ""), ""),
                 "status_name": allocation_runs.STATUS_NAMES.get(row.status, row.status),
                 "assigned": len((row.result or {}).get("assignments", [])),
@@ -134,7 +132,8 @@ def run():
             ),
             422,
         )
-    title = f"{county_label(values['county'])}整县分配（{allocation_runs.MODE_NAMES[values['mode']]}）"
+    mode = allocation_runs.MODE_NAMES[values["mode"]]
+    title = f"{county_label(values['county'])}整县分配（{mode}）"
     task = tasks.submit(session, g.principal, "allocation", title, task_params(values))
     return redirect(url_for("web.allocations.task", task_id=task.id))
 

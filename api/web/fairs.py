@@ -272,7 +272,9 @@ def cancel(fair_id: int):
     worker_id, firm_id = _int_field("worker_id"), _int_field("firm_id")
     _edit_outcome(
         "取消这场面试",
-        lambda: fair_plans.cancel_interview(get_session(), g.principal, fair_id, worker_id, firm_id),
+        lambda: fair_plans.cancel_interview(
+            get_session(), g.principal, fair_id, worker_id, firm_id
+        ),
     )
     return redirect(url_for("web.fairs.show", fair_id=fair_id) + "#timetable")
 

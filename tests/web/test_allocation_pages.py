@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.api.conftest import HUALONG, YANCHANG, worker_payload
-from tests.web.conftest import browser_sign_in, csrf_token
+from tests.web.conftest import csrf_token
 
 
 @pytest.fixture
