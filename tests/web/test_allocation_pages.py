@@ -159,3 +159,72 @@ def test_another_regions_clerk_gets_404(immediate, signed_in):
 def test_not_signed_in_goes_to_sign_in(web_app):
     r = web_app.test_client().get("/county")
     assert r.status_code == 302 and r.headers["Location"].startswith("/?next=")
+
+
+# --------------------------------------------------------------------------- in a browser
+@pytest.fixture
+def start_consumer(live_server):
+    """``start_consumer()`` starts a huey consumer thread on the live server's queue (stopped
+    after the test): a test can first see a task waiting, then let it run."""
+    from api import tasks
+
+    _, app = live_server
+    started = []
+
+    def start():
+        started.append(tasks.start_consumer(tasks.get_queue(app)))
+
+    yield start
+    for consumer in started:
+        consumer.stop(graceful=True)
+
+
+@pytest.mark.slow
+def test_county_allocation_in_a_browser(page, accounts, screenshot_dir, start_consumer):
+    from playwright.sync_api import expect
+
+    from tests.web.conftest import browser_sign_in
+
+    browser_sign_in(page, accounts.users["bureau"])
+    page.get_by_role("navigation", name="主导航").get_by_role("link", name="整县分配").click()
+    expect(page.get_by_role("heading", name="整县分配", exact=True)).to_be_visible()
+    page.get_by_label("县区").select_option(HUALONG)
+    page.get_by_label("分配方式").select_option("welfare")
+    page.get_by_role("button", name="开始分配").click()
+
+    # No consumer yet: the task waits, and its progress survives a reload.
+    bar = page.get_by_role("progressbar")
+    expect(bar).to_be_visible()
+    expect(page.locator("#task-progress")).to_contain_text("排队中")
+    page.reload()
+    expect(page.get_by_role("progressbar")).to_be_visible()
+    page.screenshot(path=str(screenshot_dir / "allocation_progress.png"), full_page=True)
+
+    start_consumer()
+    heading = page.get_by_role("heading", name=re.compile(r"^分配方案 \d+$"))
+    expect(heading).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("待确认", exact=True)).to_be_visible()
+    table = page.locator("table.proposals")
+    rows = table.locator("tbody tr")
+    n = rows.count()
+    assert n >= 2
+    # Masked ID numbers, and places by their Chinese names.
+    expect(rows.first.locator("td").nth(2)).to_have_text(re.compile(r"^\d{4}\*{10}\d{3}[\dX]$"))
+    first_name = rows.first.locator("td").nth(1).inner_text().split("\n")[0]
+
+    # Drop the first proposal with the keyboard: focus its button, press Enter.
+    drop = page.get_by_role("button", name=f"删除 {first_name} 的分配")
+    drop.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("已从方案中删除 1 条分配")
+    expect(page.locator("table.proposals tbody tr")).to_have_count(n - 1)
+    expect(page.get_by_role("heading", name="已删除的分配")).to_be_visible()
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.screenshot(path=str(screenshot_dir / "allocation_review_360.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.get_by_role("button", name="确认分配方案").click()
+    expect(page.get_by_role("status")).to_contain_text(f"{n - 1} 人的推荐已记录")
+    expect(page.get_by_text("已确认", exact=True)).to_be_visible()
+    expect(page.get_by_role("button", name="确认分配方案")).to_have_count(0)

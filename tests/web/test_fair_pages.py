@@ -226,3 +226,79 @@ def test_a_clerk_sees_only_the_fairs_of_the_region(immediate, signed_in):
 
 def test_the_organiser_cannot_open_the_county_page(signed_in):
     assert signed_in("organiser").get("/county").status_code == 404
+
+
+# --------------------------------------------------------------------------- in a browser
+@pytest.fixture
+def consumer(live_server):
+    """A huey consumer thread on the live server's queue for the test's length."""
+    from api import tasks
+
+    _, app = live_server
+    running = tasks.start_consumer(tasks.get_queue(app))
+    yield running
+    running.stop(graceful=True)
+
+
+@pytest.mark.slow
+def test_plan_a_fair_move_an_interview_download_the_xlsx(
+    page, accounts, screenshot_dir, consumer, tmp_path
+):
+    from playwright.sync_api import expect
+
+    from tests.web.conftest import browser_sign_in
+
+    browser_sign_in(page, accounts.users["organiser"])
+    expect(page.get_by_role("heading", name="专场招聘会")).to_be_visible()
+    page.get_by_role("link", name="创建招聘会").first.click()
+    page.get_by_label("招聘会名称").fill("化隆县浏览器测试专场")
+    page.get_by_label("举办县区").select_option("630224")
+    page.get_by_label("日期").fill("2026-03-02")
+    page.get_by_label("开始时间").fill("09:00")
+    page.get_by_label("结束时间").fill("11:00")
+    page.get_by_label("每场面试（分钟）").fill("15")
+    page.get_by_label("展位数").fill("2")
+    page.get_by_role("button", name="保存").click()
+    expect(page.get_by_role("heading", name="化隆县浏览器测试专场")).to_be_visible()
+    expect(page.get_by_text("尚未规划")).to_be_visible()
+
+    page.get_by_label("最多邀请劳动力数").fill("6")
+    page.get_by_label("求解时间上限（秒）").fill("5")
+    page.get_by_role("button", name="开始规划").click()
+    expect(page.get_by_role("heading", name="面试时间表")).to_be_visible(timeout=60_000)
+    grid = page.get_by_role("table", name="展位 × 时段 面试时间表")
+    expect(grid.get_by_role("columnheader", name="09:00")).to_be_visible()
+    expect(grid.get_by_role("rowheader").first).to_contain_text("1 号展位")
+    page.screenshot(path=str(screenshot_dir / "fair_timetable.png"), full_page=True)
+
+    # Move the first interview that has a free slot, with the keyboard.
+    card = page.locator(".interview").filter(has=page.locator("select")).first
+    name = card.locator(".interview__who").inner_text()
+    card.locator("summary").focus()
+    page.keyboard.press("Enter")  # opens 调整
+    select = card.get_by_label("改到")
+    expect(select).to_be_visible()
+    target = select.locator("option").first.inner_text()
+    select.focus()
+    card.get_by_role("button", name="移动").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("status")).to_contain_text("已调整面试时间")
+    moved_cell = page.locator(f'td[data-slot="{target}"]').filter(has_text=name)
+    expect(moved_cell).to_have_count(1)
+
+    with page.expect_download() as info:
+        page.get_by_role("link", name="下载 Excel 名单").click()
+    path = tmp_path / "lists.xlsx"
+    info.value.save_as(path)
+    rows = xlsx_timetable(path.read_bytes())
+    assert any(r["姓名"] == name and str(r["时间"]).startswith(target) for r in rows), rows
+
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.screenshot(path=str(screenshot_dir / "fair_timetable_360.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    # The A4 lists: print media hides nothing of the lists themselves.
+    page.get_by_role("link", name="打印名单").click()
+    expect(page.get_by_role("heading", name="企业展位表")).to_be_visible()
+    page.emulate_media(media="print")
+    page.screenshot(path=str(screenshot_dir / "fair_lists_print.png"), full_page=True)
