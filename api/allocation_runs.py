@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import schemas as s
+from api import storage
 from api.errors import Forbidden, NotFoundError, Unprocessable
-from api.storage import repository as repo
 from api.storage.errors import NotFound
 from api.storage.models import Allocation, AuditEntry, Firm, Job, Worker, utcnow
 
@@ -186,7 +186,7 @@ def run_allocation(
     session.add(row)
     session.flush()
     if not review:
-        repo.record_recommendations(
+        storage.record_recommendations(
             session, [(a["worker_id"], a["job_id"]) for a in data["assignments"]]
         )
     audit_entry(
@@ -283,7 +283,9 @@ def confirm_allocation(session: Session, principal: Any, allocation_id: int) -> 
     write_now()
     if row.request.get("review"):
         assignments = (row.result or {}).get("assignments", [])
-        repo.record_recommendations(session, [(a["worker_id"], a["job_id"]) for a in assignments])
+        storage.record_recommendations(
+            session, [(a["worker_id"], a["job_id"]) for a in assignments]
+        )
     row.status = "confirmed"
     row.confirmed_at = utcnow()
     row.confirmed_by = (getattr(principal, "name", "") or "")[:100]
