@@ -173,6 +173,39 @@ def test_plan_move_cancel_replan_and_the_lists(immediate, signed_in, world):
     assert not re.search(r"138\d{8}", html)
 
 
+def test_a_waiting_plan_shows_on_the_fair_page_after_a_reload(signed_in):
+    """No consumer runs (the app's own queue): the plan waits, and both its page and the
+    fair's page show its progress bar, reload after reload."""
+    client = signed_in("organiser")
+    fair_id = create_fair(client)
+    token = csrf_token(client, f"/fairs/{fair_id}")
+    r = client.post(f"/fairs/{fair_id}/plan", data={"csrf_token": token})
+    task_path = r.headers["Location"]
+    for _ in range(2):
+        html = client.get(task_path).get_data(as_text=True)
+        assert 'role="progressbar"' in html and "排队中" in html
+        assert f'hx-get="{task_path}"' in html  # it keeps polling
+        html = client.get(f"/fairs/{fair_id}").get_data(as_text=True)
+        assert 'role="progressbar"' in html and "招聘会规划" in html
+    # Another fair's address does not show this task.
+    other = create_fair(client, name="另一场")
+    assert (
+        client.get(task_path.replace(f"/fairs/{fair_id}/", f"/fairs/{other}/")).status_code == 404
+    )
+
+
+def test_a_failed_plan_says_why_in_chinese(immediate, signed_in):
+    from api.web.labels import county_options
+
+    empty = next(code for code, _ in county_options("6302") if code != "630224")
+    client = signed_in("organiser")
+    fair_id = create_fair(client, county_code=empty)
+    token = csrf_token(client, f"/fairs/{fair_id}")
+    r = client.post(f"/fairs/{fair_id}/plan", data={"csrf_token": token})
+    html = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "任务失败" in html and "没有登记的劳动力，无法规划招聘会" in html
+
+
 def test_lists_of_an_unplanned_fair_say_why(signed_in):
     client = signed_in("organiser")
     fair_id = create_fair(client)
