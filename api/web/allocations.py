@@ -151,7 +151,7 @@ def task(task_id: int):
         done_url = url_for("web.allocations.show", allocation_id=row.result["allocation_id"])
     if request.headers.get("HX-Request"):
         response = render_template(
-            "web/allocations/_progress.html",
+            "web/_task_progress.html",
             progress=progress,
             poll_url=url_for("web.allocations.task", task_id=task_id),
             done_url=done_url,

@@ -227,7 +227,7 @@ def task(fair_id: int, task_id: int):
     }
     if request.headers.get("HX-Request"):
         headers = {"HX-Redirect": done_url} if done_url else {}
-        return render_template("web/allocations/_progress.html", **context), 200, headers
+        return render_template("web/_task_progress.html", **context), 200, headers
     if done_url:
         return redirect(done_url)
     return render_template("web/fairs/task.html", fair=fair, **context)
