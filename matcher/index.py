@@ -179,13 +179,8 @@ class ItemIndex:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # Indexes pickled in model format 1 kept plain attributes and an inverted file.
+        # The buffers come back without spare room; the next append grows them.
         state = dict(state)
-        if "embeddings" in state:
-            state["_emb"] = np.ascontiguousarray(state.pop("embeddings"), dtype=np.float32)
-        if "lexical" in state:
-            state["_lexical"] = state.pop("lexical")
-        state.pop("ivf", None)
         state.setdefault("_coarse", None)
         state.setdefault("projection", None)
         state.setdefault("_lex_tail", None)
