@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import joblib
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -30,6 +31,30 @@ def ranked_engine(_fitted_engine, labelled_events, world):
     feats = _fitted_engine.pair_features(labels, jobs=jobs, workers=workers)
     engine = copy.deepcopy(_fitted_engine)
     return engine.set_ranker(SuccessRanker(max_iter=40).fit(feats, labels["label"]))
+
+
+class _Format1Index:
+    """Pickles as an index of model format 1 did: plain attributes and an inverted file."""
+
+    def __init__(self, index):
+        prepared = index.prepared
+        self.state = {
+            "id_column": index.id_column,
+            "prepared": type(prepared).__mro__[1](
+                frame=prepared.frame, rules=prepared.rules, texts=list(prepared.texts)
+            ),
+            "active": np.array(index.active),
+            "ids": np.array(index.ids),
+            "_row_of": {int(i): r for r, i in enumerate(index.ids.tolist())},
+            "embeddings": np.array(index.embeddings),
+            "lexical": index.lexical.copy(),
+            "ivf": None,
+        }
+
+    def __reduce__(self):
+        from matcher.index import ItemIndex
+
+        return (object.__new__, (ItemIndex,), self.state)
 
 
 def rankings(engine, worker_ids, job_ids):
@@ -171,12 +196,9 @@ def test_format_1_engine_with_inverted_file_is_upgraded_on_load(ranked_engine, w
     vars(old).pop("ann_dim")
     vars(old).pop("ann_shortlist")
     old.ann_probe_fraction = 0.5
-    for index in (old.jobs_index_, old.workers_index_):
-        state = vars(index)
-        lexical, embeddings = index.lexical, index.embeddings.copy()
-        for name in ("projection", "_coarse", "_emb", "_lexical", "_lex_tail"):
-            state.pop(name)
-        state.update(embeddings=embeddings, lexical=lexical, ivf=None, _lexical_csc=None)
+    old.jobs_index_, old.workers_index_ = (
+        _Format1Index(index) for index in (old.jobs_index_, old.workers_index_)
+    )
     folder = save_model(ranked_engine, tmp_path / "v1")
     joblib.dump({"format": 1, "engine": old}, folder / "engine.joblib")
     loaded = load_model(folder)
