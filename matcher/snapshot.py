@@ -29,6 +29,7 @@ Arrays that never change in a process are mapped read-only (``mmap_mode="r"``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import math
@@ -264,6 +265,21 @@ def open_latest(root: str | os.PathLike[str], model_version: str) -> Snapshot | 
     return None if path is None else open_snapshot(path, model_version=model_version)
 
 
+def attach(engine: Any, snapshot: Snapshot) -> Any:
+    """Serve ``snapshot``'s indexes from a learned engine (in place of ``build_index``).
+
+    Ages and the like of rows added later are computed on the day the snapshot's rows were,
+    so that every process on the snapshot prepares rows alike.
+    """
+    as_of = snapshot.manifest.get("as_of")
+    if as_of:
+        engine.as_of_ = dt.date.fromisoformat(as_of)
+        engine.context_ = dataclasses.replace(engine.context_, as_of=engine.as_of_)
+    engine.ranker_ = getattr(engine, "ranker", None)
+    engine.jobs_index_, engine.workers_index_ = snapshot.jobs, snapshot.workers
+    return engine
+
+
 def list_snapshots(root: str | os.PathLike[str], model_version: str) -> list[Path]:
     """Complete snapshot folders of a model version, oldest first."""
     folder = version_folder(root, model_version)
@@ -308,6 +324,7 @@ __all__ = [
     "FORMAT",
     "Snapshot",
     "SnapshotError",
+    "attach",
     "current_id",
     "latest_snapshot",
     "list_snapshots",
