@@ -2,9 +2,10 @@
 and the matching engine, loaded once per process and kept in step with storage.
 
 The matching engine is loaded on first use from ``MODELS_DIR/current`` (or built by the
-``ENGINE_FACTORY`` a test config names) and fitted on the open jobs and registered workers of the
-database. It follows storage through the change feed (:mod:`api.storage.changes`): every write,
-whichever process or command made it, commits a ``changes`` row in its own transaction, and
+``ENGINE_FACTORY`` a test config names, which returns a learned engine) and indexes the open jobs
+and registered workers of the database with what that version learned: serving fits nothing.
+It follows storage through the change feed (:mod:`api.storage.changes`): every write, whichever
+process or command made it, commits a ``changes`` row in its own transaction, and
 before each answer :meth:`MatchService.sync` asks for the newest change id — one primary-key
 lookup — and, when it is past what this process applied, re-reads the jobs and workers the new
 rows name (and the jobs of the firms they name: the engine answers with firm names) and passes
@@ -193,35 +194,39 @@ def model_engine(config: Any) -> tuple[Any, str]:
 
 
 def _default_factory(config: Any) -> tuple[Any, str]:
-    """The engine of ``MODELS_DIR/current`` (falling back to ``previous`` as
+    """The learned engine of ``MODELS_DIR/current`` (falling back to ``previous`` as
     :func:`matcher.persistence.load_current` does).
 
-    Only where no model version exists at all (a fresh checkout before ``jobbridge train``) is an
-    untrained engine served — char n-grams, no ranker, ordered by retrieval score — and
-    ``/healthz`` says ``untrained``. A version that exists but cannot be loaded is an error.
+    Where no model version exists at all, nothing is served: ``jobbridge init-db`` (and
+    ``jobbridge serve`` before it forks) builds the base model, learned from reference data
+    alone (:mod:`training.base`), so a process never has to fit anything.
     """
-    from matcher.persistence import current_version, list_versions, load_current
+    from matcher.persistence import ModelLoadError, current_version, load_current
 
     models_dir = Path(config["MODELS_DIR"])
-    if not models_dir.is_dir() or (
-        current_version(models_dir) is None and not list_versions(models_dir)
-    ):
-        from matcher.engine import MatchingEngine
-
-        log.warning(
-            "no trained model in %s: serving an untrained engine (char n-grams, no ranker)",
-            models_dir,
+    if not has_model(models_dir):
+        raise ModelLoadError(
+            f"{str(models_dir)!r} 中没有模型版本：请先运行 `jobbridge init-db`（建立基础模型）"
+            "或 `jobbridge train`; no model version to serve"
         )
-        return MatchingEngine(), "untrained"
     engine = load_current(models_dir)
     return engine, str(
         getattr(engine, "model_version_", None) or current_version(models_dir) or "unknown"
     )
 
 
+def has_model(models_dir: str | os.PathLike[str]) -> bool:
+    """Whether ``models_dir`` holds a model version (current or any other)."""
+    from matcher.persistence import current_version, list_versions
+
+    root = Path(models_dir)
+    return root.is_dir() and (current_version(root) is not None or bool(list_versions(root)))
+
+
 class MatchService:
-    """The matching engine of this process, fitted on the database and kept in step with it
-    through the change feed (:mod:`api.storage.changes`)."""
+    """The matching engine of this process: a learned model version, indexed on the database
+    (nothing fitted) and kept in step with it through the change feed
+    (:mod:`api.storage.changes`)."""
 
     def __init__(self, state: ServiceState) -> None:
         self._state = state
@@ -247,9 +252,9 @@ class MatchService:
         A learned model serves from the latest index snapshot of its version
         (:mod:`matcher.snapshot`), mapped from disk and shared with every process of the host,
         and replays the change feed from the snapshot's position; where there is none yet the
-        first process builds it (the others wait on the build lock, then map it). An engine
-        that is not learned (``INDEX_SNAPSHOTS`` off, or a custom factory's) is fitted on the
-        database in this process.
+        first process builds it (the others wait on the build lock, then map it). With
+        ``INDEX_SNAPSHOTS`` off the process indexes the database itself. Nothing is fitted:
+        every process that loads the same version ranks alike.
         """
         if self.engine is not None:
             return self
@@ -276,12 +281,12 @@ class MatchService:
                 # applied again by the next sync rather than missed.
                 feed.start(session)
                 jobs, workers, _ = read_world(session)
-            engine.fit(jobs, workers)
+            engine.build_index(jobs, workers)
             self.feed = feed
             self.model_version = version
             self.engine = engine
             log.info(
-                "engine %s fitted on %d jobs and %d workers in %.1f s",
+                "engine %s indexed %d jobs and %d workers in %.1f s",
                 version,
                 len(jobs),
                 len(workers),
@@ -529,6 +534,7 @@ __all__ = [
     "get_matching",
     "get_protector",
     "get_session",
+    "has_model",
     "init_app",
     "limit_numeric_threads",
     "model_engine",

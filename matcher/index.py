@@ -527,20 +527,9 @@ class ItemIndex:
         state = dict(state)
         self.id_column = state["id_column"]
         self._init_storage()
-        if state.get("format") != 3 and "_emb" in state:
-            # Model format 2 pickled the buffers (with spare room) and a lexical tail.
-            n = int(np.asarray(state["ids"]).shape[0])
-            lexical = state.pop("_lexical")
-            if state.get("_lex_tail") is not None:
-                lexical = _vstack_padded([lexical.tocsr(), state["_lex_tail"].tocsr()])
-            state["embeddings"] = np.asarray(state.pop("_emb"))[:n]
-            coarse = state.pop("_coarse", None)
-            state["coarse"] = None if coarse is None else np.asarray(coarse)[:n]
-            state["lexical"] = lexical
-        elif state.get("format") != 3:
-            # Model format 1 kept plain attributes and an inverted file (no coarse copy).
-            state.pop("ivf", None)
-            state["coarse"] = state["projection"] = None
+        if state.get("format") != 3:
+            # Indexes of model folders before format 3 are never read (those are refused).
+            raise ValueError(f"index state of format {state.get('format')!r}; expected 3")
         self._load_plain(state)
 
     def _load_plain(self, state: dict[str, Any]) -> None:

@@ -1,11 +1,14 @@
 """Fixtures of the service tests: ``app`` → ``client`` on a fresh database per test (SQLite, and
 PostgreSQL when ``JOBBRIDGE_TEST_POSTGRES_URL`` is set), a small seeded ``world`` with one key per
-role, and a training-free engine (char n-gram encoder, no ranker) instead of ``models/current``.
+role, and a training-free engine (char n-gram encoder, reference vocabulary, no ranker) instead of
+``models/current``.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import shutil
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,10 +22,18 @@ HUALONG = "630224"  # 化隆回族自治县, inside it
 YANCHANG = "610621"  # 延长县 (陕西), outside it
 
 
-def small_engine():
+@functools.cache
+def _learned_small_engine():
     from matcher.engine import MatchingEngine
+    from training.base import reference_corpus
 
-    return MatchingEngine(candidate_pool=50), "test-char-ngram"
+    return MatchingEngine(candidate_pool=50).learn(reference_corpus())
+
+
+def small_engine():
+    """A learned engine (char n-grams, vocabulary of the reference text, no ranker), learned
+    once per session: the service only indexes what a factory gives it."""
+    return copy.deepcopy(_learned_small_engine()), "test-char-ngram"
 
 
 def make_app(database_url: str, id_key: str, tmp_path, **overrides: Any):
@@ -159,38 +170,38 @@ def world(app) -> World:
 
 
 def seed_world(app) -> World:
+    from api import storage
     from api.service import state
-    from api.storage import repository as repo
     from api.storage import session_scope
 
     w = World()
     with app.app_context():
         protector = state().protector
         with session_scope(state().engine) as session:
-            own = repo.create_firm(
+            own = storage.create_firm(
                 session, {"name": "昆山测试电子厂", "city": "苏州市", "industry": "电子"}
             )
-            other = repo.create_firm(
+            other = storage.create_firm(
                 session, {"name": "无锡测试服装厂", "city": "无锡市", "industry": "服装"}
             )
             w.firm, w.other_firm = own.id, other.id
             for n in range(4):
-                w.jobs.append(repo.create_job(session, _job_record(job_payload(own.id, n))).id)
+                w.jobs.append(storage.create_job(session, _job_record(job_payload(own.id, n))).id)
                 w.other_jobs.append(
-                    repo.create_job(session, _job_record(job_payload(other.id, n))).id
+                    storage.create_job(session, _job_record(job_payload(other.id, n))).id
                 )
-            w.closed_job = repo.create_job(
+            w.closed_job = storage.create_job(
                 session, _job_record(job_payload(other.id, 0, status="closed"))
             ).id
             for n in range(6):
                 w.workers.append(
-                    repo.register_worker(
+                    storage.register_worker(
                         session, _worker_record(worker_payload(n)), protector=protector
                     ).id
                 )
             for n in range(6, 9):
                 w.other_workers.append(
-                    repo.register_worker(
+                    storage.register_worker(
                         session,
                         _worker_record(worker_payload(n, county=YANCHANG)),
                         protector=protector,
@@ -202,7 +213,7 @@ def seed_world(app) -> World:
                 "bureau": {"region_prefix": HAIDONG},
                 "organiser": {},
             }.items():
-                _, token = repo.create_api_key(session, name=f"test-{role}", role=role, **kwargs)
+                _, token = storage.create_api_key(session, name=f"test-{role}", role=role, **kwargs)
                 w.tokens[role] = token
     return w
 

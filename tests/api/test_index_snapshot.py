@@ -11,21 +11,9 @@ import mmap
 import numpy as np
 import pytest
 
-from tests.api.conftest import dispose, job_payload, make_app, worker_payload
+from tests.api.conftest import dispose, job_payload, make_app, small_engine, worker_payload
 
 API = "/api/v1"
-CORPUS = [
-    "电焊工 焊工 氩弧焊 焊接 钢结构",
-    "缝纫工 车工 服装厂 平车",
-    "叉车司机 叉车 仓库 搬运",
-    "厨师 帮厨 后厨 食堂 饭店",
-]
-
-
-def learned_engine():
-    from matcher.engine import MatchingEngine
-
-    return MatchingEngine(candidate_pool=50).learn(CORPUS), "test-learned"
 
 
 def mapped_from_file(array) -> bool:
@@ -42,9 +30,7 @@ def host(app, database_url, id_key, tmp_path):
     made = []
 
     def start(**overrides):
-        a = make_app(
-            database_url, id_key, tmp_path / "host", ENGINE_FACTORY=learned_engine, **overrides
-        )
+        a = make_app(database_url, id_key, tmp_path / "host", **overrides)
         made.append(a)
         return a
 
@@ -72,7 +58,7 @@ def test_a_process_starts_from_the_snapshot_and_sees_later_writes(host, world):
     c1 = first.test_client()
     before = job_ids(c1, world.workers[0], h)
     m1 = matching(first)
-    assert m1.snapshot is not None and m1.snapshot.model_version == "test-learned"
+    assert m1.snapshot is not None and m1.snapshot.model_version == "test-char-ngram"
     built = m1.snapshot.snapshot_id
     assert mapped_from_file(m1.engine.workers_index_.embeddings)
 
@@ -120,11 +106,11 @@ def test_index_build_then_a_running_app_switches(host, world, monkeypatch):
     # `jobbridge index build`, with this app's settings and model.
     for key in ("DATABASE_URL", "ID_KEY", "INSTANCE_DIR", "MODELS_DIR"):
         monkeypatch.setenv(f"JOBBRIDGE_{key}", str(app.config[key]))
-    monkeypatch.setattr(api.service, "model_engine", lambda config: learned_engine())
+    monkeypatch.setattr(api.service, "model_engine", lambda config: small_engine())
     result = CliRunner().invoke(cli, ["index", "build", "--json", "--quiet"])
     assert result.exit_code == 0, result.output
     built = json.loads(result.output)
-    assert built["model_version"] == "test-learned"
+    assert built["model_version"] == "test-char-ngram"
     assert built["counts"]["workers"] == len(world.workers) + len(world.other_workers) + 1
     assert built["feed_position"] >= m.feed.position
 

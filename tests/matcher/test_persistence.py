@@ -3,7 +3,6 @@ from __future__ import annotations
 import json
 
 import joblib
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -31,30 +30,6 @@ def ranked_engine(_fitted_engine, labelled_events, world):
     feats = _fitted_engine.pair_features(labels, jobs=jobs, workers=workers)
     engine = copy.deepcopy(_fitted_engine)
     return engine.set_ranker(SuccessRanker(max_iter=40).fit(feats, labels["label"]))
-
-
-class _Format1Index:
-    """Pickles as an index of model format 1 did: plain attributes and an inverted file."""
-
-    def __init__(self, index):
-        prepared = index.prepared
-        self.state = {
-            "id_column": index.id_column,
-            "prepared": type(prepared).__mro__[1](
-                frame=prepared.frame, rules=prepared.rules, texts=list(prepared.texts)
-            ),
-            "active": np.array(index.active),
-            "ids": np.array(index.ids),
-            "_row_of": {int(i): r for r, i in enumerate(index.ids.tolist())},
-            "embeddings": np.array(index.embeddings),
-            "lexical": index.lexical.copy(),
-            "ivf": None,
-        }
-
-    def __reduce__(self):
-        from matcher.index import ItemIndex
-
-        return (object.__new__, (ItemIndex,), self.state)
 
 
 def rankings(engine, worker_ids, job_ids):
@@ -94,16 +69,23 @@ def test_save_load_round_trip_gives_identical_rankings(ranked_engine, world, tmp
     assert "git_commit" in meta
 
 
-def test_unfitted_save_keeps_ranker_and_params_and_refits_identically(
+def test_version_without_index_keeps_what_was_learned_and_indexes_identically(
     ranked_engine, world, tmp_path
 ):
+    """Saved for serving (no index), a version keeps its vocabulary, coder context and ranker:
+    build_index alone (nothing fitted) ranks as the engine that was saved."""
     jobs, workers = world
     folder = save_model(ranked_engine, tmp_path / "v2", include_index=False)
     loaded = load_model(folder)
     assert not hasattr(loaded, "jobs_index_")
-    loaded.fit(jobs, workers)
+    assert loaded.vectorizer_.vocabulary_ == ranked_engine.vectorizer_.vocabulary_
+    loaded.build_index(jobs, workers)
     wids = [int(w) for w in workers["worker_id"].iloc[:5]]
-    assert rankings(loaded, wids, [])[0] == rankings(ranked_engine, wids, [])[0]
+    jids = [int(j) for j in ranked_engine.jobs_index_.active_ids()[:3]]
+    assert rankings(loaded, wids, jids) == rankings(ranked_engine, wids, jids)
+    meta = read_metadata(folder)
+    assert meta["format"] == 3 and meta["fitted_index"] is False
+    assert meta["vocabulary"]["ngrams"] == len(ranked_engine.vectorizer_.vocabulary_)
 
 
 def test_sentence_transformer_encoder_is_saved_with_its_own_save(make_engine, world, tmp_path):
@@ -186,27 +168,24 @@ def test_data_snapshot_hash_changes_with_content():
     assert data_snapshot(t=a)["t"]["sha256"] != data_snapshot(t=b)["t"]["sha256"]
 
 
-def test_format_1_engine_with_inverted_file_is_upgraded_on_load(ranked_engine, world, tmp_path):
-    """Models saved before the coarse projection (format 1: ``ann_probe_fraction`` and an
-    ``ivf`` attribute on each index) load, gain the new parameters and rank as before."""
-    import copy
-
-    jobs, workers = world
-    old = copy.deepcopy(ranked_engine)
-    vars(old).pop("ann_dim")
-    vars(old).pop("ann_shortlist")
-    old.ann_probe_fraction = 0.5
-    old.jobs_index_, old.workers_index_ = (
-        _Format1Index(index) for index in (old.jobs_index_, old.workers_index_)
-    )
-    folder = save_model(ranked_engine, tmp_path / "v1")
-    joblib.dump({"format": 1, "engine": old}, folder / "engine.joblib")
-    loaded = load_model(folder)
-    assert loaded.get_params()["ann_dim"] == 64 and "ann_probe_fraction" not in vars(loaded)
-    assert not hasattr(loaded.jobs_index_, "ivf") and loaded.jobs_index_.coarse is None
-    wids = [int(w) for w in workers["worker_id"].iloc[:5]]
-    jids = [int(j) for j in ranked_engine.jobs_index_.active_ids()[:3]]
-    assert rankings(loaded, wids, jids) == rankings(ranked_engine, wids, jids)
-    joblib.dump({"format": 99, "engine": old}, folder / "engine.joblib")
+def test_folder_of_an_older_format_is_refused_naming_what_to_do(ranked_engine, tmp_path):
+    """Format 2 refitted the vocabulary at boot; its folders are refused, not upgraded."""
+    folder = save_model(ranked_engine, tmp_path / "v1", include_index=False)
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    meta["format"] = 2
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=r"v1.*format 2.*format 3 only.*jobbridge train"):
+        load_model(folder)
+    meta["format"] = 3
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    engine = joblib.load(folder / "engine.joblib")["engine"]
+    joblib.dump({"format": 2, "engine": engine}, folder / "engine.joblib")
     with pytest.raises(ModelLoadError, match="format 2"):
         load_model(folder)
+
+
+def test_an_engine_that_learned_nothing_is_not_saved(tmp_path):
+    from matcher.engine import MatchingEngine
+
+    with pytest.raises(ValueError, match="learned nothing"):
+        save_model(MatchingEngine(), tmp_path / "empty")
