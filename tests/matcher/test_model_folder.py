@@ -76,7 +76,7 @@ def test_base_model_is_learned_from_reference_data_only(base_folder, world):
     assert meta["ranker"] is None and meta["fitted_index"] is False
     assert meta["data"]["reference_texts"] == len(reference_corpus())
     assert current_version(base_folder.parent) == base_folder.name
-    assert {p.name for p in base_folder.iterdir()} == {"engine.joblib", "metadata.json"}
+    assert {p.name for p in base_folder.iterdir()} == {"engine.pkl.gz", "metadata.json"}
     size = sum(p.stat().st_size for p in base_folder.iterdir())
     assert size < 8 * 2**20, f"base model folder is {size} bytes"
     engine = load_model(base_folder)

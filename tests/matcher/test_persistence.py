@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 
-import joblib
 import pandas as pd
 import pytest
 
@@ -14,9 +13,11 @@ from matcher.persistence import (
     load_current,
     load_model,
     new_version_name,
+    read_engine,
     read_metadata,
     save_model,
     set_current,
+    write_engine,
 )
 from matcher.ranker import SuccessRanker, label_pairs
 
@@ -55,7 +56,7 @@ def test_save_load_round_trip_gives_identical_rankings(ranked_engine, world, tmp
         tmp_path / "v1",
         {"data": data_snapshot(jobs=jobs, workers=workers), "evaluation": {"ndcg@10": 0.5}},
     )
-    assert {p.name for p in folder.iterdir()} == {"engine.joblib", "metadata.json"}
+    assert {p.name for p in folder.iterdir()} == {"engine.pkl.gz", "metadata.json"}
     loaded = load_model(folder)
     wids = [int(w) for w in workers["worker_id"].iloc[:10]]
     jids = [int(j) for j in ranked_engine.jobs_index_.active_ids()[:5]]
@@ -103,7 +104,7 @@ def test_sentence_transformer_encoder_is_saved_with_its_own_save(make_engine, wo
     engine = make_engine(jobs, workers, encoder=model)
     folder = save_model(engine, tmp_path / "st")
     assert (folder / "encoder" / "modules.json").is_file()
-    assert joblib.load(folder / "engine.joblib")["engine"].encoder == "encoder"
+    assert read_engine(folder / "engine.pkl.gz")["engine"].encoder == "encoder"
     loaded = load_model(folder)
     wids = [int(w) for w in workers["worker_id"].iloc[:5]]
     assert rankings(loaded, wids, [])[0] == rankings(engine, wids, [])[0]
@@ -114,8 +115,8 @@ def test_missing_and_corrupt_folders_fail_naming_the_path(ranked_engine, tmp_pat
     with pytest.raises(ModelLoadError, match="nowhere.*does not exist"):
         load_model(tmp_path / "nowhere")
     folder = save_model(ranked_engine, tmp_path / "v1")
-    (folder / "engine.joblib").write_bytes(b"not a pickle")
-    with pytest.raises(ModelLoadError, match=r"engine\.joblib.*corrupt"):
+    (folder / "engine.pkl.gz").write_bytes(b"not a pickle")
+    with pytest.raises(ModelLoadError, match=r"engine\.pkl\.gz.*corrupt"):
         load_model(folder)
     (folder / "metadata.json").write_text("{truncated", encoding="utf-8")
     with pytest.raises(ModelLoadError, match=r"metadata\.json.*corrupt"):
@@ -151,7 +152,7 @@ def test_current_and_fallback_to_previous_when_new_version_is_corrupt(
     save_model(ranked_engine, models / bad)
     set_current(models, bad)
     assert current_version(models) == bad and list_versions(models) == sorted([good, bad])
-    (models / bad / "engine.joblib").write_bytes(b"\x00garbage")
+    (models / bad / "engine.pkl.gz").write_bytes(b"\x00garbage")
     engine = load_current(models)
     assert engine.model_version_ == good  # the previous version keeps serving
     assert "cannot be loaded" in caplog.text
@@ -178,8 +179,8 @@ def test_folder_of_an_older_format_is_refused_naming_what_to_do(ranked_engine, t
         load_model(folder)
     meta["format"] = 3
     (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
-    engine = joblib.load(folder / "engine.joblib")["engine"]
-    joblib.dump({"format": 2, "engine": engine}, folder / "engine.joblib")
+    engine = read_engine(folder / "engine.pkl.gz")["engine"]
+    write_engine(folder / "engine.pkl.gz", {"format": 2, "engine": engine})
     with pytest.raises(ModelLoadError, match="format 2"):
         load_model(folder)
 
