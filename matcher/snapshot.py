@@ -148,11 +148,13 @@ def write_snapshot(
         The new snapshot's folder.
     """
     folder = version_folder(root, model_version)
-    folder.mkdir(parents=True, exist_ok=True)
+    # The rows describe registered people (skills, county, age): owner-only, as the database.
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.chmod(0o700)
     now = dt.datetime.now(dt.UTC)
     snapshot_id = f"{now:%Y%m%dT%H%M%S%f}Z-{int(feed_position)}-{os.getpid()}"
     tmp = folder / f".tmp-{snapshot_id}"
-    tmp.mkdir()
+    tmp.mkdir(mode=0o700)
     started = time.perf_counter()
     try:
         counts = {}

@@ -197,6 +197,7 @@ def test_publish_is_atomic_and_old_snapshots_are_pruned(base_engine, tmp_path, m
     third = write_snapshot(tmp_path, j, w, model_version="m1", feed_position=8)
     assert list_snapshots(tmp_path, "m1") == [second, third]
     assert json.loads((third / "manifest.json").read_text())["feed_position"] == 8
+    assert (tmp_path / "m1").stat().st_mode & 0o077 == 0  # owner-only: rows describe people
 
     # Another model version has its own snapshots; a mismatch is refused by name.
     assert open_latest(tmp_path, "m2") is None
