@@ -48,12 +48,14 @@ def test_main_trade_is_named_first_unless_another_was_held_longer():
 
 def test_hierarchy_similarity_is_graded():
     sims = hierarchy_similarity(
-        ["6-05-01-03", "6-05-01-03", "6-05-01-03", "6-05-01-03", "6-05-01-03", ""],
-        ["6-05-01-03", "6-05-01-02", "6-05-02-01", "6-18-02-04", "4-02-03-02", "6-05-01-03"],
+        ["6-05-01-03", "6-05-01-03", "6-05-01-03", "6-05-01-03", "6-05-01-03", "", "6-31-05-00"],
+        ["6-05-01-03", "6-05-01-02", "6-05-02-01", "6-18-02-04", "4-02-03-02", "6-05-01-03"]
+        + ["6-31-05-00"],
     )
-    assert sims.tolist() == pytest.approx([1.0, 0.6, 0.3, 0.1, 0.0, 0.0])
+    # 包装工 6-31-05-00 is a detailed occupation: the same code is the same trade.
+    assert sims.tolist() == pytest.approx([1.0, 0.7, 0.4, 0.15, 0.0, 0.0, 1.0])
     best = best_hierarchy_similarity([(), ("4-02-03-02", "6-05-01-02")], ["6-05-01-03"] * 2)
-    assert best.tolist() == pytest.approx([0.0, 0.6])
+    assert best.tolist() == pytest.approx([0.0, 0.7])
 
 
 @pytest.fixture
