@@ -18,8 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import schemas as s
+from api import storage
 from api.errors import Forbidden, NotFoundError, Unprocessable
-from api.storage import repository as repo
 from api.storage.errors import NotFound
 from api.storage.models import Allocation, AuditEntry, Firm, Job, Worker, utcnow
 
@@ -177,7 +177,7 @@ def run_allocation(
     row = Allocation(request=request_json, result=data, status="proposed")
     session.add(row)
     session.flush()
-    repo.record_recommendations(
+    storage.record_recommendations(
         session, [(a["worker_id"], a["job_id"]) for a in data["assignments"]]
     )
     audit_entry(

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, request
 
+from api import storage
 from api.errors import Forbidden, NotFoundError, Unauthorized
-from api.storage import repository as repo
 from api.storage.errors import NotFound
 
 if TYPE_CHECKING:
@@ -113,10 +113,10 @@ def authenticate_request() -> Principal:
         raise Unauthorized(detail)
     ttl = float(current_app.config.get("AUTH_CACHE_SECONDS", 0) or 0)
     cache: _KeyCache = current_app.extensions.setdefault("jobbridge.keys", _KeyCache())
-    digest = repo.hash_token(token)
+    digest = storage.hash_token(token)
     principal = cache.get(digest) if ttl > 0 else None
     if principal is None:
-        key = repo.authenticate(get_session(), token)
+        key = storage.authenticate(get_session(), token)
         if key is None:
             raise Unauthorized("API 密钥无效或已被吊销。")
         principal = Principal(

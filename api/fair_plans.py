@@ -18,9 +18,9 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from api import schemas as s
+from api import storage
 from api.allocation_runs import audit_entry, check_county, commit_now, plain, write_now
 from api.errors import ApiError, NotFoundError, Unprocessable
-from api.storage import repository as repo
 from api.storage.errors import NotFound
 from api.storage.models import (
     AuditEntry,
@@ -154,7 +154,7 @@ def store_plan(session: Session, fair: Fair, plan: dict[str, Any], status: str) 
 def _record_recommended(session: Session, plan: dict[str, Any]) -> None:
     """An interview at a fair is a recommendation: the reports count it as one."""
     pairs = {(iv["worker_id"], iv["job_id"]) for iv in plan["interviews"]}
-    repo.record_recommendations(session, sorted(pairs))
+    storage.record_recommendations(session, sorted(pairs))
 
 
 def plan(

@@ -93,9 +93,8 @@ def valid_workers_xlsx(rows: int) -> bytes:
 
 def child_api(path: str, database: str, key: str) -> dict:
     """One upload through the app's test client; runs in its own process."""
-    from api import create_app
+    from api import create_app, storage
     from api.service import state
-    from api.storage import repository as repo
     from api.storage import session_scope
 
     app = create_app(
@@ -107,7 +106,7 @@ def child_api(path: str, database: str, key: str) -> dict:
         }
     )
     with app.app_context(), session_scope(state().engine) as session:
-        _, token = repo.create_api_key(session, name="bench", role="admin")
+        _, token = storage.create_api_key(session, name="bench", role="admin")
     client = app.test_client()
     data = Path(path).read_bytes()
     import gc

@@ -1,8 +1,11 @@
-"""Storage of jobbridge: SQLAlchemy models, Alembic migrations, repository functions, bulk load."""
+"""Storage of jobbridge: SQLAlchemy models, Alembic migrations, repository functions (one module
+per concern: :mod:`.firms`, :mod:`.jobs`, :mod:`.workers`, :mod:`.outcomes`, :mod:`.keys`,
+:mod:`.audit_log`, :mod:`.world`, over :mod:`.fields` and :mod:`.rows`), bulk load."""
 
 from __future__ import annotations
 
 from . import changes
+from .audit_log import audit, list_audit
 from .bulk import bulk_load_world
 from .db import (
     current_revision,
@@ -25,6 +28,16 @@ from .errors import (
     StaleVersion,
     StorageError,
 )
+from .firms import create_firm, delete_firm, find_firm_by_name, get_firm, list_firms, update_firm
+from .jobs import create_job, delete_job, get_job, job_record, list_jobs, update_job
+from .keys import (
+    authenticate,
+    create_api_key,
+    hash_token,
+    list_api_keys,
+    revoke_api_key,
+    scope_errors,
+)
 from .models import (
     ROLES,
     Allocation,
@@ -41,40 +54,20 @@ from .models import (
     OutcomeEvent,
     Worker,
 )
-from .repository import (
-    Page,
-    audit,
-    authenticate,
-    create_api_key,
-    create_firm,
-    create_job,
-    delete_firm,
-    delete_job,
+from .outcomes import list_outcomes, record_outcome, record_recommendations
+from .rows import Page
+from .transfer import ImportResult, export_records, import_jobs, import_workers
+from .workers import (
     delete_worker,
-    find_firm_by_name,
     find_worker_by_id_number,
-    get_firm,
-    get_job,
     get_worker,
-    hash_token,
-    job_record,
-    list_api_keys,
-    list_audit,
-    list_firms,
-    list_jobs,
-    list_outcomes,
     list_workers,
-    read_world,
-    record_outcome,
     register_worker,
-    revoke_api_key,
-    scope_errors,
-    update_firm,
-    update_job,
     update_worker,
+    worker_county,
     worker_record,
 )
-from .transfer import ImportResult, export_records, import_jobs, import_workers
+from .world import read_world
 
 __all__ = [
     "ROLES",
@@ -134,6 +127,7 @@ __all__ = [
     "make_engine",
     "read_world",
     "record_outcome",
+    "record_recommendations",
     "register_worker",
     "require_schema",
     "revoke_api_key",
@@ -144,5 +138,6 @@ __all__ = [
     "update_job",
     "update_worker",
     "upgrade",
+    "worker_county",
     "worker_record",
 ]

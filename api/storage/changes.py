@@ -10,7 +10,7 @@ and works on SQLite and PostgreSQL alike.
 How rows get written:
 
 * every ORM flush of a :class:`Firm`, :class:`Job`, :class:`Worker` or :class:`OutcomeEvent`
-  (all of :mod:`api.storage.repository`) appends one row per object from a session
+  (every repository module over :mod:`api.storage.rows`) appends one row per object from a session
   ``after_flush`` hook, inside the flush's transaction or savepoint — a refused row rolls its
   announcement back with it;
 * the set-based writers (imports in :mod:`api.storage.transfer`, the demo loader in

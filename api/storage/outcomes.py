@@ -18,24 +18,33 @@ The order of a pair's stages
 Corrections
     A wrong event is never edited: a new event names it in ``corrects`` and replaces it; the
     corrected one stays in the table (and in the audit trail) but no longer counts.
+
+The bare writes and reads (:func:`record_outcome`, :func:`record_recommendations`,
+:func:`list_outcomes`) live here too; only :func:`record_checked_outcome` applies the rules.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from data.schema import OUTCOME_STAGES
 
+from . import changes
 from .errors import Conflict, Invalid, StorageError
-from .models import Job, OutcomeEvent, Worker
-from .repository import record_outcome
+from .fields import coerce
+from .jobs import get_job
+from .models import Job, OutcomeEvent, Worker, utcnow
+from .rows import Page, paginate, savepoint
+from .workers import get_worker
 
 #: Stages each role may record (the ones its people witness).
 WITNESSES: dict[str, frozenset[str]] = {
@@ -256,6 +265,119 @@ def read_events(session: Session) -> pd.DataFrame:
     )
     return pd.DataFrame(
         result.all(), columns=["id", "worker_id", "job_id", "stage", "date", "corrects"]
+    )
+
+
+# --------------------------------------------------------------------------- storing events
+def record_outcome(
+    session: Session,
+    worker_id: int,
+    job_id: int,
+    stage: str,
+    date: dt.date | str | None = None,
+    *,
+    corrects: OutcomeEvent | None = None,
+) -> OutcomeEvent:
+    """Record one outcome step. ``hired`` also counts against the job's headcount and marks the
+    job ``filled`` when the headcount is reached (the engine stops offering it).
+
+    This is the write alone; who may record what, and in which order, is
+    :func:`api.storage.outcomes.record_checked_outcome`, which the API calls. With ``corrects``
+    the new event replaces that one: a corrected hire stops counting (and reopens the job it
+    had filled); :class:`Conflict` when the event was corrected already.
+    """
+    if stage not in OUTCOME_STAGES:
+        raise Invalid(
+            [
+                {
+                    "row": None,
+                    "field": "stage",
+                    "message": f"阶段 {stage!r} 未知，可选：{', '.join(OUTCOME_STAGES)}",
+                }
+            ]
+        )
+    day = dt.date.today() if date is None else _coerce_date_or_invalid(date)
+    get_worker(session, worker_id)
+    job = get_job(session, job_id)
+    event = OutcomeEvent(
+        worker_id=worker_id,
+        job_id=job_id,
+        stage=stage,
+        date=day,
+        corrects=None if corrects is None else corrects.id,
+    )
+    hires = int(stage == "hired") - int(corrects is not None and corrects.stage == "hired")
+    try:
+        with savepoint(session, "job", job, job.version):
+            session.add(event)
+            if hires:
+                job.hired_count = max(job.hired_count + hires, 0)
+                if hires > 0 and job.status == "open" and job.hired_count >= job.headcount:
+                    job.status = "filled"
+                elif hires < 0 and job.status == "filled" and job.hired_count < job.headcount:
+                    job.status = "open"  # the hire that filled it was a mistake
+    except IntegrityError:
+        # The unique constraint on ``corrects``: a concurrent correction of the same event won.
+        raise Conflict(
+            f"就业结果 {corrects.id if corrects else ''} 已被更正过；请更正最新的那条记录。"
+        ) from None
+    return event
+
+
+def record_recommendations(
+    session: Session, pairs: Iterable[tuple[int, int]], date: dt.date | None = None
+) -> list[int]:
+    """Record a ``recommended`` event for each ``(worker_id, job_id)`` in one statement (an
+    allocation or a fair plan recommends thousands at once); return the events' ids."""
+    rows = [
+        {
+            "worker_id": int(w),
+            "job_id": int(j),
+            "stage": "recommended",
+            "date": date or dt.date.today(),
+            "created_at": utcnow(),
+        }
+        for w, j in pairs
+    ]
+    if not rows:
+        return []
+    stmt = insert(OutcomeEvent).returning(OutcomeEvent.id, sort_by_parameter_order=True)
+    ids = list(session.scalars(stmt, rows))
+    changes.record(session, "outcome", ids)
+    return ids
+
+
+def _coerce_date_or_invalid(value: Any) -> dt.date:
+    try:
+        return coerce("date", "date", value)
+    except ValueError as exc:
+        raise Invalid([{"row": None, "field": "date", "message": str(exc)}]) from None
+
+
+def list_outcomes(
+    session: Session,
+    *,
+    worker_id: int | None = None,
+    job_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    after: int | None = None,
+    with_total: bool = True,
+) -> Page[OutcomeEvent]:
+    """List outcome events of a worker and/or a job."""
+    stmt = select(OutcomeEvent)
+    if worker_id is not None:
+        stmt = stmt.where(OutcomeEvent.worker_id == worker_id)
+    if job_id is not None:
+        stmt = stmt.where(OutcomeEvent.job_id == job_id)
+    return paginate(
+        session,
+        stmt,
+        OutcomeEvent.id,
+        limit=limit,
+        offset=offset,
+        after=after,
+        with_total=with_total,
     )
 
 

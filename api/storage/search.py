@@ -1,6 +1,6 @@
 """Searches the pages need beyond the API's list filters: workers by name, trade and where
 their placement stands; a job's applicants. Reads only (every write stays in
-:mod:`api.storage.repository`)."""
+:mod:`api.storage.rows` and the modules over it)."""
 
 from __future__ import annotations
 

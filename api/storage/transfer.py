@@ -25,17 +25,11 @@ from data.tabular import JOB_HEADERS, WORKER_HEADERS
 
 from . import changes
 from .errors import Invalid
+from .fields import JOB_FIELDS, WORKER_FIELDS, check_job_ranges, clean
+from .jobs import job_record
 from .models import AuditEntry, Firm, Job, Worker, utcnow
-from .repository import (
-    _JOB_FIELDS,
-    _WORKER_FIELDS,
-    _check_job_ranges,
-    _clean,
-    _validate_id_number,
-    bump_sequence,
-    job_record,
-    worker_record,
-)
+from .rows import bump_sequence
+from .workers import clean_id_number, worker_record
 
 #: The change kind of what an import of ``kind`` stores.
 _KIND = {"jobs": "job", "workers": "worker"}
@@ -174,10 +168,10 @@ def import_jobs(
                 continue
             data["firm_id"], firm_name = owner_firm_id, None
         if data.get("firm_id") is None:
-            data["firm_id"] = 0  # resolved below; keeps _clean from reporting it missing
+            data["firm_id"] = 0  # resolved below; keeps clean from reporting it missing
         try:
-            values = {**defaults(JOB_DEFAULTS), **_clean(_JOB_FIELDS, data, partial=False)}
-            _check_job_ranges(values)
+            values = {**defaults(JOB_DEFAULTS), **clean(JOB_FIELDS, data, partial=False)}
+            check_job_ranges(values)
         except Invalid as exc:
             rejected += [_error(row, e["field"], e["message"], JOB_HEADERS) for e in exc.errors]
             continue
@@ -294,11 +288,11 @@ def import_workers(
         problems: list[dict[str, Any]] = []
         id_number = ""
         try:
-            id_number = _validate_id_number(record.get("id_number"))
+            id_number = clean_id_number(record.get("id_number"))
         except Invalid as exc:
             problems += exc.errors
         try:
-            values = _clean(_WORKER_FIELDS, data, partial=False)
+            values = clean(WORKER_FIELDS, data, partial=False)
         except Invalid as exc:
             problems += exc.errors
         if problems:

@@ -21,7 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import Invalid
+from .firms import get_firm
 from .models import ROLES, User, utcnow
+from .rows import add_row
 
 #: Wrong passwords in a row that lock an account, and for how long.
 MAX_FAILURES = 5
@@ -85,8 +87,6 @@ def create_user(
     region_prefix: str | None = None,
 ) -> User:
     """Create an account (``hr`` bound to a firm, ``bureau`` to a region-code prefix)."""
-    from .repository import _add, get_firm
-
     username = (username or "").strip()
     _validate(
         session,
@@ -107,7 +107,7 @@ def create_user(
         region_prefix=region_prefix if role == "bureau" else None,
         failed_logins=0,
     )
-    _add(session, user, "user")
+    add_row(session, user, "user")
     return user
 
 

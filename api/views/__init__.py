@@ -150,7 +150,7 @@ def firm_json(firm: Any) -> dict[str, Any]:
 
 
 def job_json(job: Any, firm_name: str | None = None) -> dict[str, Any]:
-    from api.storage.repository import job_record
+    from api.storage.jobs import job_record
 
     record = job_record(job, firm_name)
     record.setdefault("certificates_unrecognised", list(job.certificates_unrecognised or []))

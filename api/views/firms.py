@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, url_for
 
-from api import auth
+from api import auth, storage
 from api import schemas as s
 from api.openapi import operation
 from api.service import audit, commit, get_session
-from api.storage import repository as repo
 from api.views import created, expected_version, firm_json, page_response, with_etag
 
 bp = Blueprint("firms", __name__)
@@ -26,7 +25,7 @@ bp = Blueprint("firms", __name__)
     etag=True,
 )
 def create_firm(body: s.FirmCreate) -> Response:
-    firm = repo.create_firm(get_session(), body.model_dump())
+    firm = storage.create_firm(get_session(), body.model_dump())
     audit("create", "firm", firm.id, body.model_fields_set)
     commit()
     return created(firm_json(firm), url_for("firms.get_firm", firm_id=firm.id), firm.version)
@@ -36,14 +35,14 @@ def create_firm(body: s.FirmCreate) -> Response:
 def list_firms(query: s.ListQuery) -> Response:
     principal = auth.current()
     if principal.role == "hr":
-        firm = repo.get_firm(get_session(), principal.firm_id)
+        firm = storage.get_firm(get_session(), principal.firm_id)
         visible = (
             query.after is None
             and query.offset == 0
             and (not query.name_contains or query.name_contains in firm.name)
         )
         return page_response([firm_json(firm)] if visible else [], None, query, 1 if visible else 0)
-    page = repo.list_firms(
+    page = storage.list_firms(
         get_session(),
         name_contains=query.name_contains,
         limit=query.limit,
@@ -58,7 +57,7 @@ def list_firms(query: s.ListQuery) -> Response:
 )
 def get_firm(firm_id: int) -> Response:
     auth.check_firm(firm_id)
-    firm = repo.get_firm(get_session(), firm_id)
+    firm = storage.get_firm(get_session(), firm_id)
     return with_etag(jsonify(firm_json(firm)), firm.version)
 
 
@@ -77,11 +76,11 @@ def get_firm(firm_id: int) -> Response:
 def update_firm(firm_id: int, body: s.FirmUpdate) -> Response:
     auth.check_firm(firm_id)
     session = get_session()
-    repo.get_firm(session, firm_id)
+    storage.get_firm(session, firm_id)
     version = expected_version(body.version)
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
     changes = {k: v for k, v in changes.items() if v is not None}
-    firm = repo.update_firm(session, firm_id, changes, expected_version=version)
+    firm = storage.update_firm(session, firm_id, changes, expected_version=version)
     audit("update", "firm", firm_id, changes)
     commit()
     return with_etag(jsonify(firm_json(firm)), firm.version)
@@ -99,8 +98,8 @@ def update_firm(firm_id: int, body: s.FirmUpdate) -> Response:
 )
 def delete_firm(firm_id: int) -> Response:
     session = get_session()
-    repo.get_firm(session, firm_id)
-    repo.delete_firm(session, firm_id, expected_version=expected_version(None))
+    storage.get_firm(session, firm_id)
+    storage.delete_firm(session, firm_id, expected_version=expected_version(None))
     audit("delete", "firm", firm_id)
     commit()
     return Response(status=204)

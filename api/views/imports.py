@@ -15,12 +15,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import insert, select
 
-from api import auth
+from api import auth, storage
 from api import schemas as s
 from api.errors import ApiError, Forbidden, Unprocessable
 from api.openapi import operation
 from api.service import commit, get_protector, get_session
-from api.storage import repository as repo
 from api.storage.models import AuditEntry, Firm, Job, Worker
 from api.storage.transfer import import_table
 from data.tabular import ReadLimits, TableError, read_table, write_table
@@ -165,7 +164,7 @@ def export_jobs(query: s.ExportQuery) -> Response:
         stmt = stmt.where(Job.firm_id == principal.firm_id)
     elif principal.role in ("bureau", "organiser"):
         stmt = stmt.where(Job.status == "open")
-    records = [repo.job_record(job, name) for job, name in get_session().execute(stmt)]
+    records = [storage.job_record(job, name) for job, name in get_session().execute(stmt)]
     return _file(write_table(records, kind="jobs", fmt=query.format), "jobs", query.format)
 
 
@@ -187,7 +186,7 @@ def export_workers(query: s.ExportQuery) -> Response:
         stmt = stmt.where(Worker.county_code.startswith(principal.region_prefix))
     protector = get_protector()
     workers = list(session.scalars(stmt))
-    records = [repo.worker_record(w, protector=protector, reveal_id=True) for w in workers]
+    records = [storage.worker_record(w, protector=protector, reveal_id=True) for w in workers]
     for record in records:
         for name in ("id_masked", "version", "created_at", "updated_at"):
             record.pop(name, None)

@@ -8,12 +8,11 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, url_for
 from sqlalchemy import select
 
-from api import auth
+from api import auth, storage
 from api import schemas as s
 from api.errors import Forbidden
 from api.openapi import operation
 from api.service import audit, commit, get_session
-from api.storage import repository as repo
 from api.storage.models import Firm
 from api.views import created, expected_version, job_json, page_response, with_etag
 
@@ -42,7 +41,7 @@ def _check_own_firm(firm_id: int) -> None:
 )
 def create_job(body: s.JobCreate) -> Response:
     _check_own_firm(body.firm_id)
-    job = repo.create_job(get_session(), body.model_dump())
+    job = storage.create_job(get_session(), body.model_dump())
     audit("create", "job", job.id, body.model_fields_set)
     commit()
     return created(job_json(job), url_for("jobs.get_job", job_id=job.id), job.version)
@@ -63,7 +62,7 @@ def list_jobs(query: s.JobQuery) -> Response:
             return page_response([], None, query, 0)
         status = "open"
     session = get_session()
-    page = repo.list_jobs(
+    page = storage.list_jobs(
         session,
         status=status,
         city=query.city,
@@ -87,7 +86,7 @@ def list_jobs(query: s.JobQuery) -> Response:
     bp, "GET", "/jobs/<id:job_id>", summary="查看岗位", response=s.Job, scope="job", etag=True
 )
 def get_job(job_id: int) -> Response:
-    job = repo.get_job(get_session(), job_id)
+    job = storage.get_job(get_session(), job_id)
     auth.check_job(job)
     return with_etag(jsonify(job_json(job)), job.version)
 
@@ -106,13 +105,13 @@ def get_job(job_id: int) -> Response:
 )
 def update_job(job_id: int, body: s.JobUpdate) -> Response:
     session = get_session()
-    job = repo.get_job(session, job_id)
+    job = storage.get_job(session, job_id)
     auth.check_job(job)
     version = expected_version(body.version)
     changes = body.model_dump(exclude_unset=True, exclude={"version"})
     # education_min may be set to null (no requirement); other nulls mean "unchanged".
     changes = {k: v for k, v in changes.items() if v is not None or k == "education_min"}
-    job = repo.update_job(session, job_id, changes, expected_version=version)
+    job = storage.update_job(session, job_id, changes, expected_version=version)
     audit("update", "job", job_id, changes)
     commit()
     return with_etag(jsonify(job_json(job)), job.version)
@@ -130,9 +129,9 @@ def update_job(job_id: int, body: s.JobUpdate) -> Response:
 )
 def delete_job(job_id: int) -> Response:
     session = get_session()
-    job = repo.get_job(session, job_id)
+    job = storage.get_job(session, job_id)
     auth.check_job(job)
-    repo.delete_job(session, job_id, expected_version=expected_version(None))
+    storage.delete_job(session, job_id, expected_version=expected_version(None))
     audit("delete", "job", job_id)
     commit()
     return Response(status=204)

@@ -7,11 +7,10 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 from sqlalchemy import select
 
-from api import auth
+from api import auth, storage
 from api import schemas as s
 from api.openapi import operation
 from api.service import commit, get_matching, get_session
-from api.storage import repository as repo
 from api.storage.models import Worker
 from api.views.workers import audit_personal_reads
 
@@ -45,7 +44,7 @@ def mask_phone(phone: str | None) -> str:
 )
 def worker_matches(worker_id: int, query: s.MatchQuery) -> Response:
     session = get_session()
-    auth.check_worker_scope(worker_id, repo.worker_county(session, worker_id))
+    auth.check_worker_scope(worker_id, storage.worker_county(session, worker_id))
     matching = get_matching()
     results = matching.recommend_jobs(worker_id, query.limit)
     # Firm ids and names come with the engine's answer (kept in step with firm renames).
@@ -84,7 +83,7 @@ def worker_matches(worker_id: int, query: s.MatchQuery) -> Response:
 )
 def job_matches(job_id: int, query: s.MatchQuery) -> Response:
     session = get_session()
-    job = repo.get_job(session, job_id)
+    job = storage.get_job(session, job_id)
     auth.check_job(job)
     principal = auth.current()
     matching = get_matching()

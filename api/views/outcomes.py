@@ -12,13 +12,12 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, url_for
 
-from api import auth
+from api import auth, storage
 from api import schemas as s
 from api.errors import NotFoundError
 from api.openapi import operation
 from api.service import audit, commit, get_session
 from api.storage import outcomes as rules
-from api.storage import repository as repo
 from api.storage.errors import NotFound
 from api.storage.models import Job, OutcomeEvent, Worker
 from api.views import created
@@ -41,8 +40,8 @@ def outcome_json(event: OutcomeEvent) -> dict[str, Any]:
 def _check_pair(worker_id: int, job_id: int) -> None:
     """hr may read events of its jobs, a bureau of its workers (404 outside, as elsewhere)."""
     session = get_session()
-    worker = repo.get_worker(session, worker_id)
-    job = repo.get_job(session, job_id)
+    worker = storage.get_worker(session, worker_id)
+    job = storage.get_job(session, job_id)
     principal = auth.current()
     if principal.role == "hr" and job.firm_id != principal.firm_id:
         raise auth.not_found("job", job_id)

@@ -11,11 +11,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, url_for
 
-from api import auth
+from api import auth, storage
 from api import schemas as s
 from api.openapi import operation
 from api.service import audit, begin_write, commit, get_protector, get_session
-from api.storage import repository as repo
 from api.storage.models import AuditEntry
 from api.views import created, expected_version, page_response, with_etag
 
@@ -27,7 +26,7 @@ _PUBLIC = [name for name in s.WorkerPublic.model_fields if name not in ("id", "w
 def worker_json(worker: Any, *, full: bool) -> dict[str, Any]:
     """A worker as JSON: in full (ID number decrypted) or without personal fields."""
     if full:
-        record = repo.worker_record(worker, protector=get_protector(), reveal_id=True)
+        record = storage.worker_record(worker, protector=get_protector(), reveal_id=True)
         return {"id": worker.id, **record}
     out: dict[str, Any] = {"id": worker.id, "worker_id": worker.id}
     for name in _PUBLIC:
@@ -70,7 +69,7 @@ def audit_personal_reads(
 def create_worker(body: s.WorkerCreate) -> Response:
     auth.check_county(body.county_code)
     values = body.stored_values(exclude_unset=False)
-    worker = repo.register_worker(get_session(), values, protector=get_protector())
+    worker = storage.register_worker(get_session(), values, protector=get_protector())
     audit("create", "worker", worker.id, sorted(values))
     commit()
     return created(
@@ -92,7 +91,7 @@ def create_worker(body: s.WorkerCreate) -> Response:
 def list_workers(query: s.WorkerQuery) -> Response:
     principal = auth.current()
     region = principal.region_prefix if principal.role == "bureau" else None
-    page = repo.list_workers(
+    page = storage.list_workers(
         get_session(),
         county_code=query.county_code,
         region_prefix=region,
@@ -120,7 +119,7 @@ def list_workers(query: s.WorkerQuery) -> Response:
     etag=True,
 )
 def get_worker(worker_id: int) -> Response:
-    worker = repo.get_worker(get_session(), worker_id)
+    worker = storage.get_worker(get_session(), worker_id)
     auth.check_worker(worker)
     full = auth.sees_personal(worker.county_code)
     body = worker_json(worker, full=full)
@@ -144,13 +143,13 @@ def get_worker(worker_id: int) -> Response:
 )
 def update_worker(worker_id: int, body: s.WorkerUpdate) -> Response:
     session = get_session()
-    worker = repo.get_worker(session, worker_id)
+    worker = storage.get_worker(session, worker_id)
     auth.check_worker(worker)
     version = expected_version(body.version)
     changes = body.stored_values(exclude_unset=True)
     if "county_code" in changes:
         auth.check_county(changes["county_code"])
-    worker = repo.update_worker(
+    worker = storage.update_worker(
         session, worker_id, changes, expected_version=version, protector=get_protector()
     )
     audit("update", "worker", worker_id, sorted(changes))
@@ -170,9 +169,9 @@ def update_worker(worker_id: int, body: s.WorkerUpdate) -> Response:
 )
 def delete_worker(worker_id: int) -> Response:
     session = get_session()
-    worker = repo.get_worker(session, worker_id)
+    worker = storage.get_worker(session, worker_id)
     auth.check_worker(worker)
-    repo.delete_worker(session, worker_id, expected_version=expected_version(None))
+    storage.delete_worker(session, worker_id, expected_version=expected_version(None))
     audit("delete", "worker", worker_id)
     commit()
     return Response(status=204)

@@ -16,11 +16,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from werkzeug.datastructures import MultiDict
 
-from api import auth
+from api import auth, storage
 from api import schemas as s
 from api.errors import ApiError, pydantic_errors
 from api.service import audit, begin_write, commit, get_protector, get_session
-from api.storage import repository as repo
 from api.storage.errors import DuplicateWorker, Invalid, StaleVersion, StorageError
 
 #: Form fields of a worker, with their labels (the order of the form).
@@ -217,7 +216,7 @@ def register_worker(form: MultiDict) -> FormResult:
     begin_write()
     session = get_session()
     try:
-        worker = repo.register_worker(session, record, protector=get_protector())
+        worker = storage.register_worker(session, record, protector=get_protector())
     except DuplicateWorker as exc:
         from api.auth import scoped_error
 
@@ -268,7 +267,7 @@ def post_job(form: MultiDict) -> FormResult:
     begin_write()
     session = get_session()
     try:
-        job = repo.create_job(session, body.model_dump())
+        job = storage.create_job(session, body.model_dump())
     except Invalid as exc:
         result.errors = _errors_by_field(exc.errors, JOB_FIELDS)
         return _split_general(result)
@@ -295,7 +294,7 @@ def edit_job(job: Any, form: MultiDict) -> FormResult:
     version = _int(form.get("version"))
     begin_write()
     try:
-        job = repo.update_job(get_session(), job.id, changes, expected_version=version)
+        job = storage.update_job(get_session(), job.id, changes, expected_version=version)
     except Invalid as exc:
         result.errors = _errors_by_field(exc.errors, JOB_FIELDS)
         return _split_general(result)
@@ -321,7 +320,7 @@ def set_job_status(job: Any, status: str, version: int | None) -> str | None:
         return pydantic_errors(exc)[0]["message"]
     begin_write()
     try:
-        repo.update_job(get_session(), job.id, {"status": body.status}, expected_version=version)
+        storage.update_job(get_session(), job.id, {"status": body.status}, expected_version=version)
     except StorageError as exc:
         return exc.detail
     audit("update", "job", job.id, ["status"])

@@ -10,9 +10,8 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from api import auth
+from api import auth, storage
 from api.service import commit, get_matching, get_session
-from api.storage import repository as repo
 from api.storage import search
 from api.storage.models import Job, Worker
 from api.web import forms
@@ -35,7 +34,7 @@ HR_STAGES = [(k, STAGE_NAMES[k]) for k in ("interviewed", "hired", "left")]
 
 def _own_job(job_id: int) -> Job:
     """The signed-in HR's job, or 404 (another firm's job does not exist for it)."""
-    job = repo.get_job(get_session(), job_id)
+    job = storage.get_job(get_session(), job_id)
     auth.check_job(job)
     return job
 
@@ -54,7 +53,7 @@ def index():
             .order_by(Job.id.desc())
         )
     )
-    firm = repo.get_firm(session, g.principal.firm_id)
+    firm = storage.get_firm(session, g.principal.firm_id)
     return render_template("web/jobs/index.html", jobs=jobs, firm=firm, status=status)
 
 
@@ -150,9 +149,9 @@ def ranked_candidates(job: Job, k: int = CANDIDATES) -> list[dict[str, Any]]:
 @bp.route("/<id:job_id>")
 @page("hr", "bureau", "admin", "organiser")
 def show(job_id: int):
-    job = repo.get_job(get_session(), job_id)
+    job = storage.get_job(get_session(), job_id)
     auth.check_job(job)
-    firm = repo.get_firm(get_session(), job.firm_id)
+    firm = storage.get_firm(get_session(), job.firm_id)
     candidates: list[dict[str, Any]] = []
     applicants: list[tuple[Worker, str]] = []
     if g.principal.role == "hr":

@@ -16,11 +16,10 @@ from flask import (
     url_for,
 )
 
-from api import auth
+from api import auth, storage
 from api import schemas as s
 from api.errors import ApiError
 from api.service import get_matching, get_protector, get_session
-from api.storage import repository as repo
 from api.storage import search
 from api.storage.errors import NotFound, StorageError
 from api.web import forms
@@ -49,7 +48,7 @@ def _region() -> str | None:
 
 def _worker_in_scope(worker_id: int) -> Any:
     """The worker, or the 404 a worker outside the clerk's region gets (as the API's)."""
-    worker = repo.get_worker(get_session(), worker_id)
+    worker = storage.get_worker(get_session(), worker_id)
     auth.check_worker(worker)
     return worker
 
@@ -295,11 +294,11 @@ def slip(worker_id: int, job_id: int):
     worker = _worker_in_scope(worker_id)
     session = get_session()
     try:
-        job = repo.get_job(session, job_id)
+        job = storage.get_job(session, job_id)
         auth.check_job(job)
     except (NotFound, ApiError):
         abort(404)
-    firm = repo.get_firm(session, job.firm_id)
+    firm = storage.get_firm(session, job.firm_id)
     reasons = next((m["reasons"] for m in ranked_jobs(worker_id, 50) if m["job"].id == job_id), [])
     job_url = url_for("web.jobs.show", job_id=job.id, _external=True)
     _audit_reads([worker.id], ("name", "id_masked", "phone"))

@@ -159,38 +159,38 @@ def world(app) -> World:
 
 
 def seed_world(app) -> World:
+    from api import storage
     from api.service import state
-    from api.storage import repository as repo
     from api.storage import session_scope
 
     w = World()
     with app.app_context():
         protector = state().protector
         with session_scope(state().engine) as session:
-            own = repo.create_firm(
+            own = storage.create_firm(
                 session, {"name": "昆山测试电子厂", "city": "苏州市", "industry": "电子"}
             )
-            other = repo.create_firm(
+            other = storage.create_firm(
                 session, {"name": "无锡测试服装厂", "city": "无锡市", "industry": "服装"}
             )
             w.firm, w.other_firm = own.id, other.id
             for n in range(4):
-                w.jobs.append(repo.create_job(session, _job_record(job_payload(own.id, n))).id)
+                w.jobs.append(storage.create_job(session, _job_record(job_payload(own.id, n))).id)
                 w.other_jobs.append(
-                    repo.create_job(session, _job_record(job_payload(other.id, n))).id
+                    storage.create_job(session, _job_record(job_payload(other.id, n))).id
                 )
-            w.closed_job = repo.create_job(
+            w.closed_job = storage.create_job(
                 session, _job_record(job_payload(other.id, 0, status="closed"))
             ).id
             for n in range(6):
                 w.workers.append(
-                    repo.register_worker(
+                    storage.register_worker(
                         session, _worker_record(worker_payload(n)), protector=protector
                     ).id
                 )
             for n in range(6, 9):
                 w.other_workers.append(
-                    repo.register_worker(
+                    storage.register_worker(
                         session,
                         _worker_record(worker_payload(n, county=YANCHANG)),
                         protector=protector,
@@ -202,7 +202,7 @@ def seed_world(app) -> World:
                 "bureau": {"region_prefix": HAIDONG},
                 "organiser": {},
             }.items():
-                _, token = repo.create_api_key(session, name=f"test-{role}", role=role, **kwargs)
+                _, token = storage.create_api_key(session, name=f"test-{role}", role=role, **kwargs)
                 w.tokens[role] = token
     return w
 

@@ -236,12 +236,12 @@ def test_missing_and_bad_keys_are_401(client, world):
 
 
 def test_internal_error_is_a_problem_without_trace(client, world, app, monkeypatch):
-    from api.storage import repository
+    from api import storage
 
     def boom(*a, **k):
         raise RuntimeError("secret stack detail")
 
-    monkeypatch.setattr(repository, "list_firms", boom)
+    monkeypatch.setattr(storage, "list_firms", boom)
     r = client.get(f"{API}/firms", headers=world.headers("admin"))
     assert r.status_code == 500
     assert r.get_json() == problem(500, "服务器内部错误，请稍后再试或联系管理员。")
@@ -434,9 +434,9 @@ def test_a_transaction_refused_for_contention_runs_again(client, world, monkeypa
 
     from sqlalchemy.exc import OperationalError
 
-    from api.storage import repository
+    from api import storage
 
-    real, calls = repository.update_firm, []
+    real, calls = storage.update_firm, []
 
     def flaky(*args, **kwargs):
         calls.append(1)
@@ -446,7 +446,7 @@ def test_a_transaction_refused_for_contention_runs_again(client, world, monkeypa
             )
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(repository, "update_firm", flaky)
+    monkeypatch.setattr(storage, "update_firm", flaky)
     r = client.patch(
         f"{API}/firms/{world.firm}",
         json={"industry": "重试", "version": 1},
@@ -458,7 +458,7 @@ def test_a_transaction_refused_for_contention_runs_again(client, world, monkeypa
     def always(*args, **kwargs):
         raise OperationalError("SELECT 1", {}, sqlite3.OperationalError("disk I/O error"))
 
-    monkeypatch.setattr(repository, "update_firm", always)
+    monkeypatch.setattr(storage, "update_firm", always)
     r = client.patch(
         f"{API}/firms/{world.firm}",
         json={"industry": "x", "version": 2},
@@ -472,15 +472,16 @@ def test_revoked_key_is_refused(client, world, app):
     AUTH_CACHE_SECONDS (the process remembers keys it has seen)."""
     from sqlalchemy import select
 
+    from api import storage
     from api.service import state
-    from api.storage import repository, session_scope
+    from api.storage import session_scope
     from api.storage.models import ApiKey
 
     h = world.headers("organiser")
     assert client.get(f"{API}/jobs", headers=h).status_code == 200
     with app.app_context(), session_scope(state().engine) as session:
         key_id = session.scalar(select(ApiKey.id).where(ApiKey.name == "test-organiser"))
-        repository.revoke_api_key(session, key_id)
+        storage.revoke_api_key(session, key_id)
     assert client.get(f"{API}/jobs", headers=h).status_code == 200  # remembered for a few seconds
     app.config["AUTH_CACHE_SECONDS"] = 0
     r = client.get(f"{API}/jobs", headers=h)
@@ -497,14 +498,14 @@ def test_a_read_that_audits_is_not_refused_when_another_process_wrote_meanwhile(
     on every attempt."""
     import sqlalchemy as sa
 
+    from api import storage
     from api.service import state
-    from api.storage import repository as repo_module
 
     url = app.config["DATABASE_URL"]
     if url.startswith("postgresql"):
         pytest.skip("PostgreSQL's read committed transactions have no such refusal")
     other = sa.create_engine(url)
-    real = repo_module.get_worker
+    real = storage.get_worker
     writes = []
 
     def get_worker_then_someone_writes(session, worker_id):
@@ -517,7 +518,7 @@ def test_a_read_that_audits_is_not_refused_when_another_process_wrote_meanwhile(
         writes.append(1)
         return row
 
-    monkeypatch.setattr(repo_module, "get_worker", get_worker_then_someone_writes)
+    monkeypatch.setattr(storage, "get_worker", get_worker_then_someone_writes)
     r = client.get(f"/api/v1/workers/{world.workers[0]}", headers=world.headers("admin"))
     assert r.status_code == 200, r.get_json()
     assert len(writes) == 1  # first attempt, no retry needed
@@ -537,13 +538,12 @@ def test_a_database_that_stays_busy_gives_503_with_retry_after(app, client, worl
 
     from sqlalchemy.exc import OperationalError
 
-    from api import transactions
-    from api.storage import repository as repo_module
+    from api import storage, transactions
 
     def always_locked(session, worker_id):
         raise OperationalError("SELECT", {}, sqlite3.OperationalError("database is locked"))
 
-    monkeypatch.setattr(repo_module, "get_worker", always_locked)
+    monkeypatch.setattr(storage, "get_worker", always_locked)
     monkeypatch.setattr(transactions.time, "sleep", lambda s: None)
     r = client.get(f"/api/v1/workers/{world.workers[0]}", headers=world.headers("admin"))
     assert r.status_code == 503 and r.headers["Retry-After"] == "1"

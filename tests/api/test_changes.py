@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from api import storage
 from api.storage import changes
-from api.storage import repository as repo
 from api.storage.models import Change, Job, Worker
 from data.idcard import make_id_number
 from tests.api.conftest import HUALONG, dispose, job_payload, make_app, worker_payload
@@ -59,15 +59,15 @@ def test_id_runs_compact_consecutive_ids():
 # --------------------------------------------------------------------------- same transaction
 def test_a_write_and_its_change_commit_or_roll_back_together(engine):
     with Session(engine) as session:
-        firm = repo.create_firm(session, {"name": "甲厂", "city": "苏州市"})
+        firm = storage.create_firm(session, {"name": "甲厂", "city": "苏州市"})
         # flushed: the change row is there, inside the transaction
         assert changes.objects_announced(changes.changes_of(session), "firm") == {firm.id}
         session.rollback()
     with Session(engine) as session:
         assert changes.changes_of(session) == []
-        kept = repo.create_firm(session, {"name": "乙厂", "city": "苏州市"})
+        kept = storage.create_firm(session, {"name": "乙厂", "city": "苏州市"})
         with pytest.raises(RuntimeError), session.begin_nested():
-            repo.create_firm(session, {"name": "丙厂", "city": "无锡市"})
+            storage.create_firm(session, {"name": "丙厂", "city": "无锡市"})
             raise RuntimeError("the savepoint is refused")
         session.commit()
         kept_id = kept.id
@@ -281,19 +281,19 @@ def test_every_write_path_appends_to_the_feed(client, world, tmp_path, path):
 
 def test_recommendations_of_an_allocation_are_announced(engine):
     with Session(engine, expire_on_commit=False) as session:
-        firm = repo.create_firm(session, {"name": "甲厂", "city": "苏州市"})
-        job = repo.create_job(session, {**job_payload(firm.id), "city": "苏州市"})
+        firm = storage.create_firm(session, {"name": "甲厂", "city": "苏州市"})
+        job = storage.create_job(session, {**job_payload(firm.id), "city": "苏州市"})
         session.commit()
     from api.crypto import IdProtector
     from tests.api.conftest import _worker_record
 
     key = bytes(range(32))
     with Session(engine, expire_on_commit=False) as session:
-        w = repo.register_worker(
+        w = storage.register_worker(
             session, _worker_record(worker_payload(1)), protector=IdProtector(key)
         )
         before = changes.newest_change_id(session)
-        ids = repo.record_recommendations(session, [(w.id, job.id)])
+        ids = storage.record_recommendations(session, [(w.id, job.id)])
         session.commit()
         rows = changes.changes_of(session, after=before)
     assert changes.objects_announced(rows, "outcome") == set(ids)
@@ -412,7 +412,7 @@ def test_a_cli_import_is_seen_by_a_running_process(app, tmp_path):
     state = app.extensions["jobbridge"]
     with Session(state.engine) as session:
         for wid in imported[:2]:
-            repo.delete_worker(session, wid)
+            storage.delete_worker(session, wid)
         session.commit()
     client.get(f"{API}/workers/{world.workers[0]}/matches", headers=h)
     index = state.matching.engine.workers_index_
@@ -427,7 +427,7 @@ def test_the_engine_no_longer_reads_the_audit_log(app):
     client.get(f"{API}/workers/{world.workers[0]}/matches", headers=h)
     state = app.extensions["jobbridge"]
     with Session(state.engine, expire_on_commit=False) as session:
-        job = repo.create_job(session, {**job_payload(world.firm, 3), "city": "南京市"})
+        job = storage.create_job(session, {**job_payload(world.firm, 3), "city": "南京市"})
         session.commit()
         assert session.scalar(select(func.count()).select_from(Job)) > 0
     client.get(f"{API}/workers/{world.workers[0]}/matches", headers=h)

@@ -12,9 +12,8 @@ import pandas as pd
 import pytest
 from sqlalchemy.orm import Session
 
-from api import schemas
+from api import schemas, storage
 from api.storage import models
-from api.storage import repository as repo
 from data import tabular
 from data.schema import FIRM_DEFAULTS, JOB_DEFAULTS, LIMITS, WORKER_DEFAULTS, defaults
 
@@ -99,7 +98,7 @@ def test_a_job_without_age_bounds_gets_the_same_bounds_everywhere(client, world,
     via_import = client.get(f"{API}/jobs/{r.get_json()['ids'][0]}", headers=h).get_json()
     state = client.application.extensions["jobbridge"]
     with Session(state.engine, expire_on_commit=False) as session:
-        stored = repo.create_job(session, {k: v for k, v in body.items()} | {"city": "苏州市"})
+        stored = storage.create_job(session, {k: v for k, v in body.items()} | {"city": "苏州市"})
         session.commit()
     expected = (JOB_DEFAULTS["age_min"], JOB_DEFAULTS["age_max"])
     assert (via_api["age_min"], via_api["age_max"]) == expected
