@@ -25,6 +25,7 @@ from api.storage.errors import NotFound, StorageError
 from api.web import forms
 from api.web.guard import HOME, nav_item, page
 from api.web.labels import STAGE_NAMES, county_options
+from matcher.engine import Recommendations
 
 bp = Blueprint("workers", __name__, url_prefix="/workers")
 
@@ -201,12 +202,14 @@ def _row_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- one worker
-def ranked_jobs(worker_id: int, k: int = MATCHES) -> list[dict[str, Any]]:
+def ranked_jobs(worker_id: int, k: int = MATCHES) -> Recommendations:
     """The worker's best open jobs with reasons (the engine the API's matches use), each with
-    its stored job row for the page (certificates, dormitory, contact)."""
+    its stored job row for the page (certificates, dormitory, contact); ``notice`` is the
+    engine's, when no job of the worker's own trade passes the hard rules."""
     results = get_matching().recommend_jobs(worker_id, k)
     jobs = search.jobs_by_id(get_session(), [int(r["job_id"]) for r in results])
-    out = []
+    out = Recommendations()
+    out.notice = getattr(results, "notice", None)
     for rank, r in enumerate(results, start=1):
         job = jobs.get(int(r["job_id"]))
         if job is None:
