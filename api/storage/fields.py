@@ -86,9 +86,15 @@ IGNORED_ON_CREATE = {
 }
 
 
+#: Types whose values are never a missing marker (``pd.isna`` is False for all of them).
+_NEVER_MISSING = frozenset({str, int, bool, list, tuple, dict, dt.date})
+
+
 def is_missing(value: Any) -> bool:
     if value is None:
         return True
+    if type(value) in _NEVER_MISSING:  # the common cells, without pandas' per-call cost
+        return False
     try:
         return bool(pd.isna(value)) if not isinstance(value, list | tuple | dict) else False
     except (TypeError, ValueError):

@@ -12,7 +12,7 @@ rejected ones returned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,6 +94,29 @@ def _existing(session: Session, column: Any, values: Sequence[Any], key: Any) ->
     return found
 
 
+def _insert_numbered(session: Session, table: Any, rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` (no ``id``) in one ``executemany``; return their ids in order.
+
+    Core, not the ORM's bulk insert (its per-row bookkeeping was most of an import's time).
+    PostgreSQL batches ``INSERT … RETURNING`` in parameter order. SQLite cannot (SQLAlchemy
+    falls back to one statement per row there), so the first row is inserted alone to learn
+    its id and the rest are numbered after it: the import's transaction holds SQLite's only
+    write lock from that first insert on, and the first id is above every stored one, so the
+    ids after it are free.
+    """
+    if not rows:
+        return []
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
+        stmt = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return list(connection.execute(stmt, rows).scalars())
+    first = int(connection.execute(insert(table).returning(table.c.id), rows[0]).scalar_one())
+    rest = [{**r, "id": first + k} for k, r in enumerate(rows[1:], 1)]
+    if rest:
+        connection.execute(insert(table), rest)
+    return list(range(first, first + len(rows)))
+
+
 def _finish(
     session: Session,
     kind: str,
@@ -121,12 +144,13 @@ def _finish(
     # executemany needs one column set per batch: rows that name their id, then the rest.
     with_id = [r for r in rows if "id" in r]
     without = [r for r in rows if "id" not in r]
-    stmt = insert(model).returning(model.id, sort_by_parameter_order=True)
+    table = model.__table__
     with session.begin_nested():
-        ids_with = list(session.scalars(stmt, with_id)) if with_id else []
         if with_id:
+            session.execute(insert(table), with_id)
             bump_sequence(session, model)
-        ids_without = list(session.scalars(stmt, without)) if without else []
+        ids_with = [r["id"] for r in with_id]
+        ids_without = _insert_numbered(session, table, without)
     given, generated = iter(ids_with), iter(ids_without)
     result.created = [next(given) if "id" in r else next(generated) for r in rows]
     # Announced in the import's transaction: one change row per run of consecutive ids.
@@ -367,9 +391,11 @@ def import_table(
     owner_firm_id: int | None = None,
     region_prefix: str | None = None,
     actor: Any = None,
+    chunk_rows: int | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
 ) -> ImportResult:
     """Validate and store a table read by :func:`data.tabular.read_table` — the one import of
-    jobs or workers, for the HTTP upload and ``jobbridge import`` alike.
+    jobs or workers, for the HTTP upload, ``jobbridge import`` and the background import alike.
 
     ``kind`` is ``"jobs"`` or ``"workers"``. All or nothing unless ``skip_invalid``; every
     refused row is named with its spreadsheet row and column. ``create_firms`` registers firms
@@ -378,34 +404,65 @@ def import_table(
     outside an area (a bureau key). Each stored row is audited as created by ``actor`` (an
     :class:`~api.storage.models.ApiKey` or a name such as ``"cli"``) and announced in the change
     feed, in the caller's transaction (the caller commits).
+
+    With ``chunk_rows`` the table is validated and stored that many rows at a time (in one
+    savepoint, so still all or nothing) and ``progress(done, total, rejected_rows)`` is called
+    after each chunk; once a row is refused (without ``skip_invalid``) the rest is still
+    checked, so that the refusal lists every bad row, but nothing is kept.
     """
     from data.tabular import validate_jobs, validate_workers
 
-    if kind == "jobs":
-        checked = validate_jobs(frame)
-        result = import_jobs(
-            session,
-            checked.records,
-            errors=checked.errors,
-            skip_invalid=skip_invalid,
-            create_firms=create_firms,
-            owner_firm_id=owner_firm_id,
-        )
-    elif kind == "workers":
-        if protector is None:
-            raise ValueError("import_table: importing workers needs the protector")
-        checked = validate_workers(frame)
-        result = import_workers(
-            session,
-            checked.records,
-            protector=protector,
-            errors=checked.errors,
-            skip_invalid=skip_invalid,
-            region_prefix=region_prefix,
-        )
-    else:
+    if kind not in _KIND:
         raise ValueError(f"kind {kind!r} is not supported; valid: 'jobs', 'workers'")
-    result.ignored_columns = list(checked.ignored_columns)
+    if kind == "workers" and protector is None:
+        raise ValueError("import_table: importing workers needs the protector")
+    n = len(frame)
+    size = max(1, int(chunk_rows)) if chunk_rows else max(1, n)
+    result = ImportResult(kind=kind)
+    savepoint = session.begin_nested()
+    try:
+        for start in range(0, max(n, 1), size):
+            chunk = frame.iloc[start : start + size] if chunk_rows else frame
+            if kind == "jobs":
+                checked = validate_jobs(chunk)
+                part = import_jobs(
+                    session,
+                    checked.records,
+                    errors=checked.errors,
+                    skip_invalid=skip_invalid or bool(chunk_rows),
+                    create_firms=create_firms,
+                    owner_firm_id=owner_firm_id,
+                )
+            else:
+                checked = validate_workers(chunk)
+                part = import_workers(
+                    session,
+                    checked.records,
+                    protector=protector,  # type: ignore[arg-type]
+                    errors=checked.errors,
+                    skip_invalid=skip_invalid or bool(chunk_rows),
+                    region_prefix=region_prefix,
+                )
+            if start == 0:
+                result.ignored_columns = list(checked.ignored_columns)
+            result.created += part.created
+            result.rejected += part.rejected
+            if result.rejected and not skip_invalid and result.created:
+                # Refused: what is stored so far goes; later chunks are checked, then go too.
+                savepoint.rollback()
+                savepoint = session.begin_nested()
+                result.created = []
+            if progress is not None:
+                progress(min(n, start + size), n, len(result.rejected_rows))
+        if result.rejected and not skip_invalid:
+            savepoint.rollback()
+            _finish(session, kind, Job if kind == "jobs" else Worker, [], result.rejected, False)
+        savepoint.commit()
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    result.rejected.sort(key=lambda e: e["row"] if e["row"] is not None else -1)
     _audit_created(session, _KIND[kind], result.created, actor)
     return result
 
@@ -421,7 +478,7 @@ def _audit_created(session: Session, object_type: str, ids: Sequence[int], actor
         name = actor.name
     stamp = utcnow()
     session.execute(
-        insert(AuditEntry),
+        insert(AuditEntry.__table__),
         [
             {
                 "api_key_id": key_id,
