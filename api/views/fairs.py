@@ -103,6 +103,9 @@ def plan(fair_id: int, body: s.FairPlanRequest) -> Response:
         max_firms=body.max_firms,
         max_workers=body.max_workers,
         time_limit_s=body.time_limit_s,
+        firm_ids=body.firm_ids,
+        job_ids=body.job_ids,
+        worker_ids=body.worker_ids,
     )
     return with_etag(jsonify(fair_json(fair)), fair.version)
 

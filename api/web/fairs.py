@@ -52,6 +52,8 @@ PLAN_FIELDS: dict[str, str] = {
     "max_workers": "最多邀请劳动力数",
     "time_limit_s": "求解时间上限（秒）",
 }
+#: The hand-picks of the plan form (checkbox lists; empty: let the planner choose).
+PICKS: dict[str, str] = {"firm_ids": "企业", "job_ids": "岗位", "worker_ids": "劳动力"}
 #: Seconds a re-plan from the page may search (the page waits for it).
 REPLAN_SECONDS = 10.0
 
@@ -170,13 +172,18 @@ def _show_context(fair: Any, values: dict[str, Any], errors: dict[str, str]) -> 
         ),
         "values": values,
         "errors": errors,
+        "picks": (
+            fair_plans.pick_options(get_session(), fair)
+            if fair.status in ("draft", "planned")
+            else None
+        ),
     }
 
 
 @bp.route("/<id:fair_id>")
 @page(*ORGANISERS)
 def show(fair_id: int):
-    values = {"max_firms": "", "max_workers": "", "time_limit_s": "20"}
+    values = {"max_firms": "", "max_workers": "", "time_limit_s": "20", **{k: set() for k in PICKS}}
     return render_template("web/fairs/show.html", **_show_context(_fair(fair_id), values, {}))
 
 
@@ -184,7 +191,13 @@ def plan_form(form: Any) -> tuple[dict[str, Any], s.FairPlanRequest | None, dict
     """The plan form validated by the API's :class:`~api.schemas.FairPlanRequest`."""
     values = forms.form_values(form, PLAN_FIELDS)
     data = {k: v for k, v in values.items() if v != ""}
-    body, errors = forms.validate(s.FairPlanRequest, data, PLAN_FIELDS)
+    picks = {}
+    for name in PICKS:
+        picked = [int(v) for v in form.getlist(name) if v.isdigit() and len(v) <= 10]
+        values[name] = set(picked)  # ticked again when the form comes back with an error
+        if picked:
+            picks[name] = picked
+    body, errors = forms.validate(s.FairPlanRequest, data, {**PLAN_FIELDS, **PICKS}, **picks)
     return values, body, errors
 
 
