@@ -306,8 +306,44 @@ def _changes_json(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _planned(session: Session, principal: Any, fair_id: int) -> Fair:
     fair = get_fair(session, principal, fair_id)
+    if fair.status in ("done", "cancelled"):
+        raise ApiError(
+            f"招聘会 {fair_id} {STATUS_NAMES[fair.status]}，安排不能再调整。", status=409
+        )
     if not fair.plan:
         raise ApiError(f"招聘会 {fair_id} 尚未规划；请先规划。", status=409)
+    return fair
+
+
+#: Status changes: the action, the states it may start from, where it goes, and in words.
+STATUS_ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "publish": (("planned",), "published", "发布"),
+    "finish": (("published",), "done", "结束"),
+    "cancel": (("draft", "planned", "published"), "cancelled", "取消"),
+}
+
+
+def change_status(session: Session, principal: Any, fair_id: int, action: str) -> Fair:
+    """Publish a planned fair (its plan is then what workers are told), mark a published one
+    done, or cancel one not yet over; any other step is refused (409) and changes nothing.
+
+    A published fair is no longer re-planned from scratch (hand edits and refills stay open);
+    a finished or cancelled one takes no edits at all."""
+    if action not in STATUS_ACTIONS:
+        raise Unprocessable(f"不支持的操作 {action!r}；可选 publish、finish、cancel。")
+    fair = get_fair(session, principal, fair_id)
+    sources, target, words = STATUS_ACTIONS[action]
+    if fair.status not in sources:
+        allowed = "、".join(STATUS_NAMES[s] for s in sources)
+        raise ApiError(
+            f"招聘会 {fair_id} 的状态为{STATUS_NAMES.get(fair.status, fair.status)}，"
+            f"不能{words}（只有{allowed}的招聘会可以{words}）。",
+            status=409,
+        )
+    write_now()
+    fair.status = target
+    audit_entry(session, principal, "update", "fair", fair.id, ["status"])
+    commit_now(session)
     return fair
 
 
@@ -608,6 +644,7 @@ __all__ = [
     "LIST_MEDIA",
     "STATUS_NAMES",
     "cancel_interview",
+    "change_status",
     "create_fair",
     "get_fair",
     "list_fairs",

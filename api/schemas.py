@@ -922,6 +922,14 @@ class FairReplanRequest(_Request):
         return self
 
 
+class FairStatusChange(_Request):
+    """publish: 已规划 → 已发布；finish: 已发布 → 已结束；cancel: 未结束 → 已取消。"""
+
+    model_config = ConfigDict(**_NO_EXTRA, json_schema_extra={"examples": [{"action": "publish"}]})
+
+    action: Literal["publish", "finish", "cancel"]
+
+
 class FairRefillRequest(_Request):
     """Fill the places freed by cancelled interviews; every other interview stays put."""
 

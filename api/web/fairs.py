@@ -165,6 +165,11 @@ def _show_context(fair: Any, values: dict[str, Any], errors: dict[str, str]) -> 
         "fair": fair,
         "county": county_label(fair.county_code),
         "status_name": fair_plans.STATUS_NAMES.get(fair.status, fair.status),
+        "status_actions": [
+            (action, words)
+            for action, (sources, _, words) in fair_plans.STATUS_ACTIONS.items()
+            if fair.status in sources
+        ],
         "grid": fair_plans.timetable(get_session(), fair) if fair.plan else None,
         "progress": progress,
         "poll_url": (
@@ -302,6 +307,23 @@ def replan(fair_id: int):
         else:
             flash("已重新安排：没有可以补上空位的面试，安排不变。", "info")
     return redirect(url_for("web.fairs.show", fair_id=fair_id) + "#timetable")
+
+
+@bp.route("/<id:fair_id>/status", methods=["POST"])
+@page(*ORGANISERS)
+def status(fair_id: int):
+    """Publish, finish or cancel the fair (the buttons the page shows for its state)."""
+    action = request.form.get("action", "")
+    words = fair_plans.STATUS_ACTIONS.get(action, ((), "", "更改状态"))[2]
+    try:
+        fair = fair_plans.change_status(get_session(), g.principal, fair_id, action)
+    except ApiError as exc:
+        if exc.status == 404:
+            raise
+        flash(f"未{words}：{exc.detail}", "error")
+    else:
+        flash(f"已{words}招聘会“{fair.name}”。", "success")
+    return redirect(url_for("web.fairs.show", fair_id=fair_id))
 
 
 # --------------------------------------------------------------------------- the lists

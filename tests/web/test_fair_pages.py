@@ -235,6 +235,39 @@ def test_hand_picks_on_the_plan_form_limit_the_plan(immediate, signed_in, world)
     assert re.search(rf'name="worker_ids" value="{people[0]}" checked', html)
 
 
+def test_publish_then_finish_from_the_fair_page(immediate, signed_in):
+    client = signed_in("organiser")
+    fair_id = create_fair(client)
+    page = client.get(f"/fairs/{fair_id}").get_data(as_text=True)
+    assert "取消招聘会" in page and "发布招聘会" not in page  # nothing to publish yet
+    plan_fair(client, fair_id)
+    page = client.get(f"/fairs/{fair_id}").get_data(as_text=True)
+    assert "发布招聘会" in page and "取消面试" in page
+
+    def step(action: str) -> str:
+        token = csrf_token(client, f"/fairs/{fair_id}")
+        r = client.post(
+            f"/fairs/{fair_id}/status",
+            data={"action": action, "csrf_token": token},
+            follow_redirects=True,
+        )
+        assert r.status_code == 200
+        return r.get_data(as_text=True)
+
+    page = step("publish")
+    assert "已发布招聘会" in page and "已发布" in page
+    assert "开始规划" not in page and 'id="plan-h"' not in page and "结束招聘会" in page
+    page = step("publish")
+    assert "未发布：" in page and "只有已规划的招聘会可以发布" in page
+    page = step("finish")
+    assert "已结束招聘会" in page
+    assert "取消面试" not in page and ">补排空位</button>" not in page
+    assert "招聘会状态" not in page
+    assert "打印名单" in page  # the lists stay printable
+    r = client.post(f"/fairs/{fair_id}/status", data={"action": "cancel"})
+    assert r.status_code in (400, 403)  # no CSRF token: refused
+
+
 def test_a_waiting_plan_shows_on_the_fair_page_after_a_reload(signed_in):
     """No consumer runs (the app's own queue): the plan waits, and both its page and the
     fair's page show its progress bar, reload after reload."""
