@@ -1050,6 +1050,79 @@ def demo_command(context: Context, host: str, port: int, quiet: bool) -> None:
             stop_worker_process(worker)
 
 
+# --------------------------------------------------------------------------- index
+@cli.group("index")
+def index_group() -> None:
+    """候选索引快照：每台主机一份，所有服务进程共享（内存映射）。"""
+
+
+@index_group.command("build")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（供脚本使用）")
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度")
+@pass_context
+@_user_errors
+def index_build_command(context: Context, as_json: bool, quiet: bool) -> None:
+    """用数据库中的岗位和劳动力为当前模型建立新的索引快照，并原子地设为当前快照。
+
+    运行中的服务进程在下一次回答前发现新快照并切换过去，再补上快照之后的变更。
+    """
+    from api.index_snapshots import build_current
+    from api.storage import require_schema
+
+    require_schema(context.engine())
+    try:
+        built = build_current(context.config, progress=None if quiet else _say)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(built, ensure_ascii=False))
+        return
+    counts = built["counts"]
+    click.echo(
+        f"索引快照 {built['snapshot']}：模型 {built['model_version']}，"
+        f"{counts['jobs']} 个岗位、{counts['workers']} 名劳动力，"
+        f"含变更至第 {built['feed_position']} 条，用时 {built['build_seconds']:.1f} 秒"
+    )
+
+
+@index_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（供脚本使用）")
+@pass_context
+@_user_errors
+def index_status_command(context: Context, as_json: bool) -> None:
+    """当前模型的索引快照：位置、规模、所含变更位置。"""
+    from api.index_snapshots import index_root
+    from api.service import model_engine
+    from matcher.snapshot import MANIFEST, latest_snapshot, list_snapshots
+
+    _, version = model_engine(context.config)
+    root = index_root(context.config)
+    current = latest_snapshot(root, version)
+    info = {
+        "model_version": version,
+        "root": str(root),
+        "current": None,
+        "snapshots": [p.name for p in list_snapshots(root, version)],
+    }
+    if current is not None:
+        info["current"] = json.loads((current / MANIFEST).read_text(encoding="utf-8"))
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False))
+        return
+    if current is None:
+        click.echo(
+            f"模型 {version} 还没有索引快照（{root}）；"
+            "服务首次载入或 jobbridge index build 会建立。"
+        )
+        return
+    m = info["current"]
+    click.echo(
+        f"模型 {version} 的当前索引快照 {m['snapshot_id']}（{m['created']}）："
+        f"{m['counts']['jobs']} 个岗位、{m['counts']['workers']} 名劳动力，含变更至第 "
+        f"{m['feed_position']} 条；共 {len(info['snapshots'])} 份快照"
+    )
+
+
 __all__ = [
     "Context",
     "cli",
