@@ -142,11 +142,18 @@ def _candidates(matching: Any, worker_ids: list[int], k: int) -> pd.DataFrame:
 
 
 def run_allocation(
-    session: Session, principal: Any, matching: Any, body: s.AllocationCreate
+    session: Session,
+    principal: Any,
+    matching: Any,
+    body: s.AllocationCreate,
+    *,
+    review: bool = False,
 ) -> Allocation:
     """Allocate the workers ``body`` names to open jobs, store the proposal and commit it.
 
-    Each assignment is also a ``recommended`` outcome event (the reports count it).
+    Each assignment is also a ``recommended`` outcome event (the reports count it): at once
+    for the API, whose answer is the allocation; with ``review`` (the county page) only when a
+    clerk confirms it, for the proposals the clerk kept (:func:`confirm_allocation`).
     """
     from matcher.allocation import allocate
 
@@ -173,13 +180,15 @@ def run_allocation(
     data = plain(result.to_dict())
     request_json = body.model_dump(mode="json")
     request_json["county_codes"] = sorted(set(workers["county_code"]))
+    request_json["review"] = review
     write_now()
     row = Allocation(request=request_json, result=data, status="proposed")
     session.add(row)
     session.flush()
-    storage.record_recommendations(
-        session, [(a["worker_id"], a["job_id"]) for a in data["assignments"]]
-    )
+    if not review:
+        storage.record_recommendations(
+            session, [(a["worker_id"], a["job_id"]) for a in data["assignments"]]
+        )
     audit_entry(
         session,
         principal,
@@ -220,18 +229,63 @@ def list_allocations(session: Session, principal: Any, *, limit: int = 20) -> li
     return out
 
 
-def confirm_allocation(session: Session, principal: Any, allocation_id: int) -> Allocation:
-    """Mark a reviewed proposal as confirmed (who and when); confirming twice is refused."""
+def _refuse_confirmed(row: Allocation, doing: str) -> None:
     from api.errors import ApiError
 
-    row = get_allocation(session, principal, allocation_id)
     if row.status == "confirmed":
         raise ApiError(
-            f"分配方案 {allocation_id} 已于 {row.confirmed_at:%Y-%m-%d %H:%M} "
-            f"由 {row.confirmed_by} 确认，不能重复确认。",
+            f"分配方案 {row.id} 已于 {row.confirmed_at:%Y-%m-%d %H:%M} "
+            f"由 {row.confirmed_by} 确认，不能{doing}。",
             status=409,
         )
+
+
+def drop_proposals(
+    session: Session, principal: Any, allocation_id: int, worker_ids: list[int]
+) -> tuple[Allocation, int]:
+    """Take the proposals of ``worker_ids`` out of a proposed allocation (a clerk's review).
+
+    The dropped ones are kept under ``dropped`` (who dropped them and when), so the review
+    still shows them; confirming records only the proposals that stay. Returns the row and
+    how many were dropped.
+    """
+    row = get_allocation(session, principal, allocation_id)
+    _refuse_confirmed(row, "再删除其中的分配")
+    wanted = {int(i) for i in worker_ids}
+    result = dict(row.result or {})
+    kept, dropped = [], []
+    for a in result.get("assignments", []):
+        (dropped if a["worker_id"] in wanted else kept).append(a)
+    if not dropped:
+        raise Unprocessable("所选劳动力不在这份分配方案的待确认名单中。")
+    stamp = utcnow().isoformat(timespec="seconds")
+    by = (getattr(principal, "name", "") or "")[:100]
+    result["assignments"] = kept
+    result["dropped"] = [
+        *result.get("dropped", []),
+        *({**a, "dropped_by": by, "dropped_at": stamp} for a in dropped),
+    ]
     write_now()
+    row.result = result  # a new dict: the JSON column sees the change
+    audit_entry(session, principal, "update", "allocation", row.id, ["assignments"])
+    commit_now(session)
+    return row, len(dropped)
+
+
+def confirm_allocation(session: Session, principal: Any, allocation_id: int) -> Allocation:
+    """Mark a reviewed proposal as confirmed (who and when); confirming twice is refused.
+
+    A proposal made for review (``review=True`` in :func:`run_allocation`) becomes, at
+    confirmation, a ``recommended`` outcome event for each placement the clerk kept.
+    """
+    row = get_allocation(session, principal, allocation_id)
+    _refuse_confirmed(row, "重复确认")
+    write_now()
+    if row.request.get("review"):
+        assignments = (row.result or {}).get("assignments", [])
+        storage.record_recommendations(
+            session, [(a["worker_id"], a["job_id"]) for a in assignments]
+        )
     row.status = "confirmed"
     row.confirmed_at = utcnow()
     row.confirmed_by = (getattr(principal, "name", "") or "")[:100]
@@ -251,16 +305,19 @@ def review(session: Session, principal: Any, row: Allocation) -> dict[str, Any]:
     result = row.result or {}
     assignments = result.get("assignments", [])
     unassigned = result.get("unassigned", [])
+    dropped = result.get("dropped", [])
     worker_ids = sorted(
-        {a["worker_id"] for a in assignments} | {u["worker_id"] for u in unassigned}
+        {a["worker_id"] for a in assignments}
+        | {u["worker_id"] for u in unassigned}
+        | {d["worker_id"] for d in dropped}
     )
-    job_ids = sorted({a["job_id"] for a in assignments})
+    job_ids = sorted({a["job_id"] for a in assignments} | {d["job_id"] for d in dropped})
     workers = {}
     for part in _chunks(worker_ids):
         for w in session.execute(
-            select(Worker.id, Worker.name, Worker.county_code, Worker.township).where(
-                Worker.id.in_(part)
-            )
+            select(
+                Worker.id, Worker.name, Worker.id_masked, Worker.county_code, Worker.township
+            ).where(Worker.id.in_(part))
         ):
             workers[w.id] = w
     jobs = {}
@@ -278,23 +335,26 @@ def review(session: Session, principal: Any, row: Allocation) -> dict[str, Any]:
         except ValueError:
             return code or ""
 
-    rows = []
-    for a in sorted(assignments, key=lambda a: (-float(a.get("score", 0)), a["worker_id"])):
+    def placement(a: dict[str, Any]) -> dict[str, Any]:
         w, j = workers.get(a["worker_id"]), jobs.get(a["job_id"])
-        rows.append(
-            {
-                "worker_id": a["worker_id"],
-                "name": w.name if w else "（已删除）",
-                "county": county(w.county_code) if w else "",
-                "township": w.township if w else "",
-                "job_id": a["job_id"],
-                "title": j.title if j else "（已删除）",
-                "firm": j.firm_name if j else "",
-                "city": j.city if j else "",
-                "score": float(a.get("score", 0.0)),
-                "reasons": list(a.get("reasons") or []),
-            }
-        )
+        return {
+            "worker_id": a["worker_id"],
+            "name": w.name if w else "（已删除）",
+            "id_masked": w.id_masked if w else "",
+            "county": county(w.county_code) if w else "",
+            "township": w.township if w else "",
+            "job_id": a["job_id"],
+            "title": j.title if j else "（已删除）",
+            "firm": j.firm_name if j else "",
+            "city": j.city if j else "",
+            "score": float(a.get("score", 0.0)),
+            "reasons": list(a.get("reasons") or []),
+            "dropped_by": a.get("dropped_by", ""),
+            "dropped_at": a.get("dropped_at", ""),
+        }
+
+    best_first = sorted(assignments, key=lambda a: (-float(a.get("score", 0)), a["worker_id"]))
+    rows = [placement(a) for a in best_first]
     left = []
     for u in unassigned:
         w = workers.get(u["worker_id"])
@@ -302,13 +362,16 @@ def review(session: Session, principal: Any, row: Allocation) -> dict[str, Any]:
             {
                 "worker_id": u["worker_id"],
                 "name": w.name if w else "（已删除）",
+                "id_masked": w.id_masked if w else "",
                 "county": county(w.county_code) if w else "",
                 "why": u.get("why") or u.get("reason") or "",
             }
         )
     if worker_ids:
         write_now()
-        audit_entry(session, principal, "read", "allocation", row.id, ["name", "township"])
+        audit_entry(
+            session, principal, "read", "allocation", row.id, ["name", "id_masked", "township"]
+        )
         commit_now(session)
     counties = [county(c) for c in row.request.get("county_codes", [])]
     return {
@@ -321,7 +384,9 @@ def review(session: Session, principal: Any, row: Allocation) -> dict[str, Any]:
         "created_at": row.created_at,
         "confirmed_at": row.confirmed_at,
         "confirmed_by": row.confirmed_by,
+        "review": bool(row.request.get("review")),
         "assignments": rows,
+        "dropped": [placement(d) for d in dropped],
         "unassigned": left,
         "stats": result.get("stats", {}),
     }
@@ -349,6 +414,7 @@ __all__ = [
     "MODE_NAMES",
     "STATUS_NAMES",
     "confirm_allocation",
+    "drop_proposals",
     "get_allocation",
     "list_allocations",
     "plain",

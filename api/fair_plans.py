@@ -398,6 +398,20 @@ def render_lists(session: Session, principal: Any, fair_id: int, fmt: str) -> tu
     return fair, data
 
 
+def list_headers(fair: Fair, fmt: str) -> dict[str, str]:
+    """The HTTP headers of the lists of ``fair`` as ``fmt``: the type, and for a file its name
+    (``fair-<id>-lists.xlsx``, and the fair's own name for browsers that read UTF-8 names)."""
+    from urllib.parse import quote
+
+    headers = {"Content-Type": LIST_MEDIA[fmt]}
+    if fmt != "html":
+        headers["Content-Disposition"] = (
+            f"attachment; filename=fair-{fair.id}-lists.{fmt}; "
+            f"filename*=UTF-8''{quote(fair.name)}.{fmt}"
+        )
+    return headers
+
+
 def timetable(session: Session, fair: Fair) -> dict[str, Any]:
     """The plan as a grid for a page: one row per booth, one column per slot.
 
@@ -497,6 +511,7 @@ __all__ = [
     "create_fair",
     "get_fair",
     "list_fairs",
+    "list_headers",
     "list_inputs",
     "move_interview",
     "plan",

@@ -432,8 +432,11 @@ def _allocation(params: dict[str, Any], progress) -> dict[str, Any]:
     progress(0, 3, "载入匹配引擎")
     matching = get_matching().load()
     progress(1, 3, "计算候选岗位并求解分配")
+    params = dict(params)
+    # The county page asks for a proposal to review: recommended only once confirmed.
+    review = bool(params.pop("review", False))
     row = allocation_runs.run_allocation(
-        get_session(), g.principal, matching, allocation_runs.request_of(params)
+        get_session(), g.principal, matching, allocation_runs.request_of(params), review=review
     )
     progress(3, 3, "已保存分配方案")
     return {"allocation_id": row.id, "assigned": len(row.result.get("assignments", []))}

@@ -148,14 +148,4 @@ def replan(fair_id: int, body: s.FairReplanRequest) -> Response:
 )
 def lists(fair_id: int, query: s.FairListQuery) -> Response:
     fair, data = fair_plans.render_lists(get_session(), auth.current(), fair_id, query.format)
-    media = fair_plans.LIST_MEDIA[query.format]
-    response = Response(data, mimetype=media.split(";")[0])
-    response.headers["Content-Type"] = media
-    if query.format != "html":
-        from urllib.parse import quote
-
-        response.headers["Content-Disposition"] = (
-            f"attachment; filename=fair-{fair_id}-lists.{query.format}; "
-            f"filename*=UTF-8''{quote(fair.name)}.{query.format}"
-        )
-    return response
+    return Response(data, headers=fair_plans.list_headers(fair, query.format))

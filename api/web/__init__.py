@@ -55,7 +55,7 @@ csrf = CSRFProtect()
 bp = Blueprint("web", __name__, template_folder="../templates")
 
 #: Modules of page blueprints, in navigation order.
-PAGE_MODULES = ("signin", "workers", "jobs")
+PAGE_MODULES = ("signin", "workers", "jobs", "allocations", "fairs")
 
 
 def _secret_key(app: Flask) -> str:
