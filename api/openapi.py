@@ -191,8 +191,12 @@ def json_depth(text: str) -> int:
     structure = np.frombuffer(_JSON_STRING.sub("", text).encode("ascii", "ignore"), np.uint8)
     if structure.size == 0:
         return 0
-    step = np.isin(structure, (0x5B, 0x7B)).astype(np.int64) - np.isin(structure, (0x5D, 0x7D))
-    return int(max(np.cumsum(step).max(), 0))
+    # Plain comparisons and int32 (np.isin and int64 took 2.6 s and 80 MiB on 4 MiB of "[").
+    opens = (structure == 0x5B) | (structure == 0x7B)
+    closes = (structure == 0x5D) | (structure == 0x7D)
+    step = opens.astype(np.int32)
+    step -= closes
+    return int(max(np.cumsum(step, dtype=np.int32).max(), 0))
 
 
 def _reject_constant(name: str) -> None:
