@@ -20,11 +20,12 @@ from api.config import DEFAULTS
 
 #: Service settings beyond :data:`api.config.DEFAULTS` (each overridable by ``JOBBRIDGE_<KEY>``).
 SERVICE_DEFAULTS: dict[str, Any] = {
-    # A callable returning an (unfitted) engine, or (engine, version); tests pass a small one.
+    # A callable returning a learned engine (``MatchingEngine.learn``), or (engine, version),
+    # instead of MODELS_DIR/current; tests pass a small one. The service only indexes it.
     "ENGINE_FACTORY": None,
     "MAX_PAGE_SIZE": 500,
-    # Fit the matching engine when the app is created (each gunicorn process at boot) instead of
-    # on the first match request, so that no user waits for the fit.
+    # Load the model and index the database when the app is created (each gunicorn process at
+    # boot) instead of on the first match request, so that no user waits for it.
     "ENGINE_PRELOAD": False,
     # Threads each process lets BLAS, OpenMP and torch use; None leaves their defaults (all
     # cores). ``jobbridge serve`` sets 1: its processes and threads already share the cores,

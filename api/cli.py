@@ -136,13 +136,48 @@ def init_database(context: Context) -> str | None:
     return current_revision(engine)
 
 
+def ensure_model(
+    context: Context, *, encoder: str = "char-ngram", coder: str = "names", quiet: bool = True
+) -> Path | None:
+    """Build the base model (:func:`training.base.build_base_model`) into ``MODELS_DIR`` when
+    it holds no model version; return its folder, or None when a version exists already."""
+    from api.service import has_model
+
+    models_dir = Path(context.config["MODELS_DIR"])
+    if has_model(models_dir):
+        return None
+    from training.base import build_base_model
+
+    return build_base_model(models_dir, encoder=encoder, coder=coder, show_progress=not quiet)
+
+
 @cli.command("init-db")
+@click.option(
+    "--base-encoder",
+    type=click.Choice(["char-ngram", "train"]),
+    default="char-ngram",
+    show_default=True,
+    help="基础模型的编码器：char-ngram 免训练（数秒）；train 用职业分类训练（约半分钟）",
+)
+@click.option(
+    "--base-coder",
+    type=click.Choice(["names", "trained"]),
+    default="names",
+    show_default=True,
+    help="基础模型的职业编码器：names 按名称与别称；trained 训练分类器（数分钟）",
+)
 @pass_context
 @_user_errors
-def init_db_command(context: Context) -> None:
-    """创建或升级数据库结构（alembic upgrade head），可重复执行。"""
+def init_db_command(context: Context, base_encoder: str, base_coder: str) -> None:
+    """创建或升级数据库结构（alembic upgrade head），可重复执行；没有模型时建立基础模型。"""
     revision = init_database(context)
     _say(f"数据库已就绪：{_display_url(context.database_url)}（结构版本 {revision}）")
+    folder = ensure_model(context, encoder=base_encoder, coder=base_coder)
+    if folder is not None:
+        _say(
+            f"已建立基础模型 {folder.name}（仅由公开参考数据学习：职业分类、证书、地名；"
+            f"尚无排序模型，有就业结果后运行 jobbridge train 替换）→ {folder}"
+        )
 
 
 # --------------------------------------------------------------------------- load-demo
@@ -634,8 +669,8 @@ def serve(
     """Run the Flask app under gunicorn (a production WSGI server), in this process.
 
     ``overrides`` reach :func:`api.create_app` in every gunicorn process (command-line
-    settings such as the database URL). With ``ENGINE_PRELOAD`` each process fits its
-    engine while booting, so ``timeout`` must cover that fit.
+    settings such as the database URL). With ``ENGINE_PRELOAD`` each process loads the model
+    and indexes the database while booting, so ``timeout`` must cover that.
     """
     from gunicorn.app.base import BaseApplication
 
@@ -678,7 +713,7 @@ def serve(
     "--preload/--lazy",
     default=True,
     show_default=True,
-    help="启动时即载入匹配引擎（首个请求无需等待）；--lazy 则在首次匹配时载入",
+    help="启动时即载入模型并建立索引（首个请求无需等待）；--lazy 则在首次匹配时载入",
 )
 @click.option(
     "--numeric-threads",
@@ -713,6 +748,10 @@ def serve_command(
     # Here, where it is one sentence: in the gunicorn processes it would be a boot failure.
     check_private_files(context.config)
     require_schema(context.engine())
+    # Once, before forking: the processes only load a version, they never learn one.
+    folder = ensure_model(context)
+    if folder is not None:
+        _say(f"没有模型，已建立基础模型 {folder.name}（仅由公开参考数据学习）")
     _say(f"服务地址 http://{host}:{port}  （数据库 {_display_url(context.database_url)}）")
     serve(
         host=host,
@@ -922,6 +961,24 @@ def evaluate_command(context: Context, as_json: bool, stored: bool, quiet: bool)
         click.echo(report.to_text())
 
 
+def _why_train_demo(models_dir: Path) -> str | None:
+    """Why ``demo`` must train its model (None when the current one is a trained version of
+    this format): none yet, only the base model, or a folder of an older format."""
+    from matcher.persistence import ModelLoadError, check_format, current_version, read_metadata
+
+    version = current_version(models_dir)
+    if version is None:
+        return f"未找到 {models_dir / 'current'}"
+    try:
+        meta = read_metadata(models_dir / version)
+        check_format(meta.get("format"), models_dir / version)
+    except ModelLoadError:
+        return f"当前模型 {version} 格式过旧或无法读取"
+    if meta.get("kind") == "base":
+        return f"当前模型 {version} 是基础模型（无就业结果）"
+    return None
+
+
 @cli.command("demo")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
@@ -954,9 +1011,10 @@ def demo_command(context: Context, host: str, port: int, quiet: bool) -> None:
             f"已载入 劳动力 {result['workers']} 人、岗位 {result['jobs']} 个、"
             f"就业事件 {result['events']} 条"
         )
-    current = Path(context.config["MODELS_DIR"]) / "current"
-    if not current.exists():
-        _say(f"未找到 {current}，训练默认模型…")
+    models_dir = Path(context.config["MODELS_DIR"])
+    why = _why_train_demo(models_dir)
+    if why:
+        _say(f"{why}，训练默认模型…")
         folder = train_models(context, quiet=quiet, world=world, events=events)
         _say(f"模型已保存：{folder}")
     del world, events
@@ -984,9 +1042,83 @@ def demo_command(context: Context, host: str, port: int, quiet: bool) -> None:
             stop_worker_process(worker)
 
 
+# --------------------------------------------------------------------------- index
+@cli.group("index")
+def index_group() -> None:
+    """候选索引快照：每台主机一份，所有服务进程共享（内存映射）。"""
+
+
+@index_group.command("build")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（供脚本使用）")
+@click.option("--quiet", "-q", is_flag=True, help="不显示进度")
+@pass_context
+@_user_errors
+def index_build_command(context: Context, as_json: bool, quiet: bool) -> None:
+    """用数据库中的岗位和劳动力为当前模型建立新的索引快照，并原子地设为当前快照。
+
+    运行中的服务进程在下一次回答前发现新快照并切换过去，再补上快照之后的变更。
+    """
+    from api.index_snapshots import build_current
+    from api.storage import require_schema
+
+    require_schema(context.engine())
+    try:
+        built = build_current(context.config, progress=None if quiet else _say)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(built, ensure_ascii=False))
+        return
+    counts = built["counts"]
+    click.echo(
+        f"索引快照 {built['snapshot']}：模型 {built['model_version']}，"
+        f"{counts['jobs']} 个岗位、{counts['workers']} 名劳动力，"
+        f"含变更至第 {built['feed_position']} 条，用时 {built['build_seconds']:.1f} 秒"
+    )
+
+
+@index_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="输出 JSON（供脚本使用）")
+@pass_context
+@_user_errors
+def index_status_command(context: Context, as_json: bool) -> None:
+    """当前模型的索引快照：位置、规模、所含变更位置。"""
+    from api.index_snapshots import index_root
+    from api.service import model_engine
+    from matcher.snapshot import MANIFEST, latest_snapshot, list_snapshots
+
+    _, version = model_engine(context.config)
+    root = index_root(context.config)
+    current = latest_snapshot(root, version)
+    info = {
+        "model_version": version,
+        "root": str(root),
+        "current": None,
+        "snapshots": [p.name for p in list_snapshots(root, version)],
+    }
+    if current is not None:
+        info["current"] = json.loads((current / MANIFEST).read_text(encoding="utf-8"))
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False))
+        return
+    if current is None:
+        click.echo(
+            f"模型 {version} 还没有索引快照（{root}）；"
+            "服务首次载入或 jobbridge index build 会建立。"
+        )
+        return
+    m = info["current"]
+    click.echo(
+        f"模型 {version} 的当前索引快照 {m['snapshot_id']}（{m['created']}）："
+        f"{m['counts']['jobs']} 个岗位、{m['counts']['workers']} 名劳动力，含变更至第 "
+        f"{m['feed_position']} 条；共 {len(info['snapshots'])} 份快照"
+    )
+
+
 __all__ = [
     "Context",
     "cli",
+    "ensure_model",
     "import_file",
     "init_database",
     "load_demo",

@@ -44,6 +44,17 @@ TASK_WORKERS : int
 TASK_QUEUE_NAME : str
     Name of the queue inside its store (``jobbridge``); two installations sharing one Redis
     give different names.
+INDEX_DIR : str or None
+    Folder of the candidate index snapshots (:mod:`matcher.snapshot`), one subfolder per
+    model version. Unset: ``INSTANCE_DIR/index``. Every process of a host maps the same files.
+INDEX_SNAPSHOTS : bool
+    Serve from index snapshots (default true). Off: each process indexes the database itself.
+INDEX_OVERLAY_ROWS : int
+    Rows a process may add on top of its snapshot before it queues a rebuild (``jobbridge
+    index build`` as a background task). Default 50,000.
+INDEX_SPARE_ROWS : int
+    Spare rows written after each growing array of a snapshot, appended in place by the
+    processes on it. Default 65,536.
 """
 
 from __future__ import annotations
@@ -77,6 +88,10 @@ DEFAULTS: dict[str, Any] = {
     "TASKS_IMMEDIATE": False,
     "TASK_WORKERS": 2,
     "TASK_QUEUE_NAME": "jobbridge",
+    "INDEX_DIR": None,
+    "INDEX_SNAPSHOTS": True,
+    "INDEX_OVERLAY_ROWS": 50_000,
+    "INDEX_SPARE_ROWS": 65_536,
 }
 
 _INT_KEYS = frozenset(
@@ -144,6 +159,9 @@ def load_config(
     if config.get("REDIS_URL") == "":
         config["REDIS_URL"] = None
     config["TASKS_IMMEDIATE"] = as_bool(config.get("TASKS_IMMEDIATE"))
+    config["INDEX_SNAPSHOTS"] = as_bool(config.get("INDEX_SNAPSHOTS"))
+    if config.get("INDEX_DIR") == "":
+        config["INDEX_DIR"] = None
     return config
 
 

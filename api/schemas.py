@@ -649,6 +649,11 @@ class WorkerMatch(BaseModel):
 class JobMatches(BaseModel):
     items: list[JobMatch]
     model_version: str | None = None
+    notice: str | None = Field(
+        None,
+        description="硬性条件下没有该劳动力本行当的岗位时的说明"
+        "（如“暂无同时提供清真食堂和宿舍的缝纫工岗位，以下为其他可选岗位”），否则为 null",
+    )
 
 
 class WorkerMatches(BaseModel):

@@ -2,9 +2,10 @@
 and the matching engine, loaded once per process and kept in step with storage.
 
 The matching engine is loaded on first use from ``MODELS_DIR/current`` (or built by the
-``ENGINE_FACTORY`` a test config names) and fitted on the open jobs and registered workers of the
-database. It follows storage through the change feed (:mod:`api.storage.changes`): every write,
-whichever process or command made it, commits a ``changes`` row in its own transaction, and
+``ENGINE_FACTORY`` a test config names, which returns a learned engine) and indexes the open jobs
+and registered workers of the database with what that version learned: serving fits nothing.
+It follows storage through the change feed (:mod:`api.storage.changes`): every write, whichever
+process or command made it, commits a ``changes`` row in its own transaction, and
 before each answer :meth:`MatchService.sync` asks for the newest change id — one primary-key
 lookup — and, when it is past what this process applied, re-reads the jobs and workers the new
 rows name (and the jobs of the firms they name: the engine answers with firm names) and passes
@@ -46,6 +47,7 @@ class ServiceState:
         self.engine: Engine = make_engine(app.config["DATABASE_URL"])
         self._protector: IdProtector | None = None
         self.config = app.config
+        self.app = app
         self.matching = MatchService(self)
 
     @property
@@ -181,36 +183,50 @@ def database_ok() -> tuple[bool, str]:
 
 
 # --------------------------------------------------------------------------- the engine
+def model_engine(config: Any) -> tuple[Any, str]:
+    """A freshly loaded model and its version: the ``ENGINE_FACTORY`` a test config names, or
+    :func:`_default_factory`."""
+    factory: Callable[..., Any] | None = config.get("ENGINE_FACTORY")
+    if factory is not None:
+        made = factory()
+        return made if isinstance(made, tuple) else (made, "custom")
+    return _default_factory(config)
+
+
 def _default_factory(config: Any) -> tuple[Any, str]:
-    """The engine of ``MODELS_DIR/current`` (falling back to ``previous`` as
+    """The learned engine of ``MODELS_DIR/current`` (falling back to ``previous`` as
     :func:`matcher.persistence.load_current` does).
 
-    Only where no model version exists at all (a fresh checkout before ``jobbridge train``) is an
-    untrained engine served — char n-grams, no ranker, ordered by retrieval score — and
-    ``/healthz`` says ``untrained``. A version that exists but cannot be loaded is an error.
+    Where no model version exists at all, nothing is served: ``jobbridge init-db`` (and
+    ``jobbridge serve`` before it forks) builds the base model, learned from reference data
+    alone (:mod:`training.base`), so a process never has to fit anything.
     """
-    from matcher.persistence import current_version, list_versions, load_current
+    from matcher.persistence import ModelLoadError, current_version, load_current
 
     models_dir = Path(config["MODELS_DIR"])
-    if not models_dir.is_dir() or (
-        current_version(models_dir) is None and not list_versions(models_dir)
-    ):
-        from matcher.engine import MatchingEngine
-
-        log.warning(
-            "no trained model in %s: serving an untrained engine (char n-grams, no ranker)",
-            models_dir,
+    if not has_model(models_dir):
+        raise ModelLoadError(
+            f"{str(models_dir)!r} 中没有模型版本：请先运行 `jobbridge init-db`（建立基础模型）"
+            "或 `jobbridge train`; no model version to serve"
         )
-        return MatchingEngine(), "untrained"
     engine = load_current(models_dir)
     return engine, str(
         getattr(engine, "model_version_", None) or current_version(models_dir) or "unknown"
     )
 
 
+def has_model(models_dir: str | os.PathLike[str]) -> bool:
+    """Whether ``models_dir`` holds a model version (current or any other)."""
+    from matcher.persistence import current_version, list_versions
+
+    root = Path(models_dir)
+    return root.is_dir() and (current_version(root) is not None or bool(list_versions(root)))
+
+
 class MatchService:
-    """The matching engine of this process, fitted on the database and kept in step with it
-    through the change feed (:mod:`api.storage.changes`)."""
+    """The matching engine of this process: a learned model version, indexed on the database
+    (nothing fitted) and kept in step with it through the change feed
+    (:mod:`api.storage.changes`)."""
 
     def __init__(self, state: ServiceState) -> None:
         self._state = state
@@ -218,6 +234,10 @@ class MatchService:
         self.engine: Any = None
         self.model_version: str | None = None
         self.feed = FeedCursor()
+        #: The index snapshot the engine serves from (None: indexed in this process).
+        self.snapshot: Any = None
+        self._stamp: Any = None
+        self._rebuild_queued = False
 
     @property
     def loaded(self) -> bool:
@@ -227,32 +247,46 @@ class MatchService:
         return Session(bind=self._state.engine, expire_on_commit=False)
 
     def load(self) -> MatchService:
-        """Build and fit the engine (once; later calls return at once)."""
+        """Load the model and its index (once; later calls return at once).
+
+        A learned model serves from the latest index snapshot of its version
+        (:mod:`matcher.snapshot`), mapped from disk and shared with every process of the host,
+        and replays the change feed from the snapshot's position; where there is none yet the
+        first process builds it (the others wait on the build lock, then map it). With
+        ``INDEX_SNAPSHOTS`` off the process indexes the database itself. Nothing is fitted:
+        every process that loads the same version ranks alike.
+        """
         if self.engine is not None:
             return self
         with self._lock:
             if self.engine is not None:
                 return self
             config = self._state.config
-            factory: Callable[..., Any] | None = config.get("ENGINE_FACTORY")
-            if factory is not None:
-                made = factory()
-                engine, version = made if isinstance(made, tuple) else (made, "custom")
-            else:
-                engine, version = _default_factory(config)
+            engine, version = model_engine(config)
             started = time.perf_counter()
+            if self._snapshots_for(engine):
+                self._load_snapshot(engine, version)
+                log.info(
+                    "engine %s on index snapshot %s (%d jobs, %d workers) in %.1f s",
+                    version,
+                    self.snapshot.snapshot_id,
+                    len(engine.jobs_index_),
+                    len(engine.workers_index_),
+                    time.perf_counter() - started,
+                )
+                return self
             feed = FeedCursor()
             with self._session() as session:
                 # The feed position is read before the world, so a write landing in between is
                 # applied again by the next sync rather than missed.
                 feed.start(session)
                 jobs, workers, _ = read_world(session)
-            engine.fit(jobs, workers)
+            engine.build_index(jobs, workers)
             self.feed = feed
             self.model_version = version
             self.engine = engine
             log.info(
-                "engine %s fitted on %d jobs and %d workers in %.1f s",
+                "engine %s indexed %d jobs and %d workers in %.1f s",
                 version,
                 len(jobs),
                 len(workers),
@@ -260,17 +294,128 @@ class MatchService:
             )
         return self
 
+    # -- index snapshots --------------------------------------------------------------------
+
+    def _snapshots_for(self, engine: Any) -> bool:
+        from api.config import as_bool
+
+        return as_bool(self._state.config.get("INDEX_SNAPSHOTS", True)) and bool(
+            getattr(engine, "is_learned", False)
+        )
+
+    @property
+    def index_root(self) -> Path:
+        from api.index_snapshots import index_root
+
+        return index_root(self._state.config)
+
+    def _load_snapshot(self, engine: Any, version: str) -> None:
+        from api.index_snapshots import build_lock, build_snapshot
+        from matcher.snapshot import open_latest, pointer_stamp
+
+        root = self.index_root
+        stamp = pointer_stamp(root, version)  # before opening: a later publish is noticed
+        snap = open_latest(root, version)
+        if snap is None:
+            with build_lock(root, version):
+                stamp = pointer_stamp(root, version)
+                snap = open_latest(root, version)  # built by another process while we waited
+                if snap is None:
+                    build_snapshot(
+                        self._state.engine,
+                        engine,
+                        version,
+                        root,
+                        spare_rows=int(self._state.config.get("INDEX_SPARE_ROWS", 65_536)),
+                    )
+                    stamp = pointer_stamp(root, version)
+                    snap = open_latest(root, version)
+        if snap is None:  # pragma: no cover - the build just published it
+            raise RuntimeError(f"index snapshot of model {version} vanished after its build")
+        self.model_version = version
+        self._switch_to(engine, snap, stamp)
+
+    def _switch_to(self, engine: Any, snap: Any, stamp: Any) -> None:
+        from matcher.snapshot import attach
+
+        feed = FeedCursor()
+        with self._session() as session:
+            feed.start_at(session, snap.feed_position, snap.manifest.get("feed_gaps", ()))
+        attach(engine, snap)
+        self.feed = feed
+        self.snapshot = snap
+        self._stamp = stamp
+        self._rebuild_queued = False
+        self.engine = engine
+
+    def _follow_snapshot(self) -> bool:
+        """Switch to a newer snapshot of the model version when one was published (one
+        ``stat`` of the pointer file when none was); True when it switched."""
+        from matcher.snapshot import open_latest, pointer_stamp
+
+        if self.snapshot is None or self.model_version is None:
+            return False
+        root = self.index_root
+        stamp = pointer_stamp(root, self.model_version)
+        if stamp == self._stamp:
+            return False
+        with self._lock:
+            if stamp == self._stamp:
+                return False
+            snap = open_latest(root, self.model_version)
+            if snap is None or snap.snapshot_id == self.snapshot.snapshot_id:
+                self._stamp = stamp
+                return False
+            self._switch_to(self.engine, snap, stamp)
+            log.info(
+                "switched to index snapshot %s (feed position %d)",
+                snap.snapshot_id,
+                snap.feed_position,
+            )
+            return True
+
+    @property
+    def overlay_rows(self) -> int:
+        """Rows this process added on top of its snapshot (0 without one)."""
+        if self.snapshot is None or self.engine is None:
+            return 0
+        return int(self.engine.jobs_index_.overlay_rows + self.engine.workers_index_.overlay_rows)
+
+    def _maybe_queue_rebuild(self) -> None:
+        limit = int(self._state.config.get("INDEX_OVERLAY_ROWS", 50_000))
+        if self.snapshot is None or self._rebuild_queued or self.overlay_rows <= limit:
+            return
+        self._rebuild_queued = True
+        try:
+            from api.tasks import queue_index_build
+
+            queue_index_build(self._state.app, after=self.snapshot.snapshot_id)
+            log.info(
+                "%d rows over snapshot %s (limit %d): index rebuild queued",
+                self.overlay_rows,
+                self.snapshot.snapshot_id,
+                limit,
+            )
+        except Exception:
+            # Serving goes on from the overlay; the next snapshot of another process or of
+            # `jobbridge index build` will do.
+            log.exception("queueing an index rebuild failed")
+
     def sync(self) -> int:
         """Apply the committed changes this process has not applied yet; return how many
         objects they named.
 
         Called before every answer: one cheap query (the newest change id) when nothing is
         new, so whatever any process committed before this request began is in its answer.
+        On a snapshot it first checks (one ``stat``) whether a newer snapshot was published,
+        and switches to it; when its own rows on top of the snapshot grow past
+        ``INDEX_OVERLAY_ROWS`` it queues a rebuild.
         """
         if self.engine is None:
             return 0
+        switched = self._follow_snapshot()
         with self._state.engine.connect() as connection:
-            if not self.feed.behind(connection):
+            if not switched and not self.feed.behind(connection):
                 return 0
         with self._lock, self._session() as session:
             batch = self.feed.read(session)
@@ -278,7 +423,8 @@ class MatchService:
                 return 0
             applied = self._apply_batch(session, batch)
             self.feed.advance(batch)
-            return applied
+        self._maybe_queue_rebuild()
+        return applied
 
     def _apply_batch(self, session: Session, batch: ChangeBatch) -> int:
         job_ids = set(batch.ids.get("job", ()))
@@ -388,8 +534,10 @@ __all__ = [
     "get_matching",
     "get_protector",
     "get_session",
+    "has_model",
     "init_app",
     "limit_numeric_threads",
+    "model_engine",
     "rollback_session",
     "state",
 ]

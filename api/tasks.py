@@ -114,6 +114,12 @@ class TaskQueue:
 
         self._run_task = run_task
 
+        @self.huey.task(name="jobbridge.index_build")
+        def index_build(after: str | None = None) -> None:
+            queue.build_index(after)
+
+        self._index_build = index_build
+
     # ------------------------------------------------------------------ producer side
     def enqueue(self, task_id: int) -> str:
         """Put ``task_id`` on the queue (run it now in immediate mode); return the message id."""
@@ -153,6 +159,17 @@ class TaskQueue:
             log.exception("deleting the progress of task %s failed", task_id)
 
     # ------------------------------------------------------------------ consumer side
+    def build_index(self, after: str | None) -> None:
+        """The queued rebuild of the index snapshot (see :func:`queue_index_build`)."""
+        from api.index_snapshots import BuildBusy, build_current
+
+        try:
+            built = build_current(self.app.config, after=after, wait=False)
+        except BuildBusy:
+            log.info("index rebuild after %s skipped: another build is running", after)
+            return
+        log.info("index rebuild after %s: %s", after, built)
+
     def run(self, task_id: int) -> None:
         """Execute task ``task_id`` in an app context of its own, and record how it ended."""
         from api.service import rollback_session
@@ -203,6 +220,15 @@ class TaskQueue:
                 task.finished_at = utcnow()
                 session.commit()
             self.forget(task_id)
+
+
+# --------------------------------------------------------------------------- index rebuilds
+def queue_index_build(app: Flask, *, after: str | None = None) -> str:
+    """Queue a rebuild of the current model's index snapshot (run by ``jobbridge worker``, or
+    at once in immediate mode); ``after``: the snapshot it replaces (the rebuild does nothing
+    when another one replaced it first). Returns the message id."""
+    result = get_queue(app)._index_build(after)
+    return str(getattr(result, "id", "") or "")
 
 
 def failure_reason(exc: BaseException) -> tuple[str, dict[str, Any] | None]:
@@ -509,6 +535,7 @@ __all__ = [
     "init_app",
     "make_huey",
     "progress_of",
+    "queue_index_build",
     "start_consumer",
     "submit",
     "visible_tasks",

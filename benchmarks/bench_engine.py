@@ -87,8 +87,8 @@ def index_bytes(index: Any) -> int:
         n += index.coarse.nbytes + index.projection.nbytes
     lex = index.lexical
     n += lex.data.nbytes + lex.indices.nbytes + lex.indptr.nbytes
-    if index._lexical_csc is not None:
-        c = index._lexical_csc
+    if index._csc_main is not None:
+        c = index._csc_main
         n += c.data.nbytes + c.indices.nbytes + c.indptr.nbytes
     p = index.prepared
     n += int(p.frame.memory_usage(deep=True).sum())

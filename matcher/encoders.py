@@ -132,7 +132,7 @@ class SentenceTransformerEncoder(Encoder):
         The loaded model.
     path : str or None
         The folder it was loaded from. When known, pickling stores only the path and the model
-        is loaded again on first use after unpickling (an engine saved with joblib stays small
+        is loaded again on first use after unpickling (a saved engine stays small
         and shares the model folder written by ``model.save``).
     """
 

@@ -1,8 +1,17 @@
 """The matching engine: hard rules, hybrid retrieval, learned ranking and reasons.
 
 :class:`MatchingEngine` has a scikit-learn estimator's shape: ``__init__`` stores
-parameters, :meth:`MatchingEngine.fit` indexes the open jobs and the registered workers,
-and the ``recommend_*`` methods answer from the index. For one worker it
+parameters, and what is learned is kept apart from what is indexed:
+
+* :meth:`MatchingEngine.learn` fits the model version's state — the lexical vocabulary and
+  idf weights (on reference text and training tables), the occupation coder's context, the
+  encoder — and is run by training (``jobbridge train``, ``jobbridge init-db``'s base model);
+* :meth:`MatchingEngine.build_index` encodes and indexes the open jobs and the registered
+  workers with that state, fitting nothing: the service loads a version and calls it, so
+  every process ranks with the same vocabulary the ranker was trained with;
+* :meth:`MatchingEngine.fit` is both at once, for training runs and tests.
+
+The ``recommend_*`` methods answer from the index. For one worker it
 
 1. keeps only the jobs the hard rules allow (:mod:`matcher.rules`, vectorised);
 2. scores them by ``(1 - lexical_weight) * dense + lexical_weight * lexical`` — the encoder's
@@ -13,13 +22,14 @@ and the ``recommend_*`` methods answer from the index. For one worker it
 4. attaches 2–4 Chinese reasons (:mod:`matcher.reasons`).
 
 Recommending workers for a job runs the same steps the other way round. Jobs and workers
-added, changed or closed after ``fit`` show in results at once (``add_jobs``,
+added, changed or closed after ``build_index`` show in results at once (``add_jobs``,
 ``update_jobs``, ``remove_jobs`` and the same for workers): they are encoded on insert and
 tombstoned on removal; nothing is retrained.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -28,6 +38,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
@@ -115,7 +126,7 @@ class MatchingEngine(BaseEstimator):
         the prior ranking (:func:`matcher.features.prior_score`: taxonomy fit, then wishes,
         city and wage) and ``p_success`` is None.
     as_of : date or None, default=None
-        The day ages are computed at; None means the day :meth:`fit` runs.
+        The day ages are computed at; None means the day :meth:`build_index` runs.
     geography : Geography, mapping or None, default=None
         County coordinates, paired Jiangsu cities, Jiangsu city coordinates.
     occupations : DataFrame or None, default=None
@@ -154,6 +165,7 @@ class MatchingEngine(BaseEstimator):
     workers_index_ : ItemIndex
     encoder_ : object
     vectorizer_ : TfidfVectorizer
+        Learned by :meth:`learn` (vocabulary and idf), only transforms afterwards.
     ranker_ : SuccessRanker or None
     as_of_ : date
     context_ : matcher.features.Context
@@ -178,6 +190,9 @@ class MatchingEngine(BaseEstimator):
     >>> engine = MatchingEngine(encoder=Toy(), as_of=dt.date(2024, 6, 1)).fit(jobs, workers)
     >>> [r["job_id"] for r in engine.recommend_jobs(9, k=2)]
     [2, 1]
+    >>> learned = MatchingEngine(encoder=Toy(), as_of=dt.date(2024, 6, 1)).learn(["电焊工 缝纫工"])
+    >>> [r["job_id"] for r in learned.build_index(jobs, workers.iloc[:0]).recommend_workers(2)]
+    []
     """
 
     def __init__(
@@ -234,23 +249,45 @@ class MatchingEngine(BaseEstimator):
             )
         _check_ranker_features(self.ranker)
 
-    def fit(self, jobs: pd.DataFrame, workers: pd.DataFrame) -> MatchingEngine:
-        """Encode and index the open jobs (with headcount left) and the workers.
+    def learn(
+        self,
+        corpus: Iterable[str] = (),
+        *,
+        jobs: pd.DataFrame | None = None,
+        workers: pd.DataFrame | None = None,
+    ) -> MatchingEngine:
+        """Learn what a model version holds: the encoder, the hard-rule context with its
+        occupation coder, and the lexical vocabulary and idf weights. Indexes nothing.
+
+        The vocabulary is fitted on ``corpus`` (reference text: the occupational
+        classification's names, aliases, tasks and definitions, certificates, places — see
+        :func:`training.base.reference_corpus`), the occupation names of ``occupations``, and
+        the retrieval texts of ``jobs``/``workers`` when training tables are given. Serving
+        never calls this: it loads a learned version and calls :meth:`build_index`, so that
+        every process answers with the vocabulary the ranker was trained with.
 
         Parameters
         ----------
-        jobs : DataFrame
-            Columns of ``data.schema.JOB_COLUMNS``; jobs not open or already full are skipped.
-        workers : DataFrame
-            Columns of ``data.schema.WORKER_COLUMNS``.
+        corpus : iterable of str, optional
+        jobs, workers : DataFrame, optional
+            Training tables whose texts join the corpus (all statuses: filled jobs teach too).
 
         Returns
         -------
         self
         """
+        self._learn()
+        texts: list[str] = []
+        if jobs is not None:
+            texts += prepare_jobs(jobs.reset_index(drop=True), self.context_).texts
+        if workers is not None:
+            texts += prepare_workers(workers.reset_index(drop=True), self.context_).texts
+        self._fit_vocabulary(corpus, texts)
+        return self
+
+    def _learn(self) -> None:
         self._validate_params()
         self.encoder_ = resolve_encoder(self.encoder)
-        self.as_of_ = self.as_of or dt.date.today()
         occupation_names: dict[str, str] = {}
         coder = self.occupation_coder
         if self.occupations is not None:
@@ -269,26 +306,95 @@ class MatchingEngine(BaseEstimator):
             education_ranks=dict(self.education_ranks or DEFAULT_EDUCATION_RANKS),
             geography=Geography.coerce(self.geography),
             certificates=CertificateVocabulary(),
-            as_of=self.as_of_,
+            as_of=self.as_of or dt.date.today(),
             coder=coder,
             occupation_names=occupation_names,
         )
-        jobs = self._open_jobs(jobs)
-        pj = prepare_jobs(jobs, self.context_)
-        pw = prepare_workers(workers, self.context_)
-        corpus = [t for t in pj.texts + pw.texts if t] + [n for n in occupation_names.values() if n]
+        self.ranker_ = self.ranker
+
+    def _fit_vocabulary(self, corpus: Iterable[str], texts: Sequence[str]) -> None:
+        names = [n for n in self.context_.occupation_names.values() if n]
+        docs = [t for t in (*corpus, *texts) if isinstance(t, str) and t] + names
         self.vectorizer_ = TfidfVectorizer(
             analyzer="char",
             ngram_range=tuple(self.lexical_ngram_range),
             sublinear_tf=True,
             dtype=np.float32,
         )
-        self.vectorizer_.fit(corpus or ["岗位"])
+        self.vectorizer_.fit(docs or ["岗位"])
+
+    def build_index(self, jobs: pd.DataFrame, workers: pd.DataFrame) -> MatchingEngine:
+        """Encode and index the open jobs (with headcount left) and the workers with what was
+        learned; nothing is fitted (the vocabulary only transforms). Either table may be empty.
+
+        Parameters
+        ----------
+        jobs : DataFrame
+            Columns of ``data.schema.JOB_COLUMNS``; jobs not open or already full are skipped.
+        workers : DataFrame
+            Columns of ``data.schema.WORKER_COLUMNS``.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            When the engine was not learned (:meth:`learn`, or a loaded model version).
+        """
+        self._check_learned("build_index")
+        self._validate_params()
+        self.as_of_ = self.as_of or dt.date.today()
+        self.context_ = dataclasses.replace(self.context_, as_of=self.as_of_)
+        self.ranker_ = self.ranker
+        self._index(
+            prepare_jobs(self._open_jobs(jobs), self.context_),
+            prepare_workers(workers.reset_index(drop=True), self.context_),
+        )
+        return self
+
+    def _index(self, pj: PreparedJobs, pw: PreparedWorkers) -> None:
         self.jobs_index_ = ItemIndex("job_id")
         self.workers_index_ = ItemIndex("worker_id")
         self._add(self.jobs_index_, pj)
         self._add(self.workers_index_, pw)
-        self.ranker_ = self.ranker
+
+    def _check_learned(self, what: str) -> None:
+        if not (hasattr(self, "vectorizer_") and hasattr(self, "context_")):
+            raise NotFittedError(
+                f"MatchingEngine.{what} needs a learned model: call learn() first, or load a "
+                "model version (jobbridge init-db builds the base model, jobbridge train a "
+                "trained one) (模型尚未学习)"
+            )
+
+    @property
+    def is_learned(self) -> bool:
+        """Whether :meth:`learn` ran (or a learned version was loaded)."""
+        return hasattr(self, "vectorizer_") and hasattr(self, "context_")
+
+    def fit(self, jobs: pd.DataFrame, workers: pd.DataFrame) -> MatchingEngine:
+        """:meth:`learn` on these tables, then :meth:`build_index` of them (for training and
+        tests; the service never fits).
+
+        Parameters
+        ----------
+        jobs : DataFrame
+            Columns of ``data.schema.JOB_COLUMNS``; jobs not open or already full are skipped.
+        workers : DataFrame
+            Columns of ``data.schema.WORKER_COLUMNS``.
+
+        Returns
+        -------
+        self
+        """
+        self._learn()
+        self.as_of_ = self.context_.as_of
+        # The tables are prepared once and serve both the vocabulary and the index.
+        pj = prepare_jobs(self._open_jobs(jobs), self.context_)
+        pw = prepare_workers(workers.reset_index(drop=True), self.context_)
+        self._fit_vocabulary((), pj.texts + pw.texts)
+        self._index(pj, pw)
         return self
 
     def _maybe_ann(self, index: ItemIndex) -> None:
@@ -311,7 +417,7 @@ class MatchingEngine(BaseEstimator):
             raise ValueError(f"ranker {ranker!r} has no predict_proba")
         _check_ranker_features(ranker)
         self.ranker = ranker
-        if hasattr(self, "jobs_index_"):
+        if self.is_learned:
             self.ranker_ = ranker
         return self
 
@@ -347,7 +453,11 @@ class MatchingEngine(BaseEstimator):
         return emb / np.where(norms > 0, norms, 1.0)
 
     def _lexical(self, texts: Sequence[str]) -> sp.csr_matrix:
-        return self.vectorizer_.transform(list(texts)).astype(np.float32).tocsr()
+        texts = list(texts)
+        if not texts:  # an empty side (a fresh database): scikit-learn refuses zero rows
+            width = len(self.vectorizer_.vocabulary_)
+            return sp.csr_matrix((0, width), dtype=np.float32)
+        return self.vectorizer_.transform(texts).astype(np.float32).tocsr()
 
     def _add(self, index: ItemIndex, prepared: PreparedJobs | PreparedWorkers) -> None:
         if len(prepared.frame) == 0 and index.prepared is not None:

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from matcher.occupations import HIERARCHY_LEVELS, hierarchy_similarities
 from matcher.rules import CertificateVocabulary, JobRuleArrays, WorkerRuleArrays, _as_list
 
 #: Column order of the feature matrix the ranker is trained on.
@@ -63,10 +64,13 @@ FEATURE_NAMES: tuple[str, ...] = (
     "prior_score",
 )
 
-#: Similarity of two CSCO codes by how far up the hierarchy they agree: the same detailed
-#: occupation, the same minor group (快递员 / 快件处理员), the same middle group, the same
-#: major group, nothing. Indexed by :func:`code_match_level`.
-HIERARCHY_SIMILARITY: tuple[float, ...] = (0.0, 0.1, 0.3, 0.6, 1.0)
+#: Similarity of two CSCO codes by how far up the hierarchy they agree: nothing, the same
+#: major group, the same middle group, the same minor group (快递员 / 快件处理员), the same
+#: detailed occupation. The coder's grading (:data:`matcher.occupations.HIERARCHY_LEVELS`),
+#: so that ranking and coding agree on what "a related trade" is; indexed by depth.
+HIERARCHY_SIMILARITY: tuple[float, ...] = tuple(
+    HIERARCHY_LEVELS[k] for k in ("unrelated", "major", "middle", "minor", "detailed")
+)
 
 
 # ---------------------------------------------------------------------------------------
@@ -178,6 +182,44 @@ def predict_codes(coder: OccupationPredictor, texts: Sequence[str]) -> list[str]
     return [codes[t] for t in texts]
 
 
+#: Weight of a job's description next to its title when a coder scores both.
+DESCRIPTION_WEIGHT = 0.5
+
+
+def code_jobs(
+    coder: OccupationPredictor,
+    titles: Sequence[str],
+    descriptions: Sequence[str],
+    description_weight: float = DESCRIPTION_WEIGHT,
+) -> list[str]:
+    """Occupation codes of jobs from their title and, at half weight, their description.
+
+    A title is often vague or all noise (``急招 包吃住 月入过万``, or 外观检验 read as noise with
+    pay and perks around it) while the description names the work (``工作内容：平车工``); at
+    half weight it decides vague titles and leaves clear ones alone. A coder with ``similarities``
+    (:class:`matcher.occupations.OccupationCoder`) adds the description's scores to the
+    title's; any other coder codes the title alone (:func:`predict_codes`). On the independent
+    evaluation world this codes 470 of 600 jobs right instead of 454.
+    """
+    if not hasattr(coder, "similarities") or not len(titles):
+        return predict_codes(coder, titles)
+    pairs = list(zip(titles, descriptions, strict=True))
+    unique = sorted(set(pairs))
+    scores = coder.similarities([t for t, _ in unique])
+    with_text = [i for i, (_, d) in enumerate(unique) if is_meaningful(d)]
+    if with_text:
+        desc = coder.similarities([unique[i][1] for i in with_text])
+        scores[with_text] += description_weight * desc
+    similarity_only = getattr(coder, "coef_", None) is None
+    codable = np.any(scores > 0 if similarity_only else scores != 0, axis=1)
+    best = scores.argmax(axis=1)
+    found = {
+        pair: str(coder.codes_[b]) if ok else ""
+        for pair, b, ok in zip(unique, best, codable, strict=True)
+    }
+    return [found[p] for p in pairs]
+
+
 class NameOccupationCoder:
     """A small fallback coder: nearest CSCO name or alias by character n-gram TF-IDF.
 
@@ -248,9 +290,13 @@ def code_match_level(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
 
 
 def hierarchy_similarity(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
-    """Graded similarity of paired CSCO codes (:data:`HIERARCHY_SIMILARITY`), float32."""
-    table = np.asarray(HIERARCHY_SIMILARITY, dtype=np.float32)
-    return table[code_match_level(a, b)]
+    """Graded similarity of paired CSCO codes (:data:`HIERARCHY_SIMILARITY`), float32.
+
+    :func:`matcher.occupations.hierarchy_similarities`: equal codes are 1 even when they end in
+    ``-00`` (``6-31-05-00`` 包装工 is a detailed occupation), and a group code is compared on
+    the levels it gives.
+    """
+    return hierarchy_similarities(list(a), list(b))
 
 
 def best_hierarchy_similarity(groups: Sequence[Sequence[str]], b: Sequence[str]) -> np.ndarray:
@@ -353,21 +399,28 @@ def order_trades(coded: Sequence[tuple[str, float | None]]) -> list[str]:
     return [main, *(c for c in codes if c != main)]
 
 
+#: Least similarity for a clause to be coded by a coder that states no threshold of its own.
+DEFAULT_CLAUSE_MIN_SCORE = 0.2
+
+
 def code_texts(
     coder: OccupationPredictor,
     texts: Sequence[str],
-    min_score: float,
+    min_score: float | None,
     majors: Sequence[str] | None = None,
 ) -> list[str]:
     """Codes of short texts, ``""`` where the coder is not sure enough.
 
     A coder with ``predict_topk`` (:class:`matcher.occupations.OccupationCoder`) gives a score
-    that must reach ``min_score``, and with ``majors`` the best code of those major groups
+    that must reach ``min_score`` (None: the coder's ``min_confident_score``, else
+    :data:`DEFAULT_CLAUSE_MIN_SCORE`), and with ``majors`` the best code of those major groups
     is taken; a coder with ``predict`` only decides itself.
     """
     if not len(texts):
         return []
     unique = sorted(set(texts))
+    if min_score is None:
+        min_score = float(getattr(coder, "min_confident_score", DEFAULT_CLAUSE_MIN_SCORE))
     if hasattr(coder, "predict_topk"):
         allowed = tuple(f"{m}-" for m in majors) if majors else None
         found = []
@@ -396,8 +449,10 @@ class Context:
     as_of: dt.date
     coder: OccupationPredictor | None = None
     occupation_names: Mapping[str, str] = field(default_factory=dict)
-    #: Least coder score for a clause of a worker's text to count as a trade.
-    clause_min_score: float = 0.2
+    #: Least coder score for a clause of a worker's text to count as a trade; None takes the
+    #: coder's own (``min_confident_score``, :class:`matcher.occupations.OccupationCoder`),
+    #: else 0.2 (a similarity coder's cosine).
+    clause_min_score: float | None = None
     #: CSCO major groups a worker's trade is coded in: service (4), farming (5) and
     #: production (6) work, the trades of the programme's registered workers. Without it
     #: a clause such as 会踩平车 became 会计专业人员 and 在厂里做过品检 企业经理.
@@ -467,7 +522,11 @@ def prepare_jobs(jobs: pd.DataFrame, ctx: Context) -> PreparedJobs:
     given = np.array([bool(c) for c in codes], dtype=bool)
     if ctx.coder is not None and not given.all():
         todo = [i for i, c in enumerate(codes) if not c]
-        predicted = predict_codes(ctx.coder, [clean_job_title(jobs["title"].iat[i]) for i in todo])
+        predicted = code_jobs(
+            ctx.coder,
+            [clean_job_title(jobs["title"].iat[i]) for i in todo],
+            [descriptions[i] for i in todo],
+        )
         for i, c in zip(todo, predicted, strict=True):
             codes[i] = str(c or "")
     occ_names = [ctx.occupation_names.get(c, "") for c in codes]
@@ -786,6 +845,7 @@ __all__ = [
     "best_hierarchy_similarity",
     "clause_years",
     "code_match_level",
+    "code_jobs",
     "code_texts",
     "hierarchy_similarity",
     "order_trades",

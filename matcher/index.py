@@ -13,10 +13,18 @@ on their 64 main directions. A query then scores every kept row with the coarse 
 and the exact lexical part, takes a shortlist of the best, and scores only those exactly.
 Rows are removed by tombstone and compacted in bulk, so that jobs that close or fill vanish
 from results at once.
+
+Storage is by column, each column a buffer with room to grow, so that appending a row costs
+the row, not the index (a million workers are ~40 columns of a million values each). An
+index can also start from a snapshot on disk (:mod:`matcher.snapshot`): its buffers are then
+copy-on-write maps of the snapshot's files, shared by every process of a host through the page
+cache, and what a process changes afterwards (appended rows, tombstones) lives in its own
+pages only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import fields, is_dataclass
 from typing import Any
 
@@ -25,24 +33,279 @@ import pandas as pd
 import scipy.sparse as sp
 
 from matcher.features import PreparedJobs, PreparedWorkers
+from matcher.rules import JobRuleArrays, WorkerRuleArrays
 
 Prepared = PreparedJobs | PreparedWorkers
 
+_INT32_MAX = np.iinfo(np.int32).max
 
-def _append_rows(buffer: np.ndarray, n: int, rows: np.ndarray) -> np.ndarray:
-    """Write ``rows`` after the first ``n`` rows of ``buffer``; a full buffer is replaced by one
-    with an eighth more room, so that appending costs the rows written, not the buffer."""
-    m = rows.shape[0]
-    if buffer.shape[0] < n + m or buffer.shape[1:] != rows.shape[1:]:
-        if n and buffer.shape[1:] != rows.shape[1:]:
+
+class Rows:
+    """The first ``n`` rows of ``buf``: an array that grows along its first axis.
+
+    A full buffer is replaced by one with an eighth more room, so that appending costs the
+    rows written, not the buffer. ``buf`` may be a copy-on-write map of a snapshot file with
+    spare rows at its end (:mod:`matcher.snapshot`): appends then write into those rows, and
+    only the pages written become private to the process.
+    """
+
+    __slots__ = ("buf", "n")
+
+    def __init__(self, buf: np.ndarray, n: int | None = None) -> None:
+        self.buf = buf
+        self.n = int(buf.shape[0] if n is None else n)
+
+    @classmethod
+    def empty(cls, dtype: Any, width: tuple[int, ...] = ()) -> Rows:
+        return cls(np.empty((0, *width), dtype=dtype), 0)
+
+    def view(self) -> np.ndarray:
+        return self.buf[: self.n]
+
+    def append(self, rows: Any) -> None:
+        n = self.n
+        if n == 0 and not isinstance(rows, np.ndarray):
+            rows = np.asarray(rows)
+        if n == 0 and (rows.dtype != self.buf.dtype or rows.shape[1:] != self.buf.shape[1:]):
+            # The first rows decide the dtype and width (an empty table gives no hint).
+            self.buf = np.empty((0, *rows.shape[1:]), dtype=rows.dtype)
+        rows = np.asarray(rows, dtype=self.buf.dtype)
+        m = rows.shape[0]
+        if rows.shape[1:] != self.buf.shape[1:]:
             raise ValueError(
-                f"rows of width {rows.shape[1:]} do not fit rows of {buffer.shape[1:]}"
+                f"rows of width {rows.shape[1:]} do not fit rows of {self.buf.shape[1:]}"
             )
-        grown = np.empty((max(n + m, (n + m) * 9 // 8 + 256), *rows.shape[1:]), dtype=buffer.dtype)
-        grown[:n] = buffer[:n]
-        buffer = grown
-    buffer[n : n + m] = rows
-    return buffer
+        if self.buf.shape[0] < n + m or not self.buf.flags.writeable:
+            grown = np.empty((max(n + m, (n + m) * 9 // 8 + 256), *rows.shape[1:]), self.buf.dtype)
+            grown[:n] = self.buf[:n]
+            self.buf = grown
+        self.buf[n : n + m] = rows
+        self.n = n + m
+
+    def take(self, rows: np.ndarray) -> Rows:
+        return Rows(np.ascontiguousarray(self.buf[: self.n][rows]))
+
+
+def _object_array(values: Any) -> np.ndarray:
+    """A 1-D object array of ``values`` (tuples stay elements, not rows)."""
+    if isinstance(values, np.ndarray) and values.dtype == object and values.ndim == 1:
+        return values
+    values = list(values)
+    out = np.empty(len(values), dtype=object)
+    for k, v in enumerate(values):
+        out[k] = v
+    return out
+
+
+class ObjectColumn:
+    """A column of Python values (``str``, tuples of ``str``, or anything else).
+
+    Rows come from a *base* stored as UTF-8 bytes with offsets (a snapshot's memory-mapped
+    arrays, decoded only for the rows read), followed by rows appended since, kept as Python
+    objects. Indexing mimics a 1-D object array: an int gives one value, an index array or mask
+    an object array.
+    """
+
+    #: How a base stores its values: ``str``, ``tuple`` (of ``str``), or ``None`` (no base).
+    kind: str | None
+
+    def __init__(self, base: dict[str, np.ndarray] | None = None, kind: str | None = None):
+        self.kind = kind if base is not None else None
+        self._base = base or {}
+        if base is None:
+            self.n_base = 0
+        elif kind == "str":
+            self.n_base = int(base["offsets"].shape[0]) - 1
+        elif kind == "tuple":
+            self.n_base = int(base["rows"].shape[0]) - 1
+        else:
+            raise ValueError(f"object column kind {kind!r} is not one of 'str', 'tuple'")
+        self._tail = Rows.empty(object)
+
+    def __len__(self) -> int:
+        return self.n_base + self._tail.n
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(object)
+
+    @property
+    def shape(self) -> tuple[int]:
+        return (len(self),)
+
+    def _text(self, k: int) -> str:
+        off = self._base["offsets"]
+        return bytes(self._base["values"][off[k] : off[k + 1]]).decode("utf-8")
+
+    def _base_item(self, i: int) -> Any:
+        if self.kind == "str":
+            none = self._base.get("none")
+            if none is not None and none[i]:
+                return None
+            return self._text(i)
+        rows = self._base["rows"]
+        return tuple(self._text(k) for k in range(int(rows[i]), int(rows[i + 1])))
+
+    def __getitem__(self, key: Any) -> Any:
+        n = len(self)
+        if isinstance(key, int | np.integer):
+            i = int(key) + (n if key < 0 else 0)
+            if not 0 <= i < n:
+                raise IndexError(f"index {int(key)} is out of bounds for {n} rows")
+            return self._base_item(i) if i < self.n_base else self._tail.buf[i - self.n_base]
+        if isinstance(key, slice):
+            rows = np.arange(n)[key]
+        else:
+            rows = np.asarray(key)
+            if rows.dtype == bool:
+                rows = np.flatnonzero(rows)
+            rows = rows.astype(np.int64, copy=False)
+            if len(rows) and (rows.min() < -n or rows.max() >= n):
+                raise IndexError(f"an index is out of bounds for {n} rows")
+            rows = np.where(rows < 0, rows + n, rows)
+        if not self.n_base:
+            return self._tail.buf[rows]
+        out = np.empty(len(rows), dtype=object)
+        in_base = rows < self.n_base
+        for k in np.flatnonzero(in_base).tolist():
+            out[k] = self._base_item(int(rows[k]))
+        if not in_base.all():
+            out[~in_base] = self._tail.buf[rows[~in_base] - self.n_base]
+        return out
+
+    def __iter__(self) -> Iterator[Any]:
+        for i in range(len(self)):
+            yield self[i]
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        out = self[np.arange(len(self))]
+        return out if dtype is None else out.astype(dtype)
+
+    def tolist(self) -> list[Any]:
+        return list(self)
+
+    def append(self, values: Any) -> None:
+        self._tail.append(_object_array(values))
+
+
+def encode_objects(values: Any) -> tuple[str, dict[str, np.ndarray]] | None:
+    """The arrays an :class:`ObjectColumn` base reads ``values`` from, and their kind; None when
+    the values are neither all ``str`` (or None) nor all tuples of ``str``."""
+    values = list(values)
+    if all(v is None or isinstance(v, str) for v in values):
+        blobs = [b"" if v is None else v.encode("utf-8") for v in values]
+        out = _blob_arrays(blobs)
+        none = np.fromiter((v is None for v in values), dtype=bool, count=len(values))
+        if none.any():
+            out["none"] = none
+        return "str", out
+    if all(isinstance(v, tuple) and all(isinstance(s, str) for s in v) for v in values):
+        blobs = [s.encode("utf-8") for v in values for s in v]
+        out = _blob_arrays(blobs)
+        out["rows"] = np.concatenate([[0], np.cumsum([len(v) for v in values])]).astype(np.int64)
+        return "tuple", out
+    return None
+
+
+def _blob_arrays(blobs: list[bytes]) -> dict[str, np.ndarray]:
+    lengths = np.fromiter((len(b) for b in blobs), dtype=np.int64, count=len(blobs))
+    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return {"offsets": offsets, "values": np.frombuffer(b"".join(blobs), dtype=np.uint8)}
+
+
+class GrowingCSR:
+    """CSR rows in three growing buffers (``data``, ``indices``, ``indptr``).
+
+    Appending writes the new rows after the old ones; :meth:`matrix` wraps the buffers'
+    filled parts in a ``csr_matrix`` without copying them.
+    """
+
+    __slots__ = ("data", "indices", "indptr", "width")
+
+    def __init__(
+        self,
+        data: Rows | None = None,
+        indices: Rows | None = None,
+        indptr: Rows | None = None,
+        width: int = 0,
+    ) -> None:
+        self.data = data if data is not None else Rows.empty(np.float32)
+        self.indices = indices if indices is not None else Rows.empty(np.int32)
+        self.indptr = indptr if indptr is not None else Rows(np.zeros(1, dtype=np.int32))
+        self.width = int(width)
+
+    @classmethod
+    def of(cls, m: sp.spmatrix) -> GrowingCSR:
+        out = cls(Rows.empty(m.dtype))
+        out.append(m)
+        return out
+
+    @property
+    def n_rows(self) -> int:
+        return self.indptr.n - 1
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indptr.buf[self.indptr.n - 1])
+
+    def append(self, m: sp.spmatrix) -> None:
+        m = m.tocsr()
+        nnz, start = int(m.nnz), self.nnz
+        if self.indices.buf.dtype == np.int32 and (
+            start + nnz > _INT32_MAX or max(self.width, m.shape[1]) > _INT32_MAX
+        ):
+            # Past 2**31 entries both index arrays widen (scipy wants them of one dtype).
+            self.indices = Rows(self.indices.view().astype(np.int64))
+            self.indptr = Rows(self.indptr.view().astype(np.int64))
+        if self.n_rows == 0 and self.data.buf.dtype != m.dtype:
+            self.data = Rows.empty(m.dtype)
+        self.data.append(m.data[:nnz])
+        self.indices.append(m.indices[:nnz])
+        self.indptr.append(m.indptr[1:].astype(np.int64) + start)
+        self.width = max(self.width, int(m.shape[1]))
+
+    def matrix(self, lo: int = 0, hi: int | None = None) -> sp.csr_matrix:
+        """Rows ``lo:hi`` as a CSR matrix (rows from 0 share the buffers)."""
+        hi = self.n_rows if hi is None else hi
+        indptr = self.indptr.buf[lo : hi + 1]
+        p0, p1 = int(indptr[0]), int(indptr[-1])
+        if p0:
+            indptr = indptr - p0
+        return sp.csr_matrix(
+            (self.data.buf[p0:p1], self.indices.buf[p0:p1], indptr), shape=(hi - lo, self.width)
+        )
+
+
+class _IndexedJobs(PreparedJobs):
+    """The prepared jobs of an index: columns read from its buffers (the frame on demand)."""
+
+    frame = property(lambda self: _frame_of(self.columns))  # type: ignore[assignment]
+
+
+class _IndexedWorkers(PreparedWorkers):
+    """The prepared workers of an index: columns read from its buffers (the frame on demand)."""
+
+    frame = property(lambda self: _frame_of(self.columns))  # type: ignore[assignment]
+
+
+def _frame_of(columns: dict[str, Any]) -> pd.DataFrame:
+    return pd.DataFrame({c: np.asarray(v) for c, v in columns.items()})
+
+
+def plain_prepared(p: Prepared) -> Prepared:
+    """A prepared table that owns plain pandas/numpy storage (an index's view materialised)."""
+    if type(p) in (PreparedJobs, PreparedWorkers):
+        return p
+    base = PreparedJobs if isinstance(p, PreparedJobs) else PreparedWorkers
+    rules = type(p.rules)(
+        **{
+            f.name: (v.copy() if sp.issparse(v) else np.array(v))
+            for f in fields(p.rules)
+            for v in [getattr(p.rules, f.name)]
+        }
+    )
+    return base(frame=p.frame, rules=rules, texts=list(p.texts))  # type: ignore[arg-type]
 
 
 def _vstack_padded(blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
@@ -85,12 +348,39 @@ def _take_value(a: Any, rows: np.ndarray) -> Any:
 
 def concat_prepared(a: Prepared, b: Prepared) -> Prepared:
     """Rows of ``a`` followed by rows of ``b``."""
-    return _concat_value(a, b)
+    return _concat_value(plain_prepared(a), plain_prepared(b))
 
 
 def take_prepared(a: Prepared, rows: np.ndarray) -> Prepared:
     """The given rows of ``a``, renumbered from 0."""
-    return _take_value(a, np.asarray(rows, dtype=np.int64))
+    return _take_value(plain_prepared(a), np.asarray(rows, dtype=np.int64))
+
+
+Column = Rows | ObjectColumn
+
+
+def _column_of(values: Any) -> Column:
+    values = np.asarray(values) if not isinstance(values, np.ndarray) else values
+    if values.dtype == object:
+        col = ObjectColumn()
+        col.append(values)
+        return col
+    return Rows(np.array(values))
+
+
+def _append_column(col: Column, values: Any) -> None:
+    if isinstance(col, ObjectColumn):
+        col.append(values)
+    else:
+        col.append(np.asarray(values))
+
+
+def _take_column(col: Column, rows: np.ndarray) -> Column:
+    if isinstance(col, Rows):
+        return col.take(rows)
+    out = ObjectColumn()
+    out.append(col[rows])
+    return out
 
 
 class ItemIndex:
@@ -103,177 +393,434 @@ class ItemIndex:
     """
 
     #: Rows appended since the lexical CSC copy was built that are scored from their CSR rows
-    #: before both are merged (and the CSC copy rebuilt): at least this many, or 2 % of the index.
+    #: before the CSC copy is rebuilt to cover them: at least this many, or 2 % of the index.
     TAIL_ROWS = 2048
 
     def __init__(self, id_column: str) -> None:
         self.id_column = id_column
-        self.prepared: Prepared | None = None
-        self.active = np.zeros(0, dtype=bool)
-        self.ids = np.zeros(0, dtype=np.int64)
+        self._init_storage()
+
+    def _init_storage(self) -> None:
+        # Columns of the prepared table (frame columns in their order, rule arrays, texts).
+        self._cols: dict[str, Column] | None = None
+        self._rules: dict[str, Rows | GrowingCSR] = {}
+        self._rules_type: type = JobRuleArrays if self.id_column == "job_id" else WorkerRuleArrays
+        self._texts = ObjectColumn()
+        self._version = 0
+        self._view: Prepared | None = None
+        self._view_version = -1
+        self._ids = Rows.empty(np.int64)
+        self._active = Rows.empty(bool)
+        #: Rows by id for rows added in this process (all rows of an index built here).
         self._row_of: dict[int, int] = {}
-        # Dense rows live in buffers with room to grow: appending one row must not copy the
-        # whole index (a gigabyte for a million workers) in every service process.
-        self._emb = np.zeros((0, 0), dtype=np.float32)
-        self._coarse: np.ndarray | None = None
+        # Rows by id for the rows of a snapshot: its ids sorted, and their rows.
+        self._base_keys = np.zeros(0, dtype=np.int64)
+        self._base_rows = np.zeros(0, dtype=np.int64)
+        #: Rows that came from a snapshot (``0`` for an index built in this process).
+        self.n_base = 0
+        self._emb = Rows.empty(np.float32, (0,))
+        self._coarse: Rows | None = None
         #: Projection of the coarse copy (see :meth:`build_coarse`).
         self.projection: np.ndarray | None = None
-        # TF-IDF rows: the main CSR block (with its CSC copy, built on demand) and the rows
-        # appended after it, merged into it once they grow past TAIL_ROWS.
-        self._lexical = sp.csr_matrix((0, 0), dtype=np.float32)
-        self._lex_tail: sp.csr_matrix | None = None
-        self._lexical_csc: sp.csc_matrix | None = None
+        self._lex = GrowingCSR()
+        # CSC copies of the lexical rows for scoring by posting list: rows 0..n of the main
+        # copy (a snapshot's file map, never rebuilt in a process, or one built here), then
+        # for a snapshot the rows appended since (built here); rows after both are scored
+        # from their CSR rows.
+        self._csc_main: sp.csc_matrix | None = None
+        self._csc_main_frozen = False
+        self._csc_over: tuple[int, int, sp.csc_matrix] | None = None
 
     # -- storage --------------------------------------------------------------------------
 
     @property
+    def prepared(self) -> Prepared | None:
+        """The prepared table of every row (read-only views of the index's columns)."""
+        if self._cols is None:
+            return None
+        if self._view_version != self._version:
+            cls = _IndexedJobs if self.id_column == "job_id" else _IndexedWorkers
+            view = object.__new__(cls)
+            view.__dict__["columns"] = {
+                c: col.view() if isinstance(col, Rows) else col for c, col in self._cols.items()
+            }
+            view.__dict__["rules"] = self._rules_type(
+                **{
+                    f: r.view() if isinstance(r, Rows) else r.matrix()
+                    for f, r in self._rules.items()
+                }
+            )
+            view.__dict__["texts"] = self._texts
+            self._view, self._view_version = view, self._version
+        return self._view
+
+    @property
+    def active(self) -> np.ndarray:
+        """False for tombstoned rows (writable view: ``active[row] = False`` removes a row)."""
+        return self._active.view()
+
+    @active.setter
+    def active(self, value: np.ndarray) -> None:
+        self._active = Rows(np.array(value, dtype=bool))
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self._ids.view()
+
+    @ids.setter
+    def ids(self, value: np.ndarray) -> None:
+        self._ids = Rows(np.array(value, dtype=np.int64))
+
+    @property
     def embeddings(self) -> np.ndarray:
         """L2-normalised float32 embeddings, one row per index row."""
-        return self._emb[: self.n_rows]
+        return self._emb.buf[: self.n_rows]
 
     @embeddings.setter
     def embeddings(self, value: np.ndarray) -> None:
-        self._emb = np.ascontiguousarray(value, dtype=np.float32)
+        self._emb = Rows(np.ascontiguousarray(value, dtype=np.float32))
 
     @property
     def coarse(self) -> np.ndarray | None:
         """The coarse copy (``embeddings @ projection``), or None."""
-        return None if self._coarse is None else self._coarse[: self.n_rows]
+        return None if self._coarse is None else self._coarse.buf[: self.n_rows]
 
     @coarse.setter
     def coarse(self, value: np.ndarray | None) -> None:
-        self._coarse = None if value is None else np.ascontiguousarray(value, dtype=np.float32)
+        self._coarse = None if value is None else Rows(np.ascontiguousarray(value, np.float32))
 
     @property
     def lexical(self) -> sp.csr_matrix:
-        """The TF-IDF rows as one CSR matrix (merges rows appended since the last merge)."""
-        self._merge_tail()
-        return self._lexical
+        """The TF-IDF rows as one CSR matrix (shares the index's buffers: no copy)."""
+        return self._lex.matrix()
 
     @lexical.setter
     def lexical(self, value: sp.spmatrix) -> None:
-        self._lexical = value.tocsr().astype(np.float32)
-        self._lex_tail = None
-        self._lexical_csc = None
+        self._lex = GrowingCSR.of(value.tocsr().astype(np.float32))
+        self._csc_main, self._csc_main_frozen, self._csc_over = None, False, None
 
     def lexical_row(self, row: int) -> sp.csr_matrix:
-        """One TF-IDF row (1 × vocabulary), without merging appended rows."""
-        n_main = self._lexical.shape[0]
-        if row < n_main or self._lex_tail is None:
-            return self._lexical[row]
-        return self._lex_tail[row - n_main]
+        """One TF-IDF row (1 × vocabulary)."""
+        return self._lex.matrix(int(row), int(row) + 1)
 
-    def _merge_tail(self) -> None:
-        if self._lex_tail is not None:
-            self._lexical = _vstack_padded([self._lexical, self._lex_tail])
-            self._lex_tail = None
-            self._lexical_csc = None
+    @property
+    def overlay_rows(self) -> int:
+        """Rows appended since the snapshot this index started from (all rows if none)."""
+        return self.n_rows - self.n_base
 
     def __getstate__(self) -> dict[str, Any]:
-        # Buffers are saved without their spare room, and the CSC copy (a cache) not at all.
-        state = dict(self.__dict__)
-        if "_emb" in state:
-            state["_emb"] = self.embeddings
-            state["_coarse"] = self.coarse
-        state["_lexical_csc"] = None
-        return state
+        # Pickled as plain arrays: no spare room, no file maps, no CSC copy (a cache).
+        prepared = self.prepared
+        return {
+            "format": 3,
+            "id_column": self.id_column,
+            "prepared": None if prepared is None else plain_prepared(prepared),
+            "embeddings": np.array(self.embeddings),
+            "coarse": None if self.coarse is None else np.array(self.coarse),
+            "projection": self.projection,
+            "lexical": self.lexical.copy(),
+            "ids": np.array(self.ids),
+            "active": np.array(self.active),
+        }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # Indexes pickled in model format 1 kept plain attributes and an inverted file.
         state = dict(state)
-        if "embeddings" in state:
-            state["_emb"] = np.ascontiguousarray(state.pop("embeddings"), dtype=np.float32)
-        if "lexical" in state:
-            state["_lexical"] = state.pop("lexical")
-        state.pop("ivf", None)
-        state.setdefault("_coarse", None)
-        state.setdefault("projection", None)
-        state.setdefault("_lex_tail", None)
-        self.__dict__.update(state)
+        self.id_column = state["id_column"]
+        self._init_storage()
+        if state.get("format") != 3:
+            # Indexes of model folders before format 3 are never read (those are refused).
+            raise ValueError(f"index state of format {state.get('format')!r}; expected 3")
+        self._load_plain(state)
+
+    def _load_plain(self, state: dict[str, Any]) -> None:
+        if state["prepared"] is None:
+            return
+        self._start_columns(state["prepared"])
+        self._append_prepared(state["prepared"])
+        self.embeddings = state["embeddings"]
+        self.coarse = state.get("coarse")
+        self.projection = state.get("projection")
+        self.lexical = state["lexical"]
+        self.ids = state["ids"]
+        self.active = state["active"]
+        self._row_of = {int(i): r for r, i in enumerate(self.ids.tolist()) if bool(self.active[r])}
 
     # -- size -----------------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return int(self.active.sum())
+        return int(np.count_nonzero(self.active))
 
     @property
     def n_rows(self) -> int:
-        return int(self.ids.shape[0])
+        return self._ids.n
+
+    def _lookup(self, item_id: int) -> int | None:
+        row = self._row_of.get(item_id)
+        if row is not None or not len(self._base_keys):
+            return row
+        pos = int(np.searchsorted(self._base_keys, item_id))
+        if pos < len(self._base_keys) and int(self._base_keys[pos]) == item_id:
+            row = int(self._base_rows[pos])
+            if self._active.buf[row]:
+                return row
+        return None
 
     def __contains__(self, item_id: object) -> bool:
-        return int(item_id) in self._row_of  # type: ignore[arg-type]
+        try:
+            return self._lookup(int(item_id)) is not None  # type: ignore[call-overload]
+        except (TypeError, ValueError):
+            return False
 
     def row_of(self, item_id: int) -> int:
         """The row of an indexed id; ``KeyError`` naming the id when absent."""
         try:
-            return self._row_of[int(item_id)]
-        except (KeyError, TypeError, ValueError):
-            raise KeyError(f"{self.id_column} {item_id!r} is not indexed") from None
+            row = self._lookup(int(item_id))
+        except (TypeError, ValueError):
+            row = None
+        if row is None:
+            raise KeyError(f"{self.id_column} {item_id!r} is not indexed")
+        return row
 
     def active_ids(self) -> np.ndarray:
         return self.ids[self.active]
 
     # -- changes --------------------------------------------------------------------------
 
+    def _start_columns(self, prepared: Prepared) -> None:
+        self._cols = {c: _column_of(v[:0]) for c, v in prepared.columns.items()}
+        self._rules = {}
+        for f in fields(prepared.rules):
+            v = getattr(prepared.rules, f.name)
+            self._rules[f.name] = (
+                GrowingCSR(Rows.empty(v.dtype)) if sp.issparse(v) else Rows.empty(v.dtype)
+            )
+        self._rules_type = type(prepared.rules)
+
+    def _append_prepared(self, prepared: Prepared) -> None:
+        assert self._cols is not None
+        cols = prepared.columns
+        if set(cols) != set(self._cols):
+            raise ValueError(
+                f"prepared columns {sorted(cols)} differ from the index's {sorted(self._cols)}"
+            )
+        for c, col in self._cols.items():
+            _append_column(col, cols[c])
+        for f, r in self._rules.items():
+            r.append(getattr(prepared.rules, f))
+        self._texts.append(prepared.texts)
+        self._version += 1
+
     def add(self, prepared: Prepared, embeddings: np.ndarray, lexical: sp.csr_matrix) -> None:
         """Append rows; an id already present is replaced (its old row is tombstoned)."""
-        new_ids = prepared.frame[self.id_column].to_numpy(dtype=np.int64)
-        if len(set(new_ids.tolist())) != len(new_ids):
+        new_ids = np.asarray(prepared.columns[self.id_column], dtype=np.int64)
+        if len(np.unique(new_ids)) != len(new_ids):
             dup = pd.Series(new_ids)[pd.Series(new_ids).duplicated()].iloc[0]
             raise ValueError(f"{self.id_column} {int(dup)} appears twice in the rows to add")
-        self.remove([i for i in new_ids.tolist() if i in self._row_of])
+        self.remove([i for i in new_ids.tolist() if i in self])
         start = self.n_rows
         embeddings = np.asarray(embeddings, dtype=np.float32)
-        lexical = lexical.tocsr().astype(np.float32)
-        if self.prepared is None:
-            self.prepared = prepared
-            self.embeddings = embeddings
-            self.lexical = lexical
-        else:
-            self.prepared = concat_prepared(self.prepared, prepared)
-            self._emb = _append_rows(self._emb, start, embeddings)
-            tail = lexical if self._lex_tail is None else _vstack_padded([self._lex_tail, lexical])
-            self._lex_tail = tail
-            if tail.shape[0] > max(self.TAIL_ROWS, 0.02 * self._lexical.shape[0]):
-                self._merge_tail()
+        if self._cols is None:
+            self._start_columns(prepared)
+        self._append_prepared(prepared)
+        self._emb.append(embeddings)
+        self._lex.append(lexical.tocsr().astype(np.float32))
         if self.projection is not None:
             extra = self._project(embeddings)
-            self._coarse = (
-                extra if self._coarse is None else _append_rows(self._coarse, start, extra)
-            )
-        self.ids = np.concatenate([self.ids, new_ids])
-        self.active = np.concatenate([self.active, np.ones(len(new_ids), dtype=bool)])
+            if self._coarse is None:
+                self._coarse = Rows(extra)
+            else:
+                self._coarse.append(extra)
+        self._ids.append(new_ids)
+        self._active.append(np.ones(len(new_ids), dtype=bool))
         for k, i in enumerate(new_ids.tolist()):
             self._row_of[i] = start + k
 
     def remove(self, ids: list[int] | np.ndarray) -> list[int]:
         """Tombstone rows by id; returns the ids that were not indexed."""
         missing: list[int] = []
+        active = self.active
         for i in ids:
-            row = self._row_of.pop(int(i), None)
+            row = self._lookup(int(i))
             if row is None:
                 missing.append(int(i))
             else:
-                self.active[row] = False
+                self._row_of.pop(int(i), None)
+                active[row] = False
         dead = self.n_rows - len(self)
-        if dead > 1000 and dead > 0.2 * self.n_rows:
+        # An index on a snapshot is compacted by the next snapshot (compacting here would
+        # copy the shared base into this process).
+        if not self.n_base and dead > 1000 and dead > 0.2 * self.n_rows:
             self.compact()
         return missing
 
     def compact(self) -> None:
         """Drop tombstoned rows for good (renumbers rows)."""
-        if self.prepared is None or self.active.all():
+        if self._cols is None or self.active.all():
             return
         keep = np.flatnonzero(self.active)
-        self.prepared = take_prepared(self.prepared, keep)
-        # The buffers' views are sized by ``ids``: take from them before ``ids`` shrinks.
-        self.embeddings = self.embeddings[keep]
         coarse = self.coarse
+        lexical = self.lexical[keep]
+        self._cols = {c: _take_column(col, keep) for c, col in self._cols.items()}
+        self._rules = {
+            f: r.take(keep) if isinstance(r, Rows) else GrowingCSR.of(r.matrix()[keep])
+            for f, r in self._rules.items()
+        }
+        texts = ObjectColumn()
+        texts.append(self._texts[keep])
+        self._texts = texts
+        self.embeddings = self.embeddings[keep]
         self.coarse = None if coarse is None else coarse[keep]
-        self.lexical = self.lexical[keep]
+        self.lexical = lexical
         self.ids = self.ids[keep]
         self.active = np.ones(len(keep), dtype=bool)
         self._row_of = {int(i): r for r, i in enumerate(self.ids.tolist())}
+        self._base_keys = np.zeros(0, dtype=np.int64)
+        self._base_rows = np.zeros(0, dtype=np.int64)
+        self.n_base = 0
+        self._version += 1
+
+    # -- snapshots ------------------------------------------------------------------------
+
+    def snapshot_arrays(self) -> Iterator[tuple[str, np.ndarray, bool]]:
+        """The active rows as named arrays for :mod:`matcher.snapshot`, one at a time.
+
+        Yields ``(name, array, grows)``: arrays that ``grows`` get spare rows in the snapshot,
+        so that a process on it appends into its own copy-on-write pages. Object columns become
+        UTF-8 bytes with offsets (see :class:`ObjectColumn`); a column whose values are
+        neither ``str`` nor tuples of ``str`` raises ``TypeError`` naming it.
+        """
+        n = self.n_rows
+        keep = None if self.active.all() else np.flatnonzero(self.active)
+
+        def rows(a: np.ndarray) -> np.ndarray:
+            return np.ascontiguousarray(a[:n] if keep is None else a[keep])
+
+        def csr(m: sp.csr_matrix) -> sp.csr_matrix:
+            return m if keep is None else m[keep]
+
+        ids = rows(self.ids)
+        yield "ids", ids, True
+        yield "active", np.ones(len(ids), dtype=bool), True
+        order = np.argsort(ids, kind="stable")
+        yield "lookup.keys", ids[order], False
+        yield "lookup.rows", order.astype(np.int64), False
+        yield "embeddings", rows(self._emb.buf), True
+        if self._coarse is not None and self.projection is not None:
+            yield "coarse", rows(self._coarse.buf), True
+            yield "projection", self.projection, False
+        lexical = csr(self.lexical)
+        for part in ("data", "indices", "indptr"):
+            yield f"lexical.{part}", getattr(lexical, part), True
+        csc = lexical.tocsc()
+        for part in ("data", "indices", "indptr"):
+            yield f"lexical_csc.{part}", getattr(csc, part), False
+        del csc
+        assert self._cols is not None
+        for c, col in self._cols.items():
+            if isinstance(col, Rows):
+                yield f"col.{c}", rows(col.buf), True
+            else:
+                yield from self._object_arrays(f"col.{c}", col, keep)
+        for f, r in self._rules.items():
+            if isinstance(r, Rows):
+                yield f"rules.{f}", rows(r.buf), True
+            else:
+                m = csr(r.matrix())
+                for part in ("data", "indices", "indptr"):
+                    yield f"rules.{f}.{part}", getattr(m, part), True
+        yield from self._object_arrays("texts", self._texts, keep)
+
+    @staticmethod
+    def _object_arrays(
+        name: str, col: ObjectColumn, keep: np.ndarray | None
+    ) -> Iterator[tuple[str, np.ndarray, bool]]:
+        values = col if keep is None else col[keep]
+        encoded = encode_objects(values)
+        if encoded is None:
+            raise TypeError(f"column {name!r} holds values other than str or tuples of str")
+        kind, arrays = encoded
+        yield f"{name}.kind.{kind}", np.zeros(0, dtype=np.int8), False
+        for part, a in arrays.items():
+            yield f"{name}.{part}", a, False
+
+    def snapshot_meta(self) -> dict[str, Any]:
+        """What :meth:`from_snapshot` needs besides the arrays."""
+        assert self._cols is not None
+        return {
+            "id_column": self.id_column,
+            "n_rows": len(self),
+            "columns": list(self._cols),
+            "rules": {
+                f: "csr" if isinstance(r, GrowingCSR) else "array" for f, r in self._rules.items()
+            },
+            "lexical_width": int(self._lex.width),
+            "rule_widths": {
+                f: int(r.width) for f, r in self._rules.items() if isinstance(r, GrowingCSR)
+            },
+            "coarse": self._coarse is not None and self.projection is not None,
+        }
+
+    @classmethod
+    def from_snapshot(cls, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> ItemIndex:
+        """An index on a snapshot's arrays (file maps): nothing is copied.
+
+        ``arrays`` maps the names of :meth:`snapshot_arrays` to arrays whose growing ones may
+        be longer than ``meta["n_rows"]`` (their spare room).
+        """
+        out = cls(meta["id_column"])
+        n = int(meta["n_rows"])
+
+        def grow(name: str, rows: int = n) -> Rows:
+            return Rows(arrays[name], rows)
+
+        def objects(name: str) -> ObjectColumn:
+            kind = next(k.rsplit(".", 1)[1] for k in arrays if k.startswith(f"{name}.kind."))
+            parts = ("offsets", "values", "rows", "none")
+            return ObjectColumn(
+                {p: arrays[f"{name}.{p}"] for p in parts if f"{name}.{p}" in arrays}, kind
+            )
+
+        def csr(name: str, width: int) -> GrowingCSR:
+            nnz = int(arrays[f"{name}.indptr"][n])
+            return GrowingCSR(
+                grow(f"{name}.data", nnz),
+                grow(f"{name}.indices", nnz),
+                grow(f"{name}.indptr", n + 1),
+                width,
+            )
+
+        out._ids = grow("ids")
+        out._active = grow("active")
+        out._base_keys = arrays["lookup.keys"]
+        out._base_rows = arrays["lookup.rows"]
+        out.n_base = n
+        out._emb = grow("embeddings")
+        if meta.get("coarse"):
+            out._coarse = grow("coarse")
+            out.projection = arrays["projection"]
+        out._lex = csr("lexical", int(meta["lexical_width"]))
+        out._csc_main = sp.csc_matrix(
+            (
+                arrays["lexical_csc.data"],
+                arrays["lexical_csc.indices"],
+                arrays["lexical_csc.indptr"],
+            ),
+            shape=(n, int(meta["lexical_width"])),
+        )
+        out._csc_main_frozen = True
+        out._cols = {}
+        for c in meta["columns"]:
+            out._cols[c] = grow(f"col.{c}") if f"col.{c}" in arrays else objects(f"col.{c}")
+        out._rules = {
+            f: grow(f"rules.{f}")
+            if kind == "array"
+            else csr(f"rules.{f}", int(meta["rule_widths"][f]))
+            for f, kind in meta["rules"].items()
+        }
+        out._rules_type = JobRuleArrays if out.id_column == "job_id" else WorkerRuleArrays
+        out._texts = objects("texts")
+        out._version += 1
+        return out
 
     # -- approximate index ------------------------------------------------------------------
 
@@ -305,31 +852,47 @@ class ItemIndex:
 
     # -- search ---------------------------------------------------------------------------
 
+    def _csc_parts(self) -> tuple[list[tuple[int, sp.csc_matrix]], int]:
+        """CSC copies with their first rows, and the first row scored from CSR rows."""
+        n = self.n_rows
+        covered = 0 if self._csc_main is None else self._csc_main.shape[0]
+        if self._csc_over is not None:
+            covered = self._csc_over[1]
+        if n - covered > max(self.TAIL_ROWS, 0.02 * n) or (self._csc_main is None and n):
+            if self._csc_main_frozen and self._csc_main is not None:
+                lo = self._csc_main.shape[0]
+                self._csc_over = (lo, n, self._lex.matrix(lo, n).tocsc())
+            else:
+                self._csc_main = self._lex.matrix().tocsc()
+            covered = n
+        parts = [] if self._csc_main is None else [(0, self._csc_main)]
+        if self._csc_over is not None:
+            parts.append((self._csc_over[0], self._csc_over[2]))
+        return parts, covered
+
     def lexical_scores(self, query: sp.csr_matrix) -> np.ndarray:
         """Cosine of one TF-IDF query row against every row.
 
-        The main block is read through its CSC copy (only the query's posting lists); rows
+        Rows covered by a CSC copy are read through it (only the query's posting lists); rows
         appended since are few and scored from their CSR rows.
         """
         query = query.tocsr()
         out = np.zeros(self.n_rows, dtype=np.float32)
-        width = self._lexical.shape[1]
-        inside = query.indices < width
-        cols = query.indices[inside]
+        cols = query.indices[: query.nnz]
+        vals = query.data[: query.nnz].astype(np.float32)
         if len(cols) == 0 or self.n_rows == 0:
             return out
-        vals = query.data[: len(query.indices)][inside].astype(np.float32)
-        n_main = self._lexical.shape[0]
-        if n_main:
-            if self._lexical_csc is None:
-                self._lexical_csc = self._lexical.tocsc()
-            out[:n_main] = self._lexical_csc[:, cols] @ vals
-        if self._lex_tail is not None:
-            tail = self._lex_tail
+        parts, covered = self._csc_parts()
+        for lo, csc in parts:
+            inside = cols < csc.shape[1]
+            if inside.any():
+                out[lo : lo + csc.shape[0]] = csc[:, cols[inside]] @ vals[inside]
+        if covered < self.n_rows:
+            tail = self._lex.matrix(covered)
             q = np.zeros(tail.shape[1], dtype=np.float32)
-            keep = cols < tail.shape[1]
-            q[cols[keep]] = vals[keep]
-            out[n_main:] = tail @ q
+            inside = cols < tail.shape[1]
+            q[cols[inside]] = vals[inside]
+            out[covered:] = tail @ q
         return out
 
     def search(
@@ -428,4 +991,14 @@ def top_k_rows(score: np.ndarray, k: int, rows: np.ndarray | None = None) -> np.
     return top[np.lexsort((row_of[top], -score[top]))]
 
 
-__all__ = ["ItemIndex", "concat_prepared", "take_prepared", "top_k_rows"]
+__all__ = [
+    "GrowingCSR",
+    "ItemIndex",
+    "ObjectColumn",
+    "Rows",
+    "concat_prepared",
+    "encode_objects",
+    "plain_prepared",
+    "take_prepared",
+    "top_k_rows",
+]

@@ -1,16 +1,24 @@
 """Model versions on disk: one folder per version, ``models/current`` names the one in service.
 
-A version folder holds
+A model version is everything learned, and nothing indexed. Its folder holds
 
-* ``engine.joblib`` — the :class:`~matcher.engine.MatchingEngine` (parameters, ranker, and,
-  unless ``include_index=False``, its fitted index);
+* ``engine.pkl.gz`` — the learned :class:`~matcher.engine.MatchingEngine`: its parameters, the
+  lexical vocabulary and idf weights (``vectorizer_``), the hard-rule context with the
+  occupation coder's state (``context_``), the ranker with its calibration, and a small
+  encoder (char n-grams) when it is not a sentence-transformers model. The candidate index is
+  data, not model: serving builds it from the database (``build_index``), so by default it is
+  not saved (``include_index=True`` keeps it, for round-trip tests and offline use);
 * ``encoder/`` — the sentence-transformers model saved with its own ``save()``, when the
   engine's encoder is one;
-* ``metadata.json`` — library versions, the data snapshot it was trained on (counts and a
-  hash), the git commit, the engine parameters and the evaluation figures.
+* ``metadata.json`` — the format, library versions, the data snapshot it was trained on
+  (counts and a hash), the git commit, the engine parameters, the size of the vocabulary and
+  the evaluation figures.
 
-joblib is pickle: load only folders this project wrote. :func:`load_model` checks the
-metadata first and refuses an artifact written by another scikit-learn or
+The engine is a gzip-compressed pickle (the C unpickler: joblib's pure-Python one took
+20 s for the 200,000-entry vocabulary, pickle takes well under one). Pickle runs code on
+load: load only folders this project wrote. :func:`load_model` checks the
+metadata first and refuses a folder of another format (format 2 left the vocabulary out and
+refitted it on live data at every boot) or written with another scikit-learn or
 sentence-transformers major.minor version, naming both. :func:`load_current` falls back to
 the previous version when the current one is missing or corrupt, so that a bad training
 run never takes the service down.
@@ -20,10 +28,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import gzip
 import hashlib
 import json
 import logging
 import os
+import pickle
 import platform
 import subprocess
 import sys
@@ -31,17 +41,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import pandas as pd
 
 log = logging.getLogger(__name__)
 
-#: 2: the approximate index is a coarse projection (``ann_dim``, ``ann_shortlist``) instead of
-#: an inverted file (``ann_probe_fraction``); format 1 engines are upgraded on load.
-FORMAT_VERSION = 2
-READABLE_FORMATS = (1, 2)
-ENGINE_FILE = "engine.joblib"
+#: 3: a version is everything learned — the vocabulary and the coder's context are saved with
+#: the ranker, and serving only indexes (format 2 refitted the vocabulary on live data at boot).
+FORMAT_VERSION = 3
+ENGINE_FILE = "engine.pkl.gz"
 ENCODER_DIR = "encoder"
 METADATA_FILE = "metadata.json"
 CURRENT_FILE = "current"
@@ -171,8 +179,11 @@ def save_model(
     Parameters
     ----------
     engine : MatchingEngine
-        Fitted or not; its ranker and parameters are kept. A fitted one keeps its index too
-        unless ``include_index=False`` (the service then fits it on the live tables).
+        Learned (:meth:`~matcher.engine.MatchingEngine.learn` or ``fit``): its parameters,
+        vocabulary, coder context, encoder and ranker are kept.
+    include_index : bool, default=True
+        Keep the candidate index an engine built too. Versions for serving are saved without
+        (``False``): the service builds the index from the database.
     folder : path
         The version folder, e.g. ``models/v20240601-120000``; it must not exist or be empty.
     metadata : mapping, optional
@@ -185,6 +196,11 @@ def save_model(
         The folder written.
     """
     folder = Path(folder)
+    if not getattr(engine, "is_learned", False):
+        raise ValueError(
+            "the engine has learned nothing (模型尚未学习); call learn() or fit() before "
+            "save_model: a model version is what was learned"
+        )
     if folder.exists() and any(folder.iterdir()):
         raise FileExistsError(
             f"model folder {str(folder)!r} exists and is not empty (模型目录已存在)"
@@ -204,17 +220,10 @@ def save_model(
         enc = fitted_encoder if fitted_encoder is not None else engine.encoder
         encoder_info = {"kind": "object", "name": getattr(enc, "name", type(enc).__name__)}
     if not include_index:
-        for attr in (
-            "jobs_index_",
-            "workers_index_",
-            "vectorizer_",
-            "context_",
-            "encoder_",
-            "as_of_",
-        ):
+        for attr in ("jobs_index_", "workers_index_", "as_of_", "dimension_"):
             if hasattr(to_save, attr):
                 delattr(to_save, attr)
-    joblib.dump({"format": FORMAT_VERSION, "engine": to_save}, folder / ENGINE_FILE, compress=3)
+    write_engine(folder / ENGINE_FILE, {"format": FORMAT_VERSION, "engine": to_save})
     meta: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "version": folder.name,
@@ -224,6 +233,11 @@ def save_model(
         "encoder": encoder_info,
         "params": _engine_params_summary(engine),
         "fitted_index": bool(include_index and hasattr(engine, "jobs_index_")),
+        "vocabulary": {
+            "ngrams": len(engine.vectorizer_.vocabulary_),
+            "ngram_range": list(engine.vectorizer_.ngram_range),
+        },
+        "coder": type(engine.context_.coder).__name__ if engine.context_.coder else None,
         "ranker": None,
     }
     ranker = getattr(engine, "ranker_", None) or engine.ranker
@@ -280,6 +294,31 @@ def check_versions(meta: Mapping[str, Any], folder: str | os.PathLike[str]) -> N
             )
 
 
+def write_engine(path: Path, payload: Mapping[str, Any]) -> None:
+    """Pickle ``payload`` to ``path`` (gzip), atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    with gzip.open(tmp, "wb", compresslevel=6) as f:
+        pickle.dump(dict(payload), f, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+def read_engine(path: str | os.PathLike[str]) -> Any:
+    """What :func:`write_engine` wrote."""
+    return pickle.loads(gzip.decompress(Path(path).read_bytes()))
+
+
+def check_format(found: Any, folder: str | os.PathLike[str]) -> None:
+    """Refuse a folder of another layout than :data:`FORMAT_VERSION`, saying what to do."""
+    if found == FORMAT_VERSION:
+        return
+    raise ModelLoadError(
+        f"model {str(folder)!r} is of format {found!r}, this version reads format "
+        f"{FORMAT_VERSION} only (模型格式过旧或不符，无法载入): format 3 saves the vocabulary "
+        "with the model instead of refitting it on live data; rebuild it with `jobbridge "
+        "train`, or remove it and run `jobbridge init-db` for the base model"
+    )
+
+
 def load_model(folder: str | os.PathLike[str]) -> Any:
     """Load a version folder written by :func:`save_model`.
 
@@ -296,28 +335,26 @@ def load_model(folder: str | os.PathLike[str]) -> Any:
     """
     folder = Path(folder)
     meta = read_metadata(folder)
+    check_format(meta.get("format"), folder)
     check_versions(meta, folder)
     path = folder / ENGINE_FILE
     if not path.is_file():
         raise ModelLoadError(f"model folder {str(folder)!r} has no {ENGINE_FILE} (模型不完整)")
     try:
-        payload = joblib.load(path)
+        payload = read_engine(path)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt artifact
         raise ModelLoadError(
             f"{str(path)!r} is corrupt (模型文件损坏): {type(exc).__name__}: {exc}"
         ) from exc
-    if (
-        not isinstance(payload, dict)
-        or payload.get("format") not in READABLE_FORMATS
-        or "engine" not in payload
-    ):
+    if not isinstance(payload, dict) or "engine" not in payload:
         raise ModelLoadError(
             f"{str(path)!r} is not a jobbridge engine of format {FORMAT_VERSION} "
             "(模型格式不符); retrain it with `jobbridge train`"
         )
+    check_format(payload.get("format"), folder)
     engine = payload["engine"]
-    if payload["format"] == 1:
-        _upgrade_format_1(engine)
+    if not getattr(engine, "is_learned", False):
+        raise ModelLoadError(f"{str(path)!r} holds an engine that learned nothing (模型不完整)")
     if meta.get("encoder", {}).get("kind") == "sentence-transformers":
         enc_dir = folder / ENCODER_DIR
         if not enc_dir.is_dir():
@@ -333,24 +370,10 @@ def load_model(folder: str | os.PathLike[str]) -> Any:
                 f"encoder {str(enc_dir)!r} cannot be loaded (编码器损坏): {exc}"
             ) from exc
         engine.encoder = str(enc_dir)
-        if hasattr(engine, "jobs_index_"):
-            engine.encoder_ = encoder
+        engine.encoder_ = encoder
     engine.model_version_ = folder.name
     engine.model_metadata_ = meta
     return engine
-
-
-def _upgrade_format_1(engine: Any) -> None:
-    """Bring an engine pickled in format 1 to format 2: its inverted-file parameter gives way
-    to the coarse projection's defaults, and a saved index that is large enough gets its coarse
-    copy (rows keep their order; :meth:`matcher.index.ItemIndex.__setstate__` drops the lists)."""
-    state = vars(engine)
-    state.pop("ann_probe_fraction", None)
-    state.setdefault("ann_dim", 64)
-    state.setdefault("ann_shortlist", 1000)
-    for name in ("jobs_index_", "workers_index_"):
-        if state.get(name) is not None:
-            engine._maybe_ann(state[name])
 
 
 def new_version_name(models_dir: str | os.PathLike[str], now: dt.datetime | None = None) -> str:
@@ -436,7 +459,9 @@ def load_current(models_dir: str | os.PathLike[str]) -> Any:
 
 
 __all__ = [
+    "FORMAT_VERSION",
     "ModelLoadError",
+    "check_format",
     "current_version",
     "data_snapshot",
     "git_commit",
@@ -445,8 +470,10 @@ __all__ = [
     "load_current",
     "load_model",
     "new_version_name",
+    "read_engine",
     "read_metadata",
     "save_model",
     "set_current",
     "table_hash",
+    "write_engine",
 ]

@@ -13,6 +13,20 @@ import pytest
 POSTGRES_URL = os.environ.get("JOBBRIDGE_TEST_POSTGRES_URL")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _models_dir(tmp_path_factory) -> Iterator[None]:
+    """Commands the tests run (``init-db`` builds the base model where none exists) write their
+    model versions to a folder of the session, never to the checkout's ``models/``."""
+    folder = tmp_path_factory.mktemp("models")
+    old = os.environ.get("JOBBRIDGE_MODELS_DIR")
+    os.environ["JOBBRIDGE_MODELS_DIR"] = str(folder)
+    yield
+    if old is None:
+        os.environ.pop("JOBBRIDGE_MODELS_DIR", None)
+    else:
+        os.environ["JOBBRIDGE_MODELS_DIR"] = old
+
+
 @pytest.fixture(
     params=[
         "sqlite",

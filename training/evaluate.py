@@ -264,6 +264,10 @@ class EvaluationReport:
             f"独立评估世界：data.eval_world（岗位 {setup.get('n_open_jobs', '—')} 个、"
             f"劳动力 {setup.get('n_workers', '—')} 人，自有措辞、企业和地点；"
             "相关度 3 主业 / 2 第二技能或同族 / 1 收新手，意向外城市 -1，低于期望工资 -1，违规 0）",
+            f"职业编码：劳动力主业编码正确 {f(setup.get('main_trade_accuracy'))}"
+            f"（同小类 {f(setup.get('main_trade_family_accuracy'))}，"
+            f"有行当者 {setup.get('n_workers_with_trade', '—')} 人），"
+            f"岗位标题编码正确 {f(setup.get('job_code_accuracy'))}",
             f"{'method':<22}{'演示 岗位→人':>12}{'演示 人→岗位':>12}"
             f"{'独立 岗位→人':>12}{'独立 人→岗位':>12}{'独立 viol':>10}",
         ]
@@ -579,6 +583,7 @@ def evaluate_independent(
         if getattr(engine, "ranker_", None) is None
         else type(engine.ranker_).__name__,
     }
+    setup.update(coding_accuracy(engine, world))
     jobs_table, workers_table = ranking_tables(
         engine,
         lambda w_ids, j_ids: ew.relevance(world, w_ids, j_ids),
@@ -591,6 +596,38 @@ def evaluate_independent(
         setup=setup,
     )
     return {"setup": setup, "jobs_for_workers": jobs_table, "workers_for_jobs": workers_table}
+
+
+def coding_accuracy(engine: MatchingEngine, world: Any) -> dict[str, Any]:
+    """How well the engine read the independent world's texts, against the world's truth.
+
+    * ``main_trade_accuracy``: share of the workers with a trade whose main-trade code (the
+      engine's ``exp_code``, from their own words) is the code of their true main trade;
+      ``main_trade_family_accuracy`` counts a code of the same minor group as right too;
+    * ``job_code_accuracy``: share of jobs whose title was coded to their trade's code.
+    """
+    from data import eval_world as ew
+
+    code_of = {t.key: t.code for t in ew.TRADES}
+    pw = engine.workers_index_.prepared.frame
+    got = dict(zip(pw["worker_id"].tolist(), pw["exp_code"].tolist(), strict=True))
+    truth = world.truth_workers[world.truth_workers["main_trade"] != ""]
+    want = [code_of[t] for t in truth["main_trade"]]
+    have = [str(got.get(int(w), "") or "") for w in truth["worker_id"]]
+    exact = [a == b for a, b in zip(have, want, strict=True)]
+    family = [a.split("-")[:3] == b.split("-")[:3] for a, b in zip(have, want, strict=True)]
+    pj = engine.jobs_index_.prepared.frame
+    job_code = dict(zip(pj["job_id"].tolist(), pj["occ_code"].tolist(), strict=True))
+    tj = world.truth_jobs[world.truth_jobs["job_id"].isin(job_code)]
+    jobs_ok = [
+        job_code[int(j)] == code_of[t] for j, t in zip(tj["job_id"], tj["trade"], strict=True)
+    ]
+    return {
+        "n_workers_with_trade": len(want),
+        "main_trade_accuracy": float(np.mean(exact)) if exact else None,
+        "main_trade_family_accuracy": float(np.mean(family)) if family else None,
+        "job_code_accuracy": float(np.mean(jobs_ok)) if jobs_ok else None,
+    }
 
 
 #: Default strength of the capacity-aware re-ranking measured by :func:`crowding`.
@@ -723,6 +760,7 @@ def _retention(
 
 __all__ = [
     "BASELINE",
+    "coding_accuracy",
     "DEFAULT_SPREAD",
     "crowding",
     "evaluate_independent",

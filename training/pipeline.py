@@ -14,10 +14,12 @@ Steps (each reported on stderr with its duration when ``show_progress``):
 3. the encoder: ``"train"`` trains a sentence-transformers ``StaticEmbedding`` model with
    :func:`training.encoder.train_encoder` on occupation pairs, demo-world pairs of the
    *training* workers only, and placement pairs; a path loads a model; an object is used;
-4. the held-out engine: fitted on all open jobs and the test workers, its ranker trained
-   on the training workers' events before the cutoff, evaluated with
-   :func:`training.evaluate.evaluate`;
-5. the served engine: the ranker refitted on all events, saved as a new version with the
+4. the held-out engine: its vocabulary learned from the reference text
+   (:func:`training.base.reference_corpus`), the jobs and the training workers, indexing the
+   test workers; its ranker trained on the training workers' events before the cutoff,
+   evaluated with :func:`training.evaluate.evaluate`;
+5. the served engine: learned from the reference text and all tables, the ranker refitted
+   on all events, saved (without index: serving builds it) as a new version with the
    evaluation figures in ``metadata.json``; ``models/current`` points at it only once it
    loads back.
 """
@@ -205,6 +207,7 @@ def train_models(
         The new version folder (``models/current`` now names it).
     """
     from data.reference import load_occupations
+    from training.base import reference_corpus
     from training.coder import default_coder, split_testcases
     from training.coder_eval import evaluate_coder
 
@@ -222,6 +225,7 @@ def train_models(
         occupations = load_occupations(4)
         geography = build_geography(workers)
         coder = default_coder()
+        corpus = reference_corpus()
     with progress.step("按劳动力与时间切分训练/测试"):
         split = split_events(workers, events, test_fraction=test_fraction, seed=seed)
 
@@ -261,15 +265,23 @@ def train_models(
             seed=seed,
             n_eval_workers=n_eval_workers,
             n_eval_jobs=n_eval_jobs,
+            corpus=corpus,
         )
         if show_progress:
             print(report.to_text(), file=sys.stderr, flush=True)
         with progress.step("用全部事件训练上线排序模型"):
-            final = MatchingEngine(**params).fit(jobs, workers)
+            # The vocabulary is learned here, with the reference text and the training tables,
+            # and saved with the ranker that learns from features computed with it.
+            final = MatchingEngine(**params).learn(corpus, jobs=jobs, workers=workers)
+            final.build_index(jobs, workers)
             final.set_ranker(_fit_ranker(final, events, jobs, workers, seed))
         with progress.step(f"保存模型版本 {version} 并设为当前版本"):
             meta = {
-                "data": data_snapshot(jobs=jobs, workers=workers, events=events),
+                "kind": "trained",
+                "data": {
+                    **data_snapshot(jobs=jobs, workers=workers, events=events),
+                    "reference_texts": len(corpus),
+                },
                 "evaluation": report.to_dict(),
                 # The occupation coder on the held-out real job-board titles (training.coder).
                 "coder_evaluation": evaluate_coder(coder, split_testcases()[1]),
@@ -329,15 +341,22 @@ def _held_out_report(
     seed: int,
     n_eval_workers: int,
     n_eval_jobs: int,
+    corpus: list[str] | None = None,
 ) -> EvaluationReport:
-    """Two progress steps: an engine fitted on the test workers with a ranker trained on the
-    training events only, then its evaluation on the test events (:func:`evaluate`)."""
+    """Two progress steps: an engine that learned from the reference text, the jobs and the
+    training workers only, indexing the test workers, with a ranker trained on the training
+    events only; then its evaluation on the test events (:func:`evaluate`)."""
+    if corpus is None:
+        from training.base import reference_corpus
+
+        corpus = reference_corpus()
     with progress.step("训练留出评估用的排序模型"):
         test_workers = workers[workers["worker_id"].isin(split.test_workers)].reset_index(drop=True)
         train_workers = workers[workers["worker_id"].isin(split.train_workers)].reset_index(
             drop=True
         )
-        held_out = MatchingEngine(**params).fit(jobs, test_workers)
+        held_out = MatchingEngine(**params).learn(corpus, jobs=jobs, workers=train_workers)
+        held_out.build_index(jobs, test_workers)
         ranker = _fit_ranker(held_out, split.train_events, jobs, train_workers, seed)
         held_out.set_ranker(ranker)
     with progress.step("评估（两个世界：NDCG@10、Recall@50、AUC、校准、硬规则违规、拥挤）"):

@@ -186,21 +186,37 @@ class FeedCursor:
         Ids missing among the changes of the last ``gap_seconds`` are looked for as gaps: a
         write still in flight may hold one of them.
         """
-        newest = newest_change_id(connection)
+        return self.start_at(connection, newest_change_id(connection))
+
+    def start_at(
+        self, connection: Connection | Session, position: int, gaps: Iterable[int] = ()
+    ) -> int:
+        """Stand at ``position``: the newest change a loaded state includes (an index
+        snapshot's feed position), so that the next :meth:`read` returns every change after it.
+
+        ``gaps`` are ids the state's builder was still looking for (its cursor's gaps when it
+        read the world); they are looked for again, with ids missing at or below ``position``
+        among the changes of the last ``gap_seconds``.
+        """
+        position = int(position)
         since = utcnow() - dt.timedelta(seconds=self.gap_seconds)
         recent = sorted(
             connection.scalars(
-                select(Change.id).where(Change.id > newest - self.START_WINDOW, Change.at >= since)
+                select(Change.id).where(
+                    Change.id > position - self.START_WINDOW,
+                    Change.id <= position,
+                    Change.at >= since,
+                )
             )
         )
         now = time.monotonic()
-        self.gaps = {}
+        self.gaps = {int(i): now for i in gaps if int(i) <= position}
         if recent:
             present = set(recent)
-            missing = [i for i in range(recent[0], newest) if i not in present]
-            self.gaps = {i: now for i in missing[-self.max_gaps :]}
-        self.position = newest
-        return newest
+            missing = [i for i in range(recent[0], position) if i not in present]
+            self.gaps.update({i: now for i in missing[-self.max_gaps :]})
+        self.position = position
+        return position
 
     def _expire(self) -> None:
         limit = time.monotonic() - self.gap_seconds

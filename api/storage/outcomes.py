@@ -487,6 +487,38 @@ def order_error(
     return None
 
 
+def next_stages(
+    role: str, standing: Sequence[OutcomeEvent], *, today: dt.date | None = None
+) -> list[str]:
+    """The stages ``role`` may record next for a pair whose standing events are ``standing``,
+    dated today (what an outcome form offers; :func:`order_error` still checks what is sent).
+
+    >>> next_stages("bureau", [])
+    ['applied']
+    >>> next_stages("hr", [])
+    []
+    """
+    today = today or today_in_china()
+    have = {e.stage for e in standing}
+    hire = next((e.date for e in standing if e.stage == "hired"), None)
+    out = []
+    for stage in OUTCOME_STAGES:
+        if stage not in WITNESSES.get(role, ()):
+            continue
+        if stage in have and stage not in REPEATABLE:
+            continue
+        needs = PREREQUISITES[stage]
+        if needs and not have & set(needs):
+            continue
+        if stage in RETENTION_DAYS:
+            if "left" in have or hire is None:
+                continue
+            if (today - hire).days < RETENTION_DAYS[stage]:
+                continue
+        out.append(stage)
+    return out
+
+
 def _invalid(field: str, message: str) -> Invalid:
     return Invalid([{"row": None, "field": field, "message": message}])
 
@@ -533,6 +565,7 @@ __all__ = [
     "filter_training_events",
     "has_events",
     "is_applicant",
+    "next_stages",
     "order_error",
     "pair_reasons",
     "read_events",

@@ -64,7 +64,9 @@ def worker_matches(worker_id: int, query: s.MatchQuery) -> Response:
         }
         for rank, r in enumerate(results, start=1)
     ]
-    return jsonify({"items": items, "model_version": matching.model_version})
+    # The engine's answer says so when no job of the worker's own trade passes the hard rules.
+    notice = getattr(results, "notice", None)
+    return jsonify({"items": items, "model_version": matching.model_version, "notice": notice})
 
 
 @operation(

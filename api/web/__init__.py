@@ -55,7 +55,16 @@ csrf = CSRFProtect()
 bp = Blueprint("web", __name__, template_folder="../templates")
 
 #: Modules of page blueprints, in navigation order.
-PAGE_MODULES = ("signin", "workers", "jobs", "allocations", "fairs")
+PAGE_MODULES = (
+    "signin",
+    "workers",
+    "jobs",
+    "allocations",
+    "fairs",
+    "dashboard",
+    "tasks",
+    "imports",
+)
 
 
 def _secret_key(app: Flask) -> str:

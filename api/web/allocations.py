@@ -24,6 +24,8 @@ bp = Blueprint("allocations", __name__, url_prefix="/county")
 CLERK = ("bureau", "admin")
 nav_item("整县分配", "web.allocations.index", CLERK, order=20)
 
+#: Proposals per page of a review (a county's allocation can place thousands).
+PER_PAGE = 100
 #: What the clerk may choose on the run form.
 MODES = list(allocation_runs.MODE_NAMES.items())
 
@@ -149,7 +151,7 @@ def task(task_id: int):
         done_url = url_for("web.allocations.show", allocation_id=row.result["allocation_id"])
     if request.headers.get("HX-Request"):
         response = render_template(
-            "web/allocations/_progress.html",
+            "web/_task_progress.html",
             progress=progress,
             poll_url=url_for("web.allocations.task", task_id=task_id),
             done_url=done_url,
@@ -173,8 +175,22 @@ def task(task_id: int):
 def show(allocation_id: int):
     session = get_session()
     row = allocation_runs.get_allocation(session, g.principal, allocation_id)
+    review = allocation_runs.review(session, g.principal, row)
+    total = len(review["assignments"])
+    pages = max(1, -(-total // PER_PAGE))
+    try:
+        page_no = min(pages, max(1, int(request.args.get("page") or 1)))
+    except ValueError:
+        page_no = 1
+    start = (page_no - 1) * PER_PAGE
     return render_template(
-        "web/allocations/show.html", allocation=allocation_runs.review(session, g.principal, row)
+        "web/allocations/show.html",
+        allocation=review,
+        shown=review["assignments"][start : start + PER_PAGE],
+        total=total,
+        page_no=page_no,
+        pages=pages,
+        first=start + 1,
     )
 
 
@@ -198,7 +214,14 @@ def drop(allocation_id: int):
             flash(f"未删除：{exc.detail}", "error")
         else:
             flash(f"已从方案中删除 {n} 条分配。", "success")
-    return redirect(url_for("web.allocations.show", allocation_id=allocation_id))
+    page_no = request.form.get("page", "")
+    return redirect(
+        url_for(
+            "web.allocations.show",
+            allocation_id=allocation_id,
+            page=int(page_no) if page_no.isdigit() and page_no != "1" else None,
+        )
+    )
 
 
 @bp.route("/allocations/<id:allocation_id>/confirm", methods=["POST"])

@@ -157,25 +157,27 @@ def new():
 
 
 # --------------------------------------------------------------------------- one fair
+def _show_context(fair: Any, values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    progress = running_plan(fair.id)
+    return {
+        "fair": fair,
+        "county": county_label(fair.county_code),
+        "status_name": fair_plans.STATUS_NAMES.get(fair.status, fair.status),
+        "grid": fair_plans.timetable(get_session(), fair) if fair.plan else None,
+        "progress": progress,
+        "poll_url": (
+            url_for("web.fairs.task", fair_id=fair.id, task_id=progress["id"]) if progress else None
+        ),
+        "values": values,
+        "errors": errors,
+    }
+
+
 @bp.route("/<id:fair_id>")
 @page(*ORGANISERS)
 def show(fair_id: int):
-    fair = _fair(fair_id)
-    grid = fair_plans.timetable(get_session(), fair) if fair.plan else None
-    progress = running_plan(fair_id)
-    return render_template(
-        "web/fairs/show.html",
-        fair=fair,
-        county=county_label(fair.county_code),
-        status_name=fair_plans.STATUS_NAMES.get(fair.status, fair.status),
-        grid=grid,
-        progress=progress,
-        poll_url=url_for("web.fairs.task", fair_id=fair_id, task_id=progress["id"])
-        if progress
-        else None,
-        values={"max_firms": "", "max_workers": "", "time_limit_s": "20"},
-        errors={},
-    )
+    values = {"max_firms": "", "max_workers": "", "time_limit_s": "20"}
+    return render_template("web/fairs/show.html", **_show_context(_fair(fair_id), values, {}))
 
 
 def plan_form(form: Any) -> tuple[dict[str, Any], s.FairPlanRequest | None, dict[str, str]]:
@@ -192,20 +194,8 @@ def plan(fair_id: int):
     fair = _fair(fair_id)
     values, body, errors = plan_form(request.form)
     if body is None:
-        return (
-            render_template(
-                "web/fairs/show.html",
-                fair=fair,
-                county=county_label(fair.county_code),
-                status_name=fair_plans.STATUS_NAMES.get(fair.status, fair.status),
-                grid=fair_plans.timetable(get_session(), fair) if fair.plan else None,
-                progress=None,
-                poll_url=None,
-                values=values,
-                errors=errors,
-            ),
-            422,
-        )
+        context = _show_context(fair, values, errors)
+        return render_template("web/fairs/show.html", **context), 422
     params = {"fair_id": fair.id, **body.model_dump(mode="json")}
     task = tasks.submit(get_session(), g.principal, "fair_plan", f"规划“{fair.name}”", params)
     return redirect(url_for("web.fairs.task", fair_id=fair_id, task_id=task.id))
@@ -227,7 +217,7 @@ def task(fair_id: int, task_id: int):
     }
     if request.headers.get("HX-Request"):
         headers = {"HX-Redirect": done_url} if done_url else {}
-        return render_template("web/allocations/_progress.html", **context), 200, headers
+        return render_template("web/_task_progress.html", **context), 200, headers
     if done_url:
         return redirect(done_url)
     return render_template("web/fairs/task.html", fair=fair, **context)
@@ -236,7 +226,7 @@ def task(fair_id: int, task_id: int):
 def _int_field(name: str) -> int:
     value = request.form.get(name, "")
     if not value.isdigit():
-        abort(400)
+        abort(400, description="表单缺少要调整的面试，请返回时间表重新选择。")
     return int(value)
 
 

@@ -28,8 +28,29 @@ HOME.setdefault("hr", "web.jobs.index")
 CANDIDATES = 20
 _EDUCATIONS = ("小学", "初中", "高中", "中专", "大专", "本科")
 EDUCATION_OPTIONS = [("", "不限"), *((e, e) for e in _EDUCATIONS)]
-#: What HR records about an applicant on the pages.
-HR_STAGES = [(k, STAGE_NAMES[k]) for k in ("interviewed", "hired", "left")]
+
+
+def next_stages_by_worker(job_id: int, worker_ids: list[int]) -> dict[int, list[tuple[str, str]]]:
+    """For each worker, the stages the signed-in person may record next on ``job_id``, by their
+    Chinese names: only what the outcome rules (:func:`api.storage.outcomes.next_stages`)
+    would accept today (a candidate nobody recommended yet has none)."""
+    from api.storage.models import OutcomeEvent
+    from api.storage.outcomes import next_stages
+
+    rows: dict[int, list[OutcomeEvent]] = {w: [] for w in worker_ids}
+    if worker_ids:
+        for event in get_session().scalars(
+            select(OutcomeEvent).where(
+                OutcomeEvent.job_id == job_id, OutcomeEvent.worker_id.in_(worker_ids)
+            )
+        ):
+            rows[event.worker_id].append(event)
+    out = {}
+    for worker_id, events in rows.items():
+        corrected = {e.corrects for e in events if e.corrects is not None}
+        standing = [e for e in events if e.id not in corrected]
+        out[worker_id] = [(k, STAGE_NAMES[k]) for k in next_stages(g.principal.role, standing)]
+    return out
 
 
 def _own_job(job_id: int) -> Job:
@@ -154,6 +175,7 @@ def show(job_id: int):
     firm = storage.get_firm(get_session(), job.firm_id)
     candidates: list[dict[str, Any]] = []
     applicants: list[tuple[Worker, str]] = []
+    next_stages: dict[int, list[tuple[str, str]]] = {}
     if g.principal.role == "hr":
         from api.views.matches import mask_phone
         from api.views.workers import audit_personal_reads
@@ -164,13 +186,14 @@ def show(job_id: int):
         audit_personal_reads(sorted(set(shown)), ("name", "id_masked", "phone_masked"))
         commit(sync_engine=False)
         applicants = [(w, stage, mask_phone(w.phone)) for w, stage in applicants]
+        next_stages = next_stages_by_worker(job.id, sorted(set(shown)))
     return render_template(
         "web/jobs/show.html",
         job=job,
         firm=firm,
         candidates=candidates,
         applicants=applicants,
-        stages=HR_STAGES,
+        next_stages=next_stages,
         today=dt.date.today().isoformat(),
     )
 

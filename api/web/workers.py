@@ -3,7 +3,7 @@ jobs with reasons; the printable recommendation slip; outcomes."""
 
 from __future__ import annotations
 
-from typing import Any, get_args
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -25,6 +25,7 @@ from api.storage.errors import NotFound, StorageError
 from api.web import forms
 from api.web.guard import HOME, nav_item, page
 from api.web.labels import STAGE_NAMES, county_options
+from matcher.engine import Recommendations
 
 bp = Blueprint("workers", __name__, url_prefix="/workers")
 
@@ -201,12 +202,14 @@ def _row_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 # --------------------------------------------------------------------------- one worker
-def ranked_jobs(worker_id: int, k: int = MATCHES) -> list[dict[str, Any]]:
+def ranked_jobs(worker_id: int, k: int = MATCHES) -> Recommendations:
     """The worker's best open jobs with reasons (the engine the API's matches use), each with
-    its stored job row for the page (certificates, dormitory, contact)."""
+    its stored job row for the page (certificates, dormitory, contact); ``notice`` is the
+    engine's, when no job of the worker's own trade passes the hard rules."""
     results = get_matching().recommend_jobs(worker_id, k)
     jobs = search.jobs_by_id(get_session(), [int(r["job_id"]) for r in results])
-    out = []
+    out = Recommendations()
+    out.notice = getattr(results, "notice", None)
     for rank, r in enumerate(results, start=1):
         job = jobs.get(int(r["job_id"]))
         if job is None:
@@ -241,16 +244,26 @@ def show(worker_id: int):
         matches=matches,
         events=events,
         event_jobs=event_jobs,
-        stages=outcome_stages(),
+        next_stages=next_stages_by_job(events, [m["job"].id for m in matches]),
         today=_today(),
     )
 
 
-def outcome_stages() -> list[tuple[str, str]]:
-    """The stages the API's outcome model accepts, by their Chinese names (the API refuses
-    what this role may not record, with its reason)."""
-    accepted = get_args(s.OutcomeCreate.model_fields["stage"].annotation)
-    return [(k, v) for k, v in STAGE_NAMES.items() if k in accepted]
+def next_stages_by_job(
+    events: dict[int, list[Any]], job_ids: list[int]
+) -> dict[int, list[tuple[str, str]]]:
+    """For each job (the ranked ones and those with events), the stages the signed-in person
+    may record next for this worker, by their Chinese names: only what the outcome rules
+    (:func:`api.storage.outcomes.next_stages`) would accept today."""
+    from api.storage.outcomes import next_stages
+
+    out = {}
+    for job_id in [*job_ids, *events]:
+        rows = events.get(job_id, [])
+        corrected = {e.corrects for e in rows if e.corrects is not None}
+        standing = [e for e in rows if e.id not in corrected]
+        out[job_id] = [(k, STAGE_NAMES[k]) for k in next_stages(g.principal.role, standing)]
+    return out
 
 
 def _today() -> str:

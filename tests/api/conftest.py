@@ -1,11 +1,14 @@
 """Fixtures of the service tests: ``app`` → ``client`` on a fresh database per test (SQLite, and
 PostgreSQL when ``JOBBRIDGE_TEST_POSTGRES_URL`` is set), a small seeded ``world`` with one key per
-role, and a training-free engine (char n-gram encoder, no ranker) instead of ``models/current``.
+role, and a training-free engine (char n-gram encoder, reference vocabulary, no ranker) instead of
+``models/current``.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
 import shutil
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,10 +22,18 @@ HUALONG = "630224"  # 化隆回族自治县, inside it
 YANCHANG = "610621"  # 延长县 (陕西), outside it
 
 
-def small_engine():
+@functools.cache
+def _learned_small_engine():
     from matcher.engine import MatchingEngine
+    from training.base import reference_corpus
 
-    return MatchingEngine(candidate_pool=50), "test-char-ngram"
+    return MatchingEngine(candidate_pool=50).learn(reference_corpus())
+
+
+def small_engine():
+    """A learned engine (char n-grams, vocabulary of the reference text, no ranker), learned
+    once per session: the service only indexes what a factory gives it."""
+    return copy.deepcopy(_learned_small_engine()), "test-char-ngram"
 
 
 def make_app(database_url: str, id_key: str, tmp_path, **overrides: Any):

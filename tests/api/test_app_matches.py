@@ -266,3 +266,38 @@ def test_a_committed_write_is_not_reported_failed_when_the_engine_refresh_fails(
     engine = client.application.extensions["jobbridge"].matching.engine
     index = engine.jobs_index_
     assert index.prepared.columns["title"][index.row_of(world.jobs[0])] == "电焊工（改）"
+
+
+def _engine_with_occupations():
+    from data.reference import load_occupations
+    from matcher.engine import MatchingEngine
+
+    occupations = load_occupations(4)[["code", "name"]]
+    return MatchingEngine(candidate_pool=50, occupations=occupations), "test-occupations"
+
+
+def test_worker_matches_carry_the_notice_when_no_job_of_the_trade_passes(
+    database_url, id_key, tmp_path
+):
+    """A sewing worker who needs a halal canteen, among jobs none of which has one: the answer
+    says so (the clerk's page too) instead of silently listing nothing of the trade."""
+    from api.storage import init_db
+    from tests.api.conftest import dispose, seed_world
+
+    init_db(database_url).dispose()
+    app = make_app(database_url, id_key, tmp_path, ENGINE_FACTORY=_engine_with_occupations)
+    try:
+        world = seed_world(app)
+        client = app.test_client()
+        h = world.headers("admin")
+        sewing = worker_payload(61, skills_text="做过缝纫工", needs_halal=True)
+        w = client.post(f"{API}/workers", json=sewing, headers=h).get_json()
+        body = client.get(f"{API}/workers/{w['id']}/matches?limit=5", headers=h).get_json()
+        assert body["notice"] == "暂无同时提供清真食堂和宿舍的缝纫工岗位，以下为其他可选岗位"
+        assert body["items"] == []
+        # A welder among welding jobs that pass every rule: no notice.
+        welder = client.get(f"{API}/workers/{world.workers[0]}/matches?limit=5", headers=h)
+        assert welder.get_json()["notice"] is None
+        assert welder.get_json()["items"]
+    finally:
+        dispose(app)

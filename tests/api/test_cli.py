@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import stat
 
 import numpy as np
@@ -112,6 +113,7 @@ def test_init_db_is_idempotent_and_creates_dev_key(database_url, tmp_path):
     assert "JOBBRIDGE_ID_KEY" in first.stderr and str(key_file) in first.stderr
     second = runner.invoke(cli, ["init-db"], env=env)
     assert second.exit_code == 0 and "JOBBRIDGE_ID_KEY" not in second.stderr
+    assert "已建立基础模型" not in second.stderr  # a model exists now: none is built again
     from alembic.script import ScriptDirectory
 
     from api.storage.db import alembic_config
@@ -394,8 +396,12 @@ def test_demo_loads_trains_and_serves_once(monkeypatch, run, env, tmp_path):
 
     def fake_train_default(database_url, models_dir, world=None, *, events=None, **kwargs):
         calls["train"].append((database_url, models_dir, len(world.workers), len(events)))
-        (tmp_path / "models" / "current").mkdir(parents=True)
-        return tmp_path / "models" / "v1"
+        version = tmp_path / "models" / "v1"
+        version.mkdir(parents=True)
+        meta = {"format": 3, "kind": "trained", "libraries": {}}
+        (version / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+        (tmp_path / "models" / "current").write_text("v1\n", encoding="utf-8")
+        return version
 
     import training.pipeline
 

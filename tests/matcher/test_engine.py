@@ -413,8 +413,9 @@ def test_ties_are_broken_by_row_whatever_the_partition():
 def test_rows_appended_one_by_one_rank_as_if_fitted_together(
     make_engine, world_factory, monkeypatch
 ):
-    """Appends go into buffers with spare room and a lexical tail scored from its CSR rows,
-    merged every few rows here: results equal those after merging everything at once."""
+    """Appends go into column buffers with spare room, and lexical rows past the CSC copy are
+    scored from their CSR rows until the copy is rebuilt every few rows here: results equal
+    those of an index built with every row at once."""
     from matcher.index import ItemIndex
 
     monkeypatch.setattr(ItemIndex, "TAIL_ROWS", 7)
@@ -423,15 +424,18 @@ def test_rows_appended_one_by_one_rank_as_if_fitted_together(
     whole = make_engine(jobs, workers, candidate_pool=40)
     grown = make_engine(jobs.iloc[:200], workers, candidate_pool=40)
     idx = grown.jobs_index_
-    buffers = set()
+    buffers, title_buffers = set(), set()
     for i in range(200, 300):
         grown.add_jobs(jobs.iloc[[i]])
-        buffers.add(id(idx._emb))
+        buffers.add(id(idx._emb.buf))
+        title_buffers.add(id(idx._cols["wage_min"].buf))
         assert idx.embeddings.shape == (i + 1, whole.jobs_index_.embeddings.shape[1])
-        assert idx._lex_tail is None or idx._lex_tail.shape[0] <= 7
-    assert len(buffers) < 10  # the dense buffer grew a few times, not on every append
+        _, covered = idx._csc_parts()
+        assert idx.n_rows - covered <= 7
+    # the buffers grew a few times, not on every append
+    assert len(buffers) < 10 and len(title_buffers) < 10
     np.testing.assert_allclose(idx.embeddings, whole.jobs_index_.embeddings, rtol=1e-6)
-    assert idx._lex_tail is not None  # some rows are still in the tail
+    pd.testing.assert_frame_equal(idx.prepared.frame, whole.jobs_index_.prepared.frame)
 
     def lists():
         return [
@@ -439,12 +443,14 @@ def test_rows_appended_one_by_one_rank_as_if_fitted_together(
             for w in workers["worker_id"].iloc[:15]
         ]
 
+    # Rows 200.. were appended one by one (the grown engine has its own vocabulary): a CSC
+    # copy built over every row at once ranks the same.
     before = lists()
-    tail_row = idx.n_rows - 1
-    tail_vector = idx.lexical_row(tail_row)
-    idx._merge_tail()
-    assert idx._lex_tail is None and idx._lexical.shape[0] == 300
-    assert (idx.lexical_row(tail_row) != tail_vector).nnz == 0
+    assert idx.n_rows - idx._csc_parts()[1] > 0  # some rows are scored from their CSR rows
+    tail_vector = idx.lexical_row(idx.n_rows - 1)
+    idx.lexical = idx.lexical.copy()
+    assert idx._csc_parts()[1] == idx.n_rows
+    assert (idx.lexical_row(idx.n_rows - 1) != tail_vector).nnz == 0
     assert lists() == before
 
 
@@ -458,9 +464,9 @@ def test_pickled_index_drops_spare_room_and_caches(make_engine, world_factory):
         engine.add_jobs(jobs.iloc[[i]])
     idx = engine.jobs_index_
     idx.lexical_scores(idx.lexical_row(0))  # builds the CSC cache
-    assert idx._emb.shape[0] > idx.n_rows
+    assert idx._emb.buf.shape[0] > idx.n_rows
     copy = pickle.loads(pickle.dumps(idx))
-    assert copy._emb.shape[0] == copy.n_rows == 100 and copy._lexical_csc is None
+    assert copy._emb.buf.shape[0] == copy.n_rows == 100 and copy._csc_main is None
     q = idx.lexical_row(3)
     np.testing.assert_allclose(copy.lexical_scores(q), idx.lexical_scores(q), rtol=1e-6)
 

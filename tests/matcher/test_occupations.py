@@ -276,3 +276,12 @@ def test_hierarchy_levels_are_graded_and_vectorised():
     assert out.tolist() == pytest.approx([1.0, 0.7, 0.0])
     with pytest.raises(ValueError, match="length"):
         hierarchy_similarities([SEWING], [])
+
+
+def test_min_confident_score_follows_the_kind_of_coder(coder, trained):
+    from matcher.occupations import CONFIDENT_DECISION, CONFIDENT_SIMILARITY
+
+    assert coder.min_confident_score == CONFIDENT_SIMILARITY  # cosine of names and aliases
+    assert trained.min_confident_score == CONFIDENT_DECISION  # classifier decision values
+    with pytest.raises(NotFittedError):
+        _ = OccupationCoder().min_confident_score

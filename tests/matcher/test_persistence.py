@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 
-import joblib
 import pandas as pd
 import pytest
 
@@ -14,9 +13,11 @@ from matcher.persistence import (
     load_current,
     load_model,
     new_version_name,
+    read_engine,
     read_metadata,
     save_model,
     set_current,
+    write_engine,
 )
 from matcher.ranker import SuccessRanker, label_pairs
 
@@ -55,7 +56,7 @@ def test_save_load_round_trip_gives_identical_rankings(ranked_engine, world, tmp
         tmp_path / "v1",
         {"data": data_snapshot(jobs=jobs, workers=workers), "evaluation": {"ndcg@10": 0.5}},
     )
-    assert {p.name for p in folder.iterdir()} == {"engine.joblib", "metadata.json"}
+    assert {p.name for p in folder.iterdir()} == {"engine.pkl.gz", "metadata.json"}
     loaded = load_model(folder)
     wids = [int(w) for w in workers["worker_id"].iloc[:10]]
     jids = [int(j) for j in ranked_engine.jobs_index_.active_ids()[:5]]
@@ -69,16 +70,23 @@ def test_save_load_round_trip_gives_identical_rankings(ranked_engine, world, tmp
     assert "git_commit" in meta
 
 
-def test_unfitted_save_keeps_ranker_and_params_and_refits_identically(
+def test_version_without_index_keeps_what_was_learned_and_indexes_identically(
     ranked_engine, world, tmp_path
 ):
+    """Saved for serving (no index), a version keeps its vocabulary, coder context and ranker:
+    build_index alone (nothing fitted) ranks as the engine that was saved."""
     jobs, workers = world
     folder = save_model(ranked_engine, tmp_path / "v2", include_index=False)
     loaded = load_model(folder)
     assert not hasattr(loaded, "jobs_index_")
-    loaded.fit(jobs, workers)
+    assert loaded.vectorizer_.vocabulary_ == ranked_engine.vectorizer_.vocabulary_
+    loaded.build_index(jobs, workers)
     wids = [int(w) for w in workers["worker_id"].iloc[:5]]
-    assert rankings(loaded, wids, [])[0] == rankings(ranked_engine, wids, [])[0]
+    jids = [int(j) for j in ranked_engine.jobs_index_.active_ids()[:3]]
+    assert rankings(loaded, wids, jids) == rankings(ranked_engine, wids, jids)
+    meta = read_metadata(folder)
+    assert meta["format"] == 3 and meta["fitted_index"] is False
+    assert meta["vocabulary"]["ngrams"] == len(ranked_engine.vectorizer_.vocabulary_)
 
 
 def test_sentence_transformer_encoder_is_saved_with_its_own_save(make_engine, world, tmp_path):
@@ -96,7 +104,7 @@ def test_sentence_transformer_encoder_is_saved_with_its_own_save(make_engine, wo
     engine = make_engine(jobs, workers, encoder=model)
     folder = save_model(engine, tmp_path / "st")
     assert (folder / "encoder" / "modules.json").is_file()
-    assert joblib.load(folder / "engine.joblib")["engine"].encoder == "encoder"
+    assert read_engine(folder / "engine.pkl.gz")["engine"].encoder == "encoder"
     loaded = load_model(folder)
     wids = [int(w) for w in workers["worker_id"].iloc[:5]]
     assert rankings(loaded, wids, [])[0] == rankings(engine, wids, [])[0]
@@ -107,8 +115,8 @@ def test_missing_and_corrupt_folders_fail_naming_the_path(ranked_engine, tmp_pat
     with pytest.raises(ModelLoadError, match="nowhere.*does not exist"):
         load_model(tmp_path / "nowhere")
     folder = save_model(ranked_engine, tmp_path / "v1")
-    (folder / "engine.joblib").write_bytes(b"not a pickle")
-    with pytest.raises(ModelLoadError, match=r"engine\.joblib.*corrupt"):
+    (folder / "engine.pkl.gz").write_bytes(b"not a pickle")
+    with pytest.raises(ModelLoadError, match=r"engine\.pkl\.gz.*corrupt"):
         load_model(folder)
     (folder / "metadata.json").write_text("{truncated", encoding="utf-8")
     with pytest.raises(ModelLoadError, match=r"metadata\.json.*corrupt"):
@@ -144,7 +152,7 @@ def test_current_and_fallback_to_previous_when_new_version_is_corrupt(
     save_model(ranked_engine, models / bad)
     set_current(models, bad)
     assert current_version(models) == bad and list_versions(models) == sorted([good, bad])
-    (models / bad / "engine.joblib").write_bytes(b"\x00garbage")
+    (models / bad / "engine.pkl.gz").write_bytes(b"\x00garbage")
     engine = load_current(models)
     assert engine.model_version_ == good  # the previous version keeps serving
     assert "cannot be loaded" in caplog.text
@@ -161,30 +169,24 @@ def test_data_snapshot_hash_changes_with_content():
     assert data_snapshot(t=a)["t"]["sha256"] != data_snapshot(t=b)["t"]["sha256"]
 
 
-def test_format_1_engine_with_inverted_file_is_upgraded_on_load(ranked_engine, world, tmp_path):
-    """Models saved before the coarse projection (format 1: ``ann_probe_fraction`` and an
-    ``ivf`` attribute on each index) load, gain the new parameters and rank as before."""
-    import copy
-
-    jobs, workers = world
-    old = copy.deepcopy(ranked_engine)
-    vars(old).pop("ann_dim")
-    vars(old).pop("ann_shortlist")
-    old.ann_probe_fraction = 0.5
-    for index in (old.jobs_index_, old.workers_index_):
-        state = vars(index)
-        lexical, embeddings = index.lexical, index.embeddings.copy()
-        for name in ("projection", "_coarse", "_emb", "_lexical", "_lex_tail"):
-            state.pop(name)
-        state.update(embeddings=embeddings, lexical=lexical, ivf=None, _lexical_csc=None)
-    folder = save_model(ranked_engine, tmp_path / "v1")
-    joblib.dump({"format": 1, "engine": old}, folder / "engine.joblib")
-    loaded = load_model(folder)
-    assert loaded.get_params()["ann_dim"] == 64 and "ann_probe_fraction" not in vars(loaded)
-    assert not hasattr(loaded.jobs_index_, "ivf") and loaded.jobs_index_.coarse is None
-    wids = [int(w) for w in workers["worker_id"].iloc[:5]]
-    jids = [int(j) for j in ranked_engine.jobs_index_.active_ids()[:3]]
-    assert rankings(loaded, wids, jids) == rankings(ranked_engine, wids, jids)
-    joblib.dump({"format": 99, "engine": old}, folder / "engine.joblib")
+def test_folder_of_an_older_format_is_refused_naming_what_to_do(ranked_engine, tmp_path):
+    """Format 2 refitted the vocabulary at boot; its folders are refused, not upgraded."""
+    folder = save_model(ranked_engine, tmp_path / "v1", include_index=False)
+    meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    meta["format"] = 2
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    with pytest.raises(ModelLoadError, match=r"v1.*format 2.*format 3 only.*jobbridge train"):
+        load_model(folder)
+    meta["format"] = 3
+    (folder / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    engine = read_engine(folder / "engine.pkl.gz")["engine"]
+    write_engine(folder / "engine.pkl.gz", {"format": 2, "engine": engine})
     with pytest.raises(ModelLoadError, match="format 2"):
         load_model(folder)
+
+
+def test_an_engine_that_learned_nothing_is_not_saved(tmp_path):
+    from matcher.engine import MatchingEngine
+
+    with pytest.raises(ValueError, match="learned nothing"):
+        save_model(MatchingEngine(), tmp_path / "empty")

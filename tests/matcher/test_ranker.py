@@ -134,10 +134,31 @@ def test_blend_trusts_the_ranker_more_as_successes_grow():
             self.n_positive_ = n
 
     p, prior = np.array([1.0]), np.array([0.0])
-    weights = [float(blend_scores(Ranker(n), p, prior, 500.0)[0]) for n in (0, 50, 500, 50_000)]
+    weights = [
+        float(blend_scores(Ranker(n), p, prior, 500.0, max_shift=1.0)[0])
+        for n in (0, 50, 500, 50_000)
+    ]
     assert weights[0] == 0.0  # no history: the prior alone
     assert weights == sorted(weights) and weights[2] == pytest.approx(0.5)
     assert weights[3] > 0.98
+
+
+def test_learned_chance_cannot_overturn_two_grades_of_the_prior():
+    """However sure the ranker is, a pair keeps within MAX_SHIFT of its prior: a job two grades
+    lower (outside the worker's trades) never overtakes one of the main trade."""
+    from matcher.ranker import MAX_SHIFT
+
+    class Ranker:
+        p_scale_, n_positive_ = 1.0, 1_000_000
+
+    step = MAX_SHIFT
+    prior = np.array([0.70, 0.70 - 2 * step - 0.01, 0.30, 0.30 - step / 2])
+    p = np.array([0.0, 1.0, 0.0, 1.0])  # the ranker prefers the lower pair of each outright
+    blended = blend_scores(Ranker(), p, prior, 5000.0)
+    assert np.all(np.abs(blended - prior) <= MAX_SHIFT + 1e-12)
+    assert blended[0] > blended[1]
+    # Within a grade the learned chance still decides.
+    assert blended[3] > blended[2]
 
 
 @pytest.fixture(scope="module")

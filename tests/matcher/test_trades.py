@@ -48,12 +48,14 @@ def test_main_trade_is_named_first_unless_another_was_held_longer():
 
 def test_hierarchy_similarity_is_graded():
     sims = hierarchy_similarity(
-        ["6-05-01-03", "6-05-01-03", "6-05-01-03", "6-05-01-03", "6-05-01-03", ""],
-        ["6-05-01-03", "6-05-01-02", "6-05-02-01", "6-18-02-04", "4-02-03-02", "6-05-01-03"],
+        ["6-05-01-03", "6-05-01-03", "6-05-01-03", "6-05-01-03", "6-05-01-03", "", "6-31-05-00"],
+        ["6-05-01-03", "6-05-01-02", "6-05-02-01", "6-18-02-04", "4-02-03-02", "6-05-01-03"]
+        + ["6-31-05-00"],
     )
-    assert sims.tolist() == pytest.approx([1.0, 0.6, 0.3, 0.1, 0.0, 0.0])
+    # 包装工 6-31-05-00 is a detailed occupation: the same code is the same trade.
+    assert sims.tolist() == pytest.approx([1.0, 0.7, 0.4, 0.15, 0.0, 0.0, 1.0])
     best = best_hierarchy_similarity([(), ("4-02-03-02", "6-05-01-02")], ["6-05-01-03"] * 2)
-    assert best.tolist() == pytest.approx([0.0, 0.6])
+    assert best.tolist() == pytest.approx([0.0, 0.7])
 
 
 @pytest.fixture
@@ -166,3 +168,28 @@ def test_wage_never_leads_the_reasons_of_a_job_outside_the_trade(
 def test_unknown_education_is_said(make_engine, make_job, make_worker):
     engine = make_engine([make_job(job_id=1)], [make_worker(worker_id=1, education=None)])
     assert "未写明学历，未能核对" in engine.recommend_jobs(1, k=1)[0]["reasons"]
+
+
+def test_job_description_helps_code_a_vague_title():
+    import pandas as pd
+
+    from matcher.features import NameOccupationCoder, code_jobs
+    from matcher.occupations import OccupationCoder
+
+    occ = pd.DataFrame(
+        {
+            "code": ["6-05-01-03", "6-18-01-01", "4-07-05-01"],
+            "name": ["缝纫工", "车工", "保安员"],
+            "aliases": [["平车工", "车位"], ["车床工"], ["保安", "门卫"]],
+        }
+    )
+    coder = OccupationCoder(classifier=False).fit(occ)
+    titles = ["急招 包吃住 月入过万", "急招 包吃住 月入过万", "急招 保安"]
+    descriptions = ["工作内容：平车工 车位 缝纫工", "", "工作内容：平车工 车位 缝纫工"]
+    assert coder.predict(titles) == ["", "", "4-07-05-01"]
+    # A title of pay and perks alone: the description names the work; with no description
+    # nothing is coded; a clear title keeps its own code against a description of other work.
+    assert code_jobs(coder, titles, descriptions) == ["6-05-01-03", "", "4-07-05-01"]
+    # A coder without scores codes the title alone.
+    names = NameOccupationCoder().fit(occ)
+    assert code_jobs(names, titles, descriptions) == names.predict(titles)

@@ -124,3 +124,24 @@ def test_trained_coder_clears_the_bar_on_heldout_titles():
         "6-29-01-04",
         "6-29-01-01",
     ]
+
+
+@pytest.mark.slow
+def test_trained_coder_reads_worker_clauses_with_its_own_threshold():
+    """Colloquial clauses score below the old absolute bar (0.2) yet are right: the coder's
+    ``min_confident_score`` keeps them, and clauses that name no trade stay uncoded."""
+    from matcher.features import code_texts
+    from training.coder import default_coder
+
+    coder = default_coder()
+    assert coder.min_confident_score == -0.5
+    clauses = ["在老家踩过几年缝纫机", "会开叉车", "有叉车证", "在厂里做过八年品检", "想去苏州"]
+    assert code_texts(coder, clauses, None, ("4", "5", "6")) == [
+        "6-05-01-03",
+        "6-30-05-01",
+        "6-30-05-01",
+        "6-31-03-05",
+        "",
+    ]
+    # The absolute bar of a similarity coder drops a right one (在厂里做过八年品检 scores -0.19).
+    assert code_texts(coder, clauses, 0.2, ("4", "5", "6"))[3] == ""

@@ -9,6 +9,7 @@ from data.eval_world import generate_eval_world, relevance
 from matcher.engine import MatchingEngine
 from training.evaluate import (
     EvaluationReport,
+    coding_accuracy,
     crowding,
     evaluate_independent,
     top_share,
@@ -95,3 +96,28 @@ def test_report_prints_both_worlds_and_crowding(small_world, params):
     assert "份额 0.200 → 0.100" in text and "代价 +0.005" in text
     assert report.to_dict()["independent"]["base"]["jobs_for_workers"]
     assert np.isfinite(ind["jobs_for_workers"]["full engine"]["ndcg@10"])
+
+
+def test_coding_accuracy_against_the_worlds_truth(small_world, params):
+    from data.eval_world import TRADE_BY_KEY
+
+    engine = MatchingEngine(**{**params, "as_of": small_world.as_of}).fit(
+        small_world.jobs, small_world.workers
+    )
+    truth = small_world.truth_workers.set_index("worker_id")["main_trade"]
+    frame = engine.workers_index_.prepared.frame
+    with_trade = [int(w) for w in frame["worker_id"] if truth[w]]
+    right = {w: TRADE_BY_KEY[truth[w]].code for w in with_trade}
+    # Every main trade read right; then the first two read as a sibling of the same minor group
+    # (family right, exact wrong); then uncoded.
+    frame["exp_code"] = [right.get(int(w), "") for w in frame["worker_id"]]
+    assert coding_accuracy(engine, small_world)["main_trade_accuracy"] == 1.0
+    sibling = {w: right[w][:-2] + ("98" if right[w][-2:] != "98" else "97") for w in with_trade[:2]}
+    frame["exp_code"] = [sibling.get(int(w), right.get(int(w), "")) for w in frame["worker_id"]]
+    acc = coding_accuracy(engine, small_world)
+    assert acc["main_trade_accuracy"] == pytest.approx(1 - 2 / len(with_trade))
+    assert acc["main_trade_family_accuracy"] == 1.0
+    frame["exp_code"] = ""
+    acc = coding_accuracy(engine, small_world)
+    assert acc["main_trade_accuracy"] == 0.0 and acc["n_workers_with_trade"] == len(with_trade)
+    assert 0.0 <= acc["job_code_accuracy"] <= 1.0

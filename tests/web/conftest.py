@@ -148,7 +148,7 @@ def _serve(app):
     for port in PORTS:
         try:
             server = make_server("127.0.0.1", port, app, threaded=True)
-        except OSError:
+        except (OSError, SystemExit):  # werkzeug exits (SystemExit) when the port is taken
             continue
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

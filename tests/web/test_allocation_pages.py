@@ -101,6 +101,27 @@ def test_run_review_drop_confirm(immediate, signed_in, world):
     assert _recommended(immediate, world.workers) == recommended
 
 
+def test_a_long_review_is_paged_and_a_drop_keeps_the_page(immediate, signed_in, monkeypatch):
+    from api.web import allocations
+
+    monkeypatch.setattr(allocations, "PER_PAGE", 2)
+    client = signed_in("bureau")
+    allocation_id = _allocation_id(client, _run(client))
+    path = f"/county/allocations/{allocation_id}"
+    pick = re.compile(r'name="worker_id" value="(\d+)" form="drop-form"')
+    first = pick.findall(client.get(path).get_data(as_text=True))
+    html = client.get(f"{path}?page=2").get_data(as_text=True)
+    second = pick.findall(html)
+    assert len(first) == 2 and len(second) == 2 and not set(first) & set(second)
+    assert "第 2/3 页" in html and "上一页" in html and "下一页" in html
+    r = client.post(
+        f"{path}/drop",
+        data={"worker_id": second[0], "page": "2", "csrf_token": csrf_token(client, path)},
+    )
+    assert r.status_code == 302 and r.headers["Location"] == f"{path}?page=2"
+    assert second[0] not in pick.findall(client.get(r.headers["Location"]).get_data(as_text=True))
+
+
 def test_failed_run_says_why_in_chinese(immediate, signed_in, web_app):
     """A county of the region with no registered worker: the task fails with the reason."""
     from api.web.labels import county_options

@@ -206,6 +206,18 @@ def test_a_failed_plan_says_why_in_chinese(immediate, signed_in):
     assert "任务失败" in html and "没有登记的劳动力，无法规划招聘会" in html
 
 
+def test_plan_form_errors_stay_on_the_fair_page(signed_in):
+    client = signed_in("organiser")
+    fair_id = create_fair(client)
+    token = csrf_token(client, f"/fairs/{fair_id}")
+    r = client.post(f"/fairs/{fair_id}/plan", data={"max_workers": "0", "csrf_token": token})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert 'id="e-max_workers"' in html and 'value="0"' in html
+    r = client.post(f"/fairs/{fair_id}/move", data={"worker_id": "x", "csrf_token": token})
+    assert r.status_code == 400 and "表单缺少要调整的面试" in r.get_data(as_text=True)
+
+
 def test_lists_of_an_unplanned_fair_say_why(signed_in):
     client = signed_in("organiser")
     fair_id = create_fair(client)

@@ -1,0 +1,295 @@
+"""Benchmark of the shared index snapshot against the private engine each process built before.
+
+Run (modest scale by default; the issue's figures are at 1,000,000 workers × 100,000 jobs)::
+
+    .venv/bin/python benchmarks/bench_snapshot.py                          # 200k × 20k
+    .venv/bin/python benchmarks/bench_snapshot.py --workers 1000000 --jobs 100000
+
+Figures printed, each next to the previous design's measured in the same run:
+
+* **ready**: a new process that loads the learned model, maps the latest snapshot and answers
+  its first match (``recommend_jobs`` and ``recommend_workers``), against a process that builds
+  its private engine from the tables (read from a pickle: faster than the database the
+  service read, so the old figure is a lower bound). Targets: ≤ 10 s at 1M × 100k (≈ 2 min).
+* **private memory** of a *second* process on the snapshot while a first one holds it
+  (``Private_Dirty`` and USS = ``Private_Clean + Private_Dirty`` from
+  ``/proc/<pid>/smaps_rollup``, after 50 answers) against a process with a private engine.
+  Target ≤ 1 GB at 1M × 100k (≈ 5.5 GB).
+* **one worker write applied** (half updates of indexed workers, half new workers): the index
+  step alone (``ItemIndex.add``: columns, embeddings, lexical rows, ids) on the snapshot's
+  index, against the previous design's concatenating step on the same rows
+  (``concat_prepared`` of the whole prepared table, ``np.concatenate`` of ids and the mask);
+  and end to end (``engine.update_workers``: preparing, coding and encoding the record, then
+  the index step). Median and p99 in ms; target ≤ 5 ms at 1M workers (≈ 46 ms).
+
+The encoder is the training-free ``CharNgramEncoder(256)`` and there is no ranker: what is
+measured is the index, not the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import gc
+import json
+import pickle
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def smaps(pid: int | str = "self") -> dict[str, float]:
+    """Fields of ``/proc/<pid>/smaps_rollup`` in GB."""
+    out: dict[str, float] = {}
+    with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as fh:
+        for line in fh:
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                out[parts[0].rstrip(":")] = int(parts[1]) / 1024**2
+    out["USS"] = out.get("Private_Clean", 0.0) + out.get("Private_Dirty", 0.0)
+    return out
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values) * 1000.0, q))
+
+
+def previous_add(state: dict[str, Any], prepared: Any, new_ids: np.ndarray) -> None:
+    """The O(n) part of the previous ``ItemIndex.add``: the whole prepared table and the ids and
+    mask concatenated with the new rows (embeddings already went into buffers with room)."""
+    from matcher.index import concat_prepared
+
+    row_of = state["row_of"]
+    for i in new_ids.tolist():
+        row = row_of.pop(i, None)
+        if row is not None:
+            state["active"][row] = False
+    start = len(state["ids"])
+    state["prepared"] = concat_prepared(state["prepared"], prepared)
+    state["ids"] = np.concatenate([state["ids"], new_ids])
+    state["active"] = np.concatenate([state["active"], np.ones(len(new_ids), dtype=bool)])
+    for k, i in enumerate(new_ids.tolist()):
+        row_of[i] = start + k
+
+
+# -- child processes ---------------------------------------------------------------------------
+
+
+def child(args: argparse.Namespace) -> None:
+    """One serving process: get ready (snapshot or private build), answer, report, maybe hold."""
+    t0 = time.perf_counter()
+    import joblib
+
+    from matcher.snapshot import open_latest
+
+    work = Path(args.dir)
+    queries = json.loads((work / "queries.json").read_text())
+    if args.child == "snapshot":
+        engine = joblib.load(work / "learned.joblib")
+        snap = open_latest(work / "index", "bench")
+        assert snap is not None
+        engine.jobs_index_, engine.workers_index_ = snap.jobs, snap.workers
+    else:
+        with open(work / "tables.pkl", "rb") as fh:
+            jobs, workers = pickle.load(fh)
+        engine = joblib.load(work / "learned.joblib")
+        engine = engine.fit(jobs, workers)
+        del jobs, workers
+        gc.collect()
+    engine.recommend_jobs(queries["workers"][0], k=10)
+    engine.recommend_workers(queries["jobs"][0], k=50)
+    ready = time.perf_counter() - t0
+    for w, j in zip(queries["workers"][:50], queries["jobs"][:50], strict=False):
+        engine.recommend_jobs(w, k=10)
+        engine.recommend_workers(j, k=50)
+    gc.collect()
+    print(json.dumps({"ready_s": ready, "smaps": smaps()}), flush=True)
+    if args.hold:
+        sys.stdin.readline()
+
+
+def spawn(kind: str, work: Path, hold: bool = False) -> tuple[subprocess.Popen[str], float]:
+    cmd = [sys.executable, __file__, "--child", kind, "--dir", str(work)]
+    if hold:
+        cmd.append("--hold")
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return proc, t
+
+
+def result(proc: subprocess.Popen[str], started: float) -> dict[str, Any]:
+    line = proc.stdout.readline()  # type: ignore[union-attr]
+    if not line:
+        proc.wait()
+        raise RuntimeError(f"child exited with {proc.returncode} before reporting")
+    out = json.loads(line)
+    out["wall_s"] = time.perf_counter() - started
+    return out
+
+
+# -- main ---------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--workers", type=int, default=200_000)
+    parser.add_argument("--jobs", type=int, default=20_000)
+    parser.add_argument("--writes", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--keep", default=None, help="folder to keep the snapshot in")
+    parser.add_argument("--child", choices=["snapshot", "private"], help=argparse.SUPPRESS)
+    parser.add_argument("--dir", help=argparse.SUPPRESS)
+    parser.add_argument("--hold", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child(args)
+        return
+
+    import joblib
+    import pandas as pd
+
+    from data.demo import generate_world
+    from data.reference import load_occupations
+    from matcher.encoders import CharNgramEncoder
+    from matcher.engine import MatchingEngine
+    from matcher.index import ItemIndex, plain_prepared
+    from matcher.snapshot import open_latest, write_snapshot
+    from training.pipeline import build_geography
+
+    print(f"jobbridge snapshot benchmark: {args.workers:,} workers × {args.jobs:,} jobs")
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-snapshot-"))
+    work.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    world = generate_world(args.workers + args.writes, args.jobs, seed=args.seed)
+    jobs = world.jobs.assign(status="open", hired_count=0)
+    workers = world.workers.iloc[: args.workers].reset_index(drop=True)
+    spare = world.workers.iloc[args.workers :].reset_index(drop=True)
+    print(f"world generated in {time.perf_counter() - t:.1f} s")
+    params = dict(
+        encoder=CharNgramEncoder(dim=256),
+        geography=build_geography(),
+        occupations=load_occupations(4)[["code", "name", "aliases"]],
+        as_of=world.as_of,
+    )
+    t = time.perf_counter()
+    engine = MatchingEngine(**params).fit(jobs, workers)
+    print(f"engine built in this process in {time.perf_counter() - t:.1f} s")
+
+    learned = copy.copy(engine)
+    learned.jobs_index_ = ItemIndex("job_id")
+    learned.workers_index_ = ItemIndex("worker_id")
+    joblib.dump(learned, work / "learned.joblib")
+    with open(work / "tables.pkl", "wb") as fh:
+        pickle.dump((jobs, workers), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    rng = np.random.default_rng(args.seed)
+    queries = {
+        "workers": [int(x) for x in rng.choice(workers["worker_id"], 60, replace=False)],
+        "jobs": [int(x) for x in rng.choice(jobs["job_id"], 60, replace=False)],
+    }
+    (work / "queries.json").write_text(json.dumps(queries))
+    t = time.perf_counter()
+    path = write_snapshot(
+        work / "index",
+        engine.jobs_index_,
+        engine.workers_index_,
+        model_version="bench",
+        feed_position=0,
+    )
+    du = sum(f.stat().st_blocks * 512 for f in path.rglob("*") if f.is_file()) / 1024**3
+    print(f"snapshot written in {time.perf_counter() - t:.1f} s ({du:.2f} GB on disk): {path}")
+
+    # --- processes -----------------------------------------------------------------------
+    del engine
+    gc.collect()
+    proc, t = spawn("private", work)
+    private = result(proc, t)
+    proc.wait()
+    first, t1 = spawn("snapshot", work, hold=True)
+    one = result(first, t1)
+    second, t2 = spawn("snapshot", work, hold=True)
+    two = result(second, t2)
+    for p in (first, second):
+        p.stdin.write("\n")  # type: ignore[union-attr]
+        p.stdin.flush()  # type: ignore[union-attr]
+        p.wait()
+    print(
+        f"ready to answer (process start to first answers): snapshot {two['wall_s']:.1f} s "
+        f"(first process on a cold page cache {one['wall_s']:.1f} s), private engine "
+        f"{private['wall_s']:.1f} s; ratio x{private['wall_s'] / two['wall_s']:.1f}"
+        "  [target <= 10 s at 1M × 100k]"
+    )
+    pm, sm = private["smaps"], two["smaps"]
+    print(
+        f"private memory of a second process: Private_Dirty {sm['Private_Dirty']:.2f} GB, "
+        f"USS {sm['USS']:.2f} GB (Rss {sm['Rss']:.2f}, Pss {sm['Pss']:.2f}); private engine "
+        f"Private_Dirty {pm['Private_Dirty']:.2f} GB, USS {pm['USS']:.2f} GB; "
+        f"ratio x{pm['USS'] / sm['USS']:.1f}  [target <= 1 GB at 1M × 100k]"
+    )
+
+    # --- writes ----------------------------------------------------------------------------
+    learned = joblib.load(work / "learned.joblib")
+    snap = open_latest(work / "index", "bench")
+    assert snap is not None
+    learned.jobs_index_, learned.workers_index_ = snap.jobs, snap.workers
+    idx = learned.workers_index_
+    old = {
+        "prepared": plain_prepared(idx.prepared),
+        "ids": np.array(idx.ids),
+        "active": np.array(idx.active),
+        "row_of": {int(i): r for r, i in enumerate(idx.ids.tolist())},
+    }
+    existing = workers.sample(args.writes // 2, random_state=args.seed)
+    records = [
+        pd.DataFrame([r])
+        for r in existing.assign(skills_text="会开叉车，做过仓管").to_dict("records")
+    ] + [pd.DataFrame([r]) for r in spare.iloc[: args.writes - len(existing)].to_dict("records")]
+    rng.shuffle(records)
+    t_new, t_old, t_e2e = [], [], []
+    cpu_new, cpu_old, cpu_e2e = [], [], []
+    from matcher.features import prepare_workers
+
+    def timed(wall: list[float], cpu: list[float], fn: Any, *args: Any) -> None:
+        t, c = time.perf_counter(), time.process_time()
+        fn(*args)
+        wall.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+
+    for rec in records:
+        timed(t_e2e, cpu_e2e, learned.update_workers, rec)
+        prepared = prepare_workers(rec, learned.context_)
+        emb, lex = learned.encode(prepared.texts), learned._lexical(prepared.texts)
+        ids = prepared.frame["worker_id"].to_numpy(dtype=np.int64)
+        timed(t_new, cpu_new, idx.add, prepared, emb, lex)
+        timed(t_old, cpu_old, previous_add, old, prepared, ids)
+    n = idx.n_rows
+    print(
+        f"one worker write at {n:,} rows, index step: median {pct(t_new, 50):.2f} ms, "
+        f"p99 {pct(t_new, 99):.2f} ms (CPU median {pct(cpu_new, 50):.2f} ms); previous "
+        f"concatenating step median {pct(t_old, 50):.1f} ms, p99 {pct(t_old, 99):.1f} ms "
+        f"(CPU median {pct(cpu_old, 50):.1f} ms); ratio x{pct(t_old, 50) / pct(t_new, 50):.0f} "
+        "(median)  [target <= 5 ms at 1M]"
+    )
+    print(
+        f"  end to end (update_workers: prepare, code, encode, index): median "
+        f"{pct(t_e2e, 50):.2f} ms, p99 {pct(t_e2e, 99):.2f} ms (CPU median "
+        f"{pct(cpu_e2e, 50):.2f} ms); previous design end to end ≈ this minus the index step "
+        f"plus the concatenating step: median "
+        f"{pct(t_e2e, 50) - pct(t_new, 50) + pct(t_old, 50):.1f} ms"
+    )
+    check = learned.recommend_jobs(int(records[0]["worker_id"].iat[0]), k=5)
+    print(
+        f"  after the writes the index holds {len(idx):,} workers; "
+        f"a written one gets {len(check)} jobs"
+    )
+
+
+if __name__ == "__main__":
+    main()
