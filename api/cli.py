@@ -877,19 +877,26 @@ def train_models(
 
     Right after ``load-demo`` the generated ``world`` and ``events`` are passed on (the world's
     hidden truth grades the evaluation); otherwise the models learn from what the database
-    holds (:func:`api.storage.read_world`).
+    holds (:func:`api.storage.read_world`). Either way only the events that pass
+    :func:`api.storage.outcomes.filter_training_events` become labels, and how many were
+    dropped, and why, is said.
     """
+    from api.storage.outcomes import filter_training_events, read_events
+    from data.schema import OUTCOME_COLUMNS
     from training.pipeline import train_default
     from training.pipeline import train_models as train_on_tables
 
     models_dir = context.config["MODELS_DIR"]
     if world is not None:
+        if events is not None:
+            # The events just stored: the same rules as for the stored ones read back.
+            checked = filter_training_events(events, world.workers, world.jobs)
+            _say(checked.report())
+            events = checked.kept[list(OUTCOME_COLUMNS)]
         return train_default(
             context.database_url, models_dir, world, events=events, show_progress=not quiet
         )
     from api.storage import read_world, session_scope
-    from api.storage.outcomes import filter_training_events, read_events
-    from data.schema import OUTCOME_COLUMNS
 
     with session_scope(context.engine()) as session:
         jobs, workers, _ = read_world(session)

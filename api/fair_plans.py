@@ -354,11 +354,14 @@ def _audit_reads(
         )
 
 
-def render_lists(session: Session, principal: Any, fair_id: int, fmt: str) -> tuple[Fair, Any]:
+def render_lists(
+    session: Session, principal: Any, fair_id: int, fmt: str, *, back_url: str | None = None
+) -> tuple[Fair, Any]:
     """The printable lists of fair ``fair_id`` as ``fmt`` (xlsx, csv or html) and the fair.
 
     Phones are in full only for admins and the county's bureau; each listed worker's read is
-    audited (and committed).
+    audited (and committed). ``back_url`` (html only): a screen-only toolbar with a link back
+    and a print button, for the organiser's page.
     """
     from api import fair_lists
     from api.views.matches import mask_phone
@@ -379,7 +382,13 @@ def render_lists(session: Session, principal: Any, fair_id: int, fmt: str) -> tu
     try:
         if fmt == "html":
             data: bytes | str = fair_lists.render_html(
-                fair.plan, workers, firms, jobs, title=fair.name, certificate_names=names
+                fair.plan,
+                workers,
+                firms,
+                jobs,
+                title=fair.name,
+                certificate_names=names,
+                back_url=back_url,
             )
         elif fmt == "csv":
             data = fair_lists.render_csv(fair.plan, workers, firms, jobs, certificate_names=names)

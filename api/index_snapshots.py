@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from api.storage import read_world
 from api.storage.changes import FeedCursor
-from matcher.snapshot import version_folder, write_snapshot
+from matcher.snapshot import engine_facts, version_folder, write_snapshot
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,6 @@ def build_snapshot(
     say(f"已读取 {len(jobs)} 个岗位、{len(workers)} 名劳动力（变更位置 {feed.position}）")
     engine.build_index(jobs, workers)
     say("索引已建立，正在写入快照")
-    as_of = getattr(engine, "as_of_", None)
     path = write_snapshot(
         root,
         engine.jobs_index_,
@@ -95,11 +94,7 @@ def build_snapshot(
         model_version=model_version,
         feed_position=feed.position,
         spare_rows=spare_rows,
-        extra={
-            "feed_gaps": sorted(feed.gaps),
-            "as_of": None if as_of is None else as_of.isoformat(),
-            "pid": os.getpid(),
-        },
+        extra={"feed_gaps": sorted(feed.gaps), "pid": os.getpid(), **engine_facts(engine)},
     )
     log.info(
         "index snapshot %s of model %s: %d jobs, %d workers, feed position %d, %.1f s",

@@ -810,6 +810,18 @@ class Allocation(BaseModel):
     unassigned: list[dict[str, Any]]
     stats: dict[str, Any]
     created_at: dt.datetime
+    status: Literal["proposed", "confirmed"] = "proposed"
+    confirmed_at: dt.datetime | None = None
+    confirmed_by: str | None = None
+    dropped: list[dict[str, Any]] = []
+
+
+class AllocationDrop(_Request):
+    """Proposals a clerk takes out of a proposed allocation before confirming it."""
+
+    model_config = ConfigDict(**_NO_EXTRA, json_schema_extra={"examples": [{"worker_ids": [1]}]})
+
+    worker_ids: Annotated[list[Id], Field(min_length=1, max_length=100_000)]
 
 
 # --------------------------------------------------------------------------- fairs
@@ -899,6 +911,38 @@ class FairReplanRequest(_Request):
         if not self.cancel_firms and not self.absent_workers:
             raise ValueError("请给出取消的企业（cancel_firms）或不能到场的劳动力（absent_workers）")
         return self
+
+
+class FairRefillRequest(_Request):
+    """Fill the places freed by cancelled interviews; every other interview stays put."""
+
+    model_config = ConfigDict(**_NO_EXTRA, json_schema_extra={"examples": [{"time_limit_s": 10}]})
+
+    time_limit_s: Annotated[float, Field(gt=0, le=120)] = 20.0
+
+
+class FairInterviewRef(_Request):
+    """One scheduled interview of a fair: the worker and the firm (one interview per pair)."""
+
+    model_config = ConfigDict(
+        **_NO_EXTRA, json_schema_extra={"examples": [{"worker_id": 1, "firm_id": 1}]}
+    )
+
+    worker_id: Id
+    firm_id: Id
+
+
+class FairMoveRequest(FairInterviewRef):
+    """Move one interview to another slot at its booth (refused when it would clash)."""
+
+    model_config = ConfigDict(
+        **_NO_EXTRA,
+        json_schema_extra={
+            "examples": [{"worker_id": 1, "firm_id": 1, "start": "2026-04-01T09:20:00"}]
+        },
+    )
+
+    start: Annotated[dt.datetime, Field(description="新时段的开始时间（本场招聘会的一个时段）")]
 
 
 class Fair(BaseModel):

@@ -11,6 +11,14 @@ lookup — and, when it is past what this process applied, re-reads the jobs and
 rows name (and the jobs of the firms they name: the engine answers with firm names) and passes
 them to ``add_/update_/remove_*``. So a write that was acknowledged to a client is in the next
 answer of every process. The audit log is only an audit log.
+
+The index is data, not model: a process maps the latest index snapshot of its model version
+(:mod:`matcher.snapshot`, under ``INDEX_DIR``), shared with every process of the host through
+the page cache, and replays the feed from the snapshot's position into a small overlay of its
+own. The first process of a version builds the snapshot (the others wait on its lock);
+``jobbridge index build`` publishes a newer one, which every process switches to at its next
+answer (one ``stat`` of the pointer file), and a process whose overlay outgrows
+``INDEX_OVERLAY_ROWS`` queues that rebuild itself.
 """
 
 from __future__ import annotations
@@ -376,10 +384,15 @@ class MatchService:
 
     @property
     def overlay_rows(self) -> int:
-        """Rows this process added on top of its snapshot (0 without one)."""
+        """Rows this process changed on top of its snapshot: rows added, and rows of the
+        snapshot tombstoned (0 without a snapshot)."""
         if self.snapshot is None or self.engine is None:
             return 0
-        return int(self.engine.jobs_index_.overlay_rows + self.engine.workers_index_.overlay_rows)
+        changed = 0
+        for index in (self.engine.jobs_index_, self.engine.workers_index_):
+            base_dead = index.n_base - int(index.active[: index.n_base].sum())
+            changed += index.overlay_rows + base_dead
+        return changed
 
     def _maybe_queue_rebuild(self) -> None:
         limit = int(self._state.config.get("INDEX_OVERLAY_ROWS", 50_000))

@@ -508,6 +508,11 @@ class ItemIndex:
         """Rows appended since the snapshot this index started from (all rows if none)."""
         return self.n_rows - self.n_base
 
+    @property
+    def dead_rows(self) -> int:
+        """Tombstoned rows (kept until a compaction or the next snapshot)."""
+        return self.n_rows - len(self)
+
     def __getstate__(self) -> dict[str, Any]:
         # Pickled as plain arrays: no spare room, no file maps, no CSC copy (a cache).
         prepared = self.prepared

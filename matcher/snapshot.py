@@ -148,11 +148,13 @@ def write_snapshot(
         The new snapshot's folder.
     """
     folder = version_folder(root, model_version)
-    folder.mkdir(parents=True, exist_ok=True)
+    # The rows describe registered people (skills, county, age): owner-only, as the database.
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder.chmod(0o700)
     now = dt.datetime.now(dt.UTC)
     snapshot_id = f"{now:%Y%m%dT%H%M%S%f}Z-{int(feed_position)}-{os.getpid()}"
     tmp = folder / f".tmp-{snapshot_id}"
-    tmp.mkdir()
+    tmp.mkdir(mode=0o700)
     started = time.perf_counter()
     try:
         counts = {}
@@ -265,16 +267,37 @@ def open_latest(root: str | os.PathLike[str], model_version: str) -> Snapshot | 
     return None if path is None else open_snapshot(path, model_version=model_version)
 
 
+def engine_facts(engine: Any) -> dict[str, Any]:
+    """What a snapshot must carry of the engine that prepared its rows (for its manifest's
+    ``extra``): the day ages were computed at, and the certificate columns in their order —
+    preparing rows grows the vocabulary with certificates the model had not seen, and rows
+    added later must number them as the snapshot's rows do."""
+    as_of = getattr(engine, "as_of_", None)
+    return {
+        "as_of": None if as_of is None else as_of.isoformat(),
+        "certificates": list(engine.context_.certificates.index),
+    }
+
+
 def attach(engine: Any, snapshot: Snapshot) -> Any:
     """Serve ``snapshot``'s indexes from a learned engine (in place of ``build_index``).
 
-    Ages and the like of rows added later are computed on the day the snapshot's rows were,
-    so that every process on the snapshot prepares rows alike.
+    Rows added later are prepared as the snapshot's were (:func:`engine_facts`): ages on the
+    same day, certificates in the same columns.
     """
-    as_of = snapshot.manifest.get("as_of")
-    if as_of:
-        engine.as_of_ = dt.date.fromisoformat(as_of)
-        engine.context_ = dataclasses.replace(engine.context_, as_of=engine.as_of_)
+    from matcher.rules import CertificateVocabulary
+
+    facts = snapshot.manifest
+    changes: dict[str, Any] = {}
+    if facts.get("as_of"):
+        engine.as_of_ = dt.date.fromisoformat(facts["as_of"])
+        changes["as_of"] = engine.as_of_
+    if facts.get("certificates") is not None:
+        vocabulary = CertificateVocabulary()
+        vocabulary.add(facts["certificates"])
+        changes["certificates"] = vocabulary
+    if changes:
+        engine.context_ = dataclasses.replace(engine.context_, **changes)
     engine.ranker_ = getattr(engine, "ranker", None)
     engine.jobs_index_, engine.workers_index_ = snapshot.jobs, snapshot.workers
     return engine
@@ -325,6 +348,7 @@ __all__ = [
     "Snapshot",
     "SnapshotError",
     "attach",
+    "engine_facts",
     "current_id",
     "latest_snapshot",
     "list_snapshots",

@@ -296,7 +296,8 @@ def replan(fair_id: int):
 @page(*ORGANISERS)
 def print_lists(fair_id: int):
     """The four lists as one A4 page to print (phones masked for organisers, reads audited)."""
-    fair, data = fair_plans.render_lists(get_session(), g.principal, fair_id, "html")
+    back = url_for("web.fairs.show", fair_id=fair_id)
+    fair, data = fair_plans.render_lists(get_session(), g.principal, fair_id, "html", back_url=back)
     return Response(data, headers=fair_plans.list_headers(fair, "html"))
 
 

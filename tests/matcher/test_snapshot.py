@@ -197,6 +197,7 @@ def test_publish_is_atomic_and_old_snapshots_are_pruned(base_engine, tmp_path, m
     third = write_snapshot(tmp_path, j, w, model_version="m1", feed_position=8)
     assert list_snapshots(tmp_path, "m1") == [second, third]
     assert json.loads((third / "manifest.json").read_text())["feed_position"] == 8
+    assert (tmp_path / "m1").stat().st_mode & 0o077 == 0  # owner-only: rows describe people
 
     # Another model version has its own snapshots; a mismatch is refused by name.
     assert open_latest(tmp_path, "m2") is None
@@ -220,3 +221,36 @@ def test_an_emptied_index_snapshots_and_grows_again(base_engine, tmp_path):
     assert {it["job_id"] for it in mapped.recommend_jobs(int(e.workers_index_.ids[0]), k=5)} <= set(
         jobs["job_id"].iloc[:5]
     )
+
+
+def test_rows_added_on_a_snapshot_number_new_certificates_as_its_rows(
+    base_engine, tmp_path, make_job, make_worker
+):
+    """Preparing rows grows the certificate vocabulary with ids the model never saw; another
+    process (the model as loaded, without them) must number them as the snapshot did, or a
+    hard rule would read another certificate's column."""
+    from matcher.rules import jobs_mask_for_worker
+    from matcher.snapshot import attach, engine_facts
+
+    engine, _, _ = base_engine
+    builder = copy.deepcopy(engine)
+    model = copy.deepcopy(engine)  # what a starting process loads
+    builder.add_jobs(
+        [
+            make_job(job_id=9001, certificates_required=["潜水证"]),
+            make_job(job_id=9002, certificates_required=["爆破证"]),
+        ]
+    )
+    path = write_snapshot(
+        tmp_path,
+        builder.jobs_index_,
+        builder.workers_index_,
+        model_version="m",
+        feed_position=0,
+        extra=engine_facts(builder),
+    )
+    other = attach(model, open_snapshot(path))
+    other.add_workers([make_worker(worker_id=9100, certificates=["爆破证"])])
+    widx, jidx = other.workers_index_, other.jobs_index_
+    mask = jobs_mask_for_worker(widx.prepared.rules, widx.row_of(9100), jidx.prepared.rules)
+    assert mask[jidx.row_of(9002)] and not mask[jidx.row_of(9001)]

@@ -171,6 +171,10 @@ def test_plan_move_cancel_replan_and_the_lists(immediate, signed_in, world):
     # An organiser prints names, not the phone numbers (the county bureau calls).
     assert "138****" in html
     assert not re.search(r"138\d{8}", html)
+    # On screen: a way back to the fair and a print button, both hidden by the print CSS.
+    assert f'<a href="/fairs/{fair_id}">← 返回招聘会</a>' in html
+    assert '<button type="button" onclick="window.print()">打印</button>' in html
+    assert "@media print { .toolbar { display: none; } }" in html
 
 
 def test_a_waiting_plan_shows_on_the_fair_page_after_a_reload(signed_in):
@@ -345,5 +349,11 @@ def test_plan_a_fair_move_an_interview_download_the_xlsx(
     # The A4 lists: print media hides nothing of the lists themselves.
     page.get_by_role("link", name="打印名单").click()
     expect(page.get_by_role("heading", name="企业展位表")).to_be_visible()
+    toolbar = page.get_by_role("navigation", name="操作")
+    expect(toolbar.get_by_role("button", name="打印")).to_be_visible()
     page.emulate_media(media="print")
+    expect(toolbar).to_be_hidden()
     page.screenshot(path=str(screenshot_dir / "fair_lists_print.png"), full_page=True)
+    page.emulate_media(media="screen")
+    toolbar.get_by_role("link", name="返回招聘会").click()
+    expect(page.get_by_role("link", name="打印名单")).to_be_visible()
