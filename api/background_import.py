@@ -96,13 +96,24 @@ def _import(kind: str, path: Path, params: dict[str, Any], progress) -> dict[str
                 details={"errors": [e.as_dict() for e in header]},
             )
         records, errors = _in_scope(kind, principal, checked.records, checked.errors)
+        # The scope again, for what only storage checks (an explicit id from a scoped caller).
         if kind == "workers":
             result = import_workers(
-                session, records, errors=errors, protector=protector, skip_invalid=True
+                session,
+                records,
+                errors=errors,
+                protector=protector,
+                skip_invalid=True,
+                region_prefix=principal.region_prefix if principal.role == "bureau" else None,
             )
         else:
             result = import_jobs(
-                session, records, errors=errors, skip_invalid=True, create_firms=False
+                session,
+                records,
+                errors=errors,
+                skip_invalid=True,
+                create_firms=False,
+                owner_firm_id=principal.firm_id if principal.role == "hr" else None,
             )
         created += result.created
         rejected += result.rejected

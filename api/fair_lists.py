@@ -398,6 +398,10 @@ tr, .slip, .township { break-inside: avoid; page-break-inside: avoid; }
 .slip dd { margin: 0; }
 .meta { color: #333; margin-bottom: 4mm; }
 @media screen { body { max-width: 210mm; margin: 10mm auto; } .page { margin-bottom: 15mm; } }
+.toolbar { display: flex; gap: 4mm; align-items: center; margin-bottom: 8mm; }
+.toolbar a, .toolbar button { font: inherit; padding: 2mm 4mm; border: 1px solid #333;
+        background: #fff; color: #000; text-decoration: none; cursor: pointer; }
+@media print { .toolbar { display: none; } }
 """
 
 
@@ -424,12 +428,15 @@ def render_html(
     title: str = "专场招聘会",
     venue: str = "",
     certificate_names: Mapping[str, str] | None = None,
+    back_url: str | None = None,
 ) -> str:
     """The lists as one HTML page in Chinese that prints cleanly on A4.
 
     The firm list, then one page per booth timetable, then the workers' slips four to a page
     (with dashed cut lines), then the invitation list grouped by township. All text from
-    users (names, titles, the fair's title and venue) is HTML-escaped.
+    users (names, titles, the fair's title and venue) is HTML-escaped. With ``back_url`` (the
+    organiser's page) a toolbar on screen links back there and offers a print button; print
+    CSS hides it.
     """
     p = _plan(plan)
     lists = build_lists(p, workers, firms, jobs, certificate_names=certificate_names)
@@ -437,8 +444,15 @@ def render_html(
     hours = f"{p.slots[0][0]:%H:%M}–{p.slots[-1][1]:%H:%M}" if p.slots else ""
     meta = f'<p class="meta">{_e(day)} {_e(hours)}' + (f"　地点：{_e(venue)}" if venue else "")
     meta += "</p>"
+    toolbar = ""
+    if back_url is not None:
+        toolbar = (
+            f'<nav class="toolbar" aria-label="操作"><a href="{_e(back_url)}">← 返回招聘会</a>'
+            '<button type="button" onclick="window.print()">打印</button>'
+            "<span>（也可按 Ctrl+P 打印）</span></nav>"
+        )
     parts = [
-        f'<section class="page"><h1>{_e(title)}</h1>{meta}'
+        f'<section class="page">{toolbar}<h1>{_e(title)}</h1>{meta}'
         f"<h2>{LIST_FIRMS}</h2>{_table(lists[LIST_FIRMS])}</section>"
     ]
     timetable = lists[LIST_TIMETABLE]

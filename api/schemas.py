@@ -810,6 +810,18 @@ class Allocation(BaseModel):
     unassigned: list[dict[str, Any]]
     stats: dict[str, Any]
     created_at: dt.datetime
+    status: Literal["proposed", "confirmed"] = "proposed"
+    confirmed_at: dt.datetime | None = None
+    confirmed_by: str | None = None
+    dropped: list[dict[str, Any]] = []
+
+
+class AllocationDrop(_Request):
+    """Proposals a clerk takes out of a proposed allocation before confirming it."""
+
+    model_config = ConfigDict(**_NO_EXTRA, json_schema_extra={"examples": [{"worker_ids": [1]}]})
+
+    worker_ids: Annotated[list[Id], Field(min_length=1, max_length=100_000)]
 
 
 # --------------------------------------------------------------------------- fairs
@@ -883,6 +895,15 @@ class FairPlanRequest(_Request):
     max_firms: Annotated[int, Field(ge=1, le=1000)] | None = None
     max_workers: Annotated[int, Field(ge=1, le=20_000)] | None = None
     time_limit_s: Annotated[float, Field(gt=0, le=120)] = 20.0
+    firm_ids: Annotated[
+        list[Id], Field(max_length=1000, description="只从这些企业的在招岗位中挑选（留空：不限）")
+    ] = []
+    job_ids: Annotated[
+        list[Id], Field(max_length=5000, description="只从这些岗位中挑选（与 firm_ids 合并）")
+    ] = []
+    worker_ids: Annotated[
+        list[Id], Field(max_length=20_000, description="只邀请这些本县劳动力（留空：全县）")
+    ] = []
 
 
 class FairReplanRequest(_Request):
@@ -899,6 +920,46 @@ class FairReplanRequest(_Request):
         if not self.cancel_firms and not self.absent_workers:
             raise ValueError("请给出取消的企业（cancel_firms）或不能到场的劳动力（absent_workers）")
         return self
+
+
+class FairStatusChange(_Request):
+    """publish: 已规划 → 已发布；finish: 已发布 → 已结束；cancel: 未结束 → 已取消。"""
+
+    model_config = ConfigDict(**_NO_EXTRA, json_schema_extra={"examples": [{"action": "publish"}]})
+
+    action: Literal["publish", "finish", "cancel"]
+
+
+class FairRefillRequest(_Request):
+    """Fill the places freed by cancelled interviews; every other interview stays put."""
+
+    model_config = ConfigDict(**_NO_EXTRA, json_schema_extra={"examples": [{"time_limit_s": 10}]})
+
+    time_limit_s: Annotated[float, Field(gt=0, le=120)] = 20.0
+
+
+class FairInterviewRef(_Request):
+    """One scheduled interview of a fair: the worker and the firm (one interview per pair)."""
+
+    model_config = ConfigDict(
+        **_NO_EXTRA, json_schema_extra={"examples": [{"worker_id": 1, "firm_id": 1}]}
+    )
+
+    worker_id: Id
+    firm_id: Id
+
+
+class FairMoveRequest(FairInterviewRef):
+    """Move one interview to another slot at its booth (refused when it would clash)."""
+
+    model_config = ConfigDict(
+        **_NO_EXTRA,
+        json_schema_extra={
+            "examples": [{"worker_id": 1, "firm_id": 1, "start": "2026-04-01T09:20:00"}]
+        },
+    )
+
+    start: Annotated[dt.datetime, Field(description="新时段的开始时间（本场招聘会的一个时段）")]
 
 
 class Fair(BaseModel):

@@ -26,6 +26,10 @@ def allocation_json(row: Allocation) -> dict[str, Any]:
         "unassigned": result.get("unassigned", []),
         "stats": result.get("stats", {}),
         "created_at": row.created_at,
+        "status": row.status,
+        "confirmed_at": row.confirmed_at,
+        "confirmed_by": row.confirmed_by,
+        "dropped": result.get("dropped", []),
     }
 
 
@@ -60,4 +64,44 @@ def create_allocation(body: s.AllocationCreate) -> Response:
 )
 def get_allocation(allocation_id: int) -> Response:
     row = allocation_runs.get_allocation(get_session(), auth.current(), allocation_id)
+    return jsonify(allocation_json(row))
+
+
+#: Confirming or editing a proposal is the county clerk's (as on the county page).
+CLERKS = ("admin", "bureau")
+
+
+@operation(
+    bp,
+    "POST",
+    "/allocations/<id:allocation_id>/drop",
+    summary="从待确认的分配方案中删除部分劳动力的分配",
+    roles=CLERKS,
+    body=s.AllocationDrop,
+    response=s.Allocation,
+    scope="allocation",
+    extra_statuses=(409,),
+    description="被删除的分配保留在 dropped 中（谁、何时删除）；确认时只记录留下的分配。"
+    "已确认的方案不能再删除（409）。",
+)
+def drop_proposals(allocation_id: int, body: s.AllocationDrop) -> Response:
+    row, _ = allocation_runs.drop_proposals(
+        get_session(), auth.current(), allocation_id, body.worker_ids
+    )
+    return jsonify(allocation_json(row))
+
+
+@operation(
+    bp,
+    "POST",
+    "/allocations/<id:allocation_id>/confirm",
+    summary="确认分配方案（每条留下的分配记为一次推荐）",
+    roles=CLERKS,
+    response=s.Allocation,
+    scope="allocation",
+    extra_statuses=(409,),
+    description="确认后方案不能再修改；重复确认为 409。",
+)
+def confirm_allocation(allocation_id: int) -> Response:
+    row = allocation_runs.confirm_allocation(get_session(), auth.current(), allocation_id)
     return jsonify(allocation_json(row))

@@ -103,6 +103,9 @@ def plan(fair_id: int, body: s.FairPlanRequest) -> Response:
         max_firms=body.max_firms,
         max_workers=body.max_workers,
         time_limit_s=body.time_limit_s,
+        firm_ids=body.firm_ids,
+        job_ids=body.job_ids,
+        worker_ids=body.worker_ids,
     )
     return with_etag(jsonify(fair_json(fair)), fair.version)
 
@@ -149,3 +152,79 @@ def replan(fair_id: int, body: s.FairReplanRequest) -> Response:
 def lists(fair_id: int, query: s.FairListQuery) -> Response:
     fair, data = fair_plans.render_lists(get_session(), auth.current(), fair_id, query.format)
     return Response(data, headers=fair_plans.list_headers(fair, query.format))
+
+
+@operation(
+    bp,
+    "POST",
+    "/fairs/<id:fair_id>/refill",
+    summary="补排空位：取消的面试空出的时段排给未排上的劳动力，其余面试不动",
+    roles=ROLES,
+    body=s.FairRefillRequest,
+    response=s.Fair,
+    scope="fair",
+    etag=True,
+    extra_statuses=(409,),
+)
+def refill(fair_id: int, body: s.FairRefillRequest) -> Response:
+    fair, changes = fair_plans.replan(
+        get_session(), auth.current(), fair_id, time_limit_s=body.time_limit_s
+    )
+    return with_etag(jsonify(fair_json(fair, changes)), fair.version)
+
+
+@operation(
+    bp,
+    "POST",
+    "/fairs/<id:fair_id>/interviews/move",
+    summary="调整一场面试的时间（同一展位，不会与其他面试冲突）",
+    roles=ROLES,
+    body=s.FairMoveRequest,
+    response=s.Fair,
+    scope="fair",
+    etag=True,
+    extra_statuses=(409,),
+)
+def move_interview(fair_id: int, body: s.FairMoveRequest) -> Response:
+    fair, change = fair_plans.move_interview(
+        get_session(), auth.current(), fair_id, body.worker_id, body.firm_id, body.start
+    )
+    return with_etag(jsonify(fair_json(fair, [change])), fair.version)
+
+
+@operation(
+    bp,
+    "POST",
+    "/fairs/<id:fair_id>/interviews/cancel",
+    summary="取消一场面试（其余面试不动；补排空位见 refill）",
+    roles=ROLES,
+    body=s.FairInterviewRef,
+    response=s.Fair,
+    scope="fair",
+    etag=True,
+    extra_statuses=(409,),
+)
+def cancel_interview(fair_id: int, body: s.FairInterviewRef) -> Response:
+    fair, change = fair_plans.cancel_interview(
+        get_session(), auth.current(), fair_id, body.worker_id, body.firm_id
+    )
+    return with_etag(jsonify(fair_json(fair, [change])), fair.version)
+
+
+@operation(
+    bp,
+    "POST",
+    "/fairs/<id:fair_id>/status",
+    summary="发布、结束或取消招聘会",
+    roles=ROLES,
+    body=s.FairStatusChange,
+    response=s.Fair,
+    scope="fair",
+    etag=True,
+    extra_statuses=(409,),
+    description="publish：已规划 → 已发布；finish：已发布 → 已结束；cancel：未结束 → 已取消。"
+    "其他状态变化为 409。已结束或已取消的招聘会不能再调整安排。",
+)
+def change_status(fair_id: int, body: s.FairStatusChange) -> Response:
+    fair = fair_plans.change_status(get_session(), auth.current(), fair_id, body.action)
+    return with_etag(jsonify(fair_json(fair)), fair.version)

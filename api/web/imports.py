@@ -64,10 +64,10 @@ def save_upload(upload: Any) -> Path:
 
 def start_import(kind: str, upload: Any, *, skip_invalid: bool) -> Any:
     """Queue the import of ``upload`` as ``kind`` for the signed-in person; return the task."""
-    task_kind, name, _ = KINDS[kind]
+    task_kind = KINDS[kind][0]
     path = save_upload(upload)
     params = {"path": str(path), "filename": upload.filename, "skip_invalid": skip_invalid}
-    title = f"导入{name}：{upload.filename}"
+    title = str(upload.filename)
     try:
         return tasks.submit(get_session(), g.principal, task_kind, title, params)
     except Exception:

@@ -77,7 +77,16 @@ def _bodies(s: Scope) -> dict[str, Any]:
         },
         "fairs.plan": {"max_workers": 5, "time_limit_s": 3},
         "fairs.replan": {"absent_workers": [s.world.workers[0]], "time_limit_s": 3},
+        "fairs.refill": {"time_limit_s": 3},
+        "fairs.change_status": {"action": "publish"},
+        "fairs.move_interview": {
+            "worker_id": s.world.workers[0],
+            "firm_id": s.world.firm,
+            "start": "2026-04-01T09:20:00",
+        },
+        "fairs.cancel_interview": {"worker_id": s.world.workers[0], "firm_id": s.world.firm},
         "allocations.create_allocation": {"counties": [HUALONG], "mode": "welfare"},
+        "allocations.drop_proposals": {"worker_ids": [s.world.workers[0]]},
     }
 
 

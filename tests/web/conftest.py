@@ -171,6 +171,26 @@ def live_server(web_template, id_key, tmp_path_factory):
     dispose(app)
 
 
+def own_live_app(web_template, id_key, folder, **overrides):
+    """A live app on a copy of the seeded world of its own (for a test module whose rows would
+    disturb the shared :func:`live_server`); returns ``(server, url, app)``."""
+    template, accounts = web_template
+    shutil.copy(template, folder / "own.db")
+    app = make_app(f"sqlite:///{folder / 'own.db'}", id_key, folder, SECRET_KEY=SECRET, **overrides)
+    app.accounts = accounts
+    server, url = _serve(app)
+    return server, url, app
+
+
+def new_tab(browser, url: str):
+    """A browser context (desktop size, Chinese locale) on ``url`` and its first tab."""
+    context = browser.new_context(
+        base_url=url, locale="zh-CN", viewport={"width": 1280, "height": 900}, accept_downloads=True
+    )
+    context.set_default_timeout(15_000)
+    return context, context.new_page()
+
+
 @pytest.fixture(scope="session")
 def screenshot_dir(tmp_path_factory):
     """Where the browser tests leave their screenshots: ``<pytest basetemp>/screenshots``

@@ -11,7 +11,7 @@ import re
 import pytest
 from openpyxl import load_workbook
 
-from tests.api.conftest import HUALONG, YANCHANG
+from tests.api.conftest import HUALONG
 from tests.web.conftest import csrf_token
 
 YEAR = 2025
@@ -132,4 +132,89 @@ def test_a_county_outside_the_programme_is_refused(signed_in):
     assert r.status_code == 422 and "不是协作县区" in r.get_data(as_text=True)
 
 
-_ = YANCHANG
+# --------------------------------------------------------------------------- in a browser
+@pytest.fixture(scope="module")
+def dashboard_server(web_template, id_key, tmp_path_factory):
+    """A live server of its own with :func:`add_events` (the shared one's outcomes stay as the
+    other browser tests expect them)."""
+    from tests.api.conftest import dispose
+    from tests.web.conftest import own_live_app
+
+    server, url, app = own_live_app(web_template, id_key, tmp_path_factory.mktemp("dashboard"))
+    add_events(app, app.accounts.world)
+    yield url, app
+    server.shutdown()
+    dispose(app)
+
+
+@pytest.fixture
+def dash_tab(browser, dashboard_server, screenshot_dir, request):
+    from tests.web.conftest import new_tab
+
+    context, tab = new_tab(browser, dashboard_server[0])
+    yield tab
+    name = re.sub(r"[^\w.-]+", "_", request.node.name)
+    try:
+        tab.screenshot(path=str(screenshot_dir / f"{name}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+def test_open_the_dashboard_download_its_xlsx_and_edit_a_target(
+    dash_tab, accounts, world, tmp_path, screenshot_dir
+):
+    from playwright.sync_api import expect
+
+    from tests.web.conftest import browser_sign_in
+
+    tab = dash_tab
+    browser_sign_in(tab, accounts.users["admin"])
+    tab.get_by_role("navigation", name="主导航").get_by_role("link", name="统计看板").click()
+    tab.locator("form.toolbar").get_by_label("年份").select_option(str(YEAR))
+    tab.get_by_role("button", name="查看").click()
+    expect(tab.get_by_role("heading", name=f"统计看板 · {YEAR} 年")).to_be_visible()
+    expect(tab.locator('[data-figure="hired"]')).to_have_text("2")
+    expect(tab.get_by_role("img", name=re.compile(f"^{YEAR}年按县区"))).to_be_visible()
+
+    with tab.expect_download() as info:
+        tab.get_by_role("link", name="下载 Excel（.xlsx）").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    assert path.name == f"dashboard-{YEAR}.xlsx"
+    book = load_workbook(path, read_only=True)
+    by_label = {r[0]: r[1:] for r in book["按县区"].iter_rows(min_row=2, values_only=True)}
+    assert by_label["海东市化隆回族自治县"] == (len(world.workers), 3, 2, 1, 1, 0)
+    assert by_label["合计（人数不重复）"][3] == 2
+
+    form = tab.locator("form.target-form")
+    form.get_by_label("县区").select_option(HUALONG)
+    form.get_by_label("年份").fill("1999")
+    form.get_by_label("年度录用目标（人）").fill("2")
+    form.get_by_role("button", name="保存目标").click()
+    expect(tab.locator("#e-year")).to_contain_text("应在 2020–2040 之间")
+    expect(form.get_by_label("年度录用目标（人）")).to_have_value("2")  # kept
+    form.get_by_label("年份").fill(str(YEAR))
+    form.get_by_role("button", name="保存目标").click()
+    expect(tab.get_by_role("status")).to_contain_text("录用目标设为 2 人")
+    expect(tab.get_by_role("img", name="完成 50%")).to_be_visible()
+
+
+@pytest.mark.slow
+def test_the_dashboard_fits_a_phone_and_prints(dash_tab, accounts, screenshot_dir):
+    from playwright.sync_api import expect
+
+    from tests.web.conftest import browser_sign_in
+
+    tab = dash_tab
+    tab.set_viewport_size({"width": 360, "height": 740})
+    browser_sign_in(tab, accounts.users["bureau"])
+    tab.goto(f"/dashboard?year={YEAR}")
+    expect(tab.locator('[data-figure="hired"]')).to_have_text("1")
+    # Nothing wider than the phone but the tables, which scroll inside their own box.
+    assert tab.evaluate("document.documentElement.scrollWidth") <= 360
+    tab.screenshot(path=str(screenshot_dir / "dashboard_360.png"), full_page=True)
+    tab.emulate_media(media="print")
+    assert tab.locator(".toolbar").is_hidden()
+    assert tab.locator(".site-header").is_hidden()
+    tab.pdf(path=str(screenshot_dir / "dashboard_print.pdf"), format="A4")

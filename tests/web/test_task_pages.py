@@ -118,26 +118,16 @@ BIG_ROWS = 100_000
 @pytest.fixture(scope="module")
 def import_server(web_template, id_key, tmp_path_factory):
     """A live server of its own (the big import must not slow the other browser tests' world)
-    that takes a 100,000-row file, with a consumer thread running its queue."""
-    import shutil
-
+    that takes big files, with a consumer thread running its queue."""
     from api.tasks import get_queue, start_consumer
-    from tests.api.conftest import dispose, make_app
-    from tests.web.conftest import SECRET, _serve
+    from tests.api.conftest import dispose
+    from tests.web.conftest import own_live_app
 
-    template, accounts = web_template
     folder = tmp_path_factory.mktemp("imports")
-    shutil.copy(template, folder / "imports.db")
-    app = make_app(
-        f"sqlite:///{folder / 'imports.db'}",
-        id_key,
-        folder,
-        SECRET_KEY=SECRET,
-        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+    server, url, app = own_live_app(
+        web_template, id_key, folder, MAX_CONTENT_LENGTH=64 * 1024 * 1024
     )
-    app.accounts = accounts
     consumer = start_consumer(get_queue(app))
-    server, url = _serve(app)
     yield url, app
     server.shutdown()
     consumer.stop(graceful=True)
@@ -146,12 +136,9 @@ def import_server(web_template, id_key, tmp_path_factory):
 
 @pytest.fixture
 def import_page(browser, import_server, screenshot_dir, request):
-    url, _ = import_server
-    context = browser.new_context(
-        base_url=url, locale="zh-CN", viewport={"width": 1280, "height": 900}
-    )
-    context.set_default_timeout(15_000)
-    tab = context.new_page()
+    from tests.web.conftest import new_tab
+
+    context, tab = new_tab(browser, import_server[0])
     yield tab
     name = re.sub(r"[^\w.-]+", "_", request.node.name)
     try:
