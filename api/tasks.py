@@ -484,6 +484,9 @@ def _fair_plan(params: dict[str, Any], progress) -> dict[str, Any]:
         max_firms=params.get("max_firms"),
         max_workers=params.get("max_workers"),
         time_limit_s=float(params.get("time_limit_s", 20.0)),
+        firm_ids=list(params.get("firm_ids") or []),
+        job_ids=list(params.get("job_ids") or []),
+        worker_ids=list(params.get("worker_ids") or []),
     )
     progress(3, 3, "已保存招聘会安排")
     return {"fair_id": fair.id, "interviews": len((fair.plan or {}).get("interviews", []))}

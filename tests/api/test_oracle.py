@@ -34,6 +34,8 @@ FIELD_KINDS: dict[str, str | None] = {
     "worker_id": "worker",
     "corrects": "outcome",
     "worker_ids": "worker",
+    "firm_ids": "firm",
+    "job_ids": "job",
     "cancel_firms": "firm",
     "absent_workers": "worker",
     "version": None,
