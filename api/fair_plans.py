@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from api import schemas as s
@@ -88,14 +88,41 @@ def create_fair(session: Session, principal: Any, body: s.FairCreate) -> Fair:
     return fair
 
 
-def _county_inputs(
-    session: Session, matching: Any, fair: Fair
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    worker_ids = list(
-        session.scalars(select(Worker.id).where(Worker.county_code == fair.county_code))
+def _ids_named(ids: list[int], what: str, why: str, field: str) -> Unprocessable:
+    shown = "、".join(map(str, ids[:20])) + ("等" if len(ids) > 20 else "")
+    return Unprocessable(
+        f"所选{what} {shown} {why}。",
+        errors=[{"field": field, "message": f"{what} {i} {why}"} for i in ids[:100]],
     )
-    if not worker_ids:
+
+
+def _county_inputs(
+    session: Session,
+    matching: Any,
+    fair: Fair,
+    *,
+    firm_ids: list[int] = (),  # type: ignore[assignment]
+    job_ids: list[int] = (),  # type: ignore[assignment]
+    worker_ids: list[int] = (),  # type: ignore[assignment]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The planner's inputs: the county's workers and the open jobs with places left, cut to
+    the organiser's picks (workers; firms and jobs, which add up) when there are any.
+
+    A pick outside them (another county's worker, a closed or full job, a firm with no such
+    job) is refused by id, the same words whether the object exists or not."""
+    county = list(session.scalars(select(Worker.id).where(Worker.county_code == fair.county_code)))
+    if not county:
         raise Unprocessable(f"县区 {fair.county_code} 没有登记的劳动力，无法规划招聘会。")
+    if worker_ids:
+        picked = list(dict.fromkeys(int(i) for i in worker_ids))
+        known = set(county)
+        stray = [i for i in picked if i not in known]
+        if stray:
+            raise _ids_named(
+                stray, "劳动力", f"不是县区 {fair.county_code} 登记的劳动力", "worker_ids"
+            )
+        county = picked
+    worker_ids = county
     jobs = pd.DataFrame(
         session.execute(
             select(Job.id, Job.firm_id, Job.headcount, Job.hired_count, Job.status).where(
@@ -106,13 +133,25 @@ def _county_inputs(
     )
     if jobs.empty:
         raise Unprocessable("当前没有在招且有空余名额的岗位，无法规划招聘会。")
+    if firm_ids or job_ids:
+        firms_wanted = set(map(int, firm_ids))
+        jobs_wanted = set(map(int, job_ids))
+        stray = sorted(jobs_wanted - set(jobs["job_id"]))
+        if stray:
+            raise _ids_named(stray, "岗位", "不存在、已关闭或已招满", "job_ids")
+        stray = sorted(firms_wanted - set(jobs["firm_id"]))
+        if stray:
+            raise _ids_named(stray, "企业", "不存在或没有在招且有空余名额的岗位", "firm_ids")
+        jobs = jobs[jobs["firm_id"].isin(firms_wanted) | jobs["job_id"].isin(jobs_wanted)]
     candidates = matching.candidates(worker_ids, CANDIDATES_PER_WORKER)
     candidates = candidates[candidates["job_id"].isin(jobs["job_id"])][
         ["worker_id", "job_id", "score"]
     ].copy()
     if candidates.empty:
+        picked = "所选" if (firm_ids or job_ids or len(worker_ids) != len(county)) else ""
         raise Unprocessable(
-            f"县区 {fair.county_code} 的劳动力没有符合硬性条件的在招岗位，无法规划招聘会。"
+            f"县区 {fair.county_code} 的{picked}劳动力没有符合硬性条件的"
+            f"{'所选' if picked else '在招'}岗位，无法规划招聘会。"
         )
     candidates["score"] = candidates["score"].clip(0.0, 1.0)
     firm_ids = sorted(set(jobs["firm_id"]))
@@ -122,6 +161,50 @@ def _county_inputs(
     )
     workers = pd.DataFrame({"worker_id": worker_ids})
     return candidates, jobs, workers, firms
+
+
+#: Workers a page lists to pick from (a county may have thousands: the rest by leaving it empty).
+PICK_WORKERS = 300
+
+
+def pick_options(
+    session: Session, fair: Fair, *, worker_limit: int = PICK_WORKERS
+) -> dict[str, Any]:
+    """What an organiser may hand-pick for ``fair``: the open jobs with places left in the
+    county's paired Jiangsu city (by firm), and the county's workers (names and townships only,
+    as the timetable shows them; the first ``worker_limit``)."""
+    from data.reference import paired_city
+
+    city = paired_city(fair.county_code)
+    rows = (
+        session.execute(
+            select(Job.id, Job.title, Job.headcount, Job.hired_count, Firm.id, Firm.name)
+            .join(Firm, Firm.id == Job.firm_id)
+            .where(Job.status == "open", Job.hired_count < Job.headcount, Job.city == city)
+            .order_by(Firm.name, Firm.id, Job.id)
+        ).all()
+        if city
+        else []
+    )
+    firms: dict[int, dict[str, Any]] = {}
+    for job_id, title, headcount, hired, firm_id, firm_name in rows:
+        firm = firms.setdefault(firm_id, {"firm_id": firm_id, "name": firm_name, "jobs": []})
+        firm["jobs"].append({"job_id": job_id, "title": title, "places": headcount - hired})
+    workers = session.execute(
+        select(Worker.id, Worker.name, Worker.township)
+        .where(Worker.county_code == fair.county_code)
+        .order_by(Worker.township, Worker.id)
+        .limit(worker_limit)
+    ).all()
+    n_workers = session.scalar(
+        select(func.count()).select_from(Worker).where(Worker.county_code == fair.county_code)
+    )
+    return {
+        "city": city,
+        "firms": list(firms.values()),
+        "workers": [{"worker_id": w.id, "name": w.name, "township": w.township} for w in workers],
+        "n_workers": int(n_workers or 0),
+    }
 
 
 def store_plan(session: Session, fair: Fair, plan: dict[str, Any], status: str) -> None:
@@ -166,8 +249,14 @@ def plan(
     max_firms: int | None = None,
     max_workers: int | None = None,
     time_limit_s: float = 20.0,
+    firm_ids: list[int] = (),  # type: ignore[assignment]
+    job_ids: list[int] = (),  # type: ignore[assignment]
+    worker_ids: list[int] = (),  # type: ignore[assignment]
 ) -> Fair:
-    """Plan fair ``fair_id`` (firms, invitations, CP-SAT timetable), store it and commit."""
+    """Plan fair ``fair_id`` (firms, invitations, CP-SAT timetable), store it and commit.
+
+    ``firm_ids``/``job_ids`` (the jobs of those firms plus those jobs) and ``worker_ids`` (of
+    the fair's county) are the organiser's picks: the plan invites no one and nothing else."""
     from matcher.fairs import make_slots, plan_fair
 
     fair = get_fair(session, principal, fair_id)
@@ -177,7 +266,9 @@ def plan(
             "不能重新规划。",
             status=409,
         )
-    candidates, jobs, workers, firms = _county_inputs(session, matching, fair)
+    candidates, jobs, workers, firms = _county_inputs(
+        session, matching, fair, firm_ids=firm_ids, job_ids=job_ids, worker_ids=worker_ids
+    )
     try:
         slots = make_slots(fair.date, fair.start_time, fair.end_time, fair.slot_minutes)
         interviews = min(3, len(slots))
@@ -215,8 +306,44 @@ def _changes_json(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _planned(session: Session, principal: Any, fair_id: int) -> Fair:
     fair = get_fair(session, principal, fair_id)
+    if fair.status in ("done", "cancelled"):
+        raise ApiError(
+            f"招聘会 {fair_id} {STATUS_NAMES[fair.status]}，安排不能再调整。", status=409
+        )
     if not fair.plan:
         raise ApiError(f"招聘会 {fair_id} 尚未规划；请先规划。", status=409)
+    return fair
+
+
+#: Status changes: the action, the states it may start from, where it goes, and in words.
+STATUS_ACTIONS: dict[str, tuple[tuple[str, ...], str, str]] = {
+    "publish": (("planned",), "published", "发布"),
+    "finish": (("published",), "done", "结束"),
+    "cancel": (("draft", "planned", "published"), "cancelled", "取消"),
+}
+
+
+def change_status(session: Session, principal: Any, fair_id: int, action: str) -> Fair:
+    """Publish a planned fair (its plan is then what workers are told), mark a published one
+    done, or cancel one not yet over; any other step is refused (409) and changes nothing.
+
+    A published fair is no longer re-planned from scratch (hand edits and refills stay open);
+    a finished or cancelled one takes no edits at all."""
+    if action not in STATUS_ACTIONS:
+        raise Unprocessable(f"不支持的操作 {action!r}；可选 publish、finish、cancel。")
+    fair = get_fair(session, principal, fair_id)
+    sources, target, words = STATUS_ACTIONS[action]
+    if fair.status not in sources:
+        allowed = "、".join(STATUS_NAMES[s] for s in sources)
+        raise ApiError(
+            f"招聘会 {fair_id} 的状态为{STATUS_NAMES.get(fair.status, fair.status)}，"
+            f"不能{words}（只有{allowed}的招聘会可以{words}）。",
+            status=409,
+        )
+    write_now()
+    fair.status = target
+    audit_entry(session, principal, "update", "fair", fair.id, ["status"])
+    commit_now(session)
     return fair
 
 
@@ -517,12 +644,14 @@ __all__ = [
     "LIST_MEDIA",
     "STATUS_NAMES",
     "cancel_interview",
+    "change_status",
     "create_fair",
     "get_fair",
     "list_fairs",
     "list_headers",
     "list_inputs",
     "move_interview",
+    "pick_options",
     "plan",
     "render_lists",
     "replan",

@@ -97,12 +97,75 @@ class Operation:
 ROUTES: list[Operation] = []
 
 
+#: How a query string writes a number or a boolean: decimal digits with no sign but a minus, no
+#: spaces, separators or leading zeros (19 digits at most, past any id), and ``true``/``false`` as
+#: JSON spells them. Anything else stays text, which the strict validation refuses by the field's
+#: message: ``limit=1.0``, ``limit=+5``, ``limit=1_0`` or ``poverty_registered=yes`` are errors,
+#: never quietly read as 1, 5, 10 or true.
+_QUERY_INTEGER = re.compile(r"0|-?[1-9][0-9]{0,18}")
+_QUERY_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]{0,18})(?:\.[0-9]{1,18})?")
+_QUERY_BOOLEANS = {"true": True, "false": False}
+
+
+@functools.cache
+def _query_types(model: type[BaseModel]) -> dict[str, tuple[frozenset[str], bool]]:
+    """For each query parameter of ``model``: the JSON types it takes and whether it may repeat
+    (a list)."""
+    schema = model.model_json_schema()
+    out: dict[str, tuple[frozenset[str], bool]] = {}
+    for name, prop in schema.get("properties", {}).items():
+        variants = prop.get("anyOf", [prop])
+        types = {v.get("type") for v in variants}
+        items = [v.get("items", {}) for v in variants if v.get("type") == "array"]
+        types |= {i.get("type") for i in items}
+        out[name] = (frozenset(t for t in types if isinstance(t, str)), bool(items))
+    return out
+
+
+def _query_value(text: str, types: frozenset[str]) -> Any:
+    if "integer" in types and _QUERY_INTEGER.fullmatch(text):
+        return int(text)
+    if "number" in types and _QUERY_NUMBER.fullmatch(text):
+        return float(text)
+    if "boolean" in types and text in _QUERY_BOOLEANS:
+        return _QUERY_BOOLEANS[text]
+    return text
+
+
+def _invalid(errors: list[dict[str, Any]]) -> ApiError:
+    """The 422 of a request whose values are refused, the first problem in its detail."""
+    detail = errors[0]["field"] + ": " + errors[0]["message"] if errors else "请求数据不合规。"
+    if len(errors) > 1:
+        detail = f"共有 {len(errors)} 处数据不合规：{detail}"
+    return ApiError(detail, status=422, errors=errors)
+
+
 def _parse_query(model: type[BaseModel]) -> BaseModel:
+    """The query string as ``model``, strictly: each value written the one way its type is
+    (:data:`_QUERY_INTEGER`), a parameter given once unless it is a list, no unknown names
+    (the models forbid extras). A 422 lists every problem, in Chinese."""
+    known = _query_types(model)
     values: dict[str, Any] = {}
+    errors: list[dict[str, Any]] = []
     for key in request.args:
         items = request.args.getlist(key)
-        values[key] = items if len(items) > 1 else items[0]
-    return model.model_validate(values)
+        if key not in known:
+            values[key] = items[0]  # refused as unknown by the model
+            continue
+        types, repeats = known[key]
+        if len(items) > 1 and not repeats:
+            shown = "、".join(repr(v if len(v) <= 20 else v[:17] + "...") for v in items[:5])
+            errors.append({"field": key, "message": f"只能给一次，收到 {len(items)} 个值：{shown}"})
+            continue
+        converted = [_query_value(v, types) for v in items]
+        values[key] = converted if repeats else converted[0]
+    try:
+        parsed = model.model_validate(values, strict=True)
+    except ValidationError as exc:
+        raise _invalid(errors + pydantic_errors(exc)) from None
+    if errors:
+        raise _invalid(errors)
+    return parsed
 
 
 #: Deepest nesting of arrays and objects a JSON body may have. The deepest request model
@@ -128,8 +191,12 @@ def json_depth(text: str) -> int:
     structure = np.frombuffer(_JSON_STRING.sub("", text).encode("ascii", "ignore"), np.uint8)
     if structure.size == 0:
         return 0
-    step = np.isin(structure, (0x5B, 0x7B)).astype(np.int64) - np.isin(structure, (0x5D, 0x7D))
-    return int(max(np.cumsum(step).max(), 0))
+    # Plain comparisons and int32 (np.isin and int64 took 2.6 s and 80 MiB on 4 MiB of "[").
+    opens = (structure == 0x5B) | (structure == 0x7B)
+    closes = (structure == 0x5D) | (structure == 0x7D)
+    step = opens.astype(np.int32)
+    step -= closes
+    return int(max(np.cumsum(step, dtype=np.int32).max(), 0))
 
 
 def _reject_constant(name: str) -> None:
@@ -185,11 +252,7 @@ def _parse_body(model: type[BaseModel]) -> BaseModel:
         # and times as ISO strings, which is what strict mode accepts from JSON.
         return model.model_validate_json(request.get_data(cache=True), strict=True)
     except ValidationError as exc:
-        errors = pydantic_errors(exc)
-        detail = errors[0]["field"] + ": " + errors[0]["message"] if errors else "请求数据不合规。"
-        if len(errors) > 1:
-            detail = f"共有 {len(errors)} 处数据不合规：{detail}"
-        raise ApiError(detail, status=422, errors=errors) from None
+        raise _invalid(pydantic_errors(exc)) from None
 
 
 def operation(

@@ -895,6 +895,15 @@ class FairPlanRequest(_Request):
     max_firms: Annotated[int, Field(ge=1, le=1000)] | None = None
     max_workers: Annotated[int, Field(ge=1, le=20_000)] | None = None
     time_limit_s: Annotated[float, Field(gt=0, le=120)] = 20.0
+    firm_ids: Annotated[
+        list[Id], Field(max_length=1000, description="只从这些企业的在招岗位中挑选（留空：不限）")
+    ] = []
+    job_ids: Annotated[
+        list[Id], Field(max_length=5000, description="只从这些岗位中挑选（与 firm_ids 合并）")
+    ] = []
+    worker_ids: Annotated[
+        list[Id], Field(max_length=20_000, description="只邀请这些本县劳动力（留空：全县）")
+    ] = []
 
 
 class FairReplanRequest(_Request):
@@ -911,6 +920,14 @@ class FairReplanRequest(_Request):
         if not self.cancel_firms and not self.absent_workers:
             raise ValueError("请给出取消的企业（cancel_firms）或不能到场的劳动力（absent_workers）")
         return self
+
+
+class FairStatusChange(_Request):
+    """publish: 已规划 → 已发布；finish: 已发布 → 已结束；cancel: 未结束 → 已取消。"""
+
+    model_config = ConfigDict(**_NO_EXTRA, json_schema_extra={"examples": [{"action": "publish"}]})
+
+    action: Literal["publish", "finish", "cancel"]
 
 
 class FairRefillRequest(_Request):

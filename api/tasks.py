@@ -484,6 +484,9 @@ def _fair_plan(params: dict[str, Any], progress) -> dict[str, Any]:
         max_firms=params.get("max_firms"),
         max_workers=params.get("max_workers"),
         time_limit_s=float(params.get("time_limit_s", 20.0)),
+        firm_ids=list(params.get("firm_ids") or []),
+        job_ids=list(params.get("job_ids") or []),
+        worker_ids=list(params.get("worker_ids") or []),
     )
     progress(3, 3, "已保存招聘会安排")
     return {"fair_id": fair.id, "interviews": len((fair.plan or {}).get("interviews", []))}
@@ -493,14 +496,22 @@ def _fair_plan(params: dict[str, Any], progress) -> dict[str, Any]:
 def _train(params: dict[str, Any], progress) -> dict[str, Any]:
     from api.service import get_session
     from api.storage import read_world
+    from api.storage.outcomes import filter_training_events, read_events
+    from data.schema import OUTCOME_COLUMNS
     from training.pipeline import train_models
 
     progress(0, 2, "读取就业结果事件")
-    jobs, workers, events = read_world(get_session())
+    jobs, workers, _ = read_world(get_session())
+    stored = read_events(get_session())
     get_session().rollback()
-    if len(events) == 0:
+    if len(stored) == 0:
         raise TaskFailed("数据库中没有就业结果事件，无法训练排序模型；请先导入或记录就业结果。")
-    progress(1, 2, f"训练模型（{len(events)} 条事件）")
+    # Only events that pass the outcome rules (who, order, dates, corrections) become labels.
+    checked = filter_training_events(stored, workers, jobs)
+    if len(checked.kept) == 0:
+        raise TaskFailed("没有通过检查的就业结果事件，无法训练排序模型。" + checked.report())
+    events = checked.kept[list(OUTCOME_COLUMNS)]
+    progress(1, 2, f"训练模型：{checked.report()}")
     encoder = params.get("encoder", "train")
     folder = train_models(
         jobs,
@@ -511,7 +522,7 @@ def _train(params: dict[str, Any], progress) -> dict[str, Any]:
         show_progress=False,
     )
     progress(2, 2, "模型已保存并设为当前版本")
-    return {"model": str(folder)}
+    return {"model": str(folder), "events": len(events), "dropped": dict(checked.dropped)}
 
 
 __all__ = [

@@ -33,11 +33,9 @@ The previous design's figures (audit-log sync at most once a second per process;
 change feed) were measured by the issue: with ``--lazy``, 40 workers over 120 jobs, 20 empty and
 13 differing answers.
 
-The engine here is the untrained one (no ``models/current``): char n-grams, no ranker. Each
-process fits its own lexical vocabulary when it loads (preloaded: all at boot on the same rows,
-so they agree; ``--lazy``: each on the rows of its first match, so rankings may differ until the
-vocabulary is part of the model). ``differing`` answers under ``--lazy`` therefore measure the
-vocabulary, not the feed; ``empty`` answers measure the feed.
+The engine here is the base model ``jobbridge serve`` builds when there is none (learned from
+the reference data alone: char n-grams, no ranker). Every process loads that same version and
+only indexes with it, so ``differing`` answers measure the feed, not each process's vocabulary.
 """
 
 from __future__ import annotations

@@ -312,9 +312,7 @@ def normalize_education(label: str) -> str:
         part = _EDUCATION_ALIASES.get(part, part)
         if part in EDUCATION_LEVELS:
             return part
-    raise ValueError(
-        f"学历 {label!r} 无法识别 (unknown education level); 可用: {'、'.join(EDUCATION_LEVELS)}"
-    )
+    raise ValueError(f"学历 {label!r} 无法识别；可用：{'、'.join(EDUCATION_LEVELS)}")
 
 
 def education_rank(label: str) -> int:

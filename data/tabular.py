@@ -33,6 +33,7 @@ import pandas as pd
 from data.idcard import validate_id_number
 from data.normalize import (
     certificate_name,
+    city_suggestions,
     fold_width,
     normalize_certificates,
     normalize_city,
@@ -305,7 +306,7 @@ def _int(text: str) -> int:
     cleaned = re.sub(r"[,\s]|元|人|岁|/月|每月", "", fold_width(text))
     if re.fullmatch(r"[+-]?\d+(\.0*)?", cleaned):
         return int(float(cleaned))
-    raise ValueError(f"{text!r} 不是整数 (not a whole number)")
+    raise ValueError(f"{text!r} 不是整数")
 
 
 def _bool(text: str) -> bool:
@@ -314,7 +315,7 @@ def _bool(text: str) -> bool:
         return True
     if key in _FALSE:
         return False
-    raise ValueError(f"{text!r} 不是 是/否 (expected 是/否, 有/无, Y/N, 1/0, true/false)")
+    raise ValueError(f"{text!r} 不是 是/否（可写 是/否、有/无、Y/N、1/0、true/false）")
 
 
 def _date(text: str) -> dt.date:
@@ -328,7 +329,7 @@ def _date(text: str) -> dt.date:
             return dt.date(int(m[1]), int(m[2]), int(m[3]))
         except ValueError:
             pass
-    raise ValueError(f"{text!r} 不是有效日期，请写成 2024-03-01 (not a valid date)")
+    raise ValueError(f"{text!r} 不是有效日期，请写成 2024-03-01")
 
 
 def _text(text: str) -> str:
@@ -407,6 +408,15 @@ def _list(text: str) -> list[str]:
     return split_list(text)
 
 
+def _not_a_city(label: str, names: list[str]) -> str:
+    """The sentence for place names :func:`normalize_city` refuses, with the near known ones
+    (the words of the API's message for the same mistake)."""
+    shown = "、".join(repr(n) for n in names)
+    near = city_suggestions(names[0]) if len(names) == 1 else []
+    hint = f"；相近的有：{'、'.join(near)}" if near else "（可写 苏州、苏州市、昆山市）"
+    return f"{label} {shown} 不是江苏省已知的地级市或县区{hint}"
+
+
 def _cities(text: str) -> list[str]:
     if fold_width(text) in _ANYWHERE:
         return []
@@ -418,9 +428,7 @@ def _cities(text: str) -> list[str]:
         elif found[0] not in out:
             out.append(found[0])
     if bad:
-        raise ValueError(
-            f"意向城市 {'、'.join(bad)} 不是江苏省内可识别的城市 (not a city in Jiangsu)"
-        )
+        raise ValueError(_not_a_city("意向城市", bad))
     return out
 
 
@@ -504,9 +512,7 @@ def _columns(
     for name in required:
         if name not in columns:
             zh = headers[name][0]
-            errors.append(
-                RowError(0, zh, f"缺少必填列 {zh}（{name}）(missing required column)", name)
-            )
+            errors.append(RowError(0, zh, f"缺少必填列 {zh}（英文表头 {name} 亦可）", name))
     return columns, errors, ignored
 
 
@@ -541,7 +547,7 @@ def _validate(
             if text in ("", "nan", "None"):
                 text = ""
                 if name in required:
-                    fail(name, f"{col} 为必填项 (required)")
+                    fail(name, f"{col} 为必填项，不能为空")
                     continue
             try:
                 record[name] = parse(text) if text or name == "status" else fields[name][1]
@@ -564,10 +570,7 @@ def _finish_job(record: dict[str, Any], columns: dict[str, str], fail) -> None:
     if record.get("city"):
         place = normalize_city(record["city"])
         if place is None:
-            fail(
-                "city",
-                f"工作城市 {record['city']!r} 不是江苏省内可识别的城市 (not a city in Jiangsu)",
-            )
+            fail("city", _not_a_city("工作城市", [record["city"]]))
         else:
             city, district = place
             if record.get("district"):
@@ -628,7 +631,7 @@ def _finish_worker(duplicates: dict[str, int]):
         if number is not None:
             first = duplicates.setdefault(number, record["row"])
             if first != record["row"]:
-                fail("id_number", f"身份证号与第 {first} 行重复 (duplicate ID number)")
+                fail("id_number", f"身份证号与第 {first} 行重复")
             from_id = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
             gender_id = "男" if int(number[16]) % 2 else "女"
             # An empty or absent 出生日期/性别 is taken from the ID number; a written one

@@ -29,6 +29,10 @@ and for workers recommended to a sample of open jobs (among all test workers):
 cosine); ``hybrid+rules`` (the engine's retrieval score without the ranker); and
 ``full engine`` (:meth:`MatchingEngine.recommend_jobs` / ``recommend_workers``).
 
+*Coding* (independent world only, :func:`coding_accuracy`): the share of workers whose main
+trade the engine read from their own words (``在老家踩过几年缝纫机，会开叉车``) as the world's true
+main trade, exactly and within the minor group, and the share of job titles coded right.
+
 *Retention prediction*: AUC, Brier score (against a constant predictor at the training base
 rate), expected calibration error and a reliability table (10 equal-width bins) of
 ``p_success`` against the observed ``retained_6m`` label.

@@ -86,6 +86,18 @@ def _chunks(values: Sequence[Any], size: int = _IN_CHUNK) -> Iterator[Sequence[A
         yield values[start : start + size]
 
 
+def _scoped_id(row: int, name: str, headers: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """The refusal of an explicit id from a caller with a scope (an hr or bureau key).
+
+    Whether an id is free is a fact about every firm and region: "已存在" for an id taken
+    elsewhere and a stored row for a free one would tell an hr or bureau user which ids exist
+    outside its scope. So only an unscoped caller (admin, the CLI) numbers rows; anyone else
+    gets this same answer whether the id is taken, free, or its own.
+    """
+    label = headers[name][0]
+    return _error(row, name, f"只有管理员可以指定{label}；请留空或删除此列，由系统编号", headers)
+
+
 def _existing(session: Session, column: Any, values: Sequence[Any], key: Any) -> dict[Any, Any]:
     found: dict[Any, Any] = {}
     for part in _chunks(list(dict.fromkeys(values))):
@@ -173,7 +185,8 @@ def import_jobs(
     ``create_firms`` an unknown name is registered with the job's city — an administrator's
     explicit choice, since a typo in a firm's name would otherwise create a second firm). With
     ``owner_firm_id`` (an HR department's own firm) every row belongs to that firm and a row
-    naming another is refused. ``errors`` are the validator's, so one report lists them all.
+    naming another is refused, as is a ``job_id`` (see :func:`_scoped_id`). ``errors`` are the
+    validator's, so one report lists them all.
     Raises :class:`Invalid` unless every row is good or ``skip_invalid``.
     """
     rejected = _prior(errors)
@@ -200,6 +213,9 @@ def import_jobs(
             rejected += [_error(row, e["field"], e["message"], JOB_HEADERS) for e in exc.errors]
             continue
         if record.get("job_id") is not None:
+            if owner_firm_id is not None:
+                rejected.append(_scoped_id(row, "job_id", JOB_HEADERS))
+                continue
             values["id"] = int(record["job_id"])
         if data["firm_id"] == 0 and not firm_name:
             rejected.append(_error(row, "firm_name", "缺少 企业ID 或 企业名称", JOB_HEADERS))
@@ -288,10 +304,10 @@ def import_workers(
 ) -> ImportResult:
     """Store worker records from :func:`data.tabular.validate_workers` (each with its ``row``).
 
-    Adds to the validator's ``errors`` an ID number already registered (naming the worker) or
-    repeated in the file, a ``worker_id`` already taken, and — with ``region_prefix`` (a
-    bureau's area) — a county outside it. Raises :class:`Invalid` unless every row is good or
-    ``skip_invalid``.
+    Adds to the validator's ``errors`` an ID number already registered or repeated in the file,
+    a ``worker_id`` already taken, and — with ``region_prefix`` (a bureau's area) — a county
+    outside it and any ``worker_id`` (:func:`_scoped_id`). Raises :class:`Invalid` unless every
+    row is good or ``skip_invalid``.
     """
     rejected = _prior(errors)
     staged: list[tuple[int, dict[str, Any], str]] = []
@@ -323,6 +339,9 @@ def import_workers(
             rejected += [_error(row, e["field"], e["message"], WORKER_HEADERS) for e in problems]
             continue
         if record.get("worker_id") is not None:
+            if region_prefix is not None:
+                rejected.append(_scoped_id(row, "worker_id", WORKER_HEADERS))
+                continue
             values["id"] = int(record["worker_id"])
         staged.append((row, values, id_number))
 

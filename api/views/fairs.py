@@ -103,6 +103,9 @@ def plan(fair_id: int, body: s.FairPlanRequest) -> Response:
         max_firms=body.max_firms,
         max_workers=body.max_workers,
         time_limit_s=body.time_limit_s,
+        firm_ids=body.firm_ids,
+        job_ids=body.job_ids,
+        worker_ids=body.worker_ids,
     )
     return with_etag(jsonify(fair_json(fair)), fair.version)
 
@@ -206,3 +209,22 @@ def cancel_interview(fair_id: int, body: s.FairInterviewRef) -> Response:
         get_session(), auth.current(), fair_id, body.worker_id, body.firm_id
     )
     return with_etag(jsonify(fair_json(fair, [change])), fair.version)
+
+
+@operation(
+    bp,
+    "POST",
+    "/fairs/<id:fair_id>/status",
+    summary="发布、结束或取消招聘会",
+    roles=ROLES,
+    body=s.FairStatusChange,
+    response=s.Fair,
+    scope="fair",
+    etag=True,
+    extra_statuses=(409,),
+    description="publish：已规划 → 已发布；finish：已发布 → 已结束；cancel：未结束 → 已取消。"
+    "其他状态变化为 409。已结束或已取消的招聘会不能再调整安排。",
+)
+def change_status(fair_id: int, body: s.FairStatusChange) -> Response:
+    fair = fair_plans.change_status(get_session(), auth.current(), fair_id, body.action)
+    return with_etag(jsonify(fair_json(fair)), fair.version)

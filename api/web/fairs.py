@@ -52,6 +52,8 @@ PLAN_FIELDS: dict[str, str] = {
     "max_workers": "最多邀请劳动力数",
     "time_limit_s": "求解时间上限（秒）",
 }
+#: The hand-picks of the plan form (checkbox lists; empty: let the planner choose).
+PICKS: dict[str, str] = {"firm_ids": "企业", "job_ids": "岗位", "worker_ids": "劳动力"}
 #: Seconds a re-plan from the page may search (the page waits for it).
 REPLAN_SECONDS = 10.0
 
@@ -163,6 +165,11 @@ def _show_context(fair: Any, values: dict[str, Any], errors: dict[str, str]) -> 
         "fair": fair,
         "county": county_label(fair.county_code),
         "status_name": fair_plans.STATUS_NAMES.get(fair.status, fair.status),
+        "status_actions": [
+            (action, words)
+            for action, (sources, _, words) in fair_plans.STATUS_ACTIONS.items()
+            if fair.status in sources
+        ],
         "grid": fair_plans.timetable(get_session(), fair) if fair.plan else None,
         "progress": progress,
         "poll_url": (
@@ -170,13 +177,18 @@ def _show_context(fair: Any, values: dict[str, Any], errors: dict[str, str]) -> 
         ),
         "values": values,
         "errors": errors,
+        "picks": (
+            fair_plans.pick_options(get_session(), fair)
+            if fair.status in ("draft", "planned")
+            else None
+        ),
     }
 
 
 @bp.route("/<id:fair_id>")
 @page(*ORGANISERS)
 def show(fair_id: int):
-    values = {"max_firms": "", "max_workers": "", "time_limit_s": "20"}
+    values = {"max_firms": "", "max_workers": "", "time_limit_s": "20", **{k: set() for k in PICKS}}
     return render_template("web/fairs/show.html", **_show_context(_fair(fair_id), values, {}))
 
 
@@ -184,7 +196,13 @@ def plan_form(form: Any) -> tuple[dict[str, Any], s.FairPlanRequest | None, dict
     """The plan form validated by the API's :class:`~api.schemas.FairPlanRequest`."""
     values = forms.form_values(form, PLAN_FIELDS)
     data = {k: v for k, v in values.items() if v != ""}
-    body, errors = forms.validate(s.FairPlanRequest, data, PLAN_FIELDS)
+    picks = {}
+    for name in PICKS:
+        picked = [int(v) for v in form.getlist(name) if v.isdigit() and len(v) <= 10]
+        values[name] = set(picked)  # ticked again when the form comes back with an error
+        if picked:
+            picks[name] = picked
+    body, errors = forms.validate(s.FairPlanRequest, data, {**PLAN_FIELDS, **PICKS}, **picks)
     return values, body, errors
 
 
@@ -289,6 +307,23 @@ def replan(fair_id: int):
         else:
             flash("已重新安排：没有可以补上空位的面试，安排不变。", "info")
     return redirect(url_for("web.fairs.show", fair_id=fair_id) + "#timetable")
+
+
+@bp.route("/<id:fair_id>/status", methods=["POST"])
+@page(*ORGANISERS)
+def status(fair_id: int):
+    """Publish, finish or cancel the fair (the buttons the page shows for its state)."""
+    action = request.form.get("action", "")
+    words = fair_plans.STATUS_ACTIONS.get(action, ((), "", "更改状态"))[2]
+    try:
+        fair = fair_plans.change_status(get_session(), g.principal, fair_id, action)
+    except ApiError as exc:
+        if exc.status == 404:
+            raise
+        flash(f"未{words}：{exc.detail}", "error")
+    else:
+        flash(f"已{words}招聘会“{fair.name}”。", "success")
+    return redirect(url_for("web.fairs.show", fair_id=fair_id))
 
 
 # --------------------------------------------------------------------------- the lists

@@ -173,3 +173,70 @@ def test_fair_edits_outside_the_region_read_as_absent(client, world):
         client.post(f"{API}/fairs/{fid}/refill", json={}, headers=world.headers("hr")).status_code
         == 403
     )
+
+
+def test_plan_keeps_to_the_hand_picks(client, world):
+    h = world.headers("organiser")
+    url = f"{API}/fairs/{client.post(f'{API}/fairs', json=FAIR, headers=h).get_json()['id']}"
+    free = client.post(f"{url}/plan", json={"time_limit_s": 5}, headers=h).get_json()
+    firm = free["interviews"][0]["firm_id"]
+    people = sorted({iv["worker_id"] for iv in free["interviews"] if iv["firm_id"] == firm})[:2]
+    job = next(iv["job_id"] for iv in free["interviews"] if iv["firm_id"] == firm)
+
+    r = client.post(
+        f"{url}/plan", json={"firm_ids": [firm], "worker_ids": people, "time_limit_s": 5}, headers=h
+    )
+    assert r.status_code == 200, r.get_json()
+    picked = r.get_json()
+    assert {f["firm_id"] for f in picked["firms"]} == {firm}
+    assert {i["worker_id"] for i in picked["invitations"]} <= set(people)
+    assert picked["interviews"] and {iv["firm_id"] for iv in picked["interviews"]} == {firm}
+
+    r = client.post(f"{url}/plan", json={"job_ids": [job], "time_limit_s": 5}, headers=h)
+    assert r.status_code == 200, r.get_json()
+    assert {iv["job_id"] for iv in r.get_json()["interviews"]} == {job}
+
+    # Picks outside what may be planned are named and refused; the stored plan stays.
+    version = client.get(url, headers=h).get_json()["version"]
+    r = client.post(f"{url}/plan", json={"worker_ids": [world.other_workers[0]]}, headers=h)
+    assert r.status_code == 422 and "不是县区 630224 登记的劳动力" in r.get_json()["detail"]
+    r = client.post(f"{url}/plan", json={"job_ids": [world.closed_job]}, headers=h)
+    assert r.status_code == 422 and "不存在、已关闭或已招满" in r.get_json()["detail"]
+    assert r.get_json()["errors"][0]["field"] == "job_ids"
+    r = client.post(f"{url}/plan", json={"firm_ids": [999999]}, headers=h)
+    assert r.status_code == 422 and "没有在招且有空余名额的岗位" in r.get_json()["detail"]
+    assert client.get(url, headers=h).get_json()["version"] == version
+
+
+def test_publish_finish_cancel(client, world):
+    h = world.headers("organiser")
+    url = f"{API}/fairs/{client.post(f'{API}/fairs', json=FAIR, headers=h).get_json()['id']}"
+
+    def step(action: str):
+        return client.post(f"{url}/status", json={"action": action}, headers=h)
+
+    r = step("publish")
+    assert r.status_code == 409 and "只有已规划的招聘会可以发布" in r.get_json()["detail"]
+    client.post(f"{url}/plan", json={"time_limit_s": 5}, headers=h)
+    r = step("publish")
+    assert r.status_code == 200 and r.get_json()["status"] == "published"
+    assert r.headers["ETag"] == f'"{r.get_json()["version"]}"'
+    r = client.post(f"{url}/plan", json={"time_limit_s": 5}, headers=h)
+    assert r.status_code == 409 and "不能重新规划" in r.get_json()["detail"]
+    assert client.post(f"{url}/refill", json={"time_limit_s": 3}, headers=h).status_code == 200
+    assert step("publish").status_code == 409
+    r = step("finish")
+    assert r.status_code == 200 and r.get_json()["status"] == "done"
+    r = step("cancel")
+    assert r.status_code == 409 and "已结束" in r.get_json()["detail"]
+    iv = r = client.get(url, headers=h).get_json()["interviews"][0]
+    ref = {"worker_id": iv["worker_id"], "firm_id": iv["firm_id"]}
+    r = client.post(f"{url}/interviews/cancel", json=ref, headers=h)
+    assert r.status_code == 409 and "不能再调整" in r.get_json()["detail"]
+    assert step("reopen").status_code == 422
+
+    other = client.post(f"{API}/fairs", json=FAIR, headers=h).get_json()["id"]
+    r = client.post(f"{API}/fairs/{other}/status", json={"action": "cancel"}, headers=h)
+    assert r.status_code == 200 and r.get_json()["status"] == "cancelled"
+    r = client.post(f"{API}/fairs/{other}/plan", json={"time_limit_s": 5}, headers=h)
+    assert r.status_code == 409

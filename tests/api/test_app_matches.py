@@ -273,7 +273,7 @@ def _engine_with_occupations():
     from matcher.engine import MatchingEngine
 
     occupations = load_occupations(4)[["code", "name"]]
-    return MatchingEngine(candidate_pool=50, occupations=occupations), "test-occupations"
+    return MatchingEngine(candidate_pool=50, occupations=occupations).learn(), "test-occupations"
 
 
 def test_worker_matches_carry_the_notice_when_no_job_of_the_trade_passes(

@@ -78,6 +78,7 @@ def _bodies(s: Scope) -> dict[str, Any]:
         "fairs.plan": {"max_workers": 5, "time_limit_s": 3},
         "fairs.replan": {"absent_workers": [s.world.workers[0]], "time_limit_s": 3},
         "fairs.refill": {"time_limit_s": 3},
+        "fairs.change_status": {"action": "publish"},
         "fairs.move_interview": {
             "worker_id": s.world.workers[0],
             "firm_id": s.world.firm,

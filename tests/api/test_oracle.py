@@ -34,6 +34,8 @@ FIELD_KINDS: dict[str, str | None] = {
     "worker_id": "worker",
     "corrects": "outcome",
     "worker_ids": "worker",
+    "firm_ids": "firm",
+    "job_ids": "job",
     "cancel_firms": "firm",
     "absent_workers": "worker",
     "version": None,
@@ -243,3 +245,61 @@ def test_a_duplicate_in_ones_own_region_still_names_the_worker(matrix):  # noqa:
     r = client.post(f"{API}/workers", json=body, headers=scope.world.headers("bureau"))
     assert r.status_code == 409, r.get_json()
     assert r.get_json()["existing_id"] == mine
+
+
+# --------------------------------------------------------------------------- ids in import files
+def _upload(client, path: str, csv: str, headers) -> tuple[int, Any]:
+    r = client.post(
+        f"{API}{path}",
+        data={"file": (io.BytesIO(csv.encode()), "t.csv")},
+        content_type="multipart/form-data",
+        headers=headers,
+    )
+    return r.status_code, r.get_json()
+
+
+def test_an_id_column_in_an_import_tells_a_scoped_caller_nothing(matrix):  # noqa: F811
+    """An explicit 劳动力ID / 岗位ID answered "已存在" for an id taken in another region or firm
+    and stored the row for a free one: an existence oracle through the file import. A scoped
+    caller now gets one answer for an id taken elsewhere, a free one and its own."""
+    app, client, scope = matrix
+    world = scope.world
+    n = 70
+    answers = {}
+    bureau = world.headers("bureau")
+    for label, wid in [
+        ("elsewhere", world.other_workers[0]),
+        ("absent", ABSENT),
+        ("own", world.workers[0]),
+    ]:
+        n += 1
+        w = worker_payload(n)
+        csv = (
+            "劳动力ID,姓名,身份证号,性别,出生日期,户籍县,学历\n"
+            f"{wid},{w['name']},{w['id_number']},{w['gender']},{w['birth_date']},化隆,初中\n"
+        )
+        status, problem = _upload(client, "/workers/import", csv, bureau)
+        answers[label] = (status, repr(problem))  # the answer does not even echo the id
+    assert answers["elsewhere"] == answers["absent"] == answers["own"], answers
+    status, problem = answers["absent"][0], answers["absent"][1]
+    assert status == 422
+    assert "只有管理员可以指定劳动力ID" in problem and "已存在" not in problem
+
+    hr = world.headers("hr")
+    other_job = scope.outside["job"]["hr"]
+    answers = {}
+    for label, jid in [("elsewhere", other_job), ("absent", ABSENT), ("own", world.jobs[0])]:
+        csv = f"岗位ID,岗位名称,工作城市,月薪下限,月薪上限,招聘人数\n{jid},普工,苏州,5000,6000,3\n"
+        status, problem = _upload(client, "/jobs/import", csv, hr)
+        answers[label] = (status, repr(problem))
+    assert answers["elsewhere"] == answers["absent"] == answers["own"], answers
+    assert answers["absent"][0] == 422 and "只有管理员可以指定岗位ID" in answers["absent"][1]
+
+    # Admin numbers rows as before: a taken id is named as taken, a free one is used.
+    admin = world.headers("admin")
+    csv = (
+        "岗位ID,企业ID,岗位名称,工作城市,月薪下限,月薪上限,招聘人数\n"
+        f"{other_job},{world.firm},普工,苏州,5000,6000,3\n"
+    )
+    status, problem = _upload(client, "/jobs/import", csv, admin)
+    assert status == 422 and f"岗位ID {other_job} 已存在" in repr(problem)

@@ -249,3 +249,83 @@ def test_train_drops_forged_rows_and_says_so(database_url, tmp_path, id_key):
     result = runner.invoke(cli, ["train", "--encoder", "char-ngram", "--quiet"], env=env)
     assert result.exit_code == 0, result.output
     assert "舍弃 2 条" in result.stderr, result.stderr
+
+
+def test_demo_trains_only_on_events_that_pass_the_rules(monkeypatch, tmp_path, id_key):
+    """`jobbridge demo` trains right after loading, on the events it generated rather than
+    read back: those go through the same filter, and what it dropped is said."""
+    from click.testing import CliRunner
+
+    import api.cli as cli_module
+    import data.outcomes
+    import training.pipeline
+
+    real = data.outcomes.simulate_outcomes
+
+    def with_a_forged_row(world, pairs, seed=0):
+        events = real(world, pairs, seed=seed)
+        worker = int(world.workers["worker_id"].iloc[0])
+        paired = set(events.loc[events["worker_id"] == worker, "job_id"])
+        job = int(next(j for j in world.jobs["job_id"] if j not in paired))
+        forged = {"worker_id": worker, "job_id": job, "stage": "retained_6m", "date": D(2026, 3, 1)}
+        return pd.concat([events, pd.DataFrame([forged])], ignore_index=True)
+
+    seen = {}
+
+    def fake_train_default(database_url, models_dir, world=None, *, events=None, **kwargs):
+        seen["events"] = events
+        (tmp_path / "models" / "current").mkdir(parents=True)
+        return tmp_path / "models" / "v1"
+
+    monkeypatch.setattr(data.outcomes, "simulate_outcomes", with_a_forged_row)
+    monkeypatch.setattr(training.pipeline, "train_default", fake_train_default)
+    monkeypatch.setattr(cli_module, "serve", lambda **kw: None)
+    monkeypatch.setattr(cli_module, "DEMO_WORKERS", 150)
+    monkeypatch.setattr(cli_module, "DEMO_JOBS", 20)
+    env = {
+        "JOBBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'demo.db'}",
+        "JOBBRIDGE_INSTANCE_DIR": str(tmp_path / "inst"),
+        "JOBBRIDGE_ID_KEY": id_key,
+        "JOBBRIDGE_MODELS_DIR": str(tmp_path / "models"),
+        "JOBBRIDGE_TASKS_IMMEDIATE": "true",
+    }
+    result = CliRunner().invoke(cli_module.cli, ["demo", "--quiet"], env=env)
+    assert result.exit_code == 0, result.output
+    events = seen["events"]
+    assert len(events) > 0
+    assert not ((events["stage"] == "retained_6m") & (events["date"] == D(2026, 3, 1))).any()
+    assert "舍弃 1 条（缺少前一阶段" in result.stderr, result.stderr
+
+
+def test_the_train_task_drops_forged_rows_and_reports_them(app, world, monkeypatch):
+    """The background `train` task (the pages' retrain button) reads stored events through the
+    same filter as `jobbridge train`."""
+    from huey import Huey
+
+    import training.pipeline
+    from api import storage
+    from api.service import state
+    from api.tasks import EXTENSION, TaskQueue
+    from tests.api.test_tasks import ADMIN, submit, task_row
+
+    day = SEED_REGISTERED + dt.timedelta(days=1)
+    w, j = world.workers[0], world.jobs[0]
+    with app.app_context(), storage.session_scope(state().engine) as session:
+        storage.record_outcome(session, w, j, "applied", day)
+        storage.record_outcome(session, w, j, "hired", day)
+        storage.record_outcome(session, world.workers[1], j, "retained_6m", day)  # no hire
+    seen = {}
+
+    def fake_train_models(jobs, workers, events, **kwargs):
+        seen["events"] = events
+        return "models/v-test"
+
+    monkeypatch.setattr(training.pipeline, "train_models", fake_train_models)
+    app.extensions[EXTENSION] = TaskQueue(app, Huey("test", immediate=True))
+    row = task_row(app, submit(app, ADMIN, "train", {}))
+    assert row.status == "done", row.error
+    assert row.result["dropped"] == {"out_of_order": 1}
+    events = seen["events"]
+    assert list(events.columns) == ["worker_id", "job_id", "stage", "date"]
+    assert not (events["stage"] == "retained_6m").any()
+    assert set(events["stage"]) >= {"applied", "hired"}

@@ -3,12 +3,14 @@ every operation, driven with an admin key by generated requests, answers without
 status the spec lists, the content type it declares and a body that matches its schema.
 
 The app is built when the module is collected (schemathesis' fixture-based loader does not run
-under pytest 9), on a temporary SQLite file seeded like the other API tests.
+under pytest 9), on a temporary SQLite file seeded like the other API tests. CI draws 8 examples
+per operation; ``JOBBRIDGE_SCHEMATHESIS_EXAMPLES=50`` draws more for a longer run.
 """
 
 from __future__ import annotations
 
 import base64
+import os
 import tempfile
 from pathlib import Path
 
@@ -74,7 +76,7 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", APP)
 
 @schema.parametrize()
 @settings(
-    max_examples=8,
+    max_examples=int(os.environ.get("JOBBRIDGE_SCHEMATHESIS_EXAMPLES", "8")),
     deadline=None,
     derandomize=True,
     database=None,

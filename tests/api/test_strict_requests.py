@@ -232,3 +232,66 @@ def test_query_and_model_validator_messages_are_chinese(client, world):
     assert r.status_code == 422
     message = r.get_json()["errors"][0]["message"]
     assert message.startswith("县区 '9999' 不在75个协作县之列") and "not one" not in message
+
+
+# --------------------------------------------------------------------------- query strings
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("/jobs?limit=abc", "limit", "应为整数（收到 'abc'）"),
+        ("/jobs?limit=true", "limit", "应为整数（收到 'true'）"),
+        ("/jobs?limit=1.0", "limit", "应为整数（收到 '1.0'）"),
+        ("/jobs?limit=%2B5", "limit", "应为整数（收到 '+5'）"),
+        ("/jobs?limit=%205", "limit", "应为整数（收到 ' 5'）"),
+        ("/jobs?limit=1_0", "limit", "应为整数（收到 '1_0'）"),
+        ("/jobs?limit=05", "limit", "应为整数（收到 '05'）"),
+        ("/jobs?limit=", "limit", "应为整数（收到 ''）"),
+        ("/jobs?limit=" + "9" * 5000, "limit", "应为整数（收到 '" + "9" * 76 + "...）"),
+        ("/jobs?after=-0", "after", "应为整数（收到 '-0'）"),
+        ("/jobs?offset=-1", "offset", "应不小于 0（收到 -1）"),
+        ("/jobs?firm_id=1e0", "firm_id", "应为整数（收到 '1e0'）"),
+        ("/jobs?page=-1", "page", "未知字段（不在本接口的字段之列）（收到 '-1'）"),
+        ("/jobs?limit=1&limit=2", "limit", "只能给一次，收到 2 个值：'1'、'2'"),
+        ("/jobs?status=open&status=open", "status", "只能给一次，收到 2 个值：'open'、'open'"),
+        (
+            "/workers?poverty_registered=yes",
+            "poverty_registered",
+            "应为 true 或 false（收到 'yes'）",
+        ),
+        ("/workers?poverty_registered=1", "poverty_registered", "应为 true 或 false（收到 '1'）"),
+        (
+            "/workers?poverty_registered=True",
+            "poverty_registered",
+            "应为 true 或 false（收到 'True'）",
+        ),
+        ("/jobs/export?format=csv&format=xlsx", "format", "只能给一次，收到 2 个值：'csv'、'xlsx'"),
+        ("/jobs/1/matches?limit=1.5", "limit", "应为整数（收到 '1.5'）"),
+    ],
+)
+def test_query_strings_are_strictly_typed(client, world, query, field, message):
+    """A query value is read one way only: no 1.0, +5 or 'yes' quietly taken as 1, 5 or true,
+    a parameter given twice is not silently one of its values, and a very long number is an
+    error, not a crash of int()."""
+    r = client.get(f"{API}{query}", headers=world.headers("admin"))
+    assert r.status_code == 422, r.get_data(as_text=True)[:300]
+    problem = r.get_json()
+    assert {"field": field, "message": message} in problem["errors"]
+    assert problem["detail"].endswith(f"{field}: {problem['errors'][0]['message']}")
+    for item in problem["errors"]:
+        assert CJK.search(item["message"]) and not ENGLISH.search(item["message"]), item
+
+
+def test_well_formed_query_values_still_work(client, world):
+    h = world.headers("admin")
+    r = client.get(f"{API}/jobs?limit=2&offset=0&firm_id={world.firm}", headers=h)
+    assert r.status_code == 200 and 1 <= len(r.get_json()["items"]) <= 2
+    assert client.get(f"{API}/workers?poverty_registered=false", headers=h).status_code == 200
+    assert client.get(f"{API}/jobs?after=0&limit=1", headers=h).status_code == 200
+
+
+def test_every_query_problem_is_listed_at_once(client, world):
+    r = client.get(f"{API}/jobs?limit=1&limit=2&offset=x&bogus=1", headers=world.headers("admin"))
+    assert r.status_code == 422
+    problem = r.get_json()
+    assert [e["field"] for e in problem["errors"]] == ["limit", "offset", "bogus"]
+    assert problem["detail"].startswith("共有 3 处数据不合规：limit: 只能给一次")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import time
 
 import openpyxl
@@ -460,3 +461,57 @@ def test_id_numbers_mangled_by_excel_say_so(worker_rows, id_numbers):
     first, second = sorted(result.errors, key=lambda e: e.row)
     assert "校验位错误" in first.message and "文本格式" in first.message
     assert "科学计数法" in second.message and "文本格式" in second.message
+
+
+# --------------------------------------------------------------------------- Chinese messages
+#: Latin words a message may hold: the spellings a cell may be written in, not English prose.
+_ALLOWED_LATIN = {"true", "false", "Y", "N", "X"}
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def _latin_words(message: str) -> set[str]:
+    # Values echoed back (between quotes) are the user's own text; an English header named as
+    # one the file may use instead is a spelling too.
+    unquoted = re.sub(r"'[^']*'|英文表头 [a-z_]+", "", message)
+    return set(_LATIN_WORD.findall(unquoted)) - _ALLOWED_LATIN
+
+
+def test_every_import_message_is_chinese(job_rows, worker_rows, id_numbers):
+    """Some messages of the import came back half English ("(not a city in Jiangsu)",
+    "(required)", "(duplicate ID number)") inside a Chinese problem."""
+    job_rows[0].update(
+        {
+            "工作城市": "南京路",
+            "月薪下限": "六千",
+            "包住": "也许",
+            "招聘人数": "",
+            "最低学历": "幼儿园",
+        }
+    )
+    job_rows[0]["发布日期"] = ""
+    job_rows[1].update({"工作城市": "西安", "发布日期": "昨天"})
+    jobs = validate_jobs(pd.DataFrame(job_rows))
+    worker_rows[0].update({"意向城市": "苏州、南京路", "学历": "幼儿园"})
+    worker_rows[1].update({"身份证号": id_numbers[0]})
+    workers = validate_workers(pd.DataFrame(worker_rows))
+    missing = validate_jobs(
+        pd.DataFrame([{k: v for k, v in job_rows[0].items() if k != "岗位名称"}])
+    )
+    errors = [*jobs.errors, *workers.errors, *missing.errors]
+    fields = {(e.row, e.field) for e in errors}
+    assert {(2, "city"), (2, "wage_min"), (2, "dormitory"), (2, "headcount")} <= fields
+    assert {(3, "city"), (3, "posted_at"), (2, "preferred_cities"), (3, "id_number")} <= fields
+    assert (0, "title") in fields
+    for e in errors:
+        assert re.search(r"[\u4e00-\u9fff]", e.message), e
+        assert not _latin_words(e.message), e
+    messages = {(e.row, e.field): e.message for e in jobs.errors}
+    # A street is not a city, and the near known names are offered as the API offers them.
+    assert messages[(2, "city")] == (
+        "工作城市 '南京路' 不是江苏省已知的地级市或县区；相近的有：南京市"
+        + messages[(2, "city")].split("相近的有：南京市", 1)[1]
+    )
+    assert messages[(3, "city")].startswith("工作城市 '西安' 不是江苏省已知的地级市或县区")
+    assert "意向城市 '南京路' 不是江苏省已知的地级市或县区；相近的有：南京市" in {
+        e.message for e in workers.errors
+    }

@@ -86,8 +86,10 @@ def test_no_rule_abiding_method_breaks_a_rule_and_the_engine_beats_tfidf(trained
 def test_current_model_loads_and_serves(trained, demo):
     world, _ = demo
     engine = load_current(trained.parent)
-    assert engine.ranker is not None
-    engine.fit(world.jobs, world.workers)
+    assert engine.ranker is not None and read_metadata(trained)["kind"] == "trained"
+    vocabulary = dict(engine.vectorizer_.vocabulary_)
+    engine.build_index(world.jobs, world.workers)  # what the service does: nothing is fitted
+    assert engine.vectorizer_.vocabulary_ == vocabulary
     wid = int(world.workers["worker_id"].iloc[0])
     items = engine.recommend_jobs(wid, k=10)
     assert items and all(it["p_success"] is not None and len(it["reasons"]) >= 2 for it in items)

@@ -177,6 +177,97 @@ def test_plan_move_cancel_replan_and_the_lists(immediate, signed_in, world):
     assert "@media print { .toolbar { display: none; } }" in html
 
 
+def test_hand_picks_on_the_plan_form_limit_the_plan(immediate, signed_in, world):
+    client = signed_in("organiser")
+    fair_id = create_fair(client)
+    page = client.get(f"/fairs/{fair_id}").get_data(as_text=True)
+    # 化隆 is paired with 无锡: its open jobs are listed by firm, and the county's workers.
+    assert "手工挑选企业、岗位和劳动力" in page and "无锡市的在招岗位" in page
+    listed_jobs = {int(v) for v in re.findall(r'name="job_ids" value="(\d+)"', page)}
+    with immediate.app_context():
+        from sqlalchemy import select
+
+        from api.service import get_session
+        from api.storage.models import Job
+
+        wuxi = set(
+            get_session().scalars(
+                select(Job.id).where(
+                    Job.city == "无锡市", Job.status == "open", Job.hired_count < Job.headcount
+                )
+            )
+        )
+    assert listed_jobs == wuxi and wuxi
+    listed_firms = {int(v) for v in re.findall(r'name="firm_ids" value="(\d+)"', page)}
+    listed_workers = {int(v) for v in re.findall(r'name="worker_ids" value="(\d+)"', page)}
+    assert listed_firms and set(world.workers) <= listed_workers
+    assert not listed_workers & set(world.other_workers)
+
+    plan_fair(client, fair_id)  # free choice first: who fits where
+    free = grid(immediate, fair_id)
+    row = next(
+        r
+        for r in free["rows"]
+        if r["firm_id"] in listed_firms and any(c["interviews"] for c in r["cells"])
+    )
+    people = sorted({iv["worker_id"] for c in row["cells"] for iv in c["interviews"]})[:2]
+    token = csrf_token(client, f"/fairs/{fair_id}")
+    data = {
+        "time_limit_s": "5",
+        "csrf_token": token,
+        "firm_ids": [str(row["firm_id"])],
+        "worker_ids": [str(w) for w in people],
+    }
+    r = client.post(f"/fairs/{fair_id}/plan", data=data)
+    assert r.status_code == 302, r.get_data(as_text=True)
+    assert client.get(r.headers["Location"]).headers["Location"] == f"/fairs/{fair_id}"
+    picked = grid(immediate, fair_id)
+    assert [r["firm_id"] for r in picked["rows"]] == [row["firm_id"]]
+    who = {iv["worker_id"] for r in picked["rows"] for c in r["cells"] for iv in c["interviews"]}
+    assert who and who <= set(people)
+
+    # A bad number next to the picks: the form comes back with the picks still ticked.
+    data = {**data, "time_limit_s": "0", "csrf_token": csrf_token(client, f"/fairs/{fair_id}")}
+    r = client.post(f"/fairs/{fair_id}/plan", data=data)
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert re.search(rf'name="firm_ids" value="{row["firm_id"]}" checked', html)
+    assert re.search(rf'name="worker_ids" value="{people[0]}" checked', html)
+
+
+def test_publish_then_finish_from_the_fair_page(immediate, signed_in):
+    client = signed_in("organiser")
+    fair_id = create_fair(client)
+    page = client.get(f"/fairs/{fair_id}").get_data(as_text=True)
+    assert "取消招聘会" in page and "发布招聘会" not in page  # nothing to publish yet
+    plan_fair(client, fair_id)
+    page = client.get(f"/fairs/{fair_id}").get_data(as_text=True)
+    assert "发布招聘会" in page and "取消面试" in page
+
+    def step(action: str) -> str:
+        token = csrf_token(client, f"/fairs/{fair_id}")
+        r = client.post(
+            f"/fairs/{fair_id}/status",
+            data={"action": action, "csrf_token": token},
+            follow_redirects=True,
+        )
+        assert r.status_code == 200
+        return r.get_data(as_text=True)
+
+    page = step("publish")
+    assert "已发布招聘会" in page and "已发布" in page
+    assert "开始规划" not in page and 'id="plan-h"' not in page and "结束招聘会" in page
+    page = step("publish")
+    assert "未发布：" in page and "只有已规划的招聘会可以发布" in page
+    page = step("finish")
+    assert "已结束招聘会" in page
+    assert "取消面试" not in page and ">补排空位</button>" not in page
+    assert "招聘会状态" not in page
+    assert "打印名单" in page  # the lists stay printable
+    r = client.post(f"/fairs/{fair_id}/status", data={"action": "cancel"})
+    assert r.status_code in (400, 403)  # no CSRF token: refused
+
+
 def test_a_waiting_plan_shows_on_the_fair_page_after_a_reload(signed_in):
     """No consumer runs (the app's own queue): the plan waits, and both its page and the
     fair's page show its progress bar, reload after reload."""

@@ -1,0 +1,58 @@
+"""The base model against the engine the previous design served, on the independent world.
+
+The base model (``jobbridge init-db``: learned from ``data/reference`` alone, vocabulary
+included) is loaded and only indexes :mod:`data.eval_world`; its peer in the same run is an
+engine with the same parameters fitted on that world (the previous serving: vocabulary refitted
+on the live data). Both are scored by :func:`training.evaluate.ranking_tables` (NDCG@10,
+Recall@50, hard-rule violations, every method side by side).
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_base_model.py
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+
+import numpy as np
+
+
+def main() -> None:
+    from data import eval_world as ew
+    from matcher.engine import MatchingEngine
+    from matcher.persistence import load_current
+    from training.base import build_base_model
+    from training.evaluate import coding_accuracy, ranking_tables
+
+    world = ew.generate_eval_world()
+    with tempfile.TemporaryDirectory(prefix="jobbridge-base-") as models:
+        t = time.perf_counter()
+        build_base_model(models)
+        print(f"base model built in {time.perf_counter() - t:.1f} s")
+        base = load_current(models)
+    base.as_of = world.as_of
+    t = time.perf_counter()
+    base.build_index(world.jobs, world.workers)
+    print(f"base model indexed the world in {time.perf_counter() - t:.1f} s")
+    params = {**base.get_params(deep=False), "as_of": world.as_of}
+    fitted = MatchingEngine(**params).fit(world.jobs, world.workers)
+    for name, engine in (("base model", base), ("fitted on the world (previous)", fitted)):
+        jobs_table, workers_table = ranking_tables(
+            engine,
+            lambda w, j: ew.relevance(world, w, j),
+            lambda w, j: ew.hard_rules_ok(world, w, j),
+            n_workers=len(world.workers),
+            n_jobs=200,
+            rng=np.random.default_rng(0),
+        )
+        print(f"{name}: coding {coding_accuracy(engine, world)}")
+        for side, table in (("jobs for workers", jobs_table), ("workers for jobs", workers_table)):
+            for method, row in table.items():
+                cells = ", ".join(
+                    f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items()
+                )
+                print(f"  {side:16s} {method:18s} {cells}")
+
+
+if __name__ == "__main__":
+    main()
