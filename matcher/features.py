@@ -259,8 +259,8 @@ class NameOccupationCoder:
             return []
         q = self.vectorizer_.transform([normalize(t) for t in titles])
         sims = (q @ self.matrix_.T).tocsr()
-        # Each row's best name read straight from the CSR arrays: a `getrow` per title cost
-        # more than the product itself (a third of applying a 10,000-row import).
+        # Each row's best name read straight from the CSR arrays: a `getrow` per title built a
+        # matrix per title (applying a 10,000-worker import: 3.99 -> 3.74 s CPU per process).
         data, indices, indptr = sims.data, sims.indices, sims.indptr
         out: list[str] = []
         for i in range(sims.shape[0]):
