@@ -381,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
         if db.exists():
             db.unlink()
         run(load_demo, env)
+    # The base model (built once, when the models folder holds no version): the in-process
+    # engine below loads it, as `jobbridge serve` would after building it itself.
+    run([JOBBRIDGE, "init-db"], env)
     token = (
         run(
             [JOBBRIDGE, "keys", "create", "--role", "admin", "--name", f"bench-{time.time():.0f}"],
