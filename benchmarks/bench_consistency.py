@@ -33,6 +33,20 @@ The previous design's figures (audit-log sync at most once a second per process;
 change feed) were measured by the issue: with ``--lazy``, 40 workers over 120 jobs, 20 empty and
 13 differing answers.
 
+Last run (2026-12-02, full scale, 4 processes × 2 threads, on the shared 2-core machine with a
+test suite and two other benchmarks running: load average 5-9)::
+
+    SQLite      1000 pairs: 0 empty, 0 differing of 1000 answers, 0 errors (360 s)
+                CLI import of 10000 workers: command 21.4 s; 32 asks after its commit, 0 empty;
+                first answer 5.59 s, last 25.38 s
+    PostgreSQL  1000 pairs: 0 empty, 0 differing of 1000 answers, 0 errors (347 s)
+                CLI import of 10000 workers: command 42.2 s; 32 asks after its commit, 0 empty;
+                first answer 5.27 s, last 21.94 s
+
+The import misses its 2 s target: a process applies the feed only when asked, and applying
+10,000 new workers (prepare, code, encode) is about 3.7 s CPU in each process, so four
+processes on two cores need at least 7 s of the machine between them after the commit.
+
 The engine here is the base model ``jobbridge serve`` builds when there is none (learned from
 the reference data alone: char n-grams, no ranker). Every process loads that same version and
 only indexes with it, so ``differing`` answers measure the feed, not each process's vocabulary.

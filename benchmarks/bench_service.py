@@ -333,6 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--reuse", action="store_true", help="reuse the database already in --dir")
     p.add_argument(
+        "--database-url",
+        default=None,
+        help="an empty database to load the demo world into (default: SQLite in --dir); "
+        "with --reuse, one loaded by an earlier run",
+    )
+    p.add_argument(
         "--models-dir",
         type=Path,
         default=None,
@@ -349,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     env.update(
         {
-            "JOBBRIDGE_DATABASE_URL": f"sqlite:///{db}",
+            "JOBBRIDGE_DATABASE_URL": args.database_url or f"sqlite:///{db}",
             "JOBBRIDGE_INSTANCE_DIR": str(folder / "instance"),
             "JOBBRIDGE_MODELS_DIR": str(args.models_dir or folder / "models"),
         }
@@ -360,21 +366,24 @@ def main(argv: list[str] | None = None) -> int:
         f"phase, {args.concurrency} client threads, "
         f"gunicorn {args.server_workers}×{args.threads}; data in {folder}"
     )
-    if not (args.reuse and db.exists()):
+    load_demo = [
+        JOBBRIDGE,
+        "load-demo",
+        "--workers",
+        str(args.workers),
+        "--jobs",
+        str(args.jobs),
+        "--quiet",
+    ]
+    if args.database_url and not args.reuse:
+        run(load_demo, env)
+    elif not args.database_url and not (args.reuse and db.exists()):
         if db.exists():
             db.unlink()
-        run(
-            [
-                JOBBRIDGE,
-                "load-demo",
-                "--workers",
-                str(args.workers),
-                "--jobs",
-                str(args.jobs),
-                "--quiet",
-            ],
-            env,
-        )
+        run(load_demo, env)
+    # The base model (built once, when the models folder holds no version): the in-process
+    # engine below loads it, as `jobbridge serve` would after building it itself.
+    run([JOBBRIDGE, "init-db"], env)
     token = (
         run(
             [JOBBRIDGE, "keys", "create", "--role", "admin", "--name", f"bench-{time.time():.0f}"],

@@ -259,16 +259,17 @@ class NameOccupationCoder:
             return []
         q = self.vectorizer_.transform([normalize(t) for t in titles])
         sims = (q @ self.matrix_.T).tocsr()
+        # Each row's best name read straight from the CSR arrays: a `getrow` per title built a
+        # matrix per title (applying a 10,000-worker import: 3.99 -> 3.74 s CPU per process).
+        data, indices, indptr = sims.data, sims.indices, sims.indptr
         out: list[str] = []
         for i in range(sims.shape[0]):
-            row = sims.getrow(i)
-            if row.nnz == 0:
+            start, end = indptr[i], indptr[i + 1]
+            if start == end:
                 out.append("")
                 continue
-            k = int(row.data.argmax())
-            out.append(
-                str(self.codes_[row.indices[k]]) if row.data[k] >= self.min_similarity else ""
-            )
+            k = start + int(data[start:end].argmax())
+            out.append(str(self.codes_[indices[k]]) if data[k] >= self.min_similarity else "")
         return out
 
 

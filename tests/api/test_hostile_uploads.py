@@ -64,7 +64,8 @@ def test_dimension_bomb_is_a_fast_small_422(roomy, client, world):
     assert body["title"] == "文件无法读取"
     assert body["detail"] == "文件 'bomb.xlsx' 第1行没有表头。"
     assert body["errors"] == [{"field": "file", "message": body["detail"]}]
-    assert seconds < 1.0 and peak < 50 * 1024 * 1024
+    # Runaway guard only (the old reader ran for minutes); the 1 s figure is bench_hostile_files.
+    assert seconds < 10.0 and peak < 50 * 1024 * 1024
     assert _counts(roomy) == before
 
 

@@ -193,3 +193,31 @@ def test_job_description_helps_code_a_vague_title():
     # A coder without scores codes the title alone.
     names = NameOccupationCoder().fit(occ)
     assert code_jobs(names, titles, descriptions) == names.predict(titles)
+
+
+def test_name_coder_picks_each_titles_best_name_or_none():
+    """The CSR walk of ``NameOccupationCoder.predict`` gives, title by title, the code of the
+    most similar name, or ``""`` for a title sharing no character or too little."""
+    import pandas as pd
+
+    from matcher.features import NameOccupationCoder, normalize
+
+    occ = pd.DataFrame(
+        {
+            "code": ["6-05-01-03", "6-18-01-01", "4-07-05-01"],
+            "name": ["缝纫工", "车工", "保安员"],
+            "aliases": [["平车工", "车位"], ["车床工"], ["保安", "门卫"]],
+        }
+    )
+    coder = NameOccupationCoder().fit(occ)
+    titles = ["缝纫工", "招聘门卫", "zzz", "车床工", "保安", "", "急招 平车工 包吃住", "工"]
+    got = coder.predict(titles)
+    assert got[:6] == ["6-05-01-03", "4-07-05-01", "", "6-18-01-01", "4-07-05-01", ""]
+    # Each answer is the argmax over the names, one title at a time.
+    q = coder.vectorizer_.transform([normalize(t) for t in titles])
+    sims = (q @ coder.matrix_.T).toarray()
+    for title, code, row in zip(titles, got, sims, strict=True):
+        best = int(row.argmax())
+        expected = str(coder.codes_[best]) if row[best] >= coder.min_similarity else ""
+        assert code == expected, title
+    assert len(set(got)) > 2
