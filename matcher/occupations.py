@@ -248,56 +248,6 @@ def _mark(cleaned: str) -> str:
     return " ".join(f"<{w}>" for w in cleaned.split())
 
 
-class DictionaryWords:
-    """Analyzer: the words of a vocabulary found inside a text, every occurrence.
-
-    Chinese has no spaces, and no segmenter is installed; the classification's own words
-    (its names and aliases, and the heads and fields they share: ``司机``, ``质检``, ``操作工``)
-    are the vocabulary. ``电子厂质检员`` gives ``电子``, ``质检``, ``质检员`` … when those are in
-    it: features of whole words beside the character n-grams.
-
-    >>> DictionaryWords(["质检", "质检员", "电子"])("<电子厂质检员>")
-    ['电子', '质检', '质检员']
-    """
-
-    def __init__(self, vocabulary: Sequence[str]) -> None:
-        self.vocabulary = frozenset(w for w in vocabulary if len(w) >= 2)
-        self.longest = max((len(w) for w in self.vocabulary), default=0)
-
-    def __call__(self, text: str) -> list[str]:
-        vocab, longest = self.vocabulary, self.longest
-        out: list[str] = []
-        for word in text.replace("<", " ").replace(">", " ").split():
-            for i in range(len(word) - 1):
-                for j in range(i + 2, min(len(word), i + longest) + 1):
-                    if word[i:j] in vocab:
-                        out.append(word[i:j])
-        return out
-
-
-def classification_vocabulary(terms: Sequence[str], min_count: int = 3) -> list[str]:
-    """Words of the classification: whole names and aliases, and their shared heads and fields.
-
-    A name's first or last two or three characters count as a word when at least
-    ``min_count`` names and aliases share them (``操作工``, ``司机``, ``质检``, ``维修``).
-
-    >>> classification_vocabulary(["叉车司机", "货车司机", "客车司机"])
-    ['叉车司机', '司机', '客车司机', '货车司机', '车司机']
-    """
-    words: set[str] = set()
-    counts: dict[str, int] = {}
-    for term in terms:
-        for word in str(term).split():
-            if len(word) >= 2:
-                words.add(word)
-            for n in (2, 3):
-                if len(word) > n:
-                    for part in {word[:n], word[-n:]}:
-                        counts[part] = counts.get(part, 0) + 1
-    words |= {w for w, c in counts.items() if c >= min_count}
-    return sorted(words)
-
-
 def _examples_frame(examples: Any) -> pd.DataFrame:
     if isinstance(examples, pd.DataFrame):
         df = examples
@@ -407,7 +357,6 @@ class OccupationCoder(BaseEstimator):
         C: float = 0.3,
         similarity_weight: float = 0.15,
         coef_threshold: float = 0.02,
-        word_weight: float = 0.0,
     ) -> None:
         self.encoder = encoder
         self.ngram_range = ngram_range
@@ -417,7 +366,6 @@ class OccupationCoder(BaseEstimator):
         self.C = C
         self.similarity_weight = similarity_weight
         self.coef_threshold = coef_threshold
-        self.word_weight = word_weight
 
     # -- fitting ------------------------------------------------------------------------------
 
@@ -430,7 +378,7 @@ class OccupationCoder(BaseEstimator):
             raise ValueError(f"classifier must be True or False, got {self.classifier!r}")
         if not (isinstance(self.C, (int, float)) and self.C > 0):
             raise ValueError(f"C must be a positive number, got {self.C!r}")
-        for name in ("similarity_weight", "coef_threshold", "word_weight"):
+        for name in ("similarity_weight", "coef_threshold"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and value >= 0):
                 raise ValueError(f"{name} must be a number >= 0, got {value!r}")
@@ -509,14 +457,6 @@ class OccupationCoder(BaseEstimator):
             corpus += [prep(t) for t in ex["clean"]]
         self.vectorizer_.fit(corpus)
         self.term_matrix_ = self.vectorizer_.transform(corpus[: len(terms)]).tocsr()
-        self.word_vectorizer_ = None
-        if self.marked_ and self.word_weight > 0:
-            self.word_vectorizer_ = TfidfVectorizer(
-                analyzer=DictionaryWords(classification_vocabulary(terms)),
-                lowercase=False,
-                sublinear_tf=True,
-                dtype=np.float32,
-            ).fit(corpus)
 
         if self.encoder is None:
             self.encoder_ = None
@@ -534,15 +474,6 @@ class OccupationCoder(BaseEstimator):
 
     def _prepare(self, cleaned: str) -> str:
         return _mark(cleaned) if self.marked_ else cleaned
-
-    def _classifier_features(self, prepared: list[str], q: Any) -> Any:
-        """The classifier's rows: the char n-grams ``q``, and the dictionary words if used."""
-        words = getattr(self, "word_vectorizer_", None)
-        if words is None:
-            return q
-        from scipy import sparse
-
-        return sparse.hstack([q, self.word_weight * words.transform(prepared)], format="csr")
 
     def _example_targets(self, ex: pd.DataFrame) -> np.ndarray:
         """Index into ``codes_`` of each example; group codes go to their closest member."""
@@ -578,13 +509,10 @@ class OccupationCoder(BaseEstimator):
         X = self.term_matrix_
         y = self.term_code_
         w = np.ones(len(terms), dtype=np.float64)
-        prepared = [_mark(t) for t in terms]
         if ex is not None and len(ex):
-            marked = [_mark(t) for t in ex["clean"]]
-            X = sparse.vstack([X, self.vectorizer_.transform(marked)], format="csr")
-            prepared += marked
-        X = self._classifier_features(prepared, X)
-        if ex is not None and len(ex):
+            X = sparse.vstack(
+                [X, self.vectorizer_.transform([_mark(t) for t in ex["clean"]])], format="csr"
+            )
             y = np.concatenate([y, self._example_targets(ex)])
             w = np.concatenate([w, ex["weight"].to_numpy(dtype=np.float64)])
             self.n_examples_ = len(ex)
@@ -653,12 +581,11 @@ class OccupationCoder(BaseEstimator):
         chunk = 1024
         for start in range(0, n, chunk):
             part = cleaned[start : start + chunk]
-            prepared = [self._prepare(t) for t in part]
-            q = self.vectorizer_.transform(prepared).tocsr()
+            q = self.vectorizer_.transform([self._prepare(t) for t in part]).tocsr()
             if self.coef_ is None:
                 block = self._similarity_part(part, q)
             else:
-                block = (self._classifier_features(prepared, q) @ self.coef_.T).toarray()
+                block = (q @ self.coef_.T).toarray()
                 block += self.intercept_
                 if self.similarity_weight > 0:
                     block += self.similarity_weight * self._similarity_part(part, q)

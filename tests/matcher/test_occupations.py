@@ -11,9 +11,7 @@ from sklearn.exceptions import NotFittedError
 from matcher.encoders import CharNgramEncoder
 from matcher.occupations import (
     HIERARCHY_LEVELS,
-    DictionaryWords,
     OccupationCoder,
-    classification_vocabulary,
     hierarchy_similarities,
     hierarchy_similarity,
     prepare_occupations,
@@ -139,7 +137,6 @@ def test_not_fitted():
         ({"similarity_weight": -1}, "similarity_weight"),
         ({"coef_threshold": "x"}, "coef_threshold"),
         ({"classifier": "yes"}, "classifier"),
-        ({"word_weight": -0.5}, "word_weight"),
     ],
 )
 def test_bad_params_fail_in_fit(occupations, params, match):
@@ -226,28 +223,6 @@ def test_sparse_weights_and_similarity_weight(small_occupations, trained):
     s0 = trained.set_params(similarity_weight=0.0).similarities(["缝纫工"])
     s1 = trained.set_params(similarity_weight=0.15).similarities(["缝纫工"])
     assert not np.allclose(s0, s1)
-
-
-def test_dictionary_words_and_vocabulary():
-    vocab = classification_vocabulary(["叉车司机", "货车司机", "客车司机", "质检员"])
-    assert {"叉车司机", "司机", "质检员"} <= set(vocab) and "质检" not in vocab  # one name only
-    words = DictionaryWords(vocab)
-    assert words("<急招叉车司机> <质检员>") == ["叉车司机", "车司机", "司机", "质检员"]
-    assert words("<普工>") == [] and DictionaryWords([])("叉车") == []
-
-
-def test_word_features_widen_the_classifier(small_occupations, trained):
-    worded = OccupationCoder(word_weight=0.5).fit(small_occupations, examples=EXAMPLES)
-    assert trained.word_vectorizer_ is None
-    n_words = len(worded.word_vectorizer_.vocabulary_)
-    assert n_words > 50
-    assert worded.coef_.shape == (len(worded.codes_), len(worded.vectorizer_.vocabulary_) + n_words)
-    titles = ["在老家踩过缝纫机", "快递员 送件", "工地扎钢筋", "叉车司机 包吃住"]
-    assert worded.predict(titles) == [SEWING, COURIER, "6-29-01-04", FORKLIFT]
-    assert not np.allclose(worded.similarities(titles), trained.similarities(titles))
-    again = pickle.loads(pickle.dumps(worded))
-    assert again.predict_topk(titles) == worded.predict_topk(titles)
-    assert worded.predict(["包吃住"]) == [""]
 
 
 def test_classifier_pickle_round_trip(trained):
