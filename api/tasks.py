@@ -400,7 +400,10 @@ def progress_of(task: Task, queue: TaskQueue | None = None) -> dict[str, Any]:
     if task.status == "done":
         percent = 100
     elif total:
-        percent = max(0, min(99, int(100 * done / total)))
+        # A running task stops at 99 % until it is done; a failed one shows how far it got
+        # (a refused file has been read to its end: 40/40 is 100 %, not 99 %).
+        ceiling = 100 if task.status == "failed" else 99
+        percent = max(0, min(ceiling, int(100 * done / total)))
     else:
         percent = 0
     return {

@@ -150,6 +150,14 @@ def test_a_bad_row_fails_the_import_in_chinese_and_stores_nothing(immediate, mon
     (error,) = row.result["errors"]
     assert (error["row"], error["column"]) == (14, "身份证号")
     assert count_workers(app) == before
+    # The file was read to its end before it was refused: the bar says so.
+    from api import tasks
+    from api.service import get_session
+    from api.storage.models import Task
+
+    with app.app_context():
+        shown = tasks.progress_of(get_session().get(Task, task_id))
+    assert (shown["status"], shown["percent"]) == ("failed", 100)
 
 
 def test_skip_invalid_stores_the_good_rows_and_lists_the_bad(immediate):
