@@ -40,6 +40,7 @@ rate), expected calibration error and a reliability table (10 equal-width bins) 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -603,28 +604,40 @@ def evaluate_independent(
 
 
 def coding_accuracy(engine: MatchingEngine, world: Any) -> dict[str, Any]:
-    """How well the engine read the independent world's texts, against the world's truth.
+    """How well the engine read the independent world's texts, against the world's truth
+    (see :func:`score_coding`): the workers' main-trade codes (``exp_code``, from their own
+    words) and the jobs' occupation codes as the engine's index holds them."""
+    pw = engine.workers_index_.prepared.frame
+    pj = engine.jobs_index_.prepared.frame
+    return score_coding(
+        dict(zip(pw["worker_id"].tolist(), pw["exp_code"].tolist(), strict=True)),
+        dict(zip(pj["job_id"].tolist(), pj["occ_code"].tolist(), strict=True)),
+        world,
+    )
 
-    * ``main_trade_accuracy``: share of the workers with a trade whose main-trade code (the
-      engine's ``exp_code``, from their own words) is the code of their true main trade;
-      ``main_trade_family_accuracy`` counts a code of the same minor group as right too;
-    * ``job_code_accuracy``: share of jobs whose title was coded to their trade's code.
+
+def score_coding(
+    worker_codes: Mapping[int, str], job_codes: Mapping[int, str], world: Any
+) -> dict[str, Any]:
+    """Coding figures of ``worker_codes`` (worker id → main-trade code) and ``job_codes``
+    (job id → occupation code) against the independent world's truth.
+
+    * ``main_trade_accuracy``: share of the workers with a trade whose main-trade code is the
+      code of their true main trade; ``main_trade_family_accuracy`` counts a code of the same
+      minor group as right too;
+    * ``job_code_accuracy``: share of the coded jobs whose code is their trade's code.
     """
     from data import eval_world as ew
 
     code_of = {t.key: t.code for t in ew.TRADES}
-    pw = engine.workers_index_.prepared.frame
-    got = dict(zip(pw["worker_id"].tolist(), pw["exp_code"].tolist(), strict=True))
     truth = world.truth_workers[world.truth_workers["main_trade"] != ""]
     want = [code_of[t] for t in truth["main_trade"]]
-    have = [str(got.get(int(w), "") or "") for w in truth["worker_id"]]
+    have = [str(worker_codes.get(int(w), "") or "") for w in truth["worker_id"]]
     exact = [a == b for a, b in zip(have, want, strict=True)]
     family = [a.split("-")[:3] == b.split("-")[:3] for a, b in zip(have, want, strict=True)]
-    pj = engine.jobs_index_.prepared.frame
-    job_code = dict(zip(pj["job_id"].tolist(), pj["occ_code"].tolist(), strict=True))
-    tj = world.truth_jobs[world.truth_jobs["job_id"].isin(job_code)]
+    tj = world.truth_jobs[world.truth_jobs["job_id"].isin(job_codes)]
     jobs_ok = [
-        job_code[int(j)] == code_of[t] for j, t in zip(tj["job_id"], tj["trade"], strict=True)
+        job_codes[int(j)] == code_of[t] for j, t in zip(tj["job_id"], tj["trade"], strict=True)
     ]
     return {
         "n_workers_with_trade": len(want),
@@ -770,6 +783,7 @@ __all__ = [
     "evaluate_independent",
     "independent_figures",
     "ranking_tables",
+    "score_coding",
     "top_share",
     "FULL",
     "METHODS",

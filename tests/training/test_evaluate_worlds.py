@@ -12,6 +12,7 @@ from training.evaluate import (
     coding_accuracy,
     crowding,
     evaluate_independent,
+    score_coding,
     top_share,
 )
 
@@ -104,20 +105,26 @@ def test_coding_accuracy_against_the_worlds_truth(small_world, params):
     engine = MatchingEngine(**{**params, "as_of": small_world.as_of}).fit(
         small_world.jobs, small_world.workers
     )
+    measured = coding_accuracy(engine, small_world)
+    assert measured["n_workers_with_trade"] > 0
+    assert 0.0 <= measured["main_trade_accuracy"] <= measured["main_trade_family_accuracy"] <= 1.0
+    assert 0.0 <= measured["job_code_accuracy"] <= 1.0
+
     truth = small_world.truth_workers.set_index("worker_id")["main_trade"]
-    frame = engine.workers_index_.prepared.frame
-    with_trade = [int(w) for w in frame["worker_id"] if truth[w]]
+    with_trade = [int(w) for w in truth.index if truth[w]]
     right = {w: TRADE_BY_KEY[truth[w]].code for w in with_trade}
+    jobs = small_world.truth_jobs
+    job_right = {
+        int(j): TRADE_BY_KEY[t].code for j, t in zip(jobs["job_id"], jobs["trade"], strict=True)
+    }
     # Every main trade read right; then the first two read as a sibling of the same minor group
     # (family right, exact wrong); then uncoded.
-    frame["exp_code"] = [right.get(int(w), "") for w in frame["worker_id"]]
-    assert coding_accuracy(engine, small_world)["main_trade_accuracy"] == 1.0
+    acc = score_coding(right, job_right, small_world)
+    assert acc["main_trade_accuracy"] == 1.0 and acc["job_code_accuracy"] == 1.0
     sibling = {w: right[w][:-2] + ("98" if right[w][-2:] != "98" else "97") for w in with_trade[:2]}
-    frame["exp_code"] = [sibling.get(int(w), right.get(int(w), "")) for w in frame["worker_id"]]
-    acc = coding_accuracy(engine, small_world)
+    acc = score_coding({**right, **sibling}, {}, small_world)
     assert acc["main_trade_accuracy"] == pytest.approx(1 - 2 / len(with_trade))
     assert acc["main_trade_family_accuracy"] == 1.0
-    frame["exp_code"] = ""
-    acc = coding_accuracy(engine, small_world)
+    assert acc["job_code_accuracy"] is None
+    acc = score_coding({}, job_right, small_world)
     assert acc["main_trade_accuracy"] == 0.0 and acc["n_workers_with_trade"] == len(with_trade)
-    assert 0.0 <= acc["job_code_accuracy"] <= 1.0

@@ -79,7 +79,9 @@ def test_import_an_xlsx_with_one_bad_row(page, accounts, tmp_path):
     book.save(path)
 
     browser_sign_in(page, accounts.users["bureau"])
-    page.get_by_role("navigation", name="主导航").get_by_role("link", name="批量导入").click()
+    page.get_by_role("navigation", name="主导航").get_by_role(
+        "link", name="批量导入", exact=True
+    ).click()
     page.get_by_label("文件").set_input_files(str(path))
     page.get_by_role("button", name="上传并导入").click()
 
