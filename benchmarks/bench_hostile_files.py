@@ -33,7 +33,6 @@ import datetime as dt
 import io
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -44,28 +43,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _max_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _reset_peak() -> None:
-    """Start the peak RSS (VmHWM) afresh: Linux resets it on ``5`` to clear_refs."""
-    with open("/proc/self/clear_refs", "w") as fh:
-        fh.write("5")
-
-
-def _peak_mib() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+from benchmarks.memory import max_rss_mib, peak_mib, reset_peak, rss_mib  # noqa: E402
 
 
 def valid_workers_xlsx(rows: int) -> bytes:
@@ -112,8 +90,8 @@ def child_api(path: str, database: str, key: str) -> dict:
     import gc
 
     gc.collect()
-    before = _rss_mib()
-    _reset_peak()
+    before = rss_mib()
+    reset_peak()
     start = time.perf_counter()
     r = client.post(
         "/api/v1/workers/import",
@@ -126,8 +104,8 @@ def child_api(path: str, database: str, key: str) -> dict:
     return {
         "status": r.status_code,
         "seconds": seconds,
-        "growth_mib": _peak_mib() - before,
-        "max_rss_mib": _max_rss_mib(),
+        "growth_mib": peak_mib() - before,
+        "max_rss_mib": max_rss_mib(),
         "detail": body.get("detail") or f"已导入 {body.get('created')} 人",
     }
 
@@ -152,8 +130,8 @@ def child_cli(path: str, database: str, key: str) -> dict:
     warm.write_text("姓名,身份证号,县区代码,学历\n", encoding="utf-8")
     runner.invoke(cli, ["import", "workers", str(warm)], env=env)
     gc.collect()
-    before = _rss_mib()
-    _reset_peak()
+    before = rss_mib()
+    reset_peak()
     start = time.perf_counter()
     result = runner.invoke(cli, ["import", "workers", path], env=env)
     seconds = time.perf_counter() - start
@@ -161,8 +139,8 @@ def child_cli(path: str, database: str, key: str) -> dict:
     return {
         "status": result.exit_code,
         "seconds": seconds,
-        "growth_mib": _peak_mib() - before,
-        "max_rss_mib": _max_rss_mib(),
+        "growth_mib": peak_mib() - before,
+        "max_rss_mib": max_rss_mib(),
         "detail": (lines[0] if lines else result.stdout.strip()).removeprefix("Error: "),
         "traceback": "Traceback" in result.output
         or not isinstance(result.exception, SystemExit | None),

@@ -23,7 +23,6 @@ Measured 2026-12-02 on the shared 2-core machine (load about 10): peer 66 ms; 10
 from __future__ import annotations
 
 import base64
-import os
 import statistics
 import sys
 import tempfile
@@ -33,23 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-
-def _rss_mib() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-
-
-def _reset_peak() -> None:
-    with open("/proc/self/clear_refs", "w") as fh:
-        fh.write("5")
-
-
-def _peak_mib() -> float:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+from benchmarks.memory import peak_mib, reset_peak, rss_mib  # noqa: E402
 
 
 def main() -> None:
@@ -86,12 +69,12 @@ def main() -> None:
     print(f"{'body':<26} {'status':>6} {'seconds':>8} {'× peer':>8} {'peak growth MiB':>16}")
     worst = 0
     for name, data in bodies.items():
-        before = _rss_mib()
-        _reset_peak()
+        before = rss_mib()
+        reset_peak()
         started = time.perf_counter()
         r = client.post("/api/v1/jobs", data=data, content_type="application/json", headers=headers)
         seconds = time.perf_counter() - started
-        growth = _peak_mib() - before
+        growth = peak_mib() - before
         worst = max(worst, r.status_code)
         print(
             f"{name:<26} {r.status_code:>6} {seconds:>8.3f} {seconds / peer_s:>8.1f} "

@@ -361,7 +361,7 @@ class MatchingEngine(BaseEstimator):
         self._add(self.workers_index_, pw)
 
     def _check_learned(self, what: str) -> None:
-        if not (hasattr(self, "vectorizer_") and hasattr(self, "context_")):
+        if not self.is_learned:
             raise NotFittedError(
                 f"MatchingEngine.{what} needs a learned model: call learn() first, or load a "
                 "model version (jobbridge init-db builds the base model, jobbridge train a "
