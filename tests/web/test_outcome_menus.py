@@ -53,6 +53,9 @@ def test_a_clerk_is_offered_what_comes_next_for_each_job(web_app, signed_in, wor
     _record(web_app, worker, job, "hired", hire_day)
     html = client.get(f"/workers/{worker}").get_data(as_text=True)
     assert _options(html, f"stage-e{job}") == ["retained_3m", "left"]
+    form = re.search(rf'<form[^>]*>((?:(?!</form>).)*id="stage-e{job}".*?)</form>', html, re.S)
+    assert form and 'name="csrf_token"' in form.group(1)
+    assert f'name="job_id" value="{job}"' in form.group(1)
 
 
 def test_hr_is_offered_interview_and_hire_only_for_applicants(web_app, signed_in, world):
@@ -64,3 +67,6 @@ def test_hr_is_offered_interview_and_hire_only_for_applicants(web_app, signed_in
     _record(web_app, worker, job, "applied", today_in_china())
     html = client.get(f"/jobs/{job}").get_data(as_text=True)
     assert _options(html, f"stage-a{worker}") == ["interviewed", "hired"]
+    form = re.search(rf'<form[^>]*>((?:(?!</form>).)*id="stage-a{worker}".*?)</form>', html, re.S)
+    assert form and 'name="csrf_token"' in form.group(1)
+    assert f'name="worker_id" value="{worker}"' in form.group(1)
