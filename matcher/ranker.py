@@ -56,13 +56,10 @@ def monotonic_constraints() -> list[int]:
 
 
 #: How far the learned chance may move a pair from its prior score (on the prior's [0, 1]
-#: scale), before the blend weight: the prior's step between a job of the main trade and one of
-#: a second trade (0.8 * 0.3 / 1.54 = 0.156). Within a grade and to the next the learned chance
-#: orders freely; it never lifts a pair over one two grades up (a job outside the worker's
-#: trades over the main trade's), whatever world it was trained on. Blended in freely, a ranker
-#: trained on the demo world's history ranked the independent world below the prior alone
-#: (NDCG@10 0.865 against 0.881); bounded so, 0.885, with the demo world's own figure as before
-#: (0.720 against 0.723, encoder None; half the step, 0.078, cost the demo world 0.018).
+#: scale): the prior's step between a job of the main trade and one of a second trade
+#: (0.8 * 0.3 / 1.54 = 0.156). Within a grade and to the next the learned chance orders; it never
+#: lifts a pair over one two grades up (a job outside the worker's trades over the main
+#: trade's), whatever world it was trained on and however much history it saw.
 MAX_SHIFT = 0.156
 
 
@@ -73,29 +70,39 @@ def blend_scores(
     prior_strength: float,
     max_shift: float | None = None,
 ) -> np.ndarray:
-    """``prior + a * clip(p / p_scale - prior, ±max_shift)``, ``a = n / (n + prior_strength)``.
+    """``prior + clip(a * (p / p_scale - prior), ±max_shift)``, ``a = c n / (n + prior_strength)``.
 
     ``n`` is the number of successes (``retained_6m`` pairs) the ranker learned from and
     ``p_scale`` the 99th percentile of its training predictions, which puts the learned chance
-    on the prior's [0, 1] scale. ``max_shift`` (default :data:`MAX_SHIFT`; None) bounds how far
-    the learned chance moves a pair from its prior. With ``prior_strength`` 0 the learned
-    chance alone orders.
+    on the prior's [0, 1] scale. ``c`` is the ranker's ``learned_weight_``: how much of its
+    history's weight the learned chance earned on validation data when it was trained
+    (:func:`training.pipeline.choose_learned_weight`; 1 when not set). ``max_shift`` (default
+    :data:`MAX_SHIFT`) bounds the move. With ``prior_strength`` 0 the learned chance alone
+    orders.
+
+    The move is weighted before it is bounded, so that a pair's learned chance shifts it in
+    proportion (a bound applied first made the move nearly all-or-nothing: ``±max_shift``
+    for almost every pair, by the sign of ``learned - prior``).
 
     >>> class R: n_positive_, p_scale_ = 100, 0.5
     >>> blend_scores(R(), np.array([0.5, 0.0]), np.array([0.0, 1.0]), 100.0, 1.0).tolist()
     [0.5, 0.5]
-    >>> blend_scores(R(), np.array([0.5, 0.0]), np.array([0.0, 1.0]), 100.0, 0.1).tolist()
-    [0.05, 0.95]
+    >>> blend_scores(R(), np.array([0.5, 0.1]), np.array([0.0, 1.0]), 100.0, 0.1).tolist()
+    [0.1, 0.9]
+    >>> R.learned_weight_ = 0.5
+    >>> blend_scores(R(), np.array([0.5, 0.0]), np.array([0.0, 1.0]), 100.0, 1.0).tolist()
+    [0.25, 0.75]
     """
     n = float(getattr(ranker, "n_positive_", 0) or 0)
     if prior_strength <= 0:
         return np.asarray(p, dtype=np.float64)
     shift = MAX_SHIFT if max_shift is None else float(max_shift)
-    a = n / (n + float(prior_strength))
+    weight = getattr(ranker, "learned_weight_", None)
+    a = (1.0 if weight is None else float(weight)) * n / (n + float(prior_strength))
     scale = float(getattr(ranker, "p_scale_", 0) or 0) or max(float(np.max(p, initial=0)), 1e-9)
     learned = np.clip(np.asarray(p, dtype=np.float64) / scale, 0.0, 1.0)
     prior = np.asarray(prior, dtype=np.float64)
-    return prior + a * np.clip(learned - prior, -shift, shift)
+    return prior + np.clip(a * (learned - prior), -shift, shift)
 
 
 _STAGES = ("recommended", "applied", "interviewed", "hired", "retained_3m", "retained_6m", "left")
@@ -231,6 +238,9 @@ class SuccessRanker(ClassifierMixin, BaseEstimator):
         Successes learned from (how far :func:`blend_scores` trusts the ranker).
     p_scale_ : float
         99th percentile of the training predictions.
+    learned_weight_ : float or None
+        Share of its history's weight :func:`blend_scores` gives the learned chance; None (as
+        fitted) means all of it. The training pipeline sets it from validation data.
 
     Examples
     --------
@@ -306,6 +316,7 @@ class SuccessRanker(ClassifierMixin, BaseEstimator):
         self.n_train_ = int(y.shape[0])
         self.n_positive_ = int(y.sum())
         self.p_scale_ = float(max(np.quantile(self.predict_proba(X)[:, 1], 0.99), 1e-6))
+        self.learned_weight_ = None
         return self
 
     @staticmethod

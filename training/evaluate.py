@@ -253,6 +253,15 @@ class EvaluationReport:
                 )
         else:
             lines.append(f"留存预测：{r.get('note', '无')}")
+        blend = s.get("blend")
+        if blend:
+            tried = "，".join(
+                f"{row['weight']:g}{'' if row['passes'] else '✗'}" for row in blend["table"]
+            )
+            lines.append(
+                f"排序模型在混合中的份额（验证选定）：{blend['learned_weight']:g}"
+                f"（试过 {tried}；✗ = 独立世界验证种子上低于先验）"
+            )
         lines += self._independent_text(f)
         lines += self._crowding_text()
         return "\n".join(lines)

@@ -16,12 +16,14 @@ Steps (each reported on stderr with its duration when ``show_progress``):
    *training* workers only, and placement pairs; a path loads a model; an object is used;
 4. the held-out engine: its vocabulary learned from the reference text
    (:func:`training.base.reference_corpus`), the jobs and the training workers, indexing the
-   test workers; its ranker trained on the training workers' events before the cutoff,
-   evaluated with :func:`training.evaluate.evaluate`;
+   test workers; its ranker trained on the training workers' events before the cutoff, its
+   share of the blend chosen on validation data (:func:`choose_learned_weight`: the training
+   workers' own held-out pairs, guarded by an independent world of another seed), evaluated
+   with :func:`training.evaluate.evaluate`;
 5. the served engine: learned from the reference text and all tables, the ranker refitted
-   on all events, saved (without index: serving builds it) as a new version with the
-   evaluation figures in ``metadata.json``; ``models/current`` points at it only once it
-   loads back.
+   on all events with the blend share chosen in step 4, saved (without index: serving
+   builds it) as a new version with the evaluation figures in ``metadata.json``;
+   ``models/current`` points at it only once it loads back.
 """
 
 from __future__ import annotations
@@ -41,12 +43,14 @@ import pandas as pd
 from matcher.engine import MatchingEngine
 from matcher.features import Geography
 from matcher.persistence import data_snapshot, load_model, new_version_name, save_model, set_current
-from matcher.ranker import SuccessRanker, label_pairs
+from matcher.ranker import SuccessRanker, blend_scores, label_pairs
 from training.evaluate import (
+    FULL,
     EvaluationReport,
     crowding,
     evaluate,
     independent_figures,
+    ranking_tables,
     split_events,
 )
 
@@ -168,6 +172,125 @@ def _fit_ranker(
     return SuccessRanker(random_state=seed).fit(feats, labels["label"].to_numpy())
 
 
+#: Shares of its history's weight the learned chance may get (``learned_weight_`` of
+#: :func:`matcher.ranker.blend_scores`) that :func:`choose_learned_weight` tries; 0 is the
+#: prior alone.
+WEIGHT_CANDIDATES: tuple[float, ...] = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+#: The independent world :func:`choose_learned_weight` guards with: another seed than the
+#: one the figures are reported on (:data:`data.eval_world.EVAL_SEED`), so that the choice
+#: is not fitted to the reported world, and more workers, so that it is less noisy.
+VALIDATION_WORLD = {"seed": 20_250_302, "n_jobs": 1000, "n_workers": 200}
+
+
+def choose_learned_weight(
+    engine: MatchingEngine,
+    params: dict[str, Any],
+    ranker: SuccessRanker,
+    events: pd.DataFrame,
+    jobs: pd.DataFrame,
+    workers: pd.DataFrame,
+    *,
+    seed: int = 0,
+    candidates: tuple[float, ...] = WEIGHT_CANDIDATES,
+    validation_fraction: float = 0.2,
+) -> dict[str, Any]:
+    """How much of its history's weight the learned chance gets, chosen on validation data.
+
+    Two checks per candidate weight, neither on a set the figures are reported on:
+
+    * *the history's own validation*: a ranker trained on ``events`` of all but a random
+      ``validation_fraction`` of ``workers`` (the training workers), blended with the prior
+      at the candidate weight, scores the validation workers' labelled pairs; the measure is
+      the AUC of the blended score against ``retained_6m``;
+    * *the guard*: ``ranker`` (trained on all of ``events``) ranks an independent world of
+      :data:`VALIDATION_WORLD` (:mod:`data.eval_world`, labour-bureau relevance), measured by
+      the mean of its two NDCG@10 (jobs for a worker, workers for a job).
+
+    The chosen weight has the best guard NDCG among the weights whose validation AUC beats
+    the prior's alone (weight 0), then the better AUC: the independent world says how far
+    a ranker trained on this history may go, the history's own validation that it adds
+    anything at all. Weight 0 is a candidate, so the choice never ranks the guard world below
+    the prior alone, and a ranker whose history teaches nothing that holds beyond its own
+    world leaves the prior as it is. ``passes`` marks the weights whose guard NDCG is no
+    lower than the prior's.
+
+    ``engine`` is learned (vocabulary, encoder) on the training tables; ``params`` build the
+    independent world's engine. ``ranker.learned_weight_`` is set to the choice.
+
+    Returns
+    -------
+    dict
+        ``learned_weight`` and ``table``: per candidate ``weight``, ``validation_auc``,
+        ``guard_jobs_ndcg@10``, ``guard_workers_ndcg@10``, ``guard_ndcg@10`` (their mean) and
+        ``passes``.
+    """
+    from sklearn.metrics import roc_auc_score
+
+    from data import eval_world as ew
+
+    ids = workers["worker_id"].to_numpy(dtype=np.int64)
+    is_val = np.random.default_rng(seed).random(len(ids)) < validation_fraction
+    labels = label_pairs(events)
+    labels = labels[labels["job_id"].isin(jobs["job_id"])]
+    val_labels = labels[labels["worker_id"].isin(ids[is_val])].reset_index(drop=True)
+    fit_events = events[events["worker_id"].isin(ids[~is_val])]
+    aucs: dict[float, float | None] = dict.fromkeys(candidates)
+    if val_labels["label"].nunique() == 2 and fit_events["stage"].eq("retained_6m").any():
+        inner = _fit_ranker(engine, fit_events, jobs, workers, seed)
+        X = inner._matrix(engine.pair_features(val_labels, jobs=jobs, workers=workers))
+        p = inner.p_success(X)
+        prior = X[:, list(inner.feature_names_).index("prior_score")]
+        y = val_labels["label"].to_numpy()
+        strength = float(params.get("prior_strength", MatchingEngine().prior_strength))
+        for weight in candidates:
+            inner.learned_weight_ = weight
+            aucs[weight] = float(roc_auc_score(y, blend_scores(inner, p, prior, strength)))
+
+    world = ew.generate_eval_world(**VALIDATION_WORLD)
+    guard = MatchingEngine(**{**params, "ranker": ranker, "as_of": world.as_of})
+    guard.fit(world.jobs, world.workers)
+    table = []
+    for weight in candidates:
+        ranker.learned_weight_ = weight
+        a, b = ranking_tables(
+            guard,
+            lambda w_ids, j_ids: ew.relevance(world, w_ids, j_ids),
+            lambda w_ids, j_ids: ew.hard_rules_ok(world, w_ids, j_ids),
+            n_workers=len(world.workers),
+            n_jobs=200,
+            rng=np.random.default_rng(seed),
+        )
+        table.append(
+            {
+                "weight": weight,
+                "validation_auc": aucs[weight],
+                "guard_jobs_ndcg@10": a[FULL]["ndcg@10"],
+                "guard_workers_ndcg@10": b[FULL]["ndcg@10"],
+                "guard_ndcg@10": (a[FULL]["ndcg@10"] + b[FULL]["ndcg@10"]) / 2,
+            }
+        )
+    prior_alone = next((r for r in table if r["weight"] == 0.0), None)
+    floor = prior_alone["guard_ndcg@10"] if prior_alone else -np.inf
+    prior_auc = prior_alone["validation_auc"] if prior_alone else None
+    for r in table:
+        r["passes"] = bool(r["guard_ndcg@10"] >= floor - 1e-9)
+    eligible = [
+        r
+        for r in table
+        if r["weight"] == 0.0
+        or r["validation_auc"] is None
+        or prior_auc is None
+        or r["validation_auc"] > prior_auc
+    ]
+    best = max(
+        eligible,
+        key=lambda r: (round(r["guard_ndcg@10"], 4), r["validation_auc"] or 0.0, -r["weight"]),
+    )
+    ranker.learned_weight_ = float(best["weight"])
+    return {"learned_weight": float(best["weight"]), "table": table}
+
+
 def train_models(
     jobs: pd.DataFrame,
     workers: pd.DataFrame,
@@ -274,7 +397,11 @@ def train_models(
             # and saved with the ranker that learns from features computed with it.
             final = MatchingEngine(**params).learn(corpus, jobs=jobs, workers=workers)
             final.build_index(jobs, workers)
-            final.set_ranker(_fit_ranker(final, events, jobs, workers, seed))
+            served = _fit_ranker(final, events, jobs, workers, seed)
+            # The weight the held-out run chose on validation data (the served ranker learns
+            # from more history, so n / (n + prior_strength) grows by itself).
+            served.learned_weight_ = report.setup["blend"]["learned_weight"]
+            final.set_ranker(served)
         with progress.step(f"保存模型版本 {version} 并设为当前版本"):
             meta = {
                 "kind": "trained",
@@ -358,6 +485,9 @@ def _held_out_report(
         held_out = MatchingEngine(**params).learn(corpus, jobs=jobs, workers=train_workers)
         held_out.build_index(jobs, test_workers)
         ranker = _fit_ranker(held_out, split.train_events, jobs, train_workers, seed)
+        blend = choose_learned_weight(
+            held_out, params, ranker, split.train_events, jobs, train_workers, seed=seed
+        )
         held_out.set_ranker(ranker)
     with progress.step("评估（两个世界：NDCG@10、Recall@50、AUC、校准、硬规则违规、拥挤）"):
         report = evaluate(
@@ -372,6 +502,7 @@ def _held_out_report(
             jobs=jobs,
             workers=workers,
         )
+        report.setup["blend"] = blend
         # The independent world: the engine's settings and encoder with no outcome history
         # (the prior alone), and with the ranker the demo world's history taught.
         report.independent, crowd = independent_figures(params, ranker, seed=seed)
@@ -529,7 +660,10 @@ __all__ = [
     "DEMO_SEED",
     "DEMO_WORKERS",
     "EvaluationReport",
+    "VALIDATION_WORLD",
+    "WEIGHT_CANDIDATES",
     "build_geography",
+    "choose_learned_weight",
     "demo_world_and_events",
     "evaluate_default",
     "stored_report",

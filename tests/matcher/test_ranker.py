@@ -161,6 +161,26 @@ def test_learned_chance_cannot_overturn_two_grades_of_the_prior():
     assert blended[3] > blended[2]
 
 
+def test_learned_weight_scales_the_move_and_zero_keeps_the_prior():
+    """``learned_weight_`` (chosen on validation data by the training pipeline) scales the
+    learned chance's move before it is bounded: 0 leaves the prior as it is."""
+
+    class Ranker:
+        p_scale_, n_positive_ = 1.0, 5000
+
+    p, prior = np.array([0.3, 0.7]), np.array([0.2, 0.2])
+    full = blend_scores(Ranker(), p, prior, 5000.0)  # a = 0.5
+    assert full.tolist() == pytest.approx([0.25, 0.2 + 0.156])  # the second move is bounded
+    r = Ranker()
+    r.learned_weight_ = 0.0
+    assert blend_scores(r, p, prior, 5000.0).tolist() == pytest.approx(prior.tolist())
+    r.learned_weight_ = 0.5
+    half = blend_scores(r, p, prior, 5000.0)
+    assert half.tolist() == pytest.approx([0.225, 0.325])
+    # A larger learned chance moves its pair further (the move is not all-or-nothing).
+    assert half[1] - prior[1] > half[0] - prior[0] > 0
+
+
 @pytest.fixture(scope="module")
 def monotone_ranker():
     """A ranker trained on labels that punish skill fit and wages: the constraints must win."""

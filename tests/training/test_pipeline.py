@@ -182,3 +182,56 @@ def test_evaluate_default_reruns_the_held_out_evaluation(trained, demo):
     )
     with pytest.raises(ValueError, match="no current model"):
         stored_report(trained.parent / "nothing-here")
+
+
+def test_served_ranker_carries_the_weight_chosen_on_validation(trained):
+    blend = read_metadata(trained)["evaluation"]["setup"]["blend"]
+    rows = {r["weight"]: r for r in blend["table"]}
+    assert rows[0.0]["passes"]  # the prior alone always passes its own guard
+    chosen = rows[blend["learned_weight"]]
+    assert chosen["passes"] and chosen["guard_ndcg@10"] >= rows[0.0]["guard_ndcg@10"]
+    assert chosen["guard_ndcg@10"] == pytest.approx(
+        (chosen["guard_jobs_ndcg@10"] + chosen["guard_workers_ndcg@10"]) / 2
+    )
+    assert load_current(trained.parent).ranker.learned_weight_ == blend["learned_weight"]
+
+
+def test_guard_keeps_the_prior_against_a_ranker_that_inverts_it(demo):
+    """A ranker that prefers what the prior puts last harms the independent world: the guard
+    refuses every weight but 0, whatever the history's own validation says."""
+    from data.reference import load_occupations
+    from matcher.engine import MatchingEngine
+    from matcher.features import FEATURE_NAMES
+    from matcher.occupations import OccupationCoder
+    from training.pipeline import WEIGHT_CANDIDATES, build_geography, choose_learned_weight
+
+    world, events = demo
+    occ = load_occupations(4)
+    params = dict(
+        encoder=CharNgramEncoder(dim=32),
+        geography=build_geography(),
+        occupations=occ[["code", "name"]],
+        occupation_coder=OccupationCoder().fit(occ),
+        as_of=world.as_of,
+    )
+    engine = MatchingEngine(**params).learn(jobs=world.jobs, workers=world.workers)
+    engine.build_index(world.jobs, world.workers)
+    prior = FEATURE_NAMES.index("prior_score")
+
+    class Inverted:
+        feature_names_ = FEATURE_NAMES
+        n_positive_, p_scale_, learned_weight_ = 1_000_000, 1.0, None
+
+        def predict_proba(self, X):
+            # Prefers pairs the prior scores low: everything below 0.6 over everything above.
+            p = (np.asarray(X, dtype=np.float64)[:, prior] < 0.6).astype(np.float64)
+            return np.column_stack([1.0 - p, p])
+
+    ranker = Inverted()
+    blend = choose_learned_weight(engine, params, ranker, events, world.jobs, world.workers)
+    assert blend["learned_weight"] == 0.0 == ranker.learned_weight_
+    table = blend["table"]
+    assert [r["weight"] for r in table] == list(WEIGHT_CANDIDATES)
+    assert not any(r["passes"] for r in table if r["weight"] > 0)
+    # The demo history's own validation (a real ranker on the other workers) did run.
+    assert all(0.5 < r["validation_auc"] <= 1.0 for r in table if r["weight"] > 0)
