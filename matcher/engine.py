@@ -611,6 +611,9 @@ class MatchingEngine(BaseEstimator):
         # Column arrays, cached on the prepared tables: pandas lookups per item or per call
         # cost more than the ranking itself.
         wcols, jcols = pw.columns, pj.columns
+        # Each side's row as a dict once per distinct row (a jobs answer repeats its worker).
+        w_seen: dict[int, dict[str, Any]] = {}
+        j_seen: dict[int, dict[str, Any]] = {}
         for pos in top:
             wr, jr = int(w_rows[pos]), int(j_rows[pos])
             item: dict[str, Any] = {}
@@ -634,8 +637,12 @@ class MatchingEngine(BaseEstimator):
                 )
             if with_reasons:
                 feats = dict(zip(FEATURE_NAMES, X[pos].tolist(), strict=True))
-                wrow = {c: v[wr] for c, v in wcols.items()}
-                jrow = {c: v[jr] for c, v in jcols.items()}
+                wrow = w_seen.get(wr)
+                if wrow is None:
+                    wrow = w_seen[wr] = {c: v[wr] for c, v in wcols.items()}
+                jrow = j_seen.get(jr)
+                if jrow is None:
+                    jrow = j_seen[jr] = {c: v[jr] for c, v in jcols.items()}
                 item["reasons"] = explain(feats, wrow, jrow, names)
             out.append(item)
         if notice_row is not None:
