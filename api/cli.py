@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -710,7 +711,10 @@ def serve(
     from gunicorn.app.base import BaseApplication
 
     _import_before_fork()
-    settings = dict(overrides or {})
+    # Each process follows the change feed and the model version in the background
+    # (JOBBRIDGE_FEED_FOLLOW=0 turns it off: requests alone then apply changes).
+    follow = {} if "JOBBRIDGE_FEED_FOLLOW" in os.environ else {"FEED_FOLLOW": True}
+    settings = {**follow, **(overrides or {})}
 
     class Server(BaseApplication):
         def __init__(self, options: Mapping[str, Any]) -> None:
@@ -1115,6 +1119,11 @@ def index_build_command(context: Context, as_json: bool, quiet: bool) -> None:
         f"索引快照 {built['snapshot']}：模型 {built['model_version']}，"
         f"{counts['jobs']} 个岗位、{counts['workers']} 名劳动力，"
         f"含变更至第 {built['feed_position']} 条，用时 {built['build_seconds']:.1f} 秒"
+        + (
+            f"；已清理 {built['pruned_changes']} 条不再需要的变更记录"
+            if built["pruned_changes"]
+            else ""
+        )
     )
 
 
