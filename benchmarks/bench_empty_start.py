@@ -27,10 +27,17 @@ seconds of the arbiter and of the processes up to the first answer do not. ``--p
 REF`` runs the benchmark of that commit (``git archive``, its own code) before each run of
 this one, and prints the ratio of the medians: the previous design measured in the same run.
 
-Last run (2026-12-02, ``--runs 3 --previous a189d06^``, 2 processes, SQLite, load average
-given per line)::
+Last run (2026-12-02, ``--runs 3 --previous a189d06^``, 2 processes, SQLite, on the shared
+2-core host at load average 8-13)::
 
-    see the commit that added ``--previous`` for the figures
+    median of 3: init-db 23.4 s, serve → first answer 7.6 s (CPU: arbiter 1.86 s, busiest
+      process 0.38 s), first-worker matches 1, first-job matches 1
+    previous design (a189d06^), same run: init-db 13.1 s, serve → first answer 8.9 s;
+      ratio x1.16 (serve)
+
+init-db's wall seconds swung 9-32 s between runs at that load; its CPU was the same in both
+designs (4.8 s: imports 2.7 s, the vocabulary 1.2-2.4 s, saving 0.5 s). Before the app was
+created in the arbiter each process spent 0.6-1.0 s CPU booting, now 0.2-0.4 s.
 """
 
 from __future__ import annotations
