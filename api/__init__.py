@@ -66,6 +66,7 @@ def create_app(
     test_config: Mapping[str, Any] | None = None,
     *,
     overrides: Mapping[str, Any] | None = None,
+    load_engine: bool = True,
 ) -> Flask:
     """Create and configure the matching service.
 
@@ -78,6 +79,10 @@ def create_app(
     overrides : mapping, optional
         Settings applied last, over the environment too: what ``jobbridge --database-url URL
         serve`` was told on its command line.
+    load_engine : bool, default=True
+        With ``ENGINE_PRELOAD`` set, load the model and its index now. ``jobbridge serve``
+        passes False: it creates the app before gunicorn forks, and each process loads the
+        engine after the fork (:func:`api.cli.serve`).
 
     Returns
     -------
@@ -112,7 +117,7 @@ def create_app(
     web.init_app(app)
     if app.config["NUMERIC_THREADS"]:
         service.limit_numeric_threads(int(app.config["NUMERIC_THREADS"]))
-    if app.config["ENGINE_PRELOAD"]:
+    if load_engine and app.config["ENGINE_PRELOAD"]:
         with app.app_context():
             service.get_matching().load()
     return app

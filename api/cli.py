@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -667,7 +668,26 @@ def _import_before_fork() -> None:
     import api.views  # noqa: F401
     import matcher.engine  # noqa: F401
     import matcher.persistence  # noqa: F401
+    import matcher.snapshot  # noqa: F401
     from api import create_app  # noqa: F401
+
+
+def _after_fork(app: Any) -> None:
+    """In each gunicorn process, before it accepts a request: what must not cross a fork.
+
+    The database pool is replaced (``dispose(close=False)`` leaves the arbiter's connections,
+    if any, to the arbiter), and with ``ENGINE_PRELOAD`` the process loads the model and maps
+    the index snapshot itself: every process maps the snapshot, none inherits an index.
+    """
+    from api import service
+
+    state = app.extensions[service.EXTENSION]
+    state.engine.dispose(close=False)
+    if app.config.get("NUMERIC_THREADS"):
+        service.limit_numeric_threads(int(app.config["NUMERIC_THREADS"]))
+    if app.config.get("ENGINE_PRELOAD"):
+        with app.app_context():
+            service.get_matching().load()
 
 
 def serve(
@@ -681,13 +701,20 @@ def serve(
 ) -> None:
     """Run the Flask app under gunicorn (a production WSGI server), in this process.
 
-    ``overrides`` reach :func:`api.create_app` in every gunicorn process (command-line
-    settings such as the database URL). With ``ENGINE_PRELOAD`` each process loads the model
-    and indexes the database while booting, so ``timeout`` must cover that.
+    ``overrides`` reach :func:`api.create_app` (command-line settings such as the database
+    URL). The app is created once, in the arbiter, before forking (gunicorn's
+    ``preload_app``): the processes inherit it instead of each building its routes, pages
+    and schemas on the same cores. What is per process happens after the fork
+    (:func:`_after_fork`): with ``ENGINE_PRELOAD`` each process loads the model and maps the
+    index snapshot while booting, so ``timeout`` must cover that.
     """
     from gunicorn.app.base import BaseApplication
 
     _import_before_fork()
+    # Each process follows the change feed and the model version in the background
+    # (JOBBRIDGE_FEED_FOLLOW=0 turns it off: requests alone then apply changes).
+    follow = {} if "JOBBRIDGE_FEED_FOLLOW" in os.environ else {"FEED_FOLLOW": True}
+    settings = {**follow, **(overrides or {})}
 
     class Server(BaseApplication):
         def __init__(self, options: Mapping[str, Any]) -> None:
@@ -701,7 +728,8 @@ def serve(
         def load(self):
             from api import create_app
 
-            return create_app(overrides=overrides)
+            # Not the engine: each process loads it after the fork.
+            return create_app(overrides=settings, load_engine=False)
 
     Server(
         {
@@ -709,6 +737,8 @@ def serve(
             "workers": workers,
             "threads": threads,
             "timeout": timeout,
+            "preload_app": True,
+            "post_worker_init": lambda worker: _after_fork(worker.wsgi),
             "accesslog": "-",
             "errorlog": "-",
         }
@@ -1089,6 +1119,11 @@ def index_build_command(context: Context, as_json: bool, quiet: bool) -> None:
         f"索引快照 {built['snapshot']}：模型 {built['model_version']}，"
         f"{counts['jobs']} 个岗位、{counts['workers']} 名劳动力，"
         f"含变更至第 {built['feed_position']} 条，用时 {built['build_seconds']:.1f} 秒"
+        + (
+            f"；已清理 {built['pruned_changes']} 条不再需要的变更记录"
+            if built["pruned_changes"]
+            else ""
+        )
     )
 
 

@@ -26,7 +26,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from api.storage import read_world
-from api.storage.changes import FeedCursor
+from api.storage.changes import PRUNE_KEEP_ROWS, PRUNE_MIN_AGE, FeedCursor, prune_changes
 from matcher.snapshot import engine_facts, version_folder, write_snapshot
 
 log = logging.getLogger(__name__)
@@ -150,6 +150,7 @@ def build_current(
                 spare_rows=int(config.get("INDEX_SPARE_ROWS", 65_536)),
                 progress=progress,
             )
+            pruned = prune_feed(config, db, also=version)
         finally:
             db.dispose()
     manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
@@ -159,7 +160,61 @@ def build_current(
         "feed_position": manifest["feed_position"],
         "counts": manifest["counts"],
         "build_seconds": manifest["build_seconds"],
+        "pruned_changes": pruned,
     }
 
 
-__all__ = ["BuildBusy", "build_current", "build_lock", "build_snapshot", "index_root"]
+def feed_floor(config: Mapping[str, Any], *, also: str | None = None) -> int | None:
+    """The feed position of the oldest index snapshot still in service: the current snapshot
+    of the current model version and of the previous one (a process may still be switching
+    from it), and of ``also``. None when none has a snapshot."""
+    import json
+
+    from matcher.persistence import PREVIOUS_FILE, current_version
+    from matcher.snapshot import MANIFEST, latest_snapshot
+
+    models = Path(config["MODELS_DIR"])
+    versions = {current_version(models), also}
+    if (models / PREVIOUS_FILE).is_file():
+        versions.add((models / PREVIOUS_FILE).read_text(encoding="utf-8").strip() or None)
+    positions = []
+    for version in versions - {None}:
+        path = latest_snapshot(index_root(config), version)
+        if path is not None:
+            manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+            positions.append(int(manifest["feed_position"]))
+    return min(positions) if positions else None
+
+
+def prune_feed(config: Mapping[str, Any], db: Engine, *, also: str | None = None) -> int:
+    """Delete the changes older than every snapshot in service (:func:`feed_floor`), less the
+    margin of :func:`api.storage.changes.prune_changes` (``FEED_PRUNE_KEEP_ROWS`` newest ids
+    and ``FEED_PRUNE_MIN_AGE_S`` seconds); returns how many. A process still behind the
+    pruned point rebuilds from a snapshot or the database at its next sync."""
+    import datetime as dt
+
+    floor = feed_floor(config, also=also)
+    if floor is None:
+        return 0
+    keep = int(config.get("FEED_PRUNE_KEEP_ROWS", PRUNE_KEEP_ROWS))
+    age = float(config.get("FEED_PRUNE_MIN_AGE_S", PRUNE_MIN_AGE.total_seconds()))
+    with db.begin() as connection:
+        pruned = prune_changes(
+            connection, through=floor, keep_rows=keep, min_age=dt.timedelta(seconds=age)
+        )
+    if pruned:
+        log.info(
+            "pruned %d changes up to the feed position %d of the oldest snapshot", pruned, floor
+        )
+    return pruned
+
+
+__all__ = [
+    "BuildBusy",
+    "build_current",
+    "build_lock",
+    "build_snapshot",
+    "feed_floor",
+    "index_root",
+    "prune_feed",
+]

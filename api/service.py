@@ -246,6 +246,12 @@ class MatchService:
         self.snapshot: Any = None
         self._stamp: Any = None
         self._rebuild_queued = False
+        #: Fingerprint of ``MODELS_DIR/current`` when the served version was chosen.
+        self._model_stamp: Any = None
+        #: One model switch (or rebuild) at a time; answers go on meanwhile.
+        self._switch_lock = threading.Lock()
+        self._follower: threading.Thread | None = None
+        self._stop = threading.Event()
 
     @property
     def loaded(self) -> bool:
@@ -263,44 +269,187 @@ class MatchService:
         first process builds it (the others wait on the build lock, then map it). With
         ``INDEX_SNAPSHOTS`` off the process indexes the database itself. Nothing is fitted:
         every process that loads the same version ranks alike.
+
+        With ``FEED_FOLLOW`` (on under ``jobbridge serve``) a daemon thread then follows the
+        feed, the index snapshots and the model version in the background
+        (:meth:`start_following`).
         """
         if self.engine is not None:
             return self
         with self._lock:
             if self.engine is not None:
                 return self
-            config = self._state.config
-            engine, version = model_engine(config)
             started = time.perf_counter()
-            if self._snapshots_for(engine):
-                self._load_snapshot(engine, version)
-                log.info(
-                    "engine %s on index snapshot %s (%d jobs, %d workers) in %.1f s",
-                    version,
-                    self.snapshot.snapshot_id,
-                    len(engine.jobs_index_),
-                    len(engine.workers_index_),
-                    time.perf_counter() - started,
-                )
-                return self
-            feed = FeedCursor()
-            with self._session() as session:
-                # The feed position is read before the world, so a write landing in between is
-                # applied again by the next sync rather than missed.
-                feed.start(session)
-                jobs, workers, _ = read_world(session)
-            engine.build_index(jobs, workers)
-            self.feed = feed
-            self.model_version = version
-            self.engine = engine
+            model_stamp = self._current_model_stamp()  # before loading: a later train is seen
+            engine, version = model_engine(self._state.config)
+            loaded = self._index_engine(engine, version)
+            self._install(loaded)
+            self._model_stamp = model_stamp
             log.info(
-                "engine %s indexed %d jobs and %d workers in %.1f s",
+                "engine %s %s (%d jobs, %d workers) in %.1f s",
                 version,
-                len(jobs),
-                len(workers),
+                f"on index snapshot {self.snapshot.snapshot_id}"
+                if self.snapshot is not None
+                else "indexed in this process",
+                len(engine.jobs_index_),
+                len(engine.workers_index_),
                 time.perf_counter() - started,
             )
+        from api.config import as_bool
+
+        if as_bool(self._state.config.get("FEED_FOLLOW", False)):
+            self.start_following(float(self._state.config.get("FEED_POLL_SECONDS", 0.2)))
         return self
+
+    # -- loading a version ------------------------------------------------------------------
+
+    def _index_engine(self, engine: Any, version: str) -> dict[str, Any]:
+        """Index ``engine`` (freshly loaded, not yet serving): map the version's snapshot (or
+        build it), or index the database here. Returns what :meth:`_install` takes; the
+        engine's feed cursor stands where its rows end."""
+        if self._snapshots_for(engine):
+            snap, stamp = self._open_or_build(engine, version)
+            return {
+                "engine": engine,
+                "version": version,
+                "snapshot": snap,
+                "stamp": stamp,
+                "feed": self._attach(engine, snap),
+            }
+        feed = FeedCursor()
+        with self._session() as session:
+            # The feed position is read before the world, so a write landing in between is
+            # applied again by the next sync rather than missed.
+            feed.start(session)
+            jobs, workers, _ = read_world(session)
+        engine.build_index(jobs, workers)
+        return {"engine": engine, "version": version, "snapshot": None, "stamp": None, "feed": feed}
+
+    def _install(self, loaded: dict[str, Any]) -> None:
+        """Serve ``loaded`` from now on (the caller holds the engine lock)."""
+        self.feed = loaded["feed"]
+        self.snapshot = loaded["snapshot"]
+        self._stamp = loaded["stamp"]
+        self._rebuild_queued = False
+        self.model_version = loaded["version"]
+        self.engine = loaded["engine"]
+
+    def _current_model_stamp(self) -> Any:
+        """A cheap fingerprint of ``MODELS_DIR/current`` (one ``stat``; None with an
+        ``ENGINE_FACTORY`` or no pointer): it changes when a version is made current."""
+        if self._state.config.get("ENGINE_FACTORY") is not None:
+            return None
+        try:
+            st = os.stat(Path(self._state.config["MODELS_DIR"]) / "current")
+        except (FileNotFoundError, KeyError):
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def follow_model(self) -> bool:
+        """Switch to the model version ``MODELS_DIR/current`` names when it is another one
+        (``jobbridge train``, the train task); True when it switched.
+
+        One ``stat`` when nothing changed. Otherwise the new version is loaded and indexed
+        (its snapshot mapped, or built by the first process of the host while the others wait
+        for it) and brought up to the newest change *while the old version keeps answering*;
+        only the last few changes and the swap itself happen under the engine lock.
+        """
+        if self.engine is None:
+            return False
+        stamp = self._current_model_stamp()
+        if stamp is None or stamp == self._model_stamp:
+            return False
+        with self._switch_lock:
+            if stamp == self._model_stamp:
+                return False
+            from matcher.persistence import current_version
+
+            named = current_version(self._state.config["MODELS_DIR"])
+            if named is None or named == self.model_version:
+                self._model_stamp = stamp
+                return False
+            engine, version = model_engine(self._state.config)
+            if version == self.model_version:  # the new one failed to load: keep serving
+                self._model_stamp = stamp
+                return False
+            self._switch_version(engine, version)
+            self._model_stamp = stamp
+            return True
+
+    def _switch_version(self, engine: Any, version: str) -> None:
+        started = time.perf_counter()
+        loaded = self._index_engine(engine, version)
+        # Catch up outside the lock (the engine is not serving yet), then the rest under it.
+        for _ in range(20):
+            with self._session() as session:
+                batch = loaded["feed"].read(session)
+                if len(batch) == 0:
+                    break
+                self._apply_batch(session, batch, engine)
+                loaded["feed"].advance(batch)
+                if batch.objects("job") + batch.objects("worker") < 1000:
+                    break
+        with self._lock, self._session() as session:
+            batch = loaded["feed"].read(session)
+            if batch:
+                self._apply_batch(session, batch, engine)
+                loaded["feed"].advance(batch)
+            old = self.model_version
+            self._install(loaded)
+        log.info(
+            "switched from model %s to %s (feed position %d) in %.1f s",
+            old,
+            version,
+            self.feed.position,
+            time.perf_counter() - started,
+        )
+
+    def rebuild(self) -> None:
+        """Load the current model version again from its newest snapshot (or the database)
+        and serve it: for a process whose feed position the change table no longer holds
+        (pruned, :func:`api.storage.changes.prune_changes`), which must not miss rows."""
+        with self._switch_lock:
+            engine, version = model_engine(self._state.config)
+            self._switch_version(engine, version)
+
+    # -- following in the background --------------------------------------------------------
+
+    @property
+    def following(self) -> bool:
+        return self._follower is not None and self._follower.is_alive()
+
+    def start_following(self, interval: float = 0.2) -> None:
+        """Follow the change feed, the index snapshots and the model version from a daemon
+        thread, every ``interval`` seconds: a write committed anywhere (another process, a
+        CLI import) is applied here before a request asks for it. The request path still
+        syncs before each answer, so an answer never misses a committed write; it just finds
+        the work done."""
+        if self.following:
+            return
+        self._stop.clear()
+        thread = threading.Thread(
+            target=self._follow_loop, args=(float(interval),), name="jobbridge-feed", daemon=True
+        )
+        self._follower = thread
+        thread.start()
+
+    def stop_following(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._follower is not None:
+            self._follower.join(timeout)
+        self._follower = None
+
+    def _follow_loop(self, interval: float) -> None:
+        delay = interval
+        while not self._stop.wait(delay):
+            try:
+                self.follow_model()
+                self.sync()
+                delay = interval
+            except Exception:
+                # The database or the disk is away for a moment: retry, less often.
+                log.exception("following the change feed failed; retrying")
+                delay = min(max(delay, interval) * 2, 30.0)
 
     # -- index snapshots --------------------------------------------------------------------
 
@@ -317,18 +466,28 @@ class MatchService:
 
         return index_root(self._state.config)
 
-    def _load_snapshot(self, engine: Any, version: str) -> None:
+    def _open_or_build(self, engine: Any, version: str) -> tuple[Any, Any]:
+        """The current snapshot of ``version`` and its pointer's stamp, built first (under
+        the build lock) when there is none, or when it is older than the oldest change the
+        feed still holds (pruned past it)."""
         from api.index_snapshots import build_lock, build_snapshot
         from matcher.snapshot import open_latest, pointer_stamp
 
         root = self.index_root
+
+        def usable(snap: Any) -> bool:
+            if snap is None:
+                return False
+            with self._state.engine.connect() as connection:
+                return not FeedCursor.pruned_past(connection, snap.feed_position)
+
         stamp = pointer_stamp(root, version)  # before opening: a later publish is noticed
         snap = open_latest(root, version)
-        if snap is None:
+        if not usable(snap):
             with build_lock(root, version):
                 stamp = pointer_stamp(root, version)
                 snap = open_latest(root, version)  # built by another process while we waited
-                if snap is None:
+                if not usable(snap):
                     build_snapshot(
                         self._state.engine,
                         engine,
@@ -340,17 +499,20 @@ class MatchService:
                     snap = open_latest(root, version)
         if snap is None:  # pragma: no cover - the build just published it
             raise RuntimeError(f"index snapshot of model {version} vanished after its build")
-        self.model_version = version
-        self._switch_to(engine, snap, stamp)
+        return snap, stamp
 
-    def _switch_to(self, engine: Any, snap: Any, stamp: Any) -> None:
+    def _attach(self, engine: Any, snap: Any) -> FeedCursor:
+        """Serve ``snap`` from ``engine``; the cursor that stands at the snapshot's position."""
         from matcher.snapshot import attach
 
         feed = FeedCursor()
         with self._session() as session:
             feed.start_at(session, snap.feed_position, snap.manifest.get("feed_gaps", ()))
         attach(engine, snap)
-        self.feed = feed
+        return feed
+
+    def _switch_to(self, engine: Any, snap: Any, stamp: Any) -> None:
+        self.feed = self._attach(engine, snap)
         self.snapshot = snap
         self._stamp = stamp
         self._rebuild_queued = False
@@ -418,18 +580,30 @@ class MatchService:
         """Apply the committed changes this process has not applied yet; return how many
         objects they named.
 
-        Called before every answer: one cheap query (the newest change id) when nothing is
-        new, so whatever any process committed before this request began is in its answer.
-        On a snapshot it first checks (one ``stat``) whether a newer snapshot was published,
-        and switches to it; when its own rows on top of the snapshot grow past
-        ``INDEX_OVERLAY_ROWS`` it queues a rebuild.
+        Called before every answer (and by the follower thread in the background): one cheap
+        query (the oldest and newest change ids) when nothing is new, so whatever any process
+        committed before this request began is in its answer. On a snapshot it first checks
+        (one ``stat``) whether a newer snapshot was published, and switches to it; when its
+        own rows on top of the snapshot grow past ``INDEX_OVERLAY_ROWS`` it queues a rebuild.
+        Without a follower thread it also switches to a new model version here. When the
+        change table was pruned past this process's position it rebuilds (:meth:`rebuild`)
+        rather than miss the pruned rows.
         """
         if self.engine is None:
             return 0
+        if not self.following:
+            self.follow_model()
         switched = self._follow_snapshot()
         with self._state.engine.connect() as connection:
-            if not switched and not self.feed.behind(connection):
-                return 0
+            behind, stale = self.feed.check(connection)
+        if stale:
+            log.warning(
+                "change feed pruned past this process's position %d: rebuilding",
+                self.feed.position,
+            )
+            self.rebuild()
+        elif not switched and not behind:
+            return 0
         with self._lock, self._session() as session:
             batch = self.feed.read(session)
             if not batch:
@@ -439,7 +613,7 @@ class MatchService:
         self._maybe_queue_rebuild()
         return applied
 
-    def _apply_batch(self, session: Session, batch: ChangeBatch) -> int:
+    def _apply_batch(self, session: Session, batch: ChangeBatch, engine: Any = None) -> int:
         job_ids = set(batch.ids.get("job", ()))
         job_runs = list(batch.runs.get("job", ()))
         # The engine answers with each job's firm name: a renamed firm's jobs are re-read.
@@ -448,7 +622,7 @@ class MatchService:
         if firm_ids or firm_runs:
             for clause in id_filter(Job.firm_id, sorted(firm_ids), firm_runs):
                 job_ids |= set(session.scalars(select(Job.id).where(clause)))
-        e = self.engine
+        e = self.engine if engine is None else engine
         self._apply(
             read_jobs(session, sorted(job_ids), job_runs),
             job_ids,

@@ -27,14 +27,16 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app, g
-from huey import Huey, RedisHuey, SqliteHuey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.storage.models import TASK_KINDS, Task, utcnow
+
+if TYPE_CHECKING:  # huey (with redis and psycopg) is imported when a queue is first used
+    from huey import Huey
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,8 @@ def make_huey(config: Mapping[str, Any]) -> Huey:
     >>> make_huey({"TASKS_IMMEDIATE": True}).immediate
     True
     """
+    from huey import Huey, RedisHuey, SqliteHuey
+
     from api.config import as_bool
 
     name = str(config.get("TASK_QUEUE_NAME") or QUEUE_NAME)
@@ -102,27 +106,47 @@ class TaskQueue:
 
     def __init__(self, app: Flask, huey: Huey | None = None) -> None:
         self.app = app
-        self.huey = huey if huey is not None else make_huey(app.config)
+        self._huey: Huey | None = None
         self._last_put: dict[int, float] = {}
         self._latest: dict[int, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        if huey is not None:
+            self._attach(huey)
+
+    @property
+    def huey(self) -> Huey:
+        """The huey instance, made from the app's settings on first use.
+
+        Not at app creation: importing huey (redis, psycopg, opentelemetry) and opening its
+        SQLite file cost every web process its start-up time, and ``jobbridge serve`` creates
+        the app before forking, where no file or connection should be opened yet.
+        """
+        if self._huey is None:
+            with self._lock:
+                if self._huey is None:
+                    self._attach(make_huey(self.app.config))
+        return self._huey  # type: ignore[return-value]
+
+    def _attach(self, huey: Huey) -> None:
         queue = self
 
-        @self.huey.task(name="jobbridge.run_task")
+        @huey.task(name="jobbridge.run_task")
         def run_task(task_id: int) -> None:
             queue.run(task_id)
 
         self._run_task = run_task
 
-        @self.huey.task(name="jobbridge.index_build")
+        @huey.task(name="jobbridge.index_build")
         def index_build(after: str | None = None) -> None:
             queue.build_index(after)
 
         self._index_build = index_build
+        self._huey = huey
 
     # ------------------------------------------------------------------ producer side
     def enqueue(self, task_id: int) -> str:
         """Put ``task_id`` on the queue (run it now in immediate mode); return the message id."""
+        self.huey  # noqa: B018 - made (with its tasks) on first use
         result = self._run_task(task_id)
         return str(getattr(result, "id", "") or "")
 
@@ -227,7 +251,9 @@ def queue_index_build(app: Flask, *, after: str | None = None) -> str:
     """Queue a rebuild of the current model's index snapshot (run by ``jobbridge worker``, or
     at once in immediate mode); ``after``: the snapshot it replaces (the rebuild does nothing
     when another one replaced it first). Returns the message id."""
-    result = get_queue(app)._index_build(after)
+    queue = get_queue(app)
+    queue.huey  # noqa: B018 - made (with its tasks) on first use
+    result = queue._index_build(after)
     return str(getattr(result, "id", "") or "")
 
 

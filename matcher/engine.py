@@ -73,9 +73,12 @@ _SKILL = FEATURE_NAMES.index("skill_fit")
 _OWN_TRADE = HIERARCHY_SIMILARITY[3]
 
 
-# Recommendations per open place a job takes before crowding costs it much (most who are
-# recommended a job never apply).
+# Applicants per open place a job takes before crowding prices it (most who are recommended
+# a job never apply; three per place still fill it).
 _PER_PLACE = 3.0
+# Score points over which a worker's expected application spreads across their candidates
+# (:func:`capacity_prices`): close to the gap between two jobs of the same grade.
+_CROWD_TEMPERATURE = 0.01
 
 
 class Recommendations(list):
@@ -592,18 +595,25 @@ class MatchingEngine(BaseEstimator):
         penalty: np.ndarray | None = None,
     ) -> Recommendations:
         """The top ``k`` items; ``notice_row`` (the worker's row of a jobs answer) asks for
-        :attr:`Recommendations.notice`; ``penalty`` is subtracted from each candidate's score
-        before ordering (crowding, :meth:`recommend_jobs_batch`)."""
+        :attr:`Recommendations.notice`. ``penalty`` (crowding, :meth:`recommend_jobs_batch`)
+        is subtracted from each candidate's score to choose which ``k`` are answered; those
+        keep their own order and scores, so that a crowded job loses its place on a list
+        only to one within the penalty of its score and nothing on the list moves for it."""
         order, score, retrieval, p, X = self._rank(pw, w_rows, pj, j_rows, dense, lexical, main_sim)
-        if penalty is not None and len(order):
-            score = score - penalty
-            order = np.lexsort((-retrieval, -score))
+        if penalty is not None and len(order) > k and np.any(penalty):
+            chosen = np.lexsort((-retrieval, -(score - penalty)))[:k]
+            rank_of = np.empty(len(order), dtype=np.int64)
+            rank_of[order] = np.arange(len(order))
+            order = chosen[np.argsort(rank_of[chosen], kind="stable")]
         out = Recommendations()
         names = self.context_.occupation_names
         top = order[:k]
         # Column arrays, cached on the prepared tables: pandas lookups per item or per call
         # cost more than the ranking itself.
         wcols, jcols = pw.columns, pj.columns
+        # Each side's row as a dict once per distinct row (a jobs answer repeats its worker).
+        w_seen: dict[int, dict[str, Any]] = {}
+        j_seen: dict[int, dict[str, Any]] = {}
         for pos in top:
             wr, jr = int(w_rows[pos]), int(j_rows[pos])
             item: dict[str, Any] = {}
@@ -627,8 +637,12 @@ class MatchingEngine(BaseEstimator):
                 )
             if with_reasons:
                 feats = dict(zip(FEATURE_NAMES, X[pos].tolist(), strict=True))
-                wrow = {c: v[wr] for c, v in wcols.items()}
-                jrow = {c: v[jr] for c, v in jcols.items()}
+                wrow = w_seen.get(wr)
+                if wrow is None:
+                    wrow = w_seen[wr] = {c: v[wr] for c, v in wcols.items()}
+                jrow = j_seen.get(jr)
+                if jrow is None:
+                    jrow = j_seen[jr] = {c: v[jr] for c, v in jcols.items()}
                 item["reasons"] = explain(feats, wrow, jrow, names)
             out.append(item)
         if notice_row is not None:
@@ -747,12 +761,13 @@ class MatchingEngine(BaseEstimator):
         products; the rules, the ranker and the reasons run per worker.
 
         ``spread`` > 0 re-ranks for capacity, so that many similar workers are not all sent
-        to the same few jobs: workers are answered in the order given, and a job already
-        recommended ``c`` times in this batch loses ``spread * log(1 + c / (3 * left))`` of
-        its score (``left``: its headcount left; the prior's 0–1 scale) for the next worker,
-        as capped-application designs do: three recommendations per open place cost
-        ``spread * 0.69``. Scores in the answer are the penalised ones. 0 (the default)
-        answers as :meth:`recommend_jobs` does.
+        to the same few jobs: every job gets a price from the whole batch's score mass
+        (:func:`capacity_prices`: the applications it can expect against three per open
+        place), at most ``spread`` score points; each worker's ``k`` are the best by score
+        minus price (:func:`crowding_penalty`), answered in their own order with their own
+        scores. A job thus leaves a list only for one within ``spread`` of its score, jobs
+        that are not over-subscribed keep price 0, and the answer does not depend on the
+        order of ``worker_ids``. 0 (the default) answers as :meth:`recommend_jobs` does.
         """
         if not float(spread) >= 0.0:
             raise ValueError(f"spread {spread!r} must be a number >= 0")
@@ -768,8 +783,8 @@ class MatchingEngine(BaseEstimator):
         w = float(self.lexical_weight)
         pool = max(int(self.candidate_pool), k)
         j_emb_all, j_lex_all = jidx.embeddings, jidx.lexical
-        times = np.zeros(jidx.n_rows, dtype=np.float64)
-        room = np.maximum(np.asarray(pj.columns["headcount_left"], dtype=np.float64), 1.0)
+        # With ``spread`` the candidates of every worker are kept, priced together, then ranked.
+        held: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for start in range(0, len(ids), chunk):
             rows = rows_all[start : start + chunk]
             dense_block = widx.embeddings[rows] @ jidx.embeddings.T
@@ -784,6 +799,12 @@ class MatchingEngine(BaseEstimator):
                     continue
                 top = top_k_rows(score, kk)
                 w_rows = np.full(len(top), wr, dtype=np.int64)
+                main_sim = self._main_sim(pw, w_rows, j_emb_all, j_lex_all, top)
+                if spread:
+                    held.append(
+                        (start + n, wr, top, dense_block[n, top], lex_block[n, top], main_sim)
+                    )
+                    continue
                 out[ids[start + n]] = self._items(
                     "jobs",
                     pw,
@@ -795,15 +816,48 @@ class MatchingEngine(BaseEstimator):
                     k,
                     with_reasons,
                     notice_row=wr,
-                    main_sim=self._main_sim(pw, w_rows, j_emb_all, j_lex_all, top),
-                    penalty=float(spread) * np.log1p(times[top] / (_PER_PLACE * room[top]))
-                    if spread
-                    else None,
+                    main_sim=main_sim,
                 )
-                if spread:
-                    given = [jidx.row_of(it["job_id"]) for it in out[ids[start + n]]]
-                    times[given] += 1.0
-        return out
+        if held:
+            prices = self.crowding_prices(held, float(spread), k)
+            job_ids = np.asarray(pj.columns["job_id"], dtype=np.int64)
+            for pos, wr, top, dense, lexical, main_sim in held:
+                w_rows = np.full(len(top), wr, dtype=np.int64)
+                penalty = crowding_penalty(prices[top], ids[pos], job_ids[top], float(spread))
+                out[ids[pos]] = self._items(
+                    "jobs",
+                    pw,
+                    w_rows,
+                    pj,
+                    top,
+                    dense,
+                    lexical,
+                    k,
+                    with_reasons,
+                    notice_row=wr,
+                    main_sim=main_sim,
+                    penalty=penalty,
+                )
+        return {i: out[i] for i in ids}
+
+    def crowding_prices(
+        self,
+        held: Sequence[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
+        spread: float,
+        k: int = 10,
+    ) -> np.ndarray:
+        """Capacity prices (one per job row) for a batch's candidates: ``(position, worker
+        row, job rows, dense, lexical, main-trade similarity)`` per worker, as
+        :meth:`recommend_jobs_batch` holds them. The candidates are scored as they would be
+        answered (:meth:`_rank`) and priced by :func:`capacity_prices`."""
+        pw, pj = self.workers_index_.prepared, self.jobs_index_.prepared
+        rows, scores = [], []
+        for _, wr, top, dense, lexical, main_sim in held:
+            w_rows = np.full(len(top), wr, dtype=np.int64)
+            scores.append(self._rank(pw, w_rows, pj, top, dense, lexical, main_sim)[1])
+            rows.append(top)
+        room = np.asarray(pj.columns["headcount_left"], dtype=np.float64)
+        return capacity_prices(rows, scores, room, spread, k)
 
     def candidates(self, worker_ids: Iterable[int] | None = None, k: int = 20) -> pd.DataFrame:
         """Top-``k`` rule-abiding jobs per worker as a long table for the allocation step.
@@ -893,6 +947,152 @@ class MatchingEngine(BaseEstimator):
         return prepared, self.encode(prepared.texts), self._lexical(prepared.texts), rows
 
 
+def capacity_prices(
+    job_rows: Sequence[np.ndarray],
+    scores: Sequence[np.ndarray],
+    room: np.ndarray,
+    spread: float,
+    k: int = 10,
+    *,
+    per_place: float = _PER_PLACE,
+    temperature: float = _CROWD_TEMPERATURE,
+    n_iter: int = 100,
+) -> np.ndarray:
+    """Per-job prices, in score points within ``[0, spread]``, that spread a batch of workers
+    over the jobs that still have places (entropic optimal transport with capacities).
+
+    Each worker fills ``k`` places of a list from their candidates ``job_rows[i]``: a
+    candidate is on it with the chance ``sigmoid((score - price - t) / temperature)``, ``t``
+    the worker's own threshold that makes the chances sum to ``k`` (a soft top-``k``). A job
+    can take ``per_place`` recommendations per place it has left (``room``): most who are
+    recommended a job never apply. The prices are the duals of those capacities, found by
+    Sinkhorn-style steps: a job expected on more lists than it can take is priced up by
+    ``temperature * log(load / capacity)``, one on fewer is priced down, never below 0 nor
+    above ``spread``. So a job is priced only when the whole batch's score mass
+    over-subscribes it (not by the order workers come in), and it is passed over only for a
+    job within ``spread`` of its score. A lone worker, or a batch that crowds no job, gets all
+    prices 0: its answers are unchanged.
+
+    Parameters
+    ----------
+    job_rows : sequence of int arrays
+        Each worker's candidate job rows (indices into ``room``), distinct per worker.
+    scores : sequence of float arrays
+        The candidates' scores, aligned with ``job_rows``.
+    room : ndarray
+        Places left per job row; a job with none left is priced ``spread`` when it is a
+        candidate at all, so pricing never pushes it up.
+    spread : float
+        The highest price.
+    k : int, default=10
+        Length of each worker's list.
+
+    Returns
+    -------
+    ndarray
+        float64 prices, one per job row (0 for jobs no worker has as a candidate).
+
+    Examples
+    --------
+    Forty workers who like job 0 a little more than job 1 and job 2; job 0 has one place
+    (three recommendations), the others fifty:
+
+    >>> rows = [np.array([0, 1, 2])] * 40
+    >>> scores = [np.array([0.80, 0.79, 0.70])] * 40
+    >>> p = capacity_prices(rows, scores, np.array([1.0, 50.0, 50.0]), spread=0.05, k=1)
+    >>> bool(p[0] > 0.01), float(p[1]), float(p[2])
+    (True, 0.0, 0.0)
+    >>> float(capacity_prices(rows[:1], scores[:1], np.array([1.0, 50.0, 50.0]), 0.05, 1).max())
+    0.0
+    """
+    room = np.asarray(room, dtype=np.float64)
+    prices = np.zeros(len(room), dtype=np.float64)
+    lengths = np.array([len(r) for r in job_rows], dtype=np.int64)
+    keep = lengths > 0
+    if not float(spread) > 0.0 or not keep.any():
+        return prices
+    j = np.concatenate([np.asarray(r, dtype=np.int64) for r in job_rows])
+    s = np.concatenate([np.asarray(x, dtype=np.float64) for x in scores])
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[keep]
+    seg = np.repeat(np.arange(len(starts)), lengths[keep])
+    want = np.minimum(float(k), lengths[keep].astype(np.float64))
+    # A job with no place left (one the index has not dropped yet) takes nobody.
+    capacity = per_place * np.maximum(room, 0.0)
+    tau = float(temperature)
+    # Each worker's threshold starts between their k-th and (k+1)-th score and follows the
+    # prices by Newton steps on sum(sigmoid) = k.
+    theta = np.array(
+        [np.sort(x)[::-1][min(int(k), len(x)) - 1] for x in scores if len(x)], dtype=np.float64
+    )
+    for _ in range(int(n_iter)):
+        v = s - prices[j]
+        for _ in range(4):
+            m = _sigmoid((v - theta[seg]) / tau)
+            excess = np.add.reduceat(m, starts) - want
+            slope = np.add.reduceat(m * (1.0 - m), starts) / tau
+            theta += np.clip(excess / np.maximum(slope, 1e-9), -10 * tau, 10 * tau)
+        m = _sigmoid((v - theta[seg]) / tau)
+        load = np.bincount(j, weights=m, minlength=len(room))
+        step = tau * np.log(np.maximum(load, 1e-12) / np.maximum(capacity, 1e-12))
+        new = np.clip(prices + 0.5 * step, 0.0, float(spread))
+        new[load == 0] = 0.0
+        done = np.abs(new - prices).max() < 1e-6
+        prices = new
+        if done:
+            break
+    # Prices below a thousandth of a point move nothing but ties: keep answers exact there.
+    prices[prices < 1e-3] = 0.0
+    return prices
+
+
+def crowding_penalty(
+    prices: np.ndarray,
+    worker_id: int,
+    job_ids: np.ndarray,
+    spread: float,
+    temperature: float = _CROWD_TEMPERATURE,
+) -> np.ndarray:
+    """What one worker's candidates lose for crowding: each priced job's price, less
+    ``temperature`` times a logistic draw that is a fixed function of (worker, job), kept
+    within ``[0, spread]``; unpriced jobs lose nothing.
+
+    Workers alike in every respect would otherwise all keep or all drop a crowded job
+    together; with the draw, a job whose price leaves it on a worker's list with the chance
+    ``sigmoid((score - price - t) / temperature)`` (:func:`capacity_prices`) is on about that
+    share of such lists. The draw depends on the two ids alone (a SplitMix64 hash, not
+    Python's salted ``hash``), so every process, and every order of the batch, gives the
+    same lists.
+
+    >>> p = crowding_penalty(np.array([0.0, 0.03]), 7, np.array([1, 2]), spread=0.05)
+    >>> float(p[0]), bool(0.0 <= p[1] <= 0.05)
+    (0.0, True)
+    """
+    prices = np.asarray(prices, dtype=np.float64)
+    out = np.zeros(len(prices), dtype=np.float64)
+    priced = prices > 0
+    if not priced.any():
+        return out
+    u = _unit_hash(int(worker_id), np.asarray(job_ids, dtype=np.int64)[priced])
+    draw = np.log(u) - np.log1p(-u)
+    out[priced] = np.clip(prices[priced] - float(temperature) * draw, 0.0, float(spread))
+    return out
+
+
+def _unit_hash(worker_id: int, job_ids: np.ndarray) -> np.ndarray:
+    """Numbers in (0, 1), a SplitMix64 hash of (worker id, job id)."""
+    with np.errstate(over="ignore"):
+        x = np.uint64(worker_id & 0xFFFFFFFF) * np.uint64(0x9E3779B97F4A7C15)
+        x = x ^ (job_ids.astype(np.uint64) * np.uint64(0xD1B54A32D192ED03))
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return ((x >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
 def _pad(m: sp.csr_matrix, width: int) -> sp.csr_matrix:
     if m.shape[1] >= width:
         return m
@@ -930,4 +1130,10 @@ def _check_k(k: object) -> None:
         raise ValueError(f"k must be a positive integer, got {k!r}")
 
 
-__all__ = ["MatchingEngine", "Recommendations", "resolve_encoder"]
+__all__ = [
+    "MatchingEngine",
+    "Recommendations",
+    "capacity_prices",
+    "crowding_penalty",
+    "resolve_encoder",
+]

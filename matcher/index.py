@@ -60,7 +60,7 @@ class Rows:
         return cls(np.empty((0, *width), dtype=dtype), 0)
 
     def view(self) -> np.ndarray:
-        return self.buf[: self.n]
+        return _plain(self.buf[: self.n])
 
     def append(self, rows: Any) -> None:
         n = self.n
@@ -84,6 +84,12 @@ class Rows:
 
     def take(self, rows: np.ndarray) -> Rows:
         return Rows(np.ascontiguousarray(self.buf[: self.n][rows]))
+
+
+def _plain(a: np.ndarray) -> np.ndarray:
+    """``a`` as a plain ndarray (the same memory): a ``np.memmap`` of a snapshot runs Python
+    code on every slice and every result taken from it, which a query pays per column read."""
+    return a if type(a) is np.ndarray else a.view(np.ndarray)
 
 
 def _object_array(values: Any) -> np.ndarray:
@@ -111,7 +117,10 @@ class ObjectColumn:
 
     def __init__(self, base: dict[str, np.ndarray] | None = None, kind: str | None = None):
         self.kind = kind if base is not None else None
-        self._base = base or {}
+        # Plain ndarray views of the base (a memmap's own indexing costs microseconds of
+        # Python per call), and the bytes as a memoryview, sliced and decoded per value.
+        self._base = {k: _plain(np.asarray(v)) for k, v in (base or {}).items()}
+        self._bytes = memoryview(self._base["values"]) if "values" in self._base else None
         if base is None:
             self.n_base = 0
         elif kind == "str":
@@ -135,7 +144,7 @@ class ObjectColumn:
 
     def _text(self, k: int) -> str:
         off = self._base["offsets"]
-        return bytes(self._base["values"][off[k] : off[k + 1]]).decode("utf-8")
+        return str(self._bytes[int(off[k]) : int(off[k + 1])], "utf-8")
 
     def _base_item(self, i: int) -> Any:
         if self.kind == "str":
@@ -145,6 +154,30 @@ class ObjectColumn:
             return self._text(i)
         rows = self._base["rows"]
         return tuple(self._text(k) for k in range(int(rows[i]), int(rows[i + 1])))
+
+    def _base_items(self, rows: np.ndarray) -> list[Any]:
+        """The values of base rows ``rows`` (distinct, in any order), read from their bytes only."""
+        b, off = self._bytes, self._base["offsets"]
+        if self.kind == "str":
+            lo, hi = off[rows].tolist(), off[rows + 1].tolist()
+            out: list[Any] = [str(b[x:y], "utf-8") for x, y in zip(lo, hi, strict=True)]
+            none = self._base.get("none")
+            if none is not None:
+                for k in np.flatnonzero(none[rows]).tolist():
+                    out[k] = None
+            return out
+        bounds = self._base["rows"]
+        first, last = bounds[rows], bounds[rows + 1]
+        counts = last - first
+        # Every string of the rows at once: their positions in the base, row after row.
+        pos = np.repeat(first - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+        texts = [
+            str(b[x:y], "utf-8")
+            for x, y in zip(off[pos].tolist(), off[pos + 1].tolist(), strict=True)
+        ]
+        ends = np.cumsum(counts).tolist()
+        starts = [0, *ends[:-1]]
+        return [tuple(texts[x:y]) for x, y in zip(starts, ends, strict=True)]
 
     def __getitem__(self, key: Any) -> Any:
         n = len(self)
@@ -167,8 +200,16 @@ class ObjectColumn:
             return self._tail.buf[rows]
         out = np.empty(len(rows), dtype=object)
         in_base = rows < self.n_base
-        for k in np.flatnonzero(in_base).tolist():
-            out[k] = self._base_item(int(rows[k]))
+        if in_base.any():
+            # Each distinct row is decoded once (a query asks for one worker's row per
+            # candidate job), and only the rows asked for.
+            where = np.flatnonzero(in_base)
+            distinct, inverse = np.unique(rows[where], return_inverse=True)
+            if len(distinct) == 1:
+                values = _object_array([self._base_item(int(distinct[0]))])
+            else:
+                values = _object_array(self._base_items(distinct))
+            out[where] = values[inverse.ravel()]
         if not in_base.all():
             out[~in_base] = self._tail.buf[rows[~in_base] - self.n_base]
         return out
@@ -268,13 +309,30 @@ class GrowingCSR:
     def matrix(self, lo: int = 0, hi: int | None = None) -> sp.csr_matrix:
         """Rows ``lo:hi`` as a CSR matrix (rows from 0 share the buffers)."""
         hi = self.n_rows if hi is None else hi
-        indptr = self.indptr.buf[lo : hi + 1]
+        indptr = _plain(self.indptr.buf[lo : hi + 1])
         p0, p1 = int(indptr[0]), int(indptr[-1])
         if p0:
             indptr = indptr - p0
-        return sp.csr_matrix(
-            (self.data.buf[p0:p1], self.indices.buf[p0:p1], indptr), shape=(hi - lo, self.width)
-        )
+        data, indices = _plain(self.data.buf[p0:p1]), _plain(self.indices.buf[p0:p1])
+        return _csr_on(data, indices, indptr, (hi - lo, self.width))
+
+
+def _csr_on(
+    data: np.ndarray, indices: np.ndarray, indptr: np.ndarray, shape: tuple[int, int]
+) -> sp.csr_matrix:
+    """A CSR matrix on these arrays, never a copy of them.
+
+    ``scipy.sparse`` copies an index or data array that is a view of one over twice its size
+    (``_prune_array``): a snapshot's buffers, with their spare room for appends, always are,
+    and every ``matrix()`` would copy the whole TF-IDF table (40 ms a query at 100,000 jobs).
+    The matrix is made on the arrays' first entries (where scipy checks shapes and dtypes)
+    and then given the arrays themselves.
+    """
+    m = sp.csr_matrix((data[:0], indices[:0], np.zeros(shape[0] + 1, indptr.dtype)), shape=shape)
+    if len(indptr) != shape[0] + 1 or len(data) != len(indices) or len(data) < int(indptr[-1]):
+        raise ValueError(f"CSR arrays of {len(data)} entries do not make a {shape} matrix")
+    m.data, m.indices, m.indptr = data, indices, indptr
+    return m
 
 
 class _IndexedJobs(PreparedJobs):
@@ -474,7 +532,7 @@ class ItemIndex:
     @property
     def embeddings(self) -> np.ndarray:
         """L2-normalised float32 embeddings, one row per index row."""
-        return self._emb.buf[: self.n_rows]
+        return _plain(self._emb.buf[: self.n_rows])
 
     @embeddings.setter
     def embeddings(self, value: np.ndarray) -> None:
@@ -483,7 +541,7 @@ class ItemIndex:
     @property
     def coarse(self) -> np.ndarray | None:
         """The coarse copy (``embeddings @ projection``), or None."""
-        return None if self._coarse is None else self._coarse.buf[: self.n_rows]
+        return None if self._coarse is None else _plain(self._coarse.buf[: self.n_rows])
 
     @coarse.setter
     def coarse(self, value: np.ndarray | None) -> None:
@@ -796,19 +854,19 @@ class ItemIndex:
 
         out._ids = grow("ids")
         out._active = grow("active")
-        out._base_keys = arrays["lookup.keys"]
-        out._base_rows = arrays["lookup.rows"]
+        out._base_keys = _plain(arrays["lookup.keys"])
+        out._base_rows = _plain(arrays["lookup.rows"])
         out.n_base = n
         out._emb = grow("embeddings")
         if meta.get("coarse"):
             out._coarse = grow("coarse")
-            out.projection = arrays["projection"]
+            out.projection = _plain(arrays["projection"])
         out._lex = csr("lexical", int(meta["lexical_width"]))
         out._csc_main = sp.csc_matrix(
             (
-                arrays["lexical_csc.data"],
-                arrays["lexical_csc.indices"],
-                arrays["lexical_csc.indptr"],
+                _plain(arrays["lexical_csc.data"]),
+                _plain(arrays["lexical_csc.indices"]),
+                _plain(arrays["lexical_csc.indptr"]),
             ),
             shape=(n, int(meta["lexical_width"])),
         )

@@ -20,18 +20,21 @@ that a ranker trained on little history cannot overturn the prior.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.isotonic import IsotonicRegression
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from matcher.features import FEATURE_NAMES
+
+if TYPE_CHECKING:
+    # Imported where a ranker is fitted or loaded (unpickling imports them), not by every
+    # process that imports the engine: a base model has no ranker, and these modules cost a
+    # serving process ~0.1 s CPU at start-up.
+    from sklearn.ensemble import HistGradientBoostingClassifier
 
 #: Features the learned chance may never decrease in.
 MONOTONE_INCREASING: tuple[str, ...] = (
@@ -287,6 +290,9 @@ class SuccessRanker(ClassifierMixin, BaseEstimator):
                 f"Training needs both outcomes (0 and 1); the labels hold only {sorted(classes)}. "
                 "Are there retained_6m events among the pairs?"
             )
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
         cv = max(2, min(int(self.cv), int(min(np.bincount(y)))))
         base = HistGradientBoostingClassifier(
             max_iter=self.max_iter,
@@ -346,6 +352,8 @@ class SuccessRanker(ClassifierMixin, BaseEstimator):
         # The isotonic calibrator CalibratedClassifierCV fits clips out of bounds, so its
         # prediction is a linear interpolation over its thresholds; np.interp gives the same
         # numbers without ~1.3 ms of input validation on every ~100-row serving call.
+        from sklearn.isotonic import IsotonicRegression
+
         cal = self.calibrator_
         if isinstance(cal, IsotonicRegression) and cal.out_of_bounds == "clip":
             return np.interp(scores, cal.X_thresholds_, cal.y_thresholds_)

@@ -48,6 +48,13 @@ def reference_corpus() -> list[str]:
     >>> "缝纫工" in corpus and any("叉车" in t for t in corpus)
     True
     """
+    return list(_reference_corpus())
+
+
+@functools.cache
+def _reference_corpus() -> tuple[str, ...]:
+    # Read and normalised once per process: build_base_model needs it for the metadata and
+    # for learning, and init-db's seconds are mostly this process's CPU.
     from data.reference import load_certificates, load_counties, load_occupations, load_places
 
     texts: list[str] = []
@@ -71,7 +78,7 @@ def reference_corpus() -> list[str]:
         if column in counties.columns:
             texts += list(counties[column].astype(str))
     out = [normalize_text(t) for t in texts if isinstance(t, str) and t.strip()]
-    return list(dict.fromkeys(t for t in out if t))
+    return tuple(dict.fromkeys(t for t in out if t))
 
 
 def base_engine_params(
@@ -101,7 +108,7 @@ def base_engine_params(
 def _learned_char_ngram(coder: str) -> MatchingEngine:
     # Deterministic from the reference data: a process that builds several base models (the
     # test suite, one init-db per database) learns it once; save_model only reads it.
-    return MatchingEngine(**base_engine_params("char-ngram", coder)).learn(reference_corpus())
+    return MatchingEngine(**base_engine_params("char-ngram", coder)).learn(_reference_corpus())
 
 
 def build_base_model(
@@ -142,7 +149,7 @@ def build_base_model(
     models_dir = Path(models_dir)
     models_dir.mkdir(parents=True, exist_ok=True)
     version = version or new_version_name(models_dir)
-    corpus = reference_corpus()
+    corpus = _reference_corpus()
     with tempfile.TemporaryDirectory(prefix="jobbridge-base-encoder-") as tmp:
         enc: Any = "char-ngram"
         if encoder == "train":

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, event, func, insert, or_, select
+from sqlalchemy import Connection, delete, event, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from data.schema import JOB_COLUMNS, WORKER_COLUMNS
@@ -128,6 +128,45 @@ event.listen(Session, "after_flush", _after_flush)
 def newest_change_id(connection: Connection | Session) -> int:
     """The id of the newest committed change (0 when there is none): the cheap check."""
     return int(connection.scalar(select(func.max(Change.id))) or 0)
+
+
+def change_id_bounds(connection: Connection | Session) -> tuple[int, int]:
+    """The ids of the oldest and newest committed changes (``(0, 0)`` when there is none)."""
+    row = connection.execute(select(func.min(Change.id), func.max(Change.id))).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+#: Changes :func:`prune_changes` always keeps: the newest this many ids ...
+PRUNE_KEEP_ROWS = 1_000
+#: ... and every change younger than this (writes in flight, cursors' gaps, slow followers).
+PRUNE_MIN_AGE = dt.timedelta(hours=1)
+
+
+def prune_changes(
+    connection: Connection | Session,
+    *,
+    through: int,
+    keep_rows: int = PRUNE_KEEP_ROWS,
+    min_age: dt.timedelta = PRUNE_MIN_AGE,
+) -> int:
+    """Delete the changes no reader needs any more: ids up to ``through`` (the feed position
+    of the oldest index snapshot still in service), less a safety margin — the newest
+    ``keep_rows`` ids and every change younger than ``min_age`` stay. Returns the rows deleted.
+
+    The table is pruned from its start, so the oldest id left says how far it was pruned: a
+    reader whose position is older (a process that slept, an old snapshot) sees it
+    (:meth:`FeedCursor.check`) and loads its state again instead of missing rows. The caller
+    commits.
+    """
+    _, newest = change_id_bounds(connection)
+    cut = min(int(through), newest - max(int(keep_rows), 1))
+    young = connection.scalar(select(func.min(Change.id)).where(Change.at >= utcnow() - min_age))
+    if young is not None:
+        cut = min(cut, int(young) - 1)
+    if cut <= 0:
+        return 0
+    result = connection.execute(delete(Change).where(Change.id <= cut))
+    return int(result.rowcount or 0)
 
 
 # --------------------------------------------------------------------------- following
@@ -227,6 +266,27 @@ class FeedCursor:
         """Whether the feed may hold changes this reader has not applied (one cheap query)."""
         self._expire()
         return bool(self.gaps) or newest_change_id(connection) > self.position
+
+    def check(self, connection: Connection | Session) -> tuple[bool, bool]:
+        """``(behind, stale)`` in one cheap query (the oldest and newest ids).
+
+        ``behind``: the feed may hold changes this reader has not applied. ``stale``: the
+        change table was pruned past this reader (:func:`prune_changes`): changes after its
+        position are gone, so following the feed would miss them, and the reader must load
+        its state again (from a snapshot newer than the pruned point, or the database).
+        """
+        self._expire()
+        oldest, newest = change_id_bounds(connection)
+        return (
+            bool(self.gaps) or newest > self.position,
+            oldest > self.position + 1,
+        )
+
+    @staticmethod
+    def pruned_past(connection: Connection | Session, position: int) -> bool:
+        """Whether changes after ``position`` were pruned (a state that includes the changes
+        up to ``position`` can no longer be brought up to date from the feed)."""
+        return change_id_bounds(connection)[0] > int(position) + 1
 
     def read(self, connection: Connection | Session) -> ChangeBatch:
         """The committed changes past ``position`` and those filling gaps, oldest first."""
@@ -362,12 +422,14 @@ __all__ = [
     "ChangeBatch",
     "FeedCursor",
     "change_rows",
+    "change_id_bounds",
     "changes_of",
     "id_filter",
     "id_runs",
     "newest_change_id",
     "job_select",
     "objects_announced",
+    "prune_changes",
     "read_jobs",
     "read_workers",
     "record",

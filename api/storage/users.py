@@ -11,6 +11,7 @@ locked, even the right password is refused. A user has the role and scope an API
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -134,7 +135,7 @@ def sign_in(
     user = session.scalars(select(User).where(User.username == (username or "").strip())).first()
     if user is None:
         try:
-            _hasher.verify(_DUMMY_HASH, password or "")
+            _hasher.verify(_dummy_hash(), password or "")
         except VerificationError:
             pass
         return SignIn(None, "wrong")
@@ -255,7 +256,13 @@ def ensure_demo_users(session: Session) -> list[dict[str, str | int | None]]:
     return out
 
 
-_DUMMY_HASH = hash_password("jobbridge-timing-equaliser")
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the username is unknown, so that a wrong username takes as
+    long as a wrong password. Made on first use: one argon2 hash costs every process that
+    imports this module half a second of CPU at start-up otherwise."""
+    return hash_password("jobbridge-timing-equaliser")
+
 
 __all__ = [
     "LOCK_MINUTES",

@@ -93,3 +93,43 @@ def test_without_any_model_the_service_says_to_run_init_db(settings):
     init_db(settings["DATABASE_URL"]).dispose()
     with pytest.raises(ModelLoadError, match="jobbridge init-db"):
         create_app({**settings, "TESTING": True, "ENGINE_PRELOAD": True})
+
+
+def test_serve_creates_the_app_before_forking_and_each_process_loads_the_engine(
+    settings, monkeypatch
+):
+    """``serve`` creates the app once in the gunicorn arbiter (``preload_app``) without the
+    engine, a queue file or a database connection; each forked process then loads the model
+    and maps the index snapshot in its ``post_worker_init`` hook."""
+    import types
+    from pathlib import Path
+
+    import gunicorn.app.base
+
+    from api.service import EXTENSION
+    from api.tasks import SQLITE_QUEUE_FILE
+
+    _init_db(settings)
+    seen = {}
+
+    def fake_run(self):
+        seen["cfg"] = self.cfg
+        seen["app"] = self.wsgi()  # what the arbiter does with preload_app
+
+    monkeypatch.setattr(gunicorn.app.base.BaseApplication, "run", fake_run)
+    env = {f"JOBBRIDGE_{k}": v for k, v in settings.items()}
+    result = CliRunner().invoke(cli, ["serve", "--port", "18998"], env=env)
+    assert result.exit_code == 0, result.output
+    app, cfg = seen["app"], seen["cfg"]
+    state = app.extensions[EXTENSION]
+    try:
+        assert cfg.preload_app is True and app.config["ENGINE_PRELOAD"] is True
+        assert not state.matching.loaded  # not in the arbiter
+        assert state.engine.pool.checkedout() == 0
+        assert not (Path(settings["INSTANCE_DIR"]) / SQLITE_QUEUE_FILE).exists()
+        cfg.post_worker_init(types.SimpleNamespace(wsgi=app))  # in a forked process
+        assert state.matching.loaded
+        assert state.matching.model_version == current_version(settings["MODELS_DIR"])
+        assert state.matching.snapshot is not None
+    finally:
+        state.engine.dispose()

@@ -496,8 +496,9 @@ def test_top_k_of_a_long_array_equals_a_full_sort(seed):
 
 def test_spread_moves_crowded_workers_to_jobs_with_room(make_engine, make_job, make_worker):
     """Twenty sewing workers, one sewing job with 2 places and three with 10: without the
-    re-ranking every worker gets the best-paid job first; with it the small job soon stops
-    leading, and nobody loses a job of the trade."""
+    re-ranking every worker gets the best-paid job first; with it the small job is on about
+    as many lists as its places take (three per place), whichever workers come first, and
+    nobody loses a job of the trade."""
     jobs = [make_job(job_id=1, wage_min=6000, wage_max=8000, headcount=2)] + [
         make_job(job_id=10 + i, wage_min=5000, wage_max=6000, headcount=10) for i in range(3)
     ]
@@ -509,8 +510,9 @@ def test_spread_moves_crowded_workers_to_jobs_with_room(make_engine, make_job, m
     assert all(plain[w][0]["job_id"] == 1 for w in ids)
     spread = engine.recommend_jobs_batch(ids, k=2, with_reasons=False, spread=0.5)
     firsts = [spread[w][0]["job_id"] for w in ids]
-    assert firsts[0] == 1 and firsts.count(1) <= 4  # about its 2 places, not all 20
-    assert set(firsts) == {1, 10, 11, 12}
+    on_lists = sum(it["job_id"] == 1 for w in ids for it in spread[w])
+    assert 1 in firsts and 3 <= on_lists <= 10  # about six for its 2 places, not all 20
+    assert {1, 10} <= set(firsts) <= {1, 10, 11, 12}  # jobs 10-12 have room for all 20
     for w in ids:  # still the worker's trade, scores still falling down each list
         assert all(it["occupation_code"] == "6-05-01-03" for it in spread[w])
         assert spread[w][0]["score"] >= spread[w][1]["score"]

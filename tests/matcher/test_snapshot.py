@@ -254,3 +254,39 @@ def test_rows_added_on_a_snapshot_number_new_certificates_as_its_rows(
     widx, jidx = other.workers_index_, other.jobs_index_
     mask = jobs_mask_for_worker(widx.prepared.rules, widx.row_of(9100), jidx.prepared.rules)
     assert mask[jidx.row_of(9002)] and not mask[jidx.row_of(9001)]
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["缝纫工", None, "", "电焊工", "缝纫工", "叉车司机（持证）", None, "a"],
+        [("苏州市", "无锡市"), (), ("南京市",), ("", "常州市", "扬州市"), (), ("苏州市", "无锡市")],
+    ],
+    ids=["str", "tuple"],
+)
+def test_object_column_reads_rows_as_the_values_it_was_written_from(values):
+    """Rows read in bulk (repeated, unordered, negative, masks, slices; base and appended
+    rows together) are the values themselves, as one object array would give them."""
+    from matcher.index import encode_objects
+
+    kind, arrays = encode_objects(values)
+    col = ObjectColumn(arrays, kind)
+    tail = [("连云港市",), ()] if kind == "tuple" else ["保安", None]
+    col.append(tail)
+    expected = np.empty(len(values) + len(tail), dtype=object)
+    for k, v in enumerate(values + tail):
+        expected[k] = v
+    rng = np.random.default_rng(3)
+    keys = [
+        rng.integers(0, len(expected), 40),
+        np.array([3, 3, 3, 3]),
+        np.array([len(expected) - 1, 0, -1, -len(expected)]),
+        rng.random(len(expected)) < 0.5,
+        slice(1, None, 2),
+        np.array([], dtype=np.int64),
+    ]
+    for key in keys:
+        assert col[key].tolist() == expected[key].tolist()
+    assert [col[i] for i in range(-len(expected), len(expected))] == (expected.tolist() * 2)
+    with pytest.raises(IndexError):
+        col[np.array([len(expected)])]

@@ -1,0 +1,280 @@
+"""Following the change feed in the background, pruning it, and following a new model version.
+
+On SQLite always and on PostgreSQL when ``JOBBRIDGE_TEST_POSTGRES_URL`` is set (the
+``database_url`` fixture).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from api.storage import changes
+from api.storage.models import Change
+from tests.api.conftest import _worker_record, dispose, make_app, worker_payload
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def host(app, database_url, id_key, tmp_path):
+    """Apps on the seeded database sharing one host folder: each stands for a process."""
+    made = []
+
+    def start(**overrides):
+        a = make_app(database_url, id_key, tmp_path / "host", **overrides)
+        made.append(a)
+        return a
+
+    yield start
+    for a in made:
+        with a.app_context():
+            from api.service import get_matching
+
+            get_matching().stop_following()
+        dispose(a)
+
+
+def matching(app):
+    with app.app_context():
+        from api.service import get_matching
+
+        return get_matching()
+
+
+def register(app, n: int) -> int:
+    """A worker registered through the storage functions, as another process would."""
+    from api import storage
+    from api.service import state
+    from api.storage import session_scope
+
+    with app.app_context(), session_scope(state().engine) as session:
+        record = _worker_record(worker_payload(n))
+        return storage.register_worker(session, record, protector=state().protector).id
+
+
+def newest(app) -> int:
+    with Session(app.extensions["jobbridge"].engine) as session:
+        return changes.newest_change_id(session)
+
+
+# --------------------------------------------------------------------------- following
+@pytest.mark.parametrize("snapshots", [True, False], ids=["snapshot", "own-index"])
+def test_a_following_process_applies_writes_before_anyone_asks(host, snapshots):
+    serving = host(FEED_FOLLOW=True, FEED_POLL_SECONDS=0.05, INDEX_SNAPSHOTS=snapshots)
+    m = matching(serving).load()
+    assert m.following
+    writer = host()
+    worker = register(writer, 90)
+    deadline = time.monotonic() + 30
+    # No request, no sync() here: only the follower thread can apply it.
+    while worker not in m.engine.workers_index_:
+        assert time.monotonic() < deadline, "the follower did not apply the write in 30 s"
+        time.sleep(0.05)
+    assert m.feed.position >= newest(writer)
+    m.stop_following()
+    assert not m.following
+    later = register(writer, 91)
+    time.sleep(0.3)
+    assert later not in m.engine.workers_index_  # stopped: nothing applies it ...
+    assert m.sync() == 1 and later in m.engine.workers_index_  # ... but the request path
+
+
+# --------------------------------------------------------------------------- pruning
+def test_prune_changes_keeps_its_margins(host):
+    app = host()
+    writer = host()
+    ids = [register(writer, 100 + n) for n in range(5)]
+    assert ids
+    engine = app.extensions["jobbridge"].engine
+    top = newest(app)
+    with engine.begin() as connection:
+        # Every row is younger than an hour: nothing goes.
+        assert changes.prune_changes(connection, through=top) == 0
+    with engine.begin() as connection:
+        pruned = changes.prune_changes(
+            connection, through=top, keep_rows=2, min_age=dt.timedelta(0)
+        )
+    with engine.connect() as connection:
+        oldest, newest_left = changes.change_id_bounds(connection)
+        left = connection.scalar(select(func.count()).select_from(Change))
+    assert pruned > 0 and newest_left == top
+    assert oldest == top - 1 and left == 2  # the newest two ids stay
+    with engine.begin() as connection:  # never past ``through``
+        assert (
+            changes.prune_changes(connection, through=0, keep_rows=1, min_age=dt.timedelta(0)) == 0
+        )
+
+
+@pytest.mark.parametrize("snapshots", [True, False], ids=["snapshot", "own-index"])
+def test_a_process_behind_the_pruned_point_rebuilds_instead_of_missing_rows(host, snapshots):
+    stale = host(INDEX_SNAPSHOTS=snapshots)
+    m = matching(stale).load()
+    position = m.feed.position
+    writer = host()
+    missed = register(writer, 120)  # its change will be pruned before `stale` reads it
+    register(writer, 121)
+    engine = stale.extensions["jobbridge"].engine
+    with engine.begin() as connection:
+        pruned = changes.prune_changes(
+            connection, through=newest(writer), keep_rows=1, min_age=dt.timedelta(0)
+        )
+    assert pruned >= 2
+    with engine.connect() as connection:
+        assert m.feed.check(connection)[1]  # stale: the rows after its position are gone
+        assert changes.FeedCursor.pruned_past(connection, position)
+    assert missed not in m.engine.workers_index_
+    m.sync()
+    assert missed in m.engine.workers_index_
+    assert m.feed.position >= newest(writer)
+    if snapshots:  # its snapshot was older than the pruned point: a new one was built
+        assert m.snapshot.feed_position >= newest(writer) - 1
+
+
+def test_index_build_prunes_what_no_snapshot_needs(host, monkeypatch):
+    import api.service
+    from api.cli import cli
+    from tests.api.conftest import small_engine
+
+    app = host(FEED_PRUNE_KEEP_ROWS=1, FEED_PRUNE_MIN_AGE_S=0)
+    m = matching(app).load()
+    writer = host()
+    for n in range(3):
+        register(writer, 130 + n)
+    for key in ("DATABASE_URL", "ID_KEY", "INSTANCE_DIR", "MODELS_DIR"):
+        monkeypatch.setenv(f"JOBBRIDGE_{key}", str(app.config[key]))
+    monkeypatch.setenv("JOBBRIDGE_FEED_PRUNE_KEEP_ROWS", "1")
+    monkeypatch.setenv("JOBBRIDGE_FEED_PRUNE_MIN_AGE_S", "0")
+    monkeypatch.setattr(api.service, "model_engine", lambda config: small_engine())
+    result = CliRunner().invoke(cli, ["index", "build", "--json", "--quiet"])
+    assert result.exit_code == 0, result.output
+    built = json.loads(result.output)
+    assert built["pruned_changes"] > 0
+    with app.extensions["jobbridge"].engine.connect() as connection:
+        oldest, top = changes.change_id_bounds(connection)
+    # Up to the new snapshot's position, less the newest id kept.
+    assert oldest == min(built["feed_position"], top - 1) + 1
+    m.sync()  # the running app switches to the new snapshot: nothing missed, nothing rebuilt
+    assert m.snapshot.path.as_posix() == built["snapshot"]
+
+
+# --------------------------------------------------------------------------- model versions
+#: A service process (``jobbridge serve``'s settings): answers each line of stdin with its
+#: model version and the rankings asked for.
+CHILD = """
+import json, sys
+from api import create_app
+from api.service import get_matching
+
+app = create_app(json.loads(sys.argv[1]))
+with app.app_context():
+    matching = get_matching()
+    print(json.dumps({"ready": matching.model_version}), flush=True)
+    for line in sys.stdin:
+        ask = json.loads(line)
+        jobs = {str(w): [[it["job_id"], it["score"]] for it in matching.recommend_jobs(w, 10)]
+                for w in ask["workers"]}
+        print(json.dumps({"version": matching.model_version, "jobs": jobs,
+                          "following": matching.following}), flush=True)
+"""
+
+
+def _start(config: dict) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", CHILD, json.dumps(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    line = process.stdout.readline()
+    if not line:
+        process.kill()
+        pytest.fail(f"service process exited with {process.wait()} before it was ready")
+    return process
+
+
+def _ask(process: subprocess.Popen, workers: list[int]) -> dict:
+    process.stdin.write(json.dumps({"workers": workers}) + "\n")
+    process.stdin.flush()
+    return json.loads(process.stdout.readline())
+
+
+def test_two_processes_follow_a_new_model_version(database_url, id_key, tmp_path):
+    """One process follows in the background, the other switches at its next answer; both
+    end on the new version, on one snapshot built once, ranking alike."""
+    from api import create_app, storage
+    from api.cli import cli
+    from api.service import EXTENSION, state
+    from api.storage import session_scope
+    from matcher.persistence import current_version, set_current
+    from matcher.snapshot import list_snapshots
+
+    config = {
+        "DATABASE_URL": database_url,
+        "ID_KEY": id_key,
+        "MODELS_DIR": str(tmp_path / "models"),
+        "INSTANCE_DIR": str(tmp_path / "instance"),
+    }
+    env = {f"JOBBRIDGE_{k}": v for k, v in config.items()}
+    assert CliRunner().invoke(cli, ["init-db"], env=env).exit_code == 0
+    app = create_app({**config, "TESTING": True})
+    with app.app_context(), session_scope(state().engine) as session:
+        workers = [
+            storage.register_worker(
+                session, _worker_record(worker_payload(n)), protector=state().protector
+            ).id
+            for n in range(6)
+        ]
+        firm = storage.create_firm(session, {"name": "昆山测试电子厂", "city": "苏州市"}).id
+        from tests.api.conftest import _job_record, job_payload
+
+        for n in range(6):
+            storage.create_job(session, _job_record(job_payload(firm, n)))
+    serve = {**config, "ENGINE_PRELOAD": True, "NUMERIC_THREADS": 1, "FEED_POLL_SECONDS": 0.1}
+    follower = _start({**serve, "FEED_FOLLOW": True})
+    asker = _start({**serve, "FEED_FOLLOW": False})
+    try:
+        old = current_version(config["MODELS_DIR"])
+        a, b = _ask(follower, workers), _ask(asker, workers)
+        assert a["version"] == b["version"] == old
+        assert a["following"] and not b["following"]
+        # A new version made current, as `jobbridge train` does (the same learned content
+        # under another name, so that the test needs no training).
+        new = f"{old}-next"
+        shutil.copytree(Path(config["MODELS_DIR"]) / old, Path(config["MODELS_DIR"]) / new)
+        set_current(config["MODELS_DIR"], new)
+        assert _ask(asker, workers)["version"] == new  # at its next answer
+        deadline = time.monotonic() + 120
+        while (a := _ask(follower, workers))["version"] != new:
+            assert time.monotonic() < deadline, "the follower did not switch in 120 s"
+            time.sleep(0.2)
+        b = _ask(asker, workers)
+        assert a["jobs"] == b["jobs"] and any(a["jobs"].values())  # ids and scores
+        root = Path(config["INSTANCE_DIR"]) / "index"
+        assert len(list_snapshots(root, new)) == 1  # built once, mapped by the other
+        # Writes after the switch reach both.
+        with app.app_context(), session_scope(state().engine) as session:
+            late = storage.register_worker(
+                session, _worker_record(worker_payload(40)), protector=state().protector
+            ).id
+        a, b = _ask(follower, [late]), _ask(asker, [late])
+        assert a["jobs"] == b["jobs"] and a["jobs"][str(late)]
+    finally:
+        for p in (follower, asker):
+            p.stdin.close()
+            p.wait(timeout=60)
+        app.extensions[EXTENSION].engine.dispose()
