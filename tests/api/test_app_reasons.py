@@ -79,6 +79,9 @@ def test_reasons_follow_the_score_for_hand_written_workers(database_url, id_key,
             "主业缝纫工，与岗位一致",
             "工资比期望低500元（月薪4000–6500元）",
         ]
-
+        # Registration refuses a missing education, so "未写明学历，未能核对" (matcher/reasons.py)
+        # comes only from records read without the form's checks.
+        bad = client.post(f"{API}/workers", json=worker_payload(73, education=None), headers=h)
+        assert bad.status_code == 422 and "education" in bad.get_json()["detail"]
     finally:
         dispose(app)
