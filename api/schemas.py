@@ -26,6 +26,7 @@ from pydantic import (
     model_validator,
 )
 
+from api.storage.outcomes import today_in_china
 from data.idcard import validate_id_number
 from data.normalize import (
     city_suggestions,
@@ -686,7 +687,9 @@ class OutcomeCreate(_Request):
     @field_validator("date")
     @classmethod
     def _d(cls, v: dt.date) -> dt.date:
-        if not (dt.date(2000, 1, 1) <= v <= dt.date.today() + dt.timedelta(days=1)):
+        # A loose bound only (storage checks the exact one, today in China, with its own
+        # message): the server's clock may be UTC, a day behind China's in the evening.
+        if not (dt.date(2000, 1, 1) <= v <= today_in_china() + dt.timedelta(days=1)):
             raise ValueError(f"日期 {v.isoformat()} 不合理（应在 2000-01-01 与今天之间）")
         return v
 

@@ -21,6 +21,7 @@ from api import schemas as s
 from api.errors import ApiError, pydantic_errors
 from api.service import audit, begin_write, commit, get_protector, get_session
 from api.storage.errors import DuplicateWorker, Invalid, StaleVersion, StorageError
+from api.storage.outcomes import today_in_china
 
 #: Form fields of a worker, with their labels (the order of the form).
 WORKER_FIELDS: dict[str, str] = {
@@ -359,7 +360,7 @@ def record_outcome(worker_id: int, job_id: int, stage: str, date: str) -> str | 
 
 def _date(text: str | None) -> Any:
     if not text:
-        return dt.date.today()
+        return today_in_china()
     try:
         return dt.date.fromisoformat(text)
     except ValueError:

@@ -4,7 +4,6 @@ is also what the QR code of a clerk's recommendation slip opens."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
@@ -14,6 +13,7 @@ from api import auth, storage
 from api.service import commit, get_matching, get_session
 from api.storage import search
 from api.storage.models import Job, Worker
+from api.storage.outcomes import today_in_china
 from api.web import forms
 from api.web.guard import HOME, nav_item, page
 from api.web.labels import STAGE_NAMES
@@ -194,7 +194,7 @@ def show(job_id: int):
         candidates=candidates,
         applicants=applicants,
         next_stages=next_stages,
-        today=dt.date.today().isoformat(),
+        today=today_in_china().isoformat(),
     )
 
 

@@ -22,6 +22,7 @@ from api.errors import ApiError
 from api.service import get_matching, get_protector, get_session
 from api.storage import search
 from api.storage.errors import NotFound, StorageError
+from api.storage.outcomes import today_in_china
 from api.web import forms
 from api.web.guard import HOME, nav_item, page
 from api.web.labels import STAGE_NAMES, county_options
@@ -267,9 +268,7 @@ def next_stages_by_job(
 
 
 def _today() -> str:
-    import datetime as dt
-
-    return dt.date.today().isoformat()
+    return today_in_china().isoformat()
 
 
 @bp.route("/<id:worker_id>/outcomes", methods=["POST"])
