@@ -768,6 +768,12 @@ class MatchingEngine(BaseEstimator):
         scores. A job thus leaves a list only for one within ``spread`` of its score, jobs
         that are not over-subscribed keep price 0, and the answer does not depend on the
         order of ``worker_ids``. 0 (the default) answers as :meth:`recommend_jobs` does.
+
+        Where it applies: the training report's crowding figures
+        (:func:`training.evaluate.crowding`) and callers that hand many workers lists at
+        once. The service passes no ``spread``: the county allocation and the fair planner
+        fill places exactly themselves (:mod:`matcher.allocation`, :mod:`matcher.fairs`),
+        and the per-worker API answers one worker, for whom every price is 0.
         """
         if not float(spread) >= 0.0:
             raise ValueError(f"spread {spread!r} must be a number >= 0")
