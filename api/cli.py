@@ -514,7 +514,9 @@ def import_file(
 ):
     """Read a CSV/XLSX of jobs or workers and store it through
     :func:`api.storage.transfer.import_table`, the function the HTTP import calls too."""
+    from api.feed_segments import ImportSegments
     from api.storage import require_schema, session_scope
+    from api.storage.changes import newest_change_id
     from api.storage.transfer import import_table
     from data.tabular import ReadLimits, read_table
 
@@ -526,16 +528,26 @@ def import_file(
         max_bytes=int(context.config["MAX_CONTENT_LENGTH"]),
         limits=ReadLimits(max_rows=int(context.config["MAX_IMPORT_ROWS"])),
     )
-    with session_scope(engine) as session:
-        result = import_table(
-            session,
-            kind,
-            frame,
-            protector=context.protector(create=True) if kind == "workers" else None,
-            skip_invalid=skip_invalid,
-            create_firms=create_firms,
-            actor="cli",
-        )
+    # A big import prepares and encodes its rows for the serving processes of this host
+    # before it commits (api.feed_segments), so that none of them has to.
+    segments = ImportSegments(context.config, rows=len(frame))
+    try:
+        with session_scope(engine) as session:
+            before = newest_change_id(session)
+            result = import_table(
+                session,
+                kind,
+                frame,
+                protector=context.protector(create=True) if kind == "workers" else None,
+                skip_invalid=skip_invalid,
+                create_firms=create_firms,
+                actor="cli",
+            )
+            segments.prepare(session, after=before)
+    except BaseException:
+        segments.abandon()
+        raise
+    segments.publish()
     written = 0
     if rejects is not None and result.rejected:
         written = _write_rejects(frame, result.rejected, rejects)
@@ -740,6 +752,8 @@ def serve(
             "preload_app": True,
             "post_worker_init": lambda worker: _after_fork(worker.wsgi),
             "accesslog": "-",
+            # Which process answered, and in how long (benchmarks/bench_feed.py reads it).
+            "access_log_format": '%(h)s %(t)s "%(r)s" %(s)s %(b)s %(M)sms pid=%(p)s',
             "errorlog": "-",
         }
     ).run()

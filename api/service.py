@@ -385,14 +385,14 @@ class MatchService:
                 batch = loaded["feed"].read(session)
                 if len(batch) == 0:
                     break
-                self._apply_batch(session, batch, engine)
+                self._apply_batch(session, batch, engine, version)
                 loaded["feed"].advance(batch)
                 if batch.objects("job") + batch.objects("worker") < 1000:
                     break
         with self._lock, self._session() as session:
             batch = loaded["feed"].read(session)
             if batch:
-                self._apply_batch(session, batch, engine)
+                self._apply_batch(session, batch, engine, version)
                 loaded["feed"].advance(batch)
             old = self.model_version
             self._install(loaded)
@@ -613,7 +613,45 @@ class MatchService:
         self._maybe_queue_rebuild()
         return applied
 
-    def _apply_batch(self, session: Session, batch: ChangeBatch, engine: Any = None) -> int:
+    def _apply_batch(
+        self, session: Session, batch: ChangeBatch, engine: Any = None, version: str | None = None
+    ) -> int:
+        """Apply ``batch`` to ``engine`` (the serving one by default): its bulk changes
+        through their segments (prepared once per host, :mod:`api.feed_segments`), the rest
+        re-read from the database. Returns how many objects the batch named."""
+        e = self.engine if engine is None else engine
+        version = self.model_version if version is None else version
+        named = batch.objects("job") + batch.objects("worker") + batch.objects("firm")
+        bulk = self._apply_segments(session, batch, e, version)
+        if bulk:
+            batch = ChangeBatch.of([r for r in batch.rows if r not in bulk])
+        self._apply_rows(session, batch, e)
+        return named
+
+    def _apply_segments(
+        self, session: Session, batch: ChangeBatch, engine: Any, version: str | None
+    ) -> list[Any]:
+        from api.feed_segments import eligible, obtain
+        from matcher.segments import apply_segment
+
+        if version is None or not getattr(engine, "is_learned", False):
+            return []
+        bulk = eligible(batch.rows, self._state.config)
+        for row in bulk:
+            started = time.perf_counter()
+            segment, wrote = obtain(self.index_root, engine, version, session, row)
+            added = apply_segment(engine, row.kind, segment, row.object_id, row.last_object_id)
+            log.info(
+                "change %d: %d %s rows %s segment in %.2f s",
+                row.id,
+                added,
+                row.kind,
+                "prepared into a new" if wrote else "mapped from the host's",
+                time.perf_counter() - started,
+            )
+        return bulk
+
+    def _apply_rows(self, session: Session, batch: ChangeBatch, engine: Any) -> None:
         job_ids = set(batch.ids.get("job", ()))
         job_runs = list(batch.runs.get("job", ()))
         # The engine answers with each job's firm name: a renamed firm's jobs are re-read.
@@ -622,7 +660,7 @@ class MatchService:
         if firm_ids or firm_runs:
             for clause in id_filter(Job.firm_id, sorted(firm_ids), firm_runs):
                 job_ids |= set(session.scalars(select(Job.id).where(clause)))
-        e = self.engine if engine is None else engine
+        e = engine
         self._apply(
             read_jobs(session, sorted(job_ids), job_runs),
             job_ids,
@@ -645,7 +683,6 @@ class MatchService:
             e.update_workers,
             e.remove_workers,
         )
-        return batch.objects("job") + batch.objects("worker") + batch.objects("firm")
 
     @staticmethod
     def _apply(

@@ -181,6 +181,19 @@ class ChangeBatch:
     ids: dict[str, set[int]] = field(default_factory=dict)
     runs: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, rows: Iterable[Any]) -> ChangeBatch:
+        """The batch of these change rows (``id, kind, object_id, last_object_id, op``)."""
+        batch = cls(rows=list(rows))
+        for row in batch.rows:
+            if row.last_object_id is None:
+                batch.ids.setdefault(row.kind, set()).add(int(row.object_id))
+            else:
+                batch.runs.setdefault(row.kind, []).append(
+                    (int(row.object_id), int(row.last_object_id))
+                )
+        return batch
+
     def __bool__(self) -> bool:
         return bool(self.rows)
 
@@ -301,15 +314,7 @@ class FeedCursor:
                 .order_by(Change.id)
             )
         )
-        batch = ChangeBatch(rows=rows)
-        for row in rows:
-            if row.last_object_id is None:
-                batch.ids.setdefault(row.kind, set()).add(int(row.object_id))
-            else:
-                batch.runs.setdefault(row.kind, []).append(
-                    (int(row.object_id), int(row.last_object_id))
-                )
-        return batch
+        return ChangeBatch.of(rows)
 
     def advance(self, batch: ChangeBatch) -> None:
         """Mark ``batch`` applied: move past it and remember the ids it skipped."""

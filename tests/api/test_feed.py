@@ -278,3 +278,88 @@ def test_two_processes_follow_a_new_model_version(database_url, id_key, tmp_path
             p.stdin.close()
             p.wait(timeout=60)
         app.extensions[EXTENSION].engine.dispose()
+
+
+# --------------------------------------------------------------------------- segments
+def _import_csv(n: int, start: int) -> str:
+    from tests.api.test_changes import _id_number
+
+    return "姓名,身份证号,户籍县,学历,技能\n" + "".join(
+        f"导{i},{_id_number(i)},化隆县,初中,做过电焊和叉车{i}\n" for i in range(start, start + n)
+    )
+
+
+def _ranked(app, client, h, workers):
+    out = {}
+    for w in workers:
+        r = client.get(f"/api/v1/workers/{w}/matches?limit=20", headers=h)
+        assert r.status_code == 200, r.get_json()
+        out[w] = [(i["job_id"], i["score"]) for i in r.get_json()["items"]]
+    return out
+
+
+def test_a_bulk_change_is_prepared_once_per_host_and_mapped_by_the_others(host, world, monkeypatch):
+    import io
+
+    import api.feed_segments as fs
+    from matcher.segments import segments_folder
+
+    h = world.headers("admin")
+    first, second = host(FEED_SEGMENT_ROWS=3), host(FEED_SEGMENT_ROWS=3)
+    m1, m2 = matching(first).load(), matching(second).load()
+    plain = host(FEED_SEGMENTS=False)
+    m3 = matching(plain).load()
+    calls = []
+    real = fs.obtain
+    monkeypatch.setattr(fs, "obtain", lambda *a: calls.append(r := real(*a)) or r)
+    writer = host()
+    data = {"file": (io.BytesIO(_import_csv(5, 100).encode()), "rows.csv")}
+    r = writer.test_client().post(
+        "/api/v1/workers/import", data=data, headers=h, content_type="multipart/form-data"
+    )
+    assert r.status_code == 200, r.get_json()
+    imported = r.get_json()["ids"]
+    assert m1.sync() == 5 and m2.sync() == 5 and m3.sync() == 5
+    assert [wrote for _, wrote in calls] == [True, False]  # the second process mapped it
+    folder = segments_folder(m1.index_root, m1.model_version)
+    assert len([p for p in folder.iterdir() if not p.name.startswith(".")]) == 1
+    for m in (m1, m2, m3):
+        assert all(i in m.engine.workers_index_ for i in imported)
+    a = _ranked(first, first.test_client(), h, imported + world.workers[:2])
+    b = _ranked(second, second.test_client(), h, imported + world.workers[:2])
+    c = _ranked(plain, plain.test_client(), h, imported + world.workers[:2])
+    assert a == b and any(a.values())  # ids and scores
+    assert {w: sorted(v) for w, v in a.items()} == {w: sorted(v) for w, v in c.items()}
+
+
+def test_the_cli_import_writes_the_segment_before_the_processes_need_it(
+    host, world, monkeypatch, tmp_path
+):
+    import api.service
+    from api.cli import cli
+    from tests.api.conftest import small_engine
+
+    h = world.headers("admin")
+    app = host(FEED_SEGMENT_ROWS=3)
+    m = matching(app).load()  # builds the snapshot the command reads its day from
+    for key in ("DATABASE_URL", "ID_KEY", "INSTANCE_DIR", "MODELS_DIR"):
+        monkeypatch.setenv(f"JOBBRIDGE_{key}", str(app.config[key]))
+    monkeypatch.setenv("JOBBRIDGE_FEED_SEGMENT_ROWS", "3")
+    monkeypatch.setattr(api.service, "model_engine", lambda config: small_engine())
+    path = tmp_path / "rows.csv"
+    path.write_text(_import_csv(4, 150), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["import", "workers", str(path)])
+    assert result.exit_code == 0, result.output
+    import api.feed_segments as fs
+
+    calls = []
+    real = fs.obtain
+    monkeypatch.setattr(fs, "obtain", lambda *a: calls.append(r := real(*a)) or r)
+    assert m.sync() == 4
+    assert [wrote for _, wrote in calls] == [False]  # mapped: the command had written it
+    # The rows are the ones the database holds, and they rank.
+    with Session(app.extensions["jobbridge"].engine) as session:
+        runs = [r for r in changes.changes_of(session) if r["last_object_id"]]
+    imported = list(range(runs[-1]["object_id"], runs[-1]["last_object_id"] + 1))
+    assert len(imported) == 4 and all(i in m.engine.workers_index_ for i in imported)
+    assert any(_ranked(app, app.test_client(), h, imported).values())
