@@ -9,13 +9,20 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import functools
+import json
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from data.idcard import make_id_number
+
+ROOT = Path(__file__).resolve().parents[2]
 
 HAIDONG = "6302"  # the test bureau's region: 海东市
 HUALONG = "630224"  # 化隆回族自治县, inside it
@@ -68,9 +75,45 @@ def sqlite_template(tmp_path_factory, id_key: str):
 
 
 def dispose(app) -> None:
+    """Stop the app's feed follower (if it runs) and close its database connections."""
     from api.service import EXTENSION
 
-    app.extensions[EXTENSION].engine.dispose()
+    state = app.extensions[EXTENSION]
+    state.matching.stop_following()
+    state.engine.dispose()
+
+
+@pytest.fixture
+def host(app, database_url, id_key, tmp_path):
+    """Apps on the seeded database sharing one host folder: each stands for a process."""
+    made = []
+
+    def start(**overrides):
+        a = make_app(database_url, id_key, tmp_path / "host", **overrides)
+        made.append(a)
+        return a
+
+    yield start
+    for a in made:
+        dispose(a)
+
+
+def start_service_process(child: str, config: dict) -> tuple[subprocess.Popen, dict]:
+    """Run the Python source ``child`` with ``config`` (JSON) as its argument in a process of
+    its own; returns the process once it printed its first line, and that line parsed."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", child, json.dumps(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+    )
+    line = process.stdout.readline()
+    if not line:
+        process.kill()
+        pytest.fail(f"service process exited with {process.wait()} before it was ready")
+    return process, json.loads(line)
 
 
 @pytest.fixture

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,28 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.storage import changes
 from api.storage.models import Change
-from tests.api.conftest import _worker_record, dispose, make_app, worker_payload
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def host(app, database_url, id_key, tmp_path):
-    """Apps on the seeded database sharing one host folder: each stands for a process."""
-    made = []
-
-    def start(**overrides):
-        a = make_app(database_url, id_key, tmp_path / "host", **overrides)
-        made.append(a)
-        return a
-
-    yield start
-    for a in made:
-        with a.app_context():
-            from api.service import get_matching
-
-            get_matching().stop_following()
-        dispose(a)
+from tests.api.conftest import _worker_record, start_service_process, worker_payload
 
 
 def matching(app):
@@ -190,23 +167,6 @@ with app.app_context():
 """
 
 
-def _start(config: dict) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-c", CHILD, json.dumps(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    line = process.stdout.readline()
-    if not line:
-        process.kill()
-        pytest.fail(f"service process exited with {process.wait()} before it was ready")
-    return process
-
-
 def _ask(process: subprocess.Popen, workers: list[int]) -> dict:
     process.stdin.write(json.dumps({"workers": workers}) + "\n")
     process.stdin.flush()
@@ -245,8 +205,8 @@ def test_two_processes_follow_a_new_model_version(database_url, id_key, tmp_path
         for n in range(6):
             storage.create_job(session, _job_record(job_payload(firm, n)))
     serve = {**config, "ENGINE_PRELOAD": True, "NUMERIC_THREADS": 1, "FEED_POLL_SECONDS": 0.1}
-    follower = _start({**serve, "FEED_FOLLOW": True})
-    asker = _start({**serve, "FEED_FOLLOW": False})
+    follower, _ = start_service_process(CHILD, {**serve, "FEED_FOLLOW": True})
+    asker, _ = start_service_process(CHILD, {**serve, "FEED_FOLLOW": False})
     try:
         old = current_version(config["MODELS_DIR"])
         a, b = _ask(follower, workers), _ask(asker, workers)

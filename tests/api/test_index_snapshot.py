@@ -9,9 +9,8 @@ import json
 import mmap
 
 import numpy as np
-import pytest
 
-from tests.api.conftest import dispose, job_payload, make_app, small_engine, worker_payload
+from tests.api.conftest import job_payload, small_engine, worker_payload
 
 API = "/api/v1"
 
@@ -22,21 +21,6 @@ def mapped_from_file(array) -> bool:
             return True
         array = getattr(array, "base", None)
     return False
-
-
-@pytest.fixture
-def host(app, database_url, id_key, tmp_path):
-    """Apps on the seeded database sharing one host folder: each stands for a process."""
-    made = []
-
-    def start(**overrides):
-        a = make_app(database_url, id_key, tmp_path / "host", **overrides)
-        made.append(a)
-        return a
-
-    yield start
-    for a in made:
-        dispose(a)
 
 
 def matching(app):

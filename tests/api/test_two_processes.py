@@ -9,18 +9,19 @@ each indexes the database itself or the second maps the first's index snapshot.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from api.cli import cli
-from tests.api.conftest import _job_record, _worker_record, job_payload, worker_payload
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.api.conftest import (
+    _job_record,
+    _worker_record,
+    job_payload,
+    start_service_process,
+    worker_payload,
+)
 
 #: One service process: loads the app as ``jobbridge serve`` does (preload, no factory), says
 #: it is ready, then answers one ranking request per line of stdin.
@@ -44,23 +45,6 @@ with app.app_context():
                         for j in ask["jobs"]},
         }), flush=True)
 """
-
-
-def _start(config: dict) -> tuple[subprocess.Popen, dict]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    process = subprocess.Popen(
-        [sys.executable, "-c", CHILD, json.dumps(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    line = process.stdout.readline()
-    if not line:
-        process.kill()
-        pytest.fail(f"service process exited with {process.wait()} before it was ready")
-    return process, json.loads(line)
 
 
 def _ask(process: subprocess.Popen, workers: list[int], jobs: list[int]) -> dict:
@@ -113,7 +97,7 @@ def test_two_processes_rank_the_same_input_identically(database_url, id_key, tmp
         [worker_payload(n) for n in range(8)],
     )
     serve = {**config, "ENGINE_PRELOAD": True, "NUMERIC_THREADS": 1, "INDEX_SNAPSHOTS": snapshots}
-    first, said_first = _start(serve)
+    first, said_first = start_service_process(CHILD, serve)
     try:
         # Rows the first process learns of only through the feed; the second boots with them.
         more_jobs, more_workers = _write(
@@ -127,7 +111,7 @@ def test_two_processes_rank_the_same_input_identically(database_url, id_key, tmp
                 worker_payload(21, skills_text="做过快递分拣和装卸"),
             ],
         )
-        second, said_second = _start(serve)
+        second, said_second = start_service_process(CHILD, serve)
         try:
             assert said_first["ready"] == said_second["ready"]  # the same model version
             if not snapshots:  # each indexed what the database held when it booted
