@@ -14,15 +14,13 @@ from __future__ import annotations
 import tempfile
 import time
 
-import numpy as np
-
 
 def main() -> None:
     from data import eval_world as ew
     from matcher.engine import MatchingEngine
     from matcher.persistence import load_current
     from training.base import build_base_model
-    from training.evaluate import coding_accuracy, ranking_tables
+    from training.evaluate import coding_accuracy, independent_tables
 
     world = ew.generate_eval_world()
     with tempfile.TemporaryDirectory(prefix="jobbridge-base-") as models:
@@ -37,14 +35,7 @@ def main() -> None:
     params = {**base.get_params(deep=False), "as_of": world.as_of}
     fitted = MatchingEngine(**params).fit(world.jobs, world.workers)
     for name, engine in (("base model", base), ("fitted on the world (previous)", fitted)):
-        jobs_table, workers_table = ranking_tables(
-            engine,
-            lambda w, j: ew.relevance(world, w, j),
-            lambda w, j: ew.hard_rules_ok(world, w, j),
-            n_workers=len(world.workers),
-            n_jobs=200,
-            rng=np.random.default_rng(0),
-        )
+        jobs_table, workers_table = independent_tables(engine, world, n_jobs=200, seed=0)
         print(f"{name}: coding {coding_accuracy(engine, world)}")
         for side, table in (("jobs for workers", jobs_table), ("workers for jobs", workers_table)):
             for method, row in table.items():

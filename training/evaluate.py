@@ -598,7 +598,28 @@ def evaluate_independent(
         else type(engine.ranker_).__name__,
     }
     setup.update(coding_accuracy(engine, world))
-    jobs_table, workers_table = ranking_tables(
+    jobs_table, workers_table = independent_tables(
+        engine, world, n_jobs=n_jobs, k=k, recall_k=recall_k, seed=seed, setup=setup
+    )
+    return {"setup": setup, "jobs_for_workers": jobs_table, "workers_for_jobs": workers_table}
+
+
+def independent_tables(
+    engine: MatchingEngine,
+    world: Any,
+    *,
+    n_jobs: int = 200,
+    k: int = 10,
+    recall_k: int = 50,
+    seed: int = 0,
+    setup: dict[str, Any] | None = None,
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """:func:`ranking_tables` of ``engine`` (which indexes ``world``) on an independent world
+    (:mod:`data.eval_world`), by the world's own relevance and hard rules: every worker is
+    ranked jobs for, ``n_jobs`` sampled jobs (``seed``) are ranked workers for."""
+    from data import eval_world as ew
+
+    return ranking_tables(
         engine,
         lambda w_ids, j_ids: ew.relevance(world, w_ids, j_ids),
         lambda w_ids, j_ids: ew.hard_rules_ok(world, w_ids, j_ids),
@@ -609,7 +630,6 @@ def evaluate_independent(
         rng=np.random.default_rng(seed),
         setup=setup,
     )
-    return {"setup": setup, "jobs_for_workers": jobs_table, "workers_for_jobs": workers_table}
 
 
 def coding_accuracy(engine: MatchingEngine, world: Any) -> dict[str, Any]:

@@ -50,7 +50,7 @@ from training.evaluate import (
     crowding,
     evaluate,
     independent_figures,
-    ranking_tables,
+    independent_tables,
     split_events,
 )
 
@@ -253,14 +253,7 @@ def choose_learned_weight(
     table = []
     for weight in candidates:
         ranker.learned_weight_ = weight
-        a, b = ranking_tables(
-            guard,
-            lambda w_ids, j_ids: ew.relevance(world, w_ids, j_ids),
-            lambda w_ids, j_ids: ew.hard_rules_ok(world, w_ids, j_ids),
-            n_workers=len(world.workers),
-            n_jobs=200,
-            rng=np.random.default_rng(seed),
-        )
+        a, b = independent_tables(guard, world, n_jobs=200, seed=seed)
         table.append(
             {
                 "weight": weight,
