@@ -306,6 +306,32 @@ class ImportResult:
     all_seconds: float | None = None
 
 
+def import_csv(
+    path: Path, *, start: int, n: int, county: str, born: str = "1976-01-01", varied: bool = False
+) -> Path:
+    """Write ``n`` workers of ``county`` (numbered from ``start``, born from ``born`` on) as the
+    CSV ``jobbridge import workers`` reads; ``varied`` gives each a skill text of its own."""
+    import numpy as np
+
+    from data.idcard import make_id_numbers
+
+    k = np.arange(start, start + n)
+    ids = make_id_numbers(
+        np.array([county] * n),
+        np.array([born] * n, dtype="datetime64[D]") + k // 500,
+        k % 500,
+        np.where(k % 2 == 1, "男", "女"),
+    )
+    lines = ["姓名,身份证号,户籍县,学历,技能,求职意向,需要宿舍"]
+    lines += [
+        f"导{i},{number},{county},初中,{_SKILLS[i % len(_SKILLS)]}{i % 97 if varied else ''},"
+        f"{_DESIRED[i % len(_DESIRED)][0]},{'是' if i % 2 == 0 else '否'}"
+        for i, number in zip(k.tolist(), ids, strict=True)
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
 def cli_import_visibility(
     server: Server,
     token: str,
@@ -322,27 +348,9 @@ def cli_import_visibility(
     ``in_process`` runs the command in this interpreter (click's runner), which saves a test
     the start-up of another Python; the benchmark runs it as a user would, in its own process.
     """
-    import numpy as np
-
-    from data.idcard import make_id_numbers
-
     result = ImportResult(workers=workers)
-    n = np.arange(start, start + workers)
     # Another county than the registered workers' (循化), so no ID number repeats theirs.
-    ids = make_id_numbers(
-        np.array([IMPORT_COUNTY] * workers),
-        np.array(["1976-01-01"] * workers, dtype="datetime64[D]") + n // 500,
-        n % 500,
-        np.where(n % 2 == 1, "男", "女"),
-    )
-    lines = ["姓名,身份证号,户籍县,学历,技能,求职意向,需要宿舍"]
-    lines += [
-        f"导{i},{number},{IMPORT_COUNTY},初中,{_SKILLS[i % len(_SKILLS)]},"
-        f"{_DESIRED[i % len(_DESIRED)][0]},{'是' if i % 2 == 0 else '否'}"
-        for i, number in zip(n.tolist(), ids, strict=True)
-    ]
-    path = folder / f"import-{start}.csv"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path = import_csv(folder / f"import-{start}.csv", start=start, n=workers, county=IMPORT_COUNTY)
     started = time.monotonic()
     if in_process:
         from click.testing import CliRunner

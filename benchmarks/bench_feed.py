@@ -44,10 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_consistency import (  # noqa: E402
-    _DESIRED,
-    _SKILLS,
     API,
     cli_env,
+    import_csv,
     prepare_database,
     serve,
 )
@@ -58,28 +57,6 @@ DESIGNS = {
     "segments": {"JOBBRIDGE_FEED_FOLLOW": "1", "JOBBRIDGE_FEED_SEGMENTS": "1"},
 }
 _ACCESS = re.compile(r'"GET /api/v1/workers/(\d+)/matches[^"]*" (\d+) .* pid=<(\d+)>')
-
-
-def import_csv(path: Path, *, start: int, n: int, county: str) -> Path:
-    import numpy as np
-
-    from data.idcard import make_id_numbers
-
-    k = np.arange(start, start + n)
-    ids = make_id_numbers(
-        np.array([county] * n),
-        np.array(["1980-01-01"] * n, dtype="datetime64[D]") + k // 500,
-        k % 500,
-        np.where(k % 2 == 1, "男", "女"),
-    )
-    lines = ["姓名,身份证号,户籍县,学历,技能,求职意向,需要宿舍"]
-    lines += [
-        f"导{i},{number},{county},初中,{_SKILLS[i % len(_SKILLS)]}{i % 97},"
-        f"{_DESIRED[i % len(_DESIRED)][0]},{'是' if i % 2 == 0 else '否'}"
-        for i, number in zip(k.tolist(), ids, strict=True)
-    ]
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
 
 
 def newest_change(url: str):
@@ -101,7 +78,14 @@ def newest_change(url: str):
 
 def one_run(server, token: str, folder: Path, *, start: int, n: int, processes: int) -> dict:
     """One CLI import; the seconds from its commit to each process's first answer."""
-    path = import_csv(folder / f"run-{start}.csv", start=start, n=n, county="630225")
+    path = import_csv(
+        folder / f"run-{start}.csv",
+        start=start,
+        n=n,
+        county="630225",
+        born="1980-01-01",
+        varied=True,
+    )
     engine, read = newest_change(server.url)
     before, _ = read()
     committed: dict[str, float] = {}
@@ -209,7 +193,14 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         token = prepare_database(url, id_key, jobs=args.jobs)
         env = cli_env(url, id_key, folder)
-        base = import_csv(folder / "base.csv", start=0, n=args.base_workers, county="630224")
+        base = import_csv(
+            folder / "base.csv",
+            start=0,
+            n=args.base_workers,
+            county="630224",
+            born="1980-01-01",
+            varied=True,
+        )
         command = [sys.executable, "-c", "from api.cli import cli; cli()"]
         subprocess.run([*command, "init-db"], env=env, check=True, capture_output=True)
         subprocess.run([*command, "import", "workers", str(base)], env=env, check=True)
