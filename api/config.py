@@ -55,6 +55,13 @@ INDEX_OVERLAY_ROWS : int
 INDEX_SPARE_ROWS : int
     Spare rows written after each growing array of a snapshot, appended in place by the
     processes on it. Default 65,536.
+CROWDING_SPREAD : float
+    The most score points a crowded job may lose in a worker's matches (capacity prices,
+    :meth:`matcher.engine.MatchingEngine.price_crowding`), computed when an index snapshot
+    is built and stored in it. 0 turns crowding off. Default 0.05.
+CROWDING_SAMPLE : int
+    Workers (a fixed sample, by a hash of their id) whose answers price the jobs; bounds the
+    pricing time of a large register. Default 20,000.
 """
 
 from __future__ import annotations
@@ -92,6 +99,8 @@ DEFAULTS: dict[str, Any] = {
     "INDEX_SNAPSHOTS": True,
     "INDEX_OVERLAY_ROWS": 50_000,
     "INDEX_SPARE_ROWS": 65_536,
+    "CROWDING_SPREAD": 0.05,
+    "CROWDING_SAMPLE": 20_000,
 }
 
 _INT_KEYS = frozenset(
@@ -99,7 +108,18 @@ _INT_KEYS = frozenset(
 )
 
 
+_FLOAT_KEYS = frozenset(k for k, v in DEFAULTS.items() if isinstance(v, float))
+
+
 def _coerce(key: str, value: Any, source: str) -> Any:
+    if key in _FLOAT_KEYS:
+        try:
+            value = float(str(value).strip())
+        except ValueError:
+            raise ValueError(f"配置项 {key} 的值 {value!r}（来自 {source}）不是数。") from None
+        if not value >= 0.0:
+            raise ValueError(f"配置项 {key} 的值 {value!r}（来自 {source}）不能小于 0。")
+        return value
     if key in _INT_KEYS and not isinstance(value, int):
         try:
             value = int(str(value).strip())

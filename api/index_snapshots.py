@@ -7,8 +7,14 @@ feed position is the change feed's newest id read *before* the rows (so a write 
 between is replayed, never missed), with the cursor's gaps (ids of writes still in flight on
 PostgreSQL) recorded for the processes that start from it.
 
+The builder also prices the crowded jobs (:meth:`matcher.engine.MatchingEngine.price_crowding`,
+from a fixed sample of the register against the jobs' places left) and stores the prices in
+the snapshot, so that every process answers a worker's matches with the same prices and no
+query computes any.
+
 Settings (:mod:`api.config`): ``INDEX_DIR`` (default ``INSTANCE_DIR/index``),
-``INDEX_SPARE_ROWS``, ``INDEX_OVERLAY_ROWS`` and ``INDEX_SNAPSHOTS``.
+``INDEX_SPARE_ROWS``, ``INDEX_OVERLAY_ROWS``, ``INDEX_SNAPSHOTS``, ``CROWDING_SPREAD`` and
+``CROWDING_SAMPLE``.
 """
 
 from __future__ import annotations
@@ -36,6 +42,29 @@ def index_root(config: Mapping[str, Any]) -> Path:
     """The folder of every model version's snapshots."""
     explicit = config.get("INDEX_DIR")
     return Path(explicit) if explicit else Path(config["INSTANCE_DIR"]) / "index"
+
+
+def index_world(
+    engine: Any, jobs: Any, workers: Any, config: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Index ``jobs`` and ``workers`` with ``engine`` (:meth:`build_index`, fitting nothing)
+    and price the crowded jobs with the settings ``CROWDING_SPREAD`` and ``CROWDING_SAMPLE``;
+    returns the pricing's facts (None with crowding off)."""
+    engine.build_index(jobs, workers)
+    spread = float(config.get("CROWDING_SPREAD", 0.0) or 0.0)
+    if spread <= 0.0:
+        return None
+    sample = config.get("CROWDING_SAMPLE")
+    crowding = engine.price_crowding(spread, sample=None if sample is None else int(sample))
+    log.info(
+        "crowding prices: %d of %d workers priced %d jobs (spread %.3f) in %.1f s",
+        crowding.facts["workers_priced"],
+        crowding.facts["workers_indexed"],
+        crowding.facts["jobs_priced"],
+        spread,
+        crowding.facts["seconds"],
+    )
+    return {"spread": spread, **crowding.facts}
 
 
 class BuildBusy(RuntimeError):
@@ -71,10 +100,13 @@ def build_snapshot(
     root: str | os.PathLike[str],
     *,
     spare_rows: int,
+    config: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Index the database's open jobs and registered workers with ``engine`` (a learned model:
-    :meth:`~matcher.engine.MatchingEngine.build_index` fits nothing) and publish the snapshot.
+    :meth:`~matcher.engine.MatchingEngine.build_index` fits nothing), price the crowded jobs
+    as ``config`` says (:func:`index_world`; none without ``config``) and publish the
+    snapshot.
 
     ``engine`` is indexed in place: pass one loaded for the purpose, not a serving one.
     """
@@ -85,7 +117,12 @@ def build_snapshot(
         feed.start(session)
         jobs, workers, _ = read_world(session)
     say(f"已读取 {len(jobs)} 个岗位、{len(workers)} 名劳动力（变更位置 {feed.position}）")
-    engine.build_index(jobs, workers)
+    priced = index_world(engine, jobs, workers, config or {})
+    if priced is not None:
+        say(
+            f"已按 {priced['workers_priced']} 名劳动力的推荐为 {priced['jobs_priced']} 个"
+            f"拥挤岗位定价（{priced['seconds']:.1f} 秒）"
+        )
     say("索引已建立，正在写入快照")
     path = write_snapshot(
         root,
@@ -95,6 +132,7 @@ def build_snapshot(
         feed_position=feed.position,
         spare_rows=spare_rows,
         extra={"feed_gaps": sorted(feed.gaps), "pid": os.getpid(), **engine_facts(engine)},
+        crowding=engine.crowding_,
     )
     log.info(
         "index snapshot %s of model %s: %d jobs, %d workers, feed position %d, %.1f s",
@@ -148,6 +186,7 @@ def build_current(
                 version,
                 root,
                 spare_rows=int(config.get("INDEX_SPARE_ROWS", 65_536)),
+                config=config,
                 progress=progress,
             )
             pruned = prune_feed(config, db, also=version)
@@ -216,5 +255,6 @@ __all__ = [
     "build_snapshot",
     "feed_floor",
     "index_root",
+    "index_world",
     "prune_feed",
 ]
