@@ -160,7 +160,8 @@ def build_current(
     ``after``: build only while the current snapshot is still this one (a queued rebuild that
     another build overtook does nothing). ``wait=False``: :class:`BuildBusy` when another
     process is building. Returns what was built (``snapshot``, ``model_version``,
-    ``feed_position``, ``counts``), or ``{"skipped": reason}``.
+    ``feed_position``, ``counts``, ``crowding``: how the jobs were priced, None with crowding
+    off), or ``{"skipped": reason}``.
     """
     import json
 
@@ -199,6 +200,7 @@ def build_current(
         "feed_position": manifest["feed_position"],
         "counts": manifest["counts"],
         "build_seconds": manifest["build_seconds"],
+        "crowding": manifest.get("crowding"),
         "pruned_changes": pruned,
     }
 

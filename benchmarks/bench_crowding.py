@@ -210,7 +210,7 @@ def main() -> None:
 
         t_enc = time.perf_counter()
         folder = Path(tempfile.mkdtemp(prefix="bench-crowding-encoder-"))
-        _train_encoder(
+        encoder = _train_encoder(
             jobs,
             workers,
             split.train_events,
@@ -221,7 +221,6 @@ def main() -> None:
             False,
             args.seed,
         )
-        encoder = str(folder)
         print(f"encoder trained into {folder}: {time.perf_counter() - t_enc:.1f} s")
     params = dict(
         encoder=encoder,
