@@ -968,16 +968,21 @@ class MatchingEngine(BaseEstimator):
         if sample is not None and len(ids) > int(sample):
             draw = _unit_hash(0x5EED, ids)
             chosen = np.sort(ids[np.argsort(draw, kind="stable")[: int(sample)]])
-        rows, scores = [], []
-        pj, pw = jidx.prepared, widx.prepared
+        rows: list[np.ndarray] = []
+        scores: list[np.ndarray] = []
+        pj = jidx.prepared
         if float(spread) > 0.0 and pj is not None and len(chosen):
             worker_rows = np.array([widx.row_of(int(i)) for i in chosen], dtype=np.int64)
-            for _, wr, top, dense, lexical, main_sim in self._pools(worker_rows, k, chunk):
-                if not len(top):
-                    continue
-                w_rows = np.full(len(top), wr, dtype=np.int64)
-                scores.append(self._rank(pw, w_rows, pj, top, dense, lexical, main_sim)[1])
-                rows.append(top)
+            pools = []
+            for pool in self._pools(worker_rows, k, chunk):
+                if len(pool[2]):
+                    pools.append(pool)
+                if len(pools) == chunk:
+                    rows += [p[2] for p in pools]
+                    scores += self._pool_scores(pools)
+                    pools = []
+            rows += [p[2] for p in pools]
+            scores += self._pool_scores(pools)
         if rows:
             room = np.asarray(pj.columns["headcount_left"], dtype=np.float64)
             share = len(chosen) / len(ids)
@@ -1014,14 +1019,35 @@ class MatchingEngine(BaseEstimator):
         row, job rows, dense, lexical, main-trade similarity)`` per worker, as
         :meth:`recommend_jobs_batch` holds them. The candidates are scored as they would be
         answered (:meth:`_rank`) and priced by :func:`capacity_prices`."""
-        pw, pj = self.workers_index_.prepared, self.jobs_index_.prepared
-        rows, scores = [], []
-        for _, wr, top, dense, lexical, main_sim in held:
-            w_rows = np.full(len(top), wr, dtype=np.int64)
-            scores.append(self._rank(pw, w_rows, pj, top, dense, lexical, main_sim)[1])
-            rows.append(top)
+        pj = self.jobs_index_.prepared
+        rows = [h[2] for h in held]
+        scores: list[np.ndarray] = []
+        for start in range(0, len(held), 256):
+            scores += self._pool_scores(held[start : start + 256])
         room = np.asarray(pj.columns["headcount_left"], dtype=np.float64)
         return capacity_prices(rows, scores, room, spread, k)
+
+    def _pool_scores(
+        self, pools: Sequence[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    ) -> list[np.ndarray]:
+        """The scores :meth:`_rank` gives each pool's candidates, ranked in one call for all
+        the pools (pair features and the ranker work row by row: one call for many workers
+        gives each the scores of its own call, at a fraction of the overhead)."""
+        if not pools:
+            return []
+        pw, pj = self.workers_index_.prepared, self.jobs_index_.prepared
+        lengths = [len(p[2]) for p in pools]
+        w_rows = np.repeat(np.array([p[1] for p in pools], dtype=np.int64), lengths)
+        score = self._rank(
+            pw,
+            w_rows,
+            pj,
+            np.concatenate([p[2] for p in pools]),
+            np.concatenate([p[3] for p in pools]),
+            np.concatenate([p[4] for p in pools]),
+            np.concatenate([p[5] for p in pools]),
+        )[1]
+        return np.split(score, np.cumsum(lengths)[:-1])
 
     def candidates(self, worker_ids: Iterable[int] | None = None, k: int = 20) -> pd.DataFrame:
         """Top-``k`` rule-abiding jobs per worker as a long table for the allocation step.

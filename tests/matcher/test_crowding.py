@@ -216,3 +216,16 @@ def test_no_crowd_prices_nothing_and_build_index_clears_prices(make_engine, make
     assert engine.crowding_ is not None
     engine.build_index(pd.DataFrame(jobs), pd.DataFrame(workers))
     assert engine.crowding_ is None
+
+
+def test_register_prices_are_the_batch_prices_of_the_whole_register(crowded):
+    """Ranking many workers' pools in one call scores each as its own call does: the index's
+    prices from every worker are the prices a batch of all of them computes."""
+    engine, ids = crowded
+    pj = engine.jobs_index_.prepared
+    rows = np.array([engine.workers_index_.row_of(w) for w in ids])
+    held = [p for p in engine._pools(rows, 3, chunk=7)]
+    batch = engine.crowding_prices(held, 0.2, k=3)
+    stored = engine.price_crowding(0.2, k=3, chunk=5)
+    job_ids = np.asarray(pj.columns["job_id"])
+    assert np.array_equal(stored.price_of(job_ids), batch)
