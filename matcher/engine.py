@@ -252,9 +252,10 @@ class MatchingEngine(BaseEstimator):
         self.firm_history = firm_history
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        # Engines pickled before ``firm_history`` existed (a base model has no history).
+        # Engines pickled before ``firm_history`` and ``retrieval_pool`` existed: no firm has
+        # history, and the first stage applies as in a new engine.
         state.setdefault("firm_history", None)
-        state.setdefault("retrieval_pool", state.get("candidate_pool", 100))
+        state.setdefault("retrieval_pool", 300)
         self.__dict__.update(state)
 
     # ------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ class FirmRetention(BaseEstimator):
 
     Parameters
     ----------
-    smoothing : float, default=20
+    smoothing : float, default=10
         Pseudo-hires at the overall rate added to every firm's own: a firm's lift is
         ``(kept - rate * hires) / (hires + smoothing)``.
 
@@ -64,7 +64,7 @@ class FirmRetention(BaseEstimator):
     [0.125, -0.125, 0.0]
     """
 
-    def __init__(self, smoothing: float = 20.0) -> None:
+    def __init__(self, smoothing: float = 10.0) -> None:
         self.smoothing = smoothing
 
     def fit(self, events: pd.DataFrame, jobs: pd.DataFrame) -> FirmRetention:

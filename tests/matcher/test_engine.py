@@ -575,3 +575,16 @@ def test_first_stage_finds_the_workers_trade_beyond_the_text_pool(
     assert 99 not in [it["job_id"] for it in narrow.recommend_jobs(1, k=3)]
     assert wide.recommend_jobs(1, k=3)[0]["job_id"] == 99
     assert wide.recommend_jobs_batch([1], k=3)[1] == wide.recommend_jobs(1, k=3)
+
+
+def test_an_engine_pickled_before_the_first_stage_and_firm_history_loads(fitted_engine, world):
+    import pickle
+
+    _, workers = world
+    wid = int(workers["worker_id"].iloc[0])
+    expected = fitted_engine.recommend_jobs(wid, k=5)
+    del fitted_engine.__dict__["firm_history"], fitted_engine.__dict__["retrieval_pool"]
+    old = pickle.loads(pickle.dumps(fitted_engine))
+    assert old.firm_history is None and old.retrieval_pool == 300
+    assert old.get_params()["retrieval_pool"] == 300
+    assert old.recommend_jobs(wid, k=5) == expected
