@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import sklearn
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -77,6 +79,17 @@ _OWN_TRADE = HIERARCHY_SIMILARITY[3]
 # Applicants per open place a job takes before crowding prices it (most who are recommended
 # a job never apply; three per place still fill it).
 _PER_PLACE = 3.0
+# The job columns each jobs answer carries (reasons read the rest of the row).
+_JOB_ITEM_COLUMNS = (
+    "job_id",
+    "firm_id",
+    "firm_name",
+    "title",
+    "city",
+    "wage_min",
+    "wage_max",
+    "occ_code",
+)
 # Score points over which a worker's expected application spreads across their candidates
 # (:func:`capacity_prices`): close to the gap between two jobs of the same grade.
 _CROWD_TEMPERATURE = 0.01
@@ -91,6 +104,22 @@ class Recommendations(list):
     """
 
     notice: str | None = None
+
+
+def _unchecked(method: Any) -> Any:
+    """Run ``method`` without scikit-learn's per-call checks of parameters and finiteness.
+
+    One answer calls scikit-learn's transforms and the ranker on a handful of rows, built
+    here from validated records; on so few rows the checks (signature inspection, dataframe
+    detection, a NaN scan) cost more than the work: about 0.5 ms of each transform call,
+    a third of a match's time at 1,000,000 workers."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 def resolve_encoder(spec: Any) -> Any:
@@ -549,6 +578,7 @@ class MatchingEngine(BaseEstimator):
         _remove(self.workers_index_, worker_ids)
         self._maybe_ann(self.workers_index_)
 
+    @_unchecked
     def _upsert(self, index: ItemIndex, frame: pd.DataFrame, prepare: Any) -> list[int]:
         if len(frame) == 0:
             return []
@@ -641,38 +671,34 @@ class MatchingEngine(BaseEstimator):
         # Column arrays, cached on the prepared tables: pandas lookups per item or per call
         # cost more than the ranking itself.
         wcols, jcols = pw.columns, pj.columns
-        # Each side's row as a dict once per distinct row (a jobs answer repeats its worker).
-        w_seen: dict[int, dict[str, Any]] = {}
-        j_seen: dict[int, dict[str, Any]] = {}
+        # Each side's rows as dicts, gathered column by column once for the distinct rows
+        # answered (a jobs answer repeats its worker; a snapshot column decodes a batch of
+        # rows at once, where one row at a time costs a Python call per value).
+        w_seen = _row_dicts(wcols, w_rows[top], None if with_reasons else ("worker_id",))
+        j_seen = _row_dicts(jcols, j_rows[top], None if with_reasons else _JOB_ITEM_COLUMNS)
         for pos in top:
-            wr, jr = int(w_rows[pos]), int(j_rows[pos])
+            wrow, jrow = w_seen[int(w_rows[pos])], j_seen[int(j_rows[pos])]
             item: dict[str, Any] = {}
             if side == "jobs":
-                item["job_id"] = int(jcols["job_id"][jr])
+                item["job_id"] = int(jrow["job_id"])
             else:
-                item["worker_id"] = int(wcols["worker_id"][wr])
+                item["worker_id"] = int(wrow["worker_id"])
             item["score"] = float(score[pos])
             item["p_success"] = float(p[pos]) if p is not None else None
             item["retrieval_score"] = float(retrieval[pos])
             if side == "jobs":
-                firm_id = int(jcols["firm_id"][jr])
+                firm_id = int(jrow["firm_id"])
                 item.update(
                     firm_id=firm_id if firm_id >= 0 else None,
-                    firm_name=str(jcols["firm_name"][jr]) or None,
-                    title=str(jcols["title"][jr]),
-                    city=str(jcols["city"][jr]),
-                    wage_min=int(jcols["wage_min"][jr]),
-                    wage_max=int(jcols["wage_max"][jr]),
-                    occupation_code=str(jcols["occ_code"][jr]),
+                    firm_name=str(jrow["firm_name"]) or None,
+                    title=str(jrow["title"]),
+                    city=str(jrow["city"]),
+                    wage_min=int(jrow["wage_min"]),
+                    wage_max=int(jrow["wage_max"]),
+                    occupation_code=str(jrow["occ_code"]),
                 )
             if with_reasons:
                 feats = dict(zip(FEATURE_NAMES, X[pos].tolist(), strict=True))
-                wrow = w_seen.get(wr)
-                if wrow is None:
-                    wrow = w_seen[wr] = {c: v[wr] for c, v in wcols.items()}
-                jrow = j_seen.get(jr)
-                if jrow is None:
-                    jrow = j_seen[jr] = {c: v[jr] for c, v in jcols.items()}
                 item["reasons"] = explain(feats, wrow, jrow, names)
             out.append(item)
         if notice_row is not None:
@@ -694,17 +720,21 @@ class MatchingEngine(BaseEstimator):
         if not len(w_rows):
             return np.zeros(0, dtype=np.float32)
         clauses = np.asarray(pw.columns["main_clause"][w_rows]).astype(str)
-        unique, inv = np.unique(clauses, return_inverse=True)
+        said = np.flatnonzero(clauses != "")
+        sim = np.zeros(len(w_rows), dtype=np.float32)
+        if not len(said):  # no main-trade clause (half the register): nothing to encode
+            return sim
+        unique, inv = np.unique(clauses[said], return_inverse=True)
         inv = inv.ravel()
         emb = self.encode(list(unique))
         lex = self._lexical(list(unique))
         w = float(self.lexical_weight)
         width = max(lex.shape[1], j_lex.shape[1])
-        sim = (1 - w) * rowwise_dot(emb, inv, j_emb, j_sel) + w * rowwise_sparse_dot(
-            _pad(lex, width), inv, _pad(j_lex, width), j_sel
+        j_said = np.asarray(j_sel)[said]
+        sim[said] = (1 - w) * rowwise_dot(emb, inv, j_emb, j_said) + w * rowwise_sparse_dot(
+            _pad(lex, width), inv, _pad(j_lex, width), j_said
         )
-        sim[clauses == ""] = 0.0
-        return sim.astype(np.float32)
+        return sim
 
     def _first_stage(
         self,
@@ -736,6 +766,7 @@ class MatchingEngine(BaseEstimator):
         wrow = {c: v[int(row)] for c, v in pw.columns.items()}
         return no_trade_notice(wrow, own_trade_found, self.context_.occupation_names)
 
+    @_unchecked
     def recommend_jobs(self, worker: int | Mapping[str, Any], k: int = 10) -> list[dict[str, Any]]:
         """The best ``k`` open jobs for a worker, best first.
 
@@ -777,6 +808,7 @@ class MatchingEngine(BaseEstimator):
             "jobs", pw, w_rows, pj, rows, dense, lexical, k, notice_row=row, main_sim=main_sim
         )
 
+    @_unchecked
     def recommend_workers(self, job: int | Mapping[str, Any], k: int = 50) -> list[dict[str, Any]]:
         """The best ``k`` workers for a job, best first (``{worker_id, score, p_success, ...}``)."""
         check_is_fitted(self, "workers_index_")
@@ -851,7 +883,10 @@ class MatchingEngine(BaseEstimator):
         held: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
         for start in range(0, len(ids), chunk):
             rows = rows_all[start : start + chunk]
-            dense_block = widx.embeddings[rows] @ jidx.embeddings.T
+            # One matrix-vector product per worker, as recommend_jobs computes it: a block
+            # product's rounding depends on how many rows the block has (BLAS picks its
+            # kernel by shape), and the answer must not depend on the chunk.
+            dense_block = np.stack([jidx.embeddings @ widx.embeddings[r] for r in rows.tolist()])
             lex_block = (widx.lexical[rows] @ _pad(jidx.lexical, widx.lexical.shape[1]).T).toarray()
             for n, wr in enumerate(rows.tolist()):
                 mask = jobs_mask_for_worker(pw.rules, wr, pj.rules) & jidx.active
@@ -1161,6 +1196,16 @@ def _unit_hash(worker_id: int, job_ids: np.ndarray) -> np.ndarray:
         x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         x = x ^ (x >> np.uint64(31))
     return ((x >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
+
+
+def _row_dicts(
+    columns: Mapping[str, Any], rows: np.ndarray, names: Sequence[str] | None = None
+) -> dict[int, dict[str, Any]]:
+    """``{row: {column: value}}`` for the distinct ``rows`` (of the columns ``names``, default
+    all), each column indexed once."""
+    distinct = np.unique(np.asarray(rows, dtype=np.int64))
+    values = {c: columns[c][distinct] for c in (columns if names is None else names)}
+    return {int(r): {c: values[c][i] for c in values} for i, r in enumerate(distinct)}
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

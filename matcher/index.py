@@ -1002,8 +1002,9 @@ class ItemIndex:
             and max(int(shortlist), k) < n_keep
         ):
             approx = self.coarse @ ((1 - w) * (q @ self.projection))
-            approx += w * lexical
-            approx[~keep] = -np.inf
+            if w:
+                approx += w * lexical
+            np.copyto(approx, -np.inf, where=~keep)
             cand = top_k_rows(approx, max(int(shortlist), k))
             dense_c = self.embeddings[cand] @ q
             score_c = (1 - w) * dense_c + w * lexical[cand]
