@@ -760,7 +760,7 @@ class MatchingEngine(BaseEstimator):
         """The ``firm_retention`` feature of jobs ``j_rows`` (None without a firm history)."""
         if self.firm_history is None:
             return None
-        return self.firm_history.lift(np.asarray(pj.columns["firm_id"])[j_rows])
+        return self.firm_history.lift(np.asarray(pj.columns["firm_id"][j_rows]))
 
     def _notice(self, pw: PreparedWorkers, row: int, own_trade_found: bool) -> str | None:
         wrow = {c: v[int(row)] for c, v in pw.columns.items()}
