@@ -1,5 +1,5 @@
 """jobbridge's matching engine: text, encoders, occupations, hard rules, retrieval, ranking,
-reasons, persistence, allocation and job-fair scheduling.
+firms' outcome history, reasons, persistence, allocation and job-fair scheduling.
 
 The public names are re-exported here lazily (PEP 562): ``import matcher`` stays cheap
 (no torch, no OR-Tools) and a module is imported on first use of one of its names, e.g.
@@ -28,6 +28,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "code_match_level",
         "haversine_km",
     ),
+    "matcher.history": ("FirmRetention", "resolved_hires"),
     "matcher.index": ("ItemIndex",),
     "matcher.ranker": ("SuccessRanker", "label_pairs"),
     "matcher.reasons": ("explain",),

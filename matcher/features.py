@@ -61,6 +61,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "n_desired_jobs",
     "has_description",
     "headcount_left",
+    "firm_retention",
     "prior_score",
 )
 
@@ -542,7 +543,8 @@ def prepare_jobs(jobs: pd.DataFrame, ctx: Context) -> PreparedJobs:
     frame = pd.DataFrame(
         {
             "job_id": jobs["job_id"].to_numpy(dtype=np.int64),
-            # Carried for the answers (who offers the job), not used in scoring.
+            # Who offers the job: for the answers, and the firm's past retention
+            # (matcher.history.FirmRetention, the ``firm_retention`` feature).
             "firm_id": pd.to_numeric(jobs.get("firm_id", pd.Series(-1, index=jobs.index)))
             .fillna(-1)
             .to_numpy(dtype=np.int64),
@@ -747,6 +749,69 @@ def prior_score(cols: Mapping[str, np.ndarray]) -> np.ndarray:
     return ((score + 0.56) / 1.54).astype(np.float32)
 
 
+#: How far :func:`prior_grade` may lie under :func:`prior_score` (on the prior's scale): the
+#: terms it leaves out, at their most (main-trade text 0.15, wage above the floor 0.02,
+#: paired city 0.02, wage 0.01, dormitory 0.01).
+GRADE_GAP = (_TEXT_WEIGHT + 0.02 + 0.02 + 0.01 + 0.01) / 1.54
+
+
+def prior_grade(
+    workers: PreparedWorkers,
+    w_row: int,
+    jobs: PreparedJobs,
+    j_idx: np.ndarray,
+    retrieval: np.ndarray,
+) -> np.ndarray:
+    """The cheap part of :func:`prior_score` for one worker and many jobs: trade fit, city,
+    wage floor and retrieval score, without the main-trade text similarity and the terms
+    that only break ties. It lies at most :data:`GRADE_GAP` under the prior score.
+
+    The engine's first stage: retrieval hands it several times the candidates the features
+    and the ranker see, and it keeps the best (:class:`matcher.engine.MatchingEngine`
+    ``retrieval_pool``). Each distinct job code is graded once (a pool repeats trades), so it
+    costs a fraction of :func:`pair_features`.
+    """
+    j_idx = np.asarray(j_idx, dtype=np.int64)
+    wf, jf = workers.columns, jobs.columns
+    # Distinct codes in order of appearance, and each row's position among them.
+    first: dict[str, int] = {}
+    inv = np.fromiter(
+        (first.setdefault(str(c or ""), len(first)) for c in jf["occ_code"][j_idx]),
+        dtype=np.intp,
+        count=len(j_idx),
+    )
+    u = list(first)
+    n = len(u)
+    main = hierarchy_similarity([str(wf["exp_code"][w_row] or "")] * n, u)
+    second = np.zeros(n, np.float32)
+    for c in wf["second_codes"][w_row] or ():
+        second = np.maximum(second, hierarchy_similarity([str(c)] * n, u))
+    wish = np.zeros(n, np.float32)
+    for c in wf["wish_codes"][w_row] or ():
+        wish = np.maximum(wish, hierarchy_similarity([str(c)] * n, u))
+    if "" in first:  # an uncoded job fits no second trade and no wish
+        second[first[""]] = wish[first[""]] = 0.0
+    novice = np.asarray(jf["novice_ok"][j_idx], dtype=np.float32)
+    fit = np.maximum.reduce([main[inv], 0.7 * second[inv], 0.6 * wish[inv], 0.35 * novice])
+    floor = float(wf["min_wage"][w_row])
+    under = (floor > 0) & (np.asarray(jf["wage_max"][j_idx], dtype=np.float64) < floor)
+    prefs = wf["preferred_cities"][w_row]
+    if len(prefs):
+        wanted = set(prefs)
+        city_miss = np.fromiter(
+            (c not in wanted for c in jf["city"][j_idx]), dtype=bool, count=len(j_idx)
+        )
+    else:
+        city_miss = np.zeros(len(j_idx), dtype=bool)
+    score = (
+        0.8 * fit
+        + 0.1 * np.clip(np.asarray(retrieval, dtype=np.float32), 0, 1)
+        - 0.28 * city_miss
+        - 0.28 * under
+    )
+    return ((score + 0.56) / 1.54).astype(np.float32)
+
+
 def pair_features(
     workers: PreparedWorkers,
     w_idx: np.ndarray,
@@ -756,12 +821,15 @@ def pair_features(
     lexical: np.ndarray,
     lexical_weight: float,
     main_sim: np.ndarray | None = None,
+    firm_lift: np.ndarray | None = None,
 ) -> np.ndarray:
     """The feature matrix (rows = pairs, columns = :data:`FEATURE_NAMES`), float32.
 
     ``dense`` and ``lexical`` are the pairs' similarities, computed by the caller (who holds
     the embeddings); ``main_sim`` the same similarity for the worker's main-trade clause
-    alone (zero when not given). Unknown values are NaN (gradient boosting handles them natively).
+    alone (zero when not given); ``firm_lift`` the job's firm's retention from outcome
+    history (:meth:`matcher.history.FirmRetention.lift`; zero, no history, when not given).
+    Unknown values are NaN (gradient boosting handles them natively).
     """
     w_idx = np.asarray(w_idx, dtype=np.int64)
     j_idx = np.asarray(j_idx, dtype=np.int64)
@@ -827,6 +895,7 @@ def pair_features(
         "n_desired_jobs": wf["n_desired_jobs"][w_idx],
         "has_description": jf["has_description"][j_idx],
         "headcount_left": np.log1p(np.maximum(jf["headcount_left"][j_idx], 0)),
+        "firm_retention": np.zeros(n, np.float32) if firm_lift is None else firm_lift,
     }
     cols["prior_score"] = prior_score(cols)
     out = np.empty((n, len(FEATURE_NAMES)), dtype=np.float32)
@@ -837,6 +906,7 @@ def pair_features(
 
 __all__ = [
     "FEATURE_NAMES",
+    "GRADE_GAP",
     "Context",
     "Geography",
     "NameOccupationCoder",
@@ -850,6 +920,7 @@ __all__ = [
     "code_texts",
     "hierarchy_similarity",
     "order_trades",
+    "prior_grade",
     "prior_score",
     "split_clauses",
     "haversine_km",

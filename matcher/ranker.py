@@ -8,7 +8,8 @@ calibrates its probabilities so that ``p_success`` can be read out as a chance.
 
 The basics cannot be unlearned: the booster is monotone (``monotonic_cst``) in every
 feature of :data:`MONOTONE_INCREASING` — skill fit, wished trade, wage against the floor,
-wished and paired city, text similarity and the prior — whatever the outcome history says.
+wished and paired city, text similarity, the firm's past retention
+(:class:`matcher.history.FirmRetention`) and the prior — whatever the outcome history says.
 The main trade outranks a second one by construction: ``main_fit`` and ``skill_fit`` (the
 best of main and second trades) are both increasing, so a job in the main trade (main 1,
 skill 1) never scores below the same job in a second trade (main 0, skill 1).
@@ -49,6 +50,7 @@ MONOTONE_INCREASING: tuple[str, ...] = (
     "wage_max_vs_floor",
     "pref_city",
     "paired_city",
+    "firm_retention",
     "prior_score",
 )
 

@@ -16,13 +16,16 @@ Steps (each reported on stderr with its duration when ``show_progress``):
    *training* workers only, and placement pairs; a path loads a model; an object is used;
 4. the held-out engine: its vocabulary learned from the reference text
    (:func:`training.base.reference_corpus`), the jobs and the training workers, indexing the
-   test workers; its ranker trained on the training workers' events before the cutoff, its
-   share of the blend chosen on validation data (:func:`choose_learned_weight`: the training
-   workers' own held-out pairs, guarded by an independent world of another seed), evaluated
-   with :func:`training.evaluate.evaluate`;
-5. the served engine: learned from the reference text and all tables, the ranker refitted
-   on all events with the blend share chosen in step 4, saved (without index: serving
-   builds it) as a new version with the evaluation figures in ``metadata.json``;
+   test workers; the firms' 6-month retention learned from the training events
+   (:class:`matcher.history.FirmRetention`, the ``firm_retention`` feature, left out for each
+   training pair's own hire); its ranker trained on the training workers' events before the
+   cutoff, its share of the blend chosen on validation data (:func:`choose_learned_weight`:
+   the training workers' own held-out pairs, guarded by an independent world of another
+   seed, whose firms have no history), evaluated with :func:`training.evaluate.evaluate`;
+5. the served engine: learned from the reference text and all tables, the firms' retention
+   and the ranker refitted on all events with the blend share chosen in step 4, saved
+   (without index: serving builds it) as a new version with the evaluation figures in
+   ``metadata.json``;
    ``models/current`` points at it only once it loads back.
 """
 
@@ -42,6 +45,7 @@ import pandas as pd
 
 from matcher.engine import MatchingEngine
 from matcher.features import Geography
+from matcher.history import FirmRetention
 from matcher.persistence import data_snapshot, load_model, new_version_name, save_model, set_current
 from matcher.ranker import SuccessRanker, blend_scores, label_pairs
 from training.evaluate import (
@@ -158,6 +162,20 @@ def _train_encoder(
     return train_encoder(pairs, output, corpus=corpus, show_progress=show_progress, seed=seed)
 
 
+def _training_features(
+    engine: MatchingEngine,
+    labels: pd.DataFrame,
+    events: pd.DataFrame,
+    jobs: pd.DataFrame,
+    workers: pd.DataFrame,
+) -> pd.DataFrame:
+    """Features of labelled pairs from ``events`` (which the engine's ``firm_history`` counted):
+    the firm's retention with the pair's own hire left out (:meth:`FirmRetention.leave_one_out`)."""
+    history = engine.firm_history
+    lift = None if history is None else history.leave_one_out(labels, events, jobs)
+    return engine.pair_features(labels, jobs=jobs, workers=workers, firm_lift=lift)
+
+
 def _fit_ranker(
     engine: MatchingEngine,
     events: pd.DataFrame,
@@ -168,8 +186,14 @@ def _fit_ranker(
     labels = label_pairs(events)
     known = labels["worker_id"].isin(workers["worker_id"]) & labels["job_id"].isin(jobs["job_id"])
     labels = labels[known].reset_index(drop=True)
-    feats = engine.pair_features(labels, jobs=jobs, workers=workers)
+    feats = _training_features(engine, labels, events, jobs, workers)
     return SuccessRanker(random_state=seed).fit(feats, labels["label"].to_numpy())
+
+
+def fit_firm_history(events: pd.DataFrame, jobs: pd.DataFrame) -> FirmRetention | None:
+    """The firms' 6-month retention learned from ``events`` (None when no hire is resolved)."""
+    history = FirmRetention().fit(events, jobs)
+    return history if len(history.firm_ids_) else None
 
 
 #: Shares of its history's weight the learned chance may get (``learned_weight_`` of
@@ -238,7 +262,7 @@ def choose_learned_weight(
     aucs: dict[float, float | None] = dict.fromkeys(candidates)
     if val_labels["label"].nunique() == 2 and fit_events["stage"].eq("retained_6m").any():
         inner = _fit_ranker(engine, fit_events, jobs, workers, seed)
-        X = inner._matrix(engine.pair_features(val_labels, jobs=jobs, workers=workers))
+        X = inner._matrix(_training_features(engine, val_labels, events, jobs, workers))
         p = inner.p_success(X)
         prior = X[:, list(inner.feature_names_).index("prior_score")]
         y = val_labels["label"].to_numpy()
@@ -248,7 +272,10 @@ def choose_learned_weight(
             aucs[weight] = float(roc_auc_score(y, blend_scores(inner, p, prior, strength)))
 
     world = ew.generate_eval_world(**VALIDATION_WORLD)
-    guard = MatchingEngine(**{**params, "ranker": ranker, "as_of": world.as_of})
+    # The guard world's firms are not the history's: none of them has a retention record.
+    guard = MatchingEngine(
+        **{**params, "ranker": ranker, "firm_history": None, "as_of": world.as_of}
+    )
     guard.fit(world.jobs, world.workers)
     table = []
     for weight in candidates:
@@ -388,7 +415,10 @@ def train_models(
         with progress.step("用全部事件训练上线排序模型"):
             # The vocabulary is learned here, with the reference text and the training tables,
             # and saved with the ranker that learns from features computed with it.
-            final = MatchingEngine(**params).learn(corpus, jobs=jobs, workers=workers)
+            history = fit_firm_history(events, jobs)
+            final = MatchingEngine(**{**params, "firm_history": history}).learn(
+                corpus, jobs=jobs, workers=workers
+            )
             final.build_index(jobs, workers)
             served = _fit_ranker(final, events, jobs, workers, seed)
             # The weight the held-out run chose on validation data (the served ranker learns
@@ -475,7 +505,13 @@ def _held_out_report(
         train_workers = workers[workers["worker_id"].isin(split.train_workers)].reset_index(
             drop=True
         )
-        held_out = MatchingEngine(**params).learn(corpus, jobs=jobs, workers=train_workers)
+        # The firms' retention from the training events only; the independent worlds below
+        # have other firms, without history (params carry no firm_history).
+        params = {**params, "firm_history": None}
+        history = fit_firm_history(split.train_events, jobs)
+        held_out = MatchingEngine(**{**params, "firm_history": history}).learn(
+            corpus, jobs=jobs, workers=train_workers
+        )
         held_out.build_index(jobs, test_workers)
         ranker = _fit_ranker(held_out, split.train_events, jobs, train_workers, seed)
         blend = choose_learned_weight(

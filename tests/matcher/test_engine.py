@@ -31,7 +31,11 @@ def test_init_only_stores_params_and_clone_works(encoder):
 
 @pytest.mark.parametrize(
     ("param", "value", "message"),
-    [("lexical_weight", 1.5, r"lexical_weight 1\.5"), ("candidate_pool", 0, "candidate_pool 0")],
+    [
+        ("lexical_weight", 1.5, r"lexical_weight 1\.5"),
+        ("candidate_pool", 0, "candidate_pool 0"),
+        ("retrieval_pool", 0, "retrieval_pool 0"),
+    ],
 )
 def test_bad_params_fail_at_fit_naming_the_value(
     make_engine, make_job, make_worker, param, value, message
@@ -518,3 +522,69 @@ def test_spread_moves_crowded_workers_to_jobs_with_room(make_engine, make_job, m
         assert spread[w][0]["score"] >= spread[w][1]["score"]
     with pytest.raises(ValueError, match="spread"):
         engine.recommend_jobs_batch(ids, spread=-1)
+
+
+# --- first stage -----------------------------------------------------------------------
+
+
+def test_prior_grade_lies_within_its_gap_under_the_prior(fitted_engine, world):
+    from matcher.features import GRADE_GAP, prior_grade
+
+    _, workers = world
+    widx, jidx = fitted_engine.workers_index_, fitted_engine.jobs_index_
+    job_ids = jidx.active_ids()
+    j_rows = np.array([jidx.row_of(int(j)) for j in job_ids], dtype=np.int64)
+    for wid in workers["worker_id"].iloc[:30]:
+        row = widx.row_of(int(wid))
+        feats = fitted_engine.pair_features(
+            pd.DataFrame({"worker_id": int(wid), "job_id": job_ids})
+        )
+        grade = prior_grade(
+            widx.prepared, row, jidx.prepared, j_rows, feats["retrieval_score"].to_numpy()
+        )
+        gap = feats["prior_score"].to_numpy() - grade
+        assert (gap >= -1e-6).all() and (gap <= GRADE_GAP + 1e-6).all()
+
+
+def test_first_stage_finds_the_workers_trade_beyond_the_text_pool(
+    make_engine, make_job, make_worker
+):
+    # Thirty jobs repeat the worker's words but are another trade; the one job of her trade
+    # is worded otherwise, so text retrieval ranks it last.
+    decoys = [
+        make_job(
+            job_id=j,
+            title="缝纫机装配钳工 会用缝纫机做衣服",
+            description="缝纫机厂招装配钳工",
+            occupation_code="6-28-01-02",
+        )
+        for j in range(1, 31)
+    ]
+    own = make_job(job_id=99, title="服装车位", description="", occupation_code="6-05-01-03")
+    worker = make_worker(skills_text="会用缝纫机做衣服", desired_jobs=[])
+    narrow = make_engine([*decoys, own], [worker], candidate_pool=5, retrieval_pool=5)
+    wide = make_engine([*decoys, own], [worker], candidate_pool=5, retrieval_pool=40)
+    rows, *_ = narrow.jobs_index_.search(
+        narrow.workers_index_.embeddings[0],
+        narrow.workers_index_.lexical_row(0),
+        np.ones(31, dtype=bool),
+        31,
+        narrow.lexical_weight,
+    )
+    assert narrow.jobs_index_.ids[rows].tolist().index(99) >= 5
+    assert 99 not in [it["job_id"] for it in narrow.recommend_jobs(1, k=3)]
+    assert wide.recommend_jobs(1, k=3)[0]["job_id"] == 99
+    assert wide.recommend_jobs_batch([1], k=3)[1] == wide.recommend_jobs(1, k=3)
+
+
+def test_an_engine_pickled_before_the_first_stage_and_firm_history_loads(fitted_engine, world):
+    import pickle
+
+    _, workers = world
+    wid = int(workers["worker_id"].iloc[0])
+    expected = fitted_engine.recommend_jobs(wid, k=5)
+    del fitted_engine.__dict__["firm_history"], fitted_engine.__dict__["retrieval_pool"]
+    old = pickle.loads(pickle.dumps(fitted_engine))
+    assert old.firm_history is None and old.retrieval_pool == 300
+    assert old.get_params()["retrieval_pool"] == 300
+    assert old.recommend_jobs(wid, k=5) == expected

@@ -83,11 +83,15 @@ def test_noise_titles_name_no_occupation():
     assert not [t for t in titles if any(w in t for w in words)]
 
 
-def test_colloquial_table_codes_are_detailed_occupations():
+def test_colloquial_table_codes_are_codes_of_the_coder():
+    """Detailed occupations, or a residual group without any (6-02-99-00 其他食品、饮料…)."""
     from data.reference import load_occupations
+    from matcher.occupations import prepare_occupations
+    from training.coder import coder_occupations
 
-    codes = set(load_occupations(4)["code"])
+    codes = set(prepare_occupations(coder_occupations())["code"])
     assert set(COLLOQUIAL) <= codes
+    assert set(COLLOQUIAL) - set(load_occupations(4)["code"]) == {"6-02-99-00"}
     pairs = colloquial_examples()
     assert ("踩缝纫机", "6-05-01-03") in pairs
     # The near trades of issue 10 are kept apart.

@@ -145,3 +145,13 @@ def test_trained_coder_reads_worker_clauses_with_its_own_threshold():
     ]
     # The absolute bar of a similarity coder drops a right one (在厂里做过八年品检 scores -0.19).
     assert code_texts(coder, clauses, 0.2, ("4", "5", "6"))[3] == ""
+    # Near trades that the clauses of real registrations were coded to before the colloquial
+    # table named them: a food factory's line read as the electronics line (电子设备装接工),
+    # parcels sorted in a warehouse as courier delivery; textile machines are not sewing.
+    near = ["在义乌食品厂流水线上干过", "在仓库分拣包裹", "在物流仓库分包裹", "在纺织厂看机器"]
+    assert code_texts(coder, near, None, ("4", "5", "6")) == [
+        "6-02-99-00",  # 其他食品、饮料生产加工人员
+        "4-02-07-09",  # 快件处理员
+        "4-02-07-09",
+        "6-04-03-03",  # 织布工
+    ]
