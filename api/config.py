@@ -62,6 +62,10 @@ CROWDING_SPREAD : float
 CROWDING_SAMPLE : int
     Workers (a fixed sample, by a hash of their id) whose answers price the jobs; bounds the
     pricing time of a large register. Default 20,000.
+CROWDING_PER_PLACE : float
+    Recommendations per open place the register's lists may give a job before it is priced
+    (:data:`matcher.engine.REGISTER_PER_PLACE`, 30: ten per worker, few applying to more
+    than one).
 """
 
 from __future__ import annotations
@@ -101,6 +105,7 @@ DEFAULTS: dict[str, Any] = {
     "INDEX_SPARE_ROWS": 65_536,
     "CROWDING_SPREAD": 0.05,
     "CROWDING_SAMPLE": 20_000,
+    "CROWDING_PER_PLACE": 30.0,
 }
 
 _INT_KEYS = frozenset(

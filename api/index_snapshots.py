@@ -13,8 +13,8 @@ the snapshot, so that every process answers a worker's matches with the same pri
 query computes any.
 
 Settings (:mod:`api.config`): ``INDEX_DIR`` (default ``INSTANCE_DIR/index``),
-``INDEX_SPARE_ROWS``, ``INDEX_OVERLAY_ROWS``, ``INDEX_SNAPSHOTS``, ``CROWDING_SPREAD`` and
-``CROWDING_SAMPLE``.
+``INDEX_SPARE_ROWS``, ``INDEX_OVERLAY_ROWS``, ``INDEX_SNAPSHOTS``, ``CROWDING_SPREAD``,
+``CROWDING_SAMPLE`` and ``CROWDING_PER_PLACE``.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from api.storage import read_world
 from api.storage.changes import PRUNE_KEEP_ROWS, PRUNE_MIN_AGE, FeedCursor, prune_changes
+from matcher.engine import REGISTER_PER_PLACE
 from matcher.snapshot import engine_facts, version_folder, write_snapshot
 
 log = logging.getLogger(__name__)
@@ -48,14 +49,19 @@ def index_world(
     engine: Any, jobs: Any, workers: Any, config: Mapping[str, Any]
 ) -> dict[str, Any] | None:
     """Index ``jobs`` and ``workers`` with ``engine`` (:meth:`build_index`, fitting nothing)
-    and price the crowded jobs with the settings ``CROWDING_SPREAD`` and ``CROWDING_SAMPLE``;
+    and price the crowded jobs with the settings ``CROWDING_SPREAD``, ``CROWDING_SAMPLE`` and
+    ``CROWDING_PER_PLACE``;
     returns the pricing's facts (None with crowding off)."""
     engine.build_index(jobs, workers)
     spread = float(config.get("CROWDING_SPREAD", 0.0) or 0.0)
     if spread <= 0.0:
         return None
     sample = config.get("CROWDING_SAMPLE")
-    crowding = engine.price_crowding(spread, sample=None if sample is None else int(sample))
+    crowding = engine.price_crowding(
+        spread,
+        sample=None if sample is None else int(sample),
+        per_place=float(config.get("CROWDING_PER_PLACE", REGISTER_PER_PLACE)),
+    )
     log.info(
         "crowding prices: %d of %d workers priced %d jobs (spread %.3f) in %.1f s",
         crowding.facts["workers_priced"],

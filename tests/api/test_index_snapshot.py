@@ -144,7 +144,7 @@ def test_matches_give_way_on_jobs_the_register_crowds(
     from tests.api.conftest import make_app
 
     h = world.headers("admin")
-    first = host(CROWDING_SPREAD=0.2)
+    first = host(CROWDING_SPREAD=0.2, CROWDING_PER_PLACE=3.0)
     c1 = first.test_client()
     sewing = dict(title="缝纫工 计件", description="服装厂缝纫", city="无锡市")
     crowded = [
@@ -208,7 +208,7 @@ def test_matches_give_way_on_jobs_the_register_crowds(
                 assert {**it, "rank": 0} == {**before[it["job_id"]], "rank": 0}
 
     # A second process maps the same snapshot and its prices: the same answers, bit for bit.
-    second = host(CROWDING_SPREAD=0.2)
+    second = host(CROWDING_SPREAD=0.2, CROWDING_PER_PLACE=3.0)
     assert lists(second.test_client()) == priced
     assert matching(second).snapshot.snapshot_id == m1.snapshot.snapshot_id
 

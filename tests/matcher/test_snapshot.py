@@ -303,7 +303,7 @@ def test_crowding_prices_travel_in_the_snapshot(make_engine, make_job, make_work
     workers = [make_worker(worker_id=100 + i, min_wage=4000 + 10 * i) for i in range(40)]
     engine = make_engine(jobs, workers)
     plain = {w: engine.recommend_jobs(w, k=3) for w in range(100, 140)}
-    prices = engine.price_crowding(0.2, k=3)
+    prices = engine.price_crowding(0.2, k=3, per_place=3)
     assert len(prices.job_ids)
     priced = {w: engine.recommend_jobs(w, k=3) for w in range(100, 140)}
     assert priced != plain
