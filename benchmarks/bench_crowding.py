@@ -87,39 +87,50 @@ def ndcg_of(engine, ids, lists, utility, k=10):
 
 
 def answer_alone(engine, ids, k=10):
-    """Each worker answered by ``recommend_jobs``, as the API does; and the seconds per answer."""
+    """Each worker answered by ``recommend_jobs``, as the API does (reasons included); and the
+    seconds per answer."""
     started = time.perf_counter()
-    lists = [[it["job_id"] for it in engine.recommend_jobs(w, k=k)] for w in ids]
+    lists = {w: [it["job_id"] for it in engine.recommend_jobs(w, k=k)] for w in ids}
     return lists, (time.perf_counter() - started) / max(len(ids), 1)
 
 
 def product_path(engine, ids, utility, spreads, sample):
-    """Rows of the product path: the baseline (no prices) and one per spread."""
+    """The product path: the whole register answered worker by worker, without prices and
+    with the index's prices at each spread. Crowding is the register's top-1% share (all its
+    lists); NDCG@10 is that of the ``ids`` sample's lists."""
+    register = [int(i) for i in engine.workers_index_.active_ids()]
     engine.crowding_ = None
-    lists, per_query = answer_alone(engine, ids)
+    lists, per_query = answer_alone(engine, register)
     rows = [
-        ("product, no prices", top_share(lists), ndcg_of(engine, ids, lists, utility), per_query)
+        (
+            "product, no prices",
+            top_share(list(lists.values())),
+            top_share([lists[w] for w in ids]),
+            ndcg_of(engine, ids, [lists[w] for w in ids], utility),
+            per_query,
+        )
     ]
     for s in spreads:
         prices = engine.price_crowding(s, sample=sample)
-        lists, per_query = answer_alone(engine, ids)
+        lists, per_query = answer_alone(engine, register)
         f = prices.facts
         mark = " *" if s == SERVICE_SPREAD else ""
         rows.append(
             (
                 f"product spread={s}{mark}",
-                top_share(lists),
-                ndcg_of(engine, ids, lists, utility),
+                top_share(list(lists.values())),
+                top_share([lists[w] for w in ids]),
+                ndcg_of(engine, ids, [lists[w] for w in ids], utility),
                 per_query,
                 f"{f['jobs_priced']} jobs priced from {f['workers_priced']}/"
                 f"{f['workers_indexed']} workers in {f['seconds']:.1f} s",
             )
         )
     engine.crowding_ = None
-    return rows
+    return rows, len(register)
 
 
-def report(name, engine, ids, utility, spreads, sample=None):
+def report(name, engine, ids, utility, spreads, product_spreads, sample=None):
     started = time.perf_counter()
     rows = []
     base = None
@@ -150,14 +161,18 @@ def report(name, engine, ids, utility, spreads, sample=None):
         line(f"prices spread={s}{mark}", r)
     print(f"  ({time.perf_counter() - started:.1f} s)")
     started = time.perf_counter()
-    product = product_path(engine, ids, utility, spreads, sample)
-    base_share, base_ndcg = product[0][1], product[0][2]
-    print("  product path (recommend_jobs per worker, index prices from the whole register):")
-    for label, share, nd, per_query, *facts in product:
+    product, n_register = product_path(engine, ids, utility, product_spreads, sample)
+    base_share, base_ndcg = product[0][1], product[0][3]
+    print(
+        f"  product path: all {n_register} indexed workers answered by recommend_jobs, prices "
+        "of the index (register share = top-1% share of all their lists):"
+    )
+    print(f"  {'answer':<26} {'register':>8} {'sample':>7} {'NDCG@10':>8} {'cost':>7}")
+    for label, share, share_sample, nd, per_query, *facts in product:
         ratio = share / base_share if base_share else 1.0
         print(
-            f"  {label:<26} {share:>12.3f} {nd:>8.4f} {base_ndcg - nd:>+7.4f}"
-            f"   share x{ratio:.2f}  {1000 * per_query:.2f} ms/answer"
+            f"  {label:<26} {share:>8.3f} {share_sample:>7.3f} {nd:>8.4f} {base_ndcg - nd:>+7.4f}"
+            f"   x{ratio:.2f}  {1000 * per_query:.1f} ms/answer"
             + (f"  ({facts[0]})" if facts else "")
         )
     print(f"  ({time.perf_counter() - started:.1f} s)")
@@ -166,7 +181,14 @@ def report(name, engine, ids, utility, spreads, sample=None):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=300, help="demo-world test workers sampled")
-    ap.add_argument("--spreads", type=float, nargs="+", default=None)
+    ap.add_argument("--spreads", type=float, nargs="+", default=None, help="batch spreads")
+    ap.add_argument(
+        "--product-spreads",
+        type=float,
+        nargs="+",
+        default=None,
+        help="spreads of the product path (default: the service's CROWDING_SPREAD)",
+    )
     ap.add_argument(
         "--encoder", default=None, help="sentence-transformers model folder, or 'train'"
     )
@@ -184,7 +206,8 @@ def main() -> None:
         help="also time price_crowding on a register of this many workers (demo world)",
     )
     args = ap.parse_args()
-    spreads = sorted(set(args.spreads or [0.02, 0.03, SERVICE_SPREAD, DEFAULT_SPREAD, 0.08]))
+    spreads = sorted(set(args.spreads or [0.03, DEFAULT_SPREAD, 0.08]))
+    product_spreads = sorted(set(args.product_spreads or [SERVICE_SPREAD]))
 
     import os
 
@@ -246,6 +269,7 @@ def main() -> None:
         sample,
         lambda w, j: true_pair_utility(world, w, j),
         spreads,
+        product_spreads,
         args.sample,
     )
 
@@ -257,7 +281,15 @@ def main() -> None:
 
     for label, r in (("prior alone", None), ("demo ranker", ranker)):
         e = MatchingEngine(**params, ranker=r, as_of=ind.as_of).fit(ind.jobs, ind.workers)
-        report(f"independent world ({label})", e, ind_ids, utility, spreads, args.sample)
+        report(
+            f"independent world ({label})",
+            e,
+            ind_ids,
+            utility,
+            spreads,
+            product_spreads,
+            args.sample,
+        )
 
     if args.pricing_workers:
         # Pricing costs one batch answer per sampled worker: time it on a register of the
