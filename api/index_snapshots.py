@@ -25,8 +25,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from api.config import DEFAULTS
 from api.storage import read_world
-from api.storage.changes import PRUNE_KEEP_ROWS, PRUNE_MIN_AGE, FeedCursor, prune_changes
+from api.storage.changes import FeedCursor, prune_changes
 from matcher.snapshot import engine_facts, version_folder, write_snapshot
 
 log = logging.getLogger(__name__)
@@ -196,8 +197,8 @@ def prune_feed(config: Mapping[str, Any], db: Engine, *, also: str | None = None
     floor = feed_floor(config, also=also)
     if floor is None:
         return 0
-    keep = int(config.get("FEED_PRUNE_KEEP_ROWS", PRUNE_KEEP_ROWS))
-    age = float(config.get("FEED_PRUNE_MIN_AGE_S", PRUNE_MIN_AGE.total_seconds()))
+    keep = int(config.get("FEED_PRUNE_KEEP_ROWS", DEFAULTS["FEED_PRUNE_KEEP_ROWS"]))
+    age = float(config.get("FEED_PRUNE_MIN_AGE_S", DEFAULTS["FEED_PRUNE_MIN_AGE_S"]))
     with db.begin() as connection:
         pruned = prune_changes(
             connection, through=floor, keep_rows=keep, min_age=dt.timedelta(seconds=age)
