@@ -55,6 +55,22 @@ INDEX_OVERLAY_ROWS : int
 INDEX_SPARE_ROWS : int
     Spare rows written after each growing array of a snapshot, appended in place by the
     processes on it. Default 65,536.
+FEED_FOLLOW : bool
+    Follow the change feed, the index snapshots and the model version in a background thread
+    of each process (on under ``jobbridge serve``; ``JOBBRIDGE_FEED_FOLLOW=0`` turns it off).
+    Either way every match first applies the changes committed before it.
+FEED_POLL_SECONDS : float
+    How often that thread looks for new changes. Default 0.2.
+FEED_SEGMENTS : bool
+    A bulk change (an import, the demo loader) is prepared and encoded once per host and
+    mapped by the other processes (:mod:`api.feed_segments`). Default true.
+FEED_SEGMENT_ROWS : int
+    Rows a change must name to get such a segment. Default 1,000.
+FEED_PRUNE_KEEP_ROWS : int
+    Newest changes ``jobbridge index build`` always keeps when it prunes the change table.
+    Default 1,000.
+FEED_PRUNE_MIN_AGE_S : float
+    ... and every change younger than this many seconds. Default 3,600.
 CROWDING_SPREAD : float
     The most score points a crowded job may lose in a worker's matches (capacity prices,
     :meth:`matcher.engine.MatchingEngine.price_crowding`), computed when an index snapshot
@@ -105,35 +121,40 @@ DEFAULTS: dict[str, Any] = {
     "INDEX_SNAPSHOTS": True,
     "INDEX_OVERLAY_ROWS": 50_000,
     "INDEX_SPARE_ROWS": 65_536,
+    "FEED_FOLLOW": False,
+    "FEED_POLL_SECONDS": 0.2,
+    "FEED_SEGMENTS": True,
+    "FEED_SEGMENT_ROWS": 1000,
+    "FEED_PRUNE_KEEP_ROWS": 1000,
+    "FEED_PRUNE_MIN_AGE_S": 3600.0,
     "CROWDING_SPREAD": 0.01,
     "CROWDING_SAMPLE": 20_000,
     "CROWDING_PER_PLACE": 30.0,
 }
+
+_FLOAT_KEYS = frozenset(k for k, v in DEFAULTS.items() if isinstance(v, float))
+_BOOL_KEYS = frozenset(k for k, v in DEFAULTS.items() if isinstance(v, bool))
 
 _INT_KEYS = frozenset(
     k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)
 )
 
 
-_FLOAT_KEYS = frozenset(k for k, v in DEFAULTS.items() if isinstance(v, float))
-
-
 def _coerce(key: str, value: Any, source: str) -> Any:
-    if key in _FLOAT_KEYS:
-        try:
-            value = float(str(value).strip())
-        except ValueError:
-            raise ValueError(f"配置项 {key} 的值 {value!r}（来自 {source}）不是数。") from None
-        if not value >= 0.0:
-            raise ValueError(f"配置项 {key} 的值 {value!r}（来自 {source}）不能小于 0。")
-        return value
     if key in _INT_KEYS and not isinstance(value, int):
         try:
             value = int(str(value).strip())
         except ValueError:
             raise ValueError(f"配置项 {key} 的值 {value!r}（来自 {source}）不是整数。") from None
+    if key in _FLOAT_KEYS and not isinstance(value, float | int):
+        try:
+            value = float(str(value).strip())
+        except ValueError:
+            raise ValueError(f"配置项 {key} 的值 {value!r}（来自 {source}）不是数字。") from None
     if key in _INT_KEYS and value <= 0:
         raise ValueError(f"配置项 {key} 的值 {value!r}（来自 {source}）必须大于 0。")
+    if key in _FLOAT_KEYS and not value >= 0:
+        raise ValueError(f"配置项 {key} 的值 {value!r}（来自 {source}）不能小于 0。")
     return value
 
 
@@ -185,8 +206,8 @@ def load_config(
         config["ID_KEY"] = None
     if config.get("REDIS_URL") == "":
         config["REDIS_URL"] = None
-    config["TASKS_IMMEDIATE"] = as_bool(config.get("TASKS_IMMEDIATE"))
-    config["INDEX_SNAPSHOTS"] = as_bool(config.get("INDEX_SNAPSHOTS"))
+    for key in _BOOL_KEYS:
+        config[key] = as_bool(config.get(key))
     if config.get("INDEX_DIR") == "":
         config["INDEX_DIR"] = None
     return config

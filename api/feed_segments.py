@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.config import as_bool
+from api.config import DEFAULTS, as_bool
 from api.storage.changes import read_jobs, read_workers
 from api.storage.models import Change
 from matcher.segments import (
@@ -48,9 +48,9 @@ KINDS = ("job", "worker")
 
 def min_rows(config: Mapping[str, Any]) -> int | None:
     """Ids a change must name to get a segment (None: segments are off)."""
-    if not as_bool(config.get("FEED_SEGMENTS", True)):
+    if not as_bool(config.get("FEED_SEGMENTS", DEFAULTS["FEED_SEGMENTS"])):
         return None
-    return int(config.get("FEED_SEGMENT_ROWS", 1000))
+    return int(config.get("FEED_SEGMENT_ROWS", DEFAULTS["FEED_SEGMENT_ROWS"]))
 
 
 def eligible(rows: Sequence[Any], config: Mapping[str, Any]) -> list[Any]:

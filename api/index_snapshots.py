@@ -31,9 +31,9 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from api.config import DEFAULTS
 from api.storage import read_world
-from api.storage.changes import PRUNE_KEEP_ROWS, PRUNE_MIN_AGE, FeedCursor, prune_changes
-from matcher.engine import REGISTER_PER_PLACE
+from api.storage.changes import FeedCursor, prune_changes
 from matcher.snapshot import engine_facts, version_folder, write_snapshot
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ def index_world(
     crowding = engine.price_crowding(
         spread,
         sample=None if sample is None else int(sample),
-        per_place=float(config.get("CROWDING_PER_PLACE", REGISTER_PER_PLACE)),
+        per_place=float(config.get("CROWDING_PER_PLACE", DEFAULTS["CROWDING_PER_PLACE"])),
     )
     log.info(
         "crowding prices: %d of %d workers priced %d jobs (spread %.3f) in %.1f s",
@@ -243,8 +243,8 @@ def prune_feed(config: Mapping[str, Any], db: Engine, *, also: str | None = None
     floor = feed_floor(config, also=also)
     if floor is None:
         return 0
-    keep = int(config.get("FEED_PRUNE_KEEP_ROWS", PRUNE_KEEP_ROWS))
-    age = float(config.get("FEED_PRUNE_MIN_AGE_S", PRUNE_MIN_AGE.total_seconds()))
+    keep = int(config.get("FEED_PRUNE_KEEP_ROWS", DEFAULTS["FEED_PRUNE_KEEP_ROWS"]))
+    age = float(config.get("FEED_PRUNE_MIN_AGE_S", DEFAULTS["FEED_PRUNE_MIN_AGE_S"]))
     with db.begin() as connection:
         pruned = prune_changes(
             connection, through=floor, keep_rows=keep, min_age=dt.timedelta(seconds=age)

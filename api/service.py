@@ -295,10 +295,13 @@ class MatchService:
                 len(engine.workers_index_),
                 time.perf_counter() - started,
             )
-        from api.config import as_bool
+        from api.config import DEFAULTS, as_bool
 
-        if as_bool(self._state.config.get("FEED_FOLLOW", False)):
-            self.start_following(float(self._state.config.get("FEED_POLL_SECONDS", 0.2)))
+        config = self._state.config
+        if as_bool(config.get("FEED_FOLLOW", DEFAULTS["FEED_FOLLOW"])):
+            self.start_following(
+                float(config.get("FEED_POLL_SECONDS", DEFAULTS["FEED_POLL_SECONDS"]))
+            )
         return self
 
     # -- loading a version ------------------------------------------------------------------

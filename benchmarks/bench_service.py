@@ -136,6 +136,24 @@ def wait_ready(port: int, timeout: float) -> None:
     raise SystemExit(f"the service on port {port} did not answer /healthz within {timeout:.0f} s")
 
 
+def first_answer(port: int, token: str, worker_id: int, timeout: float) -> float:
+    """When (``perf_counter``) the service first answers a worker's matches with 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        client = Client(port, token, timeout=timeout)
+        try:
+            status, body, _ = client.request("GET", f"/api/v1/workers/{worker_id}/matches?limit=10")
+        except (http.client.HTTPException, OSError):
+            time.sleep(0.05)
+            continue
+        finally:
+            client.conn.close()
+        if status == 200:
+            return time.perf_counter()
+        raise SystemExit(f"first match request failed: {status} {body[:200]!r}")
+    raise SystemExit(f"no match answered within {timeout:.0f} s")
+
+
 def warm_up(port: int, token: str, worker_ids: list[int], n_clients: int, timeout: float) -> float:
     """Send match requests until every client has seen 10 quick answers in a row: each gunicorn
     process fits its engine on its first match request. Every request opens a new connection,
@@ -423,6 +441,7 @@ def main(argv: list[str] | None = None) -> int:
     engine, model_version, fit_s = fit_in_process(env)
     print(f"  model {model_version}: fit {fit_s:.1f} s", flush=True)
 
+    started = time.perf_counter()
     server = subprocess.Popen(
         [
             JOBBRIDGE,
@@ -441,6 +460,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         wait_ready(args.port, args.warmup_timeout)  # preloading processes answer after their fit
+        healthy = time.perf_counter()
+        first = first_answer(args.port, token, worker_ids[0], args.warmup_timeout)
+        print(
+            f"  serve started → /healthz after {healthy - started:.1f} s, first match answered "
+            f"after {first - started:.1f} s",
+            flush=True,
+        )
         warm = warm_up(
             args.port,
             token,

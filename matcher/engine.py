@@ -72,6 +72,7 @@ from matcher.rules import (
 )
 
 _PRIOR = FEATURE_NAMES.index("prior_score")
+_FIRM = FEATURE_NAMES.index("firm_retention")
 _SKILL = FEATURE_NAMES.index("skill_fit")
 # Same detailed occupation or same minor group: "the worker's own trade" for the notice.
 _OWN_TRADE = HIERARCHY_SIMILARITY[3]
@@ -689,7 +690,9 @@ class MatchingEngine(BaseEstimator):
         prior = X[:, _PRIOR]
         if self.ranker_ is not None and len(X):
             p = self.ranker_.predict_proba(X)[:, 1]
-            score = blend_scores(self.ranker_, p, prior, float(self.prior_strength))
+            score = blend_scores(
+                self.ranker_, p, prior, float(self.prior_strength), firm_lift=X[:, _FIRM]
+            )
             order = np.lexsort((-retrieval, -score))
             return order, score, retrieval, p, X
         order = np.lexsort((-retrieval, -prior))

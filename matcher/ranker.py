@@ -74,8 +74,10 @@ def blend_scores(
     prior: np.ndarray,
     prior_strength: float,
     max_shift: float | None = None,
+    firm_lift: np.ndarray | None = None,
 ) -> np.ndarray:
-    """``prior + clip(a * (p / p_scale - prior), ±max_shift)``, ``a = c n / (n + prior_strength)``.
+    """``prior + clip(a * (p / p_scale - prior) + f * firm_lift, ±max_shift)``,
+    ``a = c n / (n + prior_strength)``.
 
     ``n`` is the number of successes (``retained_6m`` pairs) the ranker learned from and
     ``p_scale`` the 99th percentile of its training predictions, which puts the learned chance
@@ -84,6 +86,12 @@ def blend_scores(
     (:func:`training.pipeline.choose_learned_weight`; 1 when not set). ``max_shift`` (default
     :data:`MAX_SHIFT`) bounds the move. With ``prior_strength`` 0 the learned chance alone
     orders.
+
+    ``f`` is the ranker's ``firm_weight_`` (0 when not set) and ``firm_lift`` the pairs'
+    ``firm_retention`` feature (:class:`matcher.history.FirmRetention`): the firm's own
+    record moves a pair apart from ``c``, which an independent world guards and which so
+    cannot judge a firm's history (its firms have none: the lift is 0 there). The training
+    pipeline chooses ``f`` on the history's own validation pairs.
 
     The move is weighted before it is bounded, so that a pair's learned chance shifts it in
     proportion (a bound applied first made the move nearly all-or-nothing: ``±max_shift``
@@ -107,7 +115,11 @@ def blend_scores(
     scale = float(getattr(ranker, "p_scale_", 0) or 0) or max(float(np.max(p, initial=0)), 1e-9)
     learned = np.clip(np.asarray(p, dtype=np.float64) / scale, 0.0, 1.0)
     prior = np.asarray(prior, dtype=np.float64)
-    return prior + np.clip(a * (learned - prior), -shift, shift)
+    move = a * (learned - prior)
+    f = float(getattr(ranker, "firm_weight_", None) or 0.0)
+    if f and firm_lift is not None:
+        move = move + f * np.asarray(firm_lift, dtype=np.float64)
+    return prior + np.clip(move, -shift, shift)
 
 
 _STAGES = ("recommended", "applied", "interviewed", "hired", "retained_3m", "retained_6m", "left")
@@ -246,6 +258,9 @@ class SuccessRanker(ClassifierMixin, BaseEstimator):
     learned_weight_ : float or None
         Share of its history's weight :func:`blend_scores` gives the learned chance; None (as
         fitted) means all of it. The training pipeline sets it from validation data.
+    firm_weight_ : float or None
+        Weight :func:`blend_scores` gives the firm's past retention (``firm_retention``)
+        beside the learned chance; None (as fitted) means 0. Set by the training pipeline.
 
     Examples
     --------
@@ -325,6 +340,7 @@ class SuccessRanker(ClassifierMixin, BaseEstimator):
         self.n_positive_ = int(y.sum())
         self.p_scale_ = float(max(np.quantile(self.predict_proba(X)[:, 1], 0.99), 1e-6))
         self.learned_weight_ = None
+        self.firm_weight_ = None
         return self
 
     @staticmethod

@@ -262,6 +262,10 @@ class EvaluationReport:
                 f"排序模型在混合中的份额（验证选定）：{blend['learned_weight']:g}"
                 f"（试过 {tried}；✗ = 独立世界验证种子上低于先验）"
             )
+            if "firm_weight" in blend:
+                lines.append(
+                    f"企业以往半年留用率在混合中的权重（验证 AUC 选定）：{blend['firm_weight']:g}"
+                )
         lines += self._independent_text(f)
         lines += self._crowding_text()
         return "\n".join(lines)

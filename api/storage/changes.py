@@ -34,6 +34,7 @@ import pandas as pd
 from sqlalchemy import Connection, delete, event, func, insert, or_, select
 from sqlalchemy.orm import Session
 
+from api.config import DEFAULTS
 from data.schema import JOB_COLUMNS, WORKER_COLUMNS
 
 from .models import CHANGE_KINDS, CHANGE_OPS, Change, Firm, Job, OutcomeEvent, Worker, utcnow
@@ -137,9 +138,9 @@ def change_id_bounds(connection: Connection | Session) -> tuple[int, int]:
 
 
 #: Changes :func:`prune_changes` always keeps: the newest this many ids ...
-PRUNE_KEEP_ROWS = 1_000
+PRUNE_KEEP_ROWS: int = DEFAULTS["FEED_PRUNE_KEEP_ROWS"]
 #: ... and every change younger than this (writes in flight, cursors' gaps, slow followers).
-PRUNE_MIN_AGE = dt.timedelta(hours=1)
+PRUNE_MIN_AGE = dt.timedelta(seconds=DEFAULTS["FEED_PRUNE_MIN_AGE_S"])
 
 
 def prune_changes(

@@ -181,6 +181,27 @@ def test_learned_weight_scales_the_move_and_zero_keeps_the_prior():
     assert half[1] - prior[1] > half[0] - prior[0] > 0
 
 
+def test_firm_weight_moves_by_the_firms_record_within_the_bound():
+    """``firm_weight_`` adds the firm's past retention to the learned move (chosen apart from
+    ``learned_weight_``); without it, or without lifts, the blend is as before, and the sum
+    of both moves keeps within MAX_SHIFT."""
+    from matcher.ranker import MAX_SHIFT
+
+    class Ranker:
+        p_scale_, n_positive_, learned_weight_ = 1.0, 5000, 0.0
+
+    p, prior = np.array([0.2, 0.2, 0.2]), np.array([0.2, 0.2, 0.2])
+    lift = np.array([0.1, -0.1, 1.0])
+    r = Ranker()
+    assert blend_scores(r, p, prior, 5000.0, firm_lift=lift).tolist() == pytest.approx(
+        prior.tolist()
+    )
+    r.firm_weight_ = 0.5
+    moved = blend_scores(r, p, prior, 5000.0, firm_lift=lift)
+    assert moved.tolist() == pytest.approx([0.25, 0.15, 0.2 + MAX_SHIFT])
+    assert blend_scores(r, p, prior, 5000.0).tolist() == pytest.approx(prior.tolist())
+
+
 @pytest.fixture(scope="module")
 def monotone_ranker():
     """A ranker trained on labels that punish skill fit and wages: the constraints must win."""

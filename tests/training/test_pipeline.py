@@ -193,7 +193,14 @@ def test_served_ranker_carries_the_weight_chosen_on_validation(trained):
     assert chosen["guard_ndcg@10"] == pytest.approx(
         (chosen["guard_jobs_ndcg@10"] + chosen["guard_workers_ndcg@10"]) / 2
     )
-    assert load_current(trained.parent).ranker.learned_weight_ == blend["learned_weight"]
+    served = load_current(trained.parent)
+    assert served.ranker.learned_weight_ == blend["learned_weight"]
+    # The firm's record has its own weight, chosen on the validation AUC: never one that
+    # scores the validation pairs worse than leaving the firm out.
+    firm = {r["firm_weight"]: r["validation_auc"] for r in blend["firm_table"]}
+    assert served.ranker.firm_weight_ == blend["firm_weight"] and 0.0 in firm
+    assert firm[blend["firm_weight"]] >= firm[0.0]
+    assert served.firm_history is not None and len(served.firm_history.firm_ids_) > 0
 
 
 def test_guard_keeps_the_prior_against_a_ranker_that_inverts_it(demo):
