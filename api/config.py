@@ -74,9 +74,11 @@ FEED_PRUNE_MIN_AGE_S : float
 CROWDING_SPREAD : float
     The most score points a crowded job may lose in a worker's matches (capacity prices,
     :meth:`matcher.engine.MatchingEngine.price_crowding`), computed when an index snapshot
-    is built and stored in it. 0 turns crowding off. Default 0.01: on the demo world with the
-    trained encoder (3,960 held-out workers) 0.005 / 0.01 / 0.02 cut the register's top-1%
-    share from 0.145 to 0.134 / 0.127 / 0.121 for 0.004 / 0.008 / 0.014 of NDCG@10.
+    is built and stored in it. 0 turns crowding off. Default 0.01: on the demo world's 3,960
+    held-out workers (benchmarks/bench_crowding.py, every worker answered by recommend_jobs)
+    it cut the register's top-1% share from 0.161 to 0.149 for 0.004 of NDCG@10 with the
+    trained encoder, 0.154 to 0.146 for 0.0015 with char n-grams; 0.02 had cost 0.014 in an
+    earlier run with the trained encoder.
 CROWDING_SAMPLE : int
     Workers (a fixed sample, by a hash of their id) whose answers price the jobs; bounds the
     pricing time of a large register. Default 20,000.

@@ -14,9 +14,10 @@ measured in one run, from the same engine:
 * ``product`` — the product path, what ``GET /api/v1/workers/{id}/matches`` answers: the
   index's prices computed once from the whole register (every indexed worker, or the fixed
   ``--sample`` of them, :meth:`matcher.engine.MatchingEngine.price_crowding`, as ``jobbridge
-  index build`` does) and each worker answered alone by ``recommend_jobs``; at each
-  ``--spreads`` value (the service's default ``CROWDING_SPREAD`` is marked), with the pricing
-  time and the mean time of one answer with and without prices.
+  index build`` does) and every indexed worker answered alone by ``recommend_jobs``; at each
+  ``--product-spreads`` value (default: the service's ``CROWDING_SPREAD``, marked). Its
+  crowding is the top-1% share of the whole register's lists (and of the sample's), its cost
+  the sample's NDCG@10, with the pricing time and the mean time of one answer.
 
 Worlds: the demo world as ``jobbridge train`` evaluates it (the held-out engine, its ranker
 trained on the training workers' events, ``--workers`` sampled test workers), and the
@@ -28,7 +29,8 @@ to use one).
 ``--encoder train`` trains the sentence-transformers encoder on the demo world's training
 workers first, as ``jobbridge train`` does (some minutes), and uses it for both worlds.
 
-Run: ``.venv/bin/python benchmarks/bench_crowding.py`` (about 4 minutes on one free core).
+Run: ``.venv/bin/python benchmarks/bench_crowding.py`` (about 10 minutes on one free core; the
+product path answers every indexed worker, twice per spread).
 """
 
 from __future__ import annotations
