@@ -1134,6 +1134,12 @@ def index_build_command(context: Context, as_json: bool, quiet: bool) -> None:
         f"{counts['jobs']} 个岗位、{counts['workers']} 名劳动力，"
         f"含变更至第 {built['feed_position']} 条，用时 {built['build_seconds']:.1f} 秒"
         + (
+            f"；按 {c['workers_priced']} 名劳动力的推荐为 {c['jobs_priced']} 个拥挤岗位定价"
+            f"（至多 {c['spread']} 分，{c['seconds']:.1f} 秒）"
+            if (c := built.get("crowding"))
+            else ""
+        )
+        + (
             f"；已清理 {built['pruned_changes']} 条不再需要的变更记录"
             if built["pruned_changes"]
             else ""

@@ -7,8 +7,14 @@ feed position is the change feed's newest id read *before* the rows (so a write 
 between is replayed, never missed), with the cursor's gaps (ids of writes still in flight on
 PostgreSQL) recorded for the processes that start from it.
 
+The builder also prices the crowded jobs (:meth:`matcher.engine.MatchingEngine.price_crowding`,
+from a fixed sample of the register against the jobs' places left) and stores the prices in
+the snapshot, so that every process answers a worker's matches with the same prices and no
+query computes any.
+
 Settings (:mod:`api.config`): ``INDEX_DIR`` (default ``INSTANCE_DIR/index``),
-``INDEX_SPARE_ROWS``, ``INDEX_OVERLAY_ROWS`` and ``INDEX_SNAPSHOTS``.
+``INDEX_SPARE_ROWS``, ``INDEX_OVERLAY_ROWS``, ``INDEX_SNAPSHOTS``, ``CROWDING_SPREAD``,
+``CROWDING_SAMPLE`` and ``CROWDING_PER_PLACE``.
 """
 
 from __future__ import annotations
@@ -37,6 +43,34 @@ def index_root(config: Mapping[str, Any]) -> Path:
     """The folder of every model version's snapshots."""
     explicit = config.get("INDEX_DIR")
     return Path(explicit) if explicit else Path(config["INSTANCE_DIR"]) / "index"
+
+
+def index_world(
+    engine: Any, jobs: Any, workers: Any, config: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """Index ``jobs`` and ``workers`` with ``engine`` (:meth:`build_index`, fitting nothing)
+    and price the crowded jobs with the settings ``CROWDING_SPREAD``, ``CROWDING_SAMPLE`` and
+    ``CROWDING_PER_PLACE``;
+    returns the pricing's facts (None with crowding off)."""
+    engine.build_index(jobs, workers)
+    spread = float(config.get("CROWDING_SPREAD", 0.0) or 0.0)
+    if spread <= 0.0:
+        return None
+    sample = config.get("CROWDING_SAMPLE")
+    crowding = engine.price_crowding(
+        spread,
+        sample=None if sample is None else int(sample),
+        per_place=float(config.get("CROWDING_PER_PLACE", DEFAULTS["CROWDING_PER_PLACE"])),
+    )
+    log.info(
+        "crowding prices: %d of %d workers priced %d jobs (spread %.3f) in %.1f s",
+        crowding.facts["workers_priced"],
+        crowding.facts["workers_indexed"],
+        crowding.facts["jobs_priced"],
+        spread,
+        crowding.facts["seconds"],
+    )
+    return {"spread": spread, **crowding.facts}
 
 
 class BuildBusy(RuntimeError):
@@ -72,10 +106,13 @@ def build_snapshot(
     root: str | os.PathLike[str],
     *,
     spare_rows: int,
+    config: Mapping[str, Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> Path:
     """Index the database's open jobs and registered workers with ``engine`` (a learned model:
-    :meth:`~matcher.engine.MatchingEngine.build_index` fits nothing) and publish the snapshot.
+    :meth:`~matcher.engine.MatchingEngine.build_index` fits nothing), price the crowded jobs
+    as ``config`` says (:func:`index_world`; none without ``config``) and publish the
+    snapshot.
 
     ``engine`` is indexed in place: pass one loaded for the purpose, not a serving one.
     """
@@ -86,7 +123,12 @@ def build_snapshot(
         feed.start(session)
         jobs, workers, _ = read_world(session)
     say(f"已读取 {len(jobs)} 个岗位、{len(workers)} 名劳动力（变更位置 {feed.position}）")
-    engine.build_index(jobs, workers)
+    priced = index_world(engine, jobs, workers, config or {})
+    if priced is not None:
+        say(
+            f"已按 {priced['workers_priced']} 名劳动力的推荐为 {priced['jobs_priced']} 个"
+            f"拥挤岗位定价（{priced['seconds']:.1f} 秒）"
+        )
     say("索引已建立，正在写入快照")
     path = write_snapshot(
         root,
@@ -96,6 +138,7 @@ def build_snapshot(
         feed_position=feed.position,
         spare_rows=spare_rows,
         extra={"feed_gaps": sorted(feed.gaps), "pid": os.getpid(), **engine_facts(engine)},
+        crowding=engine.crowding_,
     )
     log.info(
         "index snapshot %s of model %s: %d jobs, %d workers, feed position %d, %.1f s",
@@ -123,7 +166,8 @@ def build_current(
     ``after``: build only while the current snapshot is still this one (a queued rebuild that
     another build overtook does nothing). ``wait=False``: :class:`BuildBusy` when another
     process is building. Returns what was built (``snapshot``, ``model_version``,
-    ``feed_position``, ``counts``), or ``{"skipped": reason}``.
+    ``feed_position``, ``counts``, ``crowding``: how the jobs were priced, None with crowding
+    off), or ``{"skipped": reason}``.
     """
     import json
 
@@ -149,6 +193,7 @@ def build_current(
                 version,
                 root,
                 spare_rows=int(config.get("INDEX_SPARE_ROWS", 65_536)),
+                config=config,
                 progress=progress,
             )
             pruned = prune_feed(config, db, also=version)
@@ -161,6 +206,7 @@ def build_current(
         "feed_position": manifest["feed_position"],
         "counts": manifest["counts"],
         "build_seconds": manifest["build_seconds"],
+        "crowding": manifest.get("crowding"),
         "pruned_changes": pruned,
     }
 
@@ -217,5 +263,6 @@ __all__ = [
     "build_snapshot",
     "feed_floor",
     "index_root",
+    "index_world",
     "prune_feed",
 ]

@@ -325,7 +325,9 @@ class MatchService:
             # applied again by the next sync rather than missed.
             feed.start(session)
             jobs, workers, _ = read_world(session)
-        engine.build_index(jobs, workers)
+        from api.index_snapshots import index_world
+
+        index_world(engine, jobs, workers, self._state.config)
         return {"engine": engine, "version": version, "snapshot": None, "stamp": None, "feed": feed}
 
     def _install(self, loaded: dict[str, Any]) -> None:
@@ -497,6 +499,7 @@ class MatchService:
                         version,
                         root,
                         spare_rows=int(self._state.config.get("INDEX_SPARE_ROWS", 65_536)),
+                        config=self._state.config,
                     )
                     stamp = pointer_stamp(root, version)
                     snap = open_latest(root, version)

@@ -10,7 +10,13 @@ measured in one run, from the same engine:
   already recommended ``c`` times losing ``0.02 * log(1 + c / (3 * left))`` for the next
   worker (reproduced here from the baseline's candidate lists, as it ran);
 * ``prices`` — :func:`matcher.engine.capacity_prices` at each ``--spreads`` value, through
-  :func:`training.evaluate.crowding` (the default ``DEFAULT_SPREAD`` is marked).
+  :func:`training.evaluate.crowding` (the default ``DEFAULT_SPREAD`` is marked);
+* ``product`` — the product path, what ``GET /api/v1/workers/{id}/matches`` answers: the
+  index's prices computed once from the whole register (every indexed worker, or the fixed
+  ``--sample`` of them, :meth:`matcher.engine.MatchingEngine.price_crowding`, as ``jobbridge
+  index build`` does) and each worker answered alone by ``recommend_jobs``; at each
+  ``--spreads`` value (the service's default ``CROWDING_SPREAD`` is marked), with the pricing
+  time and the mean time of one answer with and without prices.
 
 Worlds: the demo world as ``jobbridge train`` evaluates it (the held-out engine, its ranker
 trained on the training workers' events, ``--workers`` sampled test workers), and the
@@ -19,7 +25,10 @@ demo ranker. The encoder is the training-free char n-gram one (the trained
 sentence-transformers encoder takes minutes to train; pass ``--encoder`` a saved model folder
 to use one).
 
-Run: ``.venv/bin/python benchmarks/bench_crowding.py`` (about 2 minutes on one free core).
+``--encoder train`` trains the sentence-transformers encoder on the demo world's training
+workers first, as ``jobbridge train`` does (some minutes), and uses it for both worlds.
+
+Run: ``.venv/bin/python benchmarks/bench_crowding.py`` (about 4 minutes on one free core).
 """
 
 from __future__ import annotations
@@ -33,8 +42,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from api.config import DEFAULTS  # noqa: E402
 from matcher.engine import MatchingEngine  # noqa: E402
 from training.evaluate import DEFAULT_SPREAD, crowding, ndcg_at, top_share  # noqa: E402
+
+SERVICE_SPREAD = DEFAULTS["CROWDING_SPREAD"]
 
 PREVIOUS_SPREAD = 0.02
 
@@ -74,7 +86,51 @@ def ndcg_of(engine, ids, lists, utility, k=10):
     return float(np.mean(nd))
 
 
-def report(name, engine, ids, utility, spreads):
+def answer_alone(engine, ids, k=10):
+    """Each worker answered by ``recommend_jobs``, as the API does (reasons included); and the
+    seconds per answer."""
+    started = time.perf_counter()
+    lists = {w: [it["job_id"] for it in engine.recommend_jobs(w, k=k)] for w in ids}
+    return lists, (time.perf_counter() - started) / max(len(ids), 1)
+
+
+def product_path(engine, ids, utility, spreads, sample):
+    """The product path: the whole register answered worker by worker, without prices and
+    with the index's prices at each spread. Crowding is the register's top-1% share (all its
+    lists); NDCG@10 is that of the ``ids`` sample's lists."""
+    register = [int(i) for i in engine.workers_index_.active_ids()]
+    engine.crowding_ = None
+    lists, per_query = answer_alone(engine, register)
+    rows = [
+        (
+            "product, no prices",
+            top_share(list(lists.values())),
+            top_share([lists[w] for w in ids]),
+            ndcg_of(engine, ids, [lists[w] for w in ids], utility),
+            per_query,
+        )
+    ]
+    for s in spreads:
+        prices = engine.price_crowding(s, sample=sample)
+        lists, per_query = answer_alone(engine, register)
+        f = prices.facts
+        mark = " *" if s == SERVICE_SPREAD else ""
+        rows.append(
+            (
+                f"product spread={s}{mark}",
+                top_share(list(lists.values())),
+                top_share([lists[w] for w in ids]),
+                ndcg_of(engine, ids, [lists[w] for w in ids], utility),
+                per_query,
+                f"{f['jobs_priced']} jobs priced from {f['workers_priced']}/"
+                f"{f['workers_indexed']} workers in {f['seconds']:.1f} s",
+            )
+        )
+    engine.crowding_ = None
+    return rows, len(register)
+
+
+def report(name, engine, ids, utility, spreads, product_spreads, sample=None):
     started = time.perf_counter()
     rows = []
     base = None
@@ -104,16 +160,54 @@ def report(name, engine, ids, utility, spreads):
         mark = " *" if s == DEFAULT_SPREAD else ""
         line(f"prices spread={s}{mark}", r)
     print(f"  ({time.perf_counter() - started:.1f} s)")
+    started = time.perf_counter()
+    product, n_register = product_path(engine, ids, utility, product_spreads, sample)
+    base_share, base_ndcg = product[0][1], product[0][3]
+    print(
+        f"  product path: all {n_register} indexed workers answered by recommend_jobs, prices "
+        "of the index (register share = top-1% share of all their lists):"
+    )
+    print(f"  {'answer':<26} {'register':>8} {'sample':>7} {'NDCG@10':>8} {'cost':>7}")
+    for label, share, share_sample, nd, per_query, *facts in product:
+        ratio = share / base_share if base_share else 1.0
+        print(
+            f"  {label:<26} {share:>8.3f} {share_sample:>7.3f} {nd:>8.4f} {base_ndcg - nd:>+7.4f}"
+            f"   x{ratio:.2f}  {1000 * per_query:.1f} ms/answer"
+            + (f"  ({facts[0]})" if facts else "")
+        )
+    print(f"  ({time.perf_counter() - started:.1f} s)")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=300, help="demo-world test workers sampled")
-    ap.add_argument("--spreads", type=float, nargs="+", default=None)
-    ap.add_argument("--encoder", default=None, help="sentence-transformers model folder")
+    ap.add_argument("--spreads", type=float, nargs="+", default=None, help="batch spreads")
+    ap.add_argument(
+        "--product-spreads",
+        type=float,
+        nargs="+",
+        default=None,
+        help="spreads of the product path (default: the service's CROWDING_SPREAD)",
+    )
+    ap.add_argument(
+        "--encoder", default=None, help="sentence-transformers model folder, or 'train'"
+    )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--sample",
+        type=int,
+        default=DEFAULTS["CROWDING_SAMPLE"],
+        help="workers that price the index (the service's CROWDING_SAMPLE)",
+    )
+    ap.add_argument(
+        "--pricing-workers",
+        type=int,
+        default=0,
+        help="also time price_crowding on a register of this many workers (demo world)",
+    )
     args = ap.parse_args()
-    spreads = sorted(set(args.spreads or [0.03, DEFAULT_SPREAD, 0.08, 0.12]))
+    spreads = sorted(set(args.spreads or [0.03, DEFAULT_SPREAD, 0.08]))
+    product_spreads = sorted(set(args.product_spreads or [SERVICE_SPREAD]))
 
     import os
 
@@ -131,8 +225,28 @@ def main() -> None:
     jobs, workers = world.jobs, world.workers
     split = split_events(workers, events, test_fraction=0.2, seed=args.seed)
     occ = load_occupations(4)
+    encoder = args.encoder
+    if encoder == "train":
+        import tempfile
+
+        from training.pipeline import _train_encoder
+
+        t_enc = time.perf_counter()
+        folder = Path(tempfile.mkdtemp(prefix="bench-crowding-encoder-"))
+        encoder = _train_encoder(
+            jobs,
+            workers,
+            split.train_events,
+            occ,
+            world,
+            split.train_workers,
+            folder,
+            False,
+            args.seed,
+        )
+        print(f"encoder trained into {folder}: {time.perf_counter() - t_enc:.1f} s")
     params = dict(
-        encoder=args.encoder,
+        encoder=encoder,
         geography=build_geography(workers),
         occupations=occ[["code", "name"]],
         occupation_coder=default_coder(),
@@ -155,6 +269,8 @@ def main() -> None:
         sample,
         lambda w, j: true_pair_utility(world, w, j),
         spreads,
+        product_spreads,
+        args.sample,
     )
 
     ind = ew.generate_eval_world()
@@ -165,7 +281,34 @@ def main() -> None:
 
     for label, r in (("prior alone", None), ("demo ranker", ranker)):
         e = MatchingEngine(**params, ranker=r, as_of=ind.as_of).fit(ind.jobs, ind.workers)
-        report(f"independent world ({label})", e, ind_ids, utility, spreads)
+        report(
+            f"independent world ({label})",
+            e,
+            ind_ids,
+            utility,
+            spreads,
+            product_spreads,
+            args.sample,
+        )
+
+    if args.pricing_workers:
+        # Pricing costs one batch answer per sampled worker: time it on a register of the
+        # size asked (the demo world's workers, repeated with new ids where it is smaller).
+        n = int(args.pricing_workers)
+        reps = -(-n // len(workers))
+        big = workers.loc[np.tile(np.arange(len(workers)), reps)[:n]].reset_index(drop=True)
+        big["worker_id"] = np.arange(1, n + 1)
+        t = time.perf_counter()
+        e = MatchingEngine(**params, ranker=ranker, as_of=world.as_of)
+        e.learn(reference_corpus(), jobs=jobs, workers=train_w).build_index(jobs, big)
+        print(f"\nregister of {n} workers indexed in {time.perf_counter() - t:.1f} s")
+        f = e.price_crowding(SERVICE_SPREAD, sample=args.sample).facts
+        print(
+            f"  price_crowding(spread={SERVICE_SPREAD}, sample={args.sample}): "
+            f"{f['workers_priced']} of {f['workers_indexed']} workers, "
+            f"{int(e.jobs_index_.active.sum())} open jobs, {f['jobs_priced']} priced, "
+            f"{f['seconds']:.1f} s"
+        )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -80,6 +81,16 @@ _OWN_TRADE = HIERARCHY_SIMILARITY[3]
 # Applicants per open place a job takes before crowding prices it (most who are recommended
 # a job never apply; three per place still fill it).
 _PER_PLACE = 3.0
+#: Recommendations per open place the whole register's lists may give a job before
+#: :meth:`MatchingEngine.price_crowding` prices it. Higher than a batch's: every worker of the
+#: register holds ten, and few apply to more than one. On the demo world (3,960 held-out
+#: workers, 2,342 open jobs, spread 0.05, benchmarks/bench_crowding.py) 3 / 10 / 30 priced
+#: 1,038 / 475 / 152 jobs and cut the register's top-1% share from 0.135 to 0.129 / 0.119 /
+#: 0.117 for 0.0054 / 0.0067 / 0.0048 of NDCG@10: pricing only the jobs the register truly
+#: over-subscribes moves fewer answers and moves the ones that crowd. With the trained encoder
+#: at spread 0.01, 10 / 30 / 100 gave 0.125 / 0.127 / 0.138 (from 0.145) for 0.012 / 0.008 /
+#: 0.003.
+REGISTER_PER_PLACE = 30.0
 # The job columns each jobs answer carries (reasons read the rest of the row).
 _JOB_ITEM_COLUMNS = (
     "job_id",
@@ -121,6 +132,49 @@ def _unchecked(method: Any) -> Any:
             return method(*args, **kwargs)
 
     return wrapper
+
+
+@dataclasses.dataclass(frozen=True)
+class CrowdingPrices:
+    """Capacity prices of an index's crowded jobs (:meth:`MatchingEngine.price_crowding`),
+    applied by :meth:`MatchingEngine.recommend_jobs`.
+
+    They are data of the index, like its rows: computed once when an index (snapshot) is
+    built and read by every process, never per query. ``job_ids`` are sorted and hold only
+    the jobs priced above 0; a job not among them (one added since, or never crowded) loses
+    nothing.
+
+    Attributes
+    ----------
+    job_ids : ndarray of int64, sorted
+    prices : ndarray of float64, in ``(0, spread]``, aligned with ``job_ids``
+    spread : float
+        The most score points a job may lose (the prices' ceiling).
+    facts : dict
+        How they were computed: ``workers_priced`` (the sample), ``workers_indexed``,
+        ``jobs_priced``, ``k``, ``seconds``.
+    """
+
+    job_ids: np.ndarray
+    prices: np.ndarray
+    spread: float
+    facts: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def price_of(self, job_ids: np.ndarray) -> np.ndarray:
+        """Each job's price (0 for a job not priced): a binary search per job."""
+        job_ids = np.asarray(job_ids, dtype=np.int64)
+        if not len(self.job_ids) or not len(job_ids):
+            return np.zeros(len(job_ids), dtype=np.float64)
+        pos = np.minimum(np.searchsorted(self.job_ids, job_ids), len(self.job_ids) - 1)
+        return np.where(self.job_ids[pos] == job_ids, self.prices[pos], 0.0)
+
+    def penalty(self, worker_id: int, job_ids: np.ndarray) -> np.ndarray | None:
+        """What one worker's candidates lose (:func:`crowding_penalty`); None when none of
+        them is priced."""
+        prices = self.price_of(job_ids)
+        if not prices.any():
+            return None
+        return crowding_penalty(prices, int(worker_id), np.asarray(job_ids), self.spread)
 
 
 def resolve_encoder(spec: Any) -> Any:
@@ -421,6 +475,8 @@ class MatchingEngine(BaseEstimator):
     def _index(self, pj: PreparedJobs, pw: PreparedWorkers) -> None:
         self.jobs_index_ = ItemIndex("job_id")
         self.workers_index_ = ItemIndex("worker_id")
+        # Prices belong to the index they were computed on (price_crowding).
+        self.crowding_ = None
         self._add(self.jobs_index_, pj)
         self._add(self.workers_index_, pw)
 
@@ -789,6 +845,12 @@ class MatchingEngine(BaseEstimator):
             wage_min, wage_max, occupation_code, reasons}`` (``firm_id``/``firm_name`` None
             where the job table lacks them); every job breaks no hard rule for this worker.
             Its ``notice`` says when no job of the worker's own trade is among them.
+
+        Where the index carries crowding prices (``crowding_``, :meth:`price_crowding`), the
+        ``k`` are the best by score minus this worker's penalty (:func:`crowding_penalty`):
+        a crowded job gives its place only to one within ``spread`` of its score, and the
+        ``k`` keep their own order, scores and reasons. Looking the prices up costs a
+        binary search per candidate.
         """
         check_is_fitted(self, "jobs_index_")
         _check_k(k)
@@ -810,8 +872,24 @@ class MatchingEngine(BaseEstimator):
         w_rows = np.full(len(rows), row, dtype=np.int64)
         jidx = self.jobs_index_
         main_sim = self._main_sim(pw, w_rows, jidx.embeddings, jidx.lexical, rows)
+        crowding = getattr(self, "crowding_", None)
+        penalty = None
+        if crowding is not None and len(rows):
+            # A record not yet registered (a form preview) draws as worker 0.
+            worker_id = worker if not isinstance(worker, Mapping) else worker.get("worker_id")
+            penalty = crowding.penalty(_id_or_zero(worker_id), pj.columns["job_id"][rows])
         return self._items(
-            "jobs", pw, w_rows, pj, rows, dense, lexical, k, notice_row=row, main_sim=main_sim
+            "jobs",
+            pw,
+            w_rows,
+            pj,
+            rows,
+            dense,
+            lexical,
+            k,
+            notice_row=row,
+            main_sim=main_sim,
+            penalty=penalty,
         )
 
     @_unchecked
@@ -862,13 +940,16 @@ class MatchingEngine(BaseEstimator):
         minus price (:func:`crowding_penalty`), answered in their own order with their own
         scores. A job thus leaves a list only for one within ``spread`` of its score, jobs
         that are not over-subscribed keep price 0, and the answer does not depend on the
-        order of ``worker_ids``. 0 (the default) answers as :meth:`recommend_jobs` does.
+        order of ``worker_ids``. 0 (the default) answers as :meth:`recommend_jobs` does
+        on an index without prices: the index's own prices (``crowding_``) are not applied
+        here.
 
         Where it applies: the training report's crowding figures
         (:func:`training.evaluate.crowding`) and callers that hand many workers lists at
         once. The service passes no ``spread``: the county allocation and the fair planner
-        fill places exactly themselves (:mod:`matcher.allocation`, :mod:`matcher.fairs`),
-        and the per-worker API answers one worker, for whom every price is 0.
+        fill places exactly themselves (:mod:`matcher.allocation`, :mod:`matcher.fairs`).
+        The per-worker answer (:meth:`recommend_jobs`) applies the prices the whole register
+        puts on the index instead (:meth:`price_crowding`).
         """
         if not float(spread) >= 0.0:
             raise ValueError(f"spread {spread!r} must be a number >= 0")
@@ -881,49 +962,30 @@ class MatchingEngine(BaseEstimator):
         pj, pw = jidx.prepared, widx.prepared
         if pj is None or not ids:
             return {i: Recommendations() for i in ids}
-        w = float(self.lexical_weight)
-        pool = max(int(self.candidate_pool), k)
-        wide = max(int(self.retrieval_pool), pool)
-        j_emb_all, j_lex_all = jidx.embeddings, jidx.lexical
         # With ``spread`` the candidates of every worker are kept, priced together, then ranked.
         held: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        for start in range(0, len(ids), chunk):
-            rows = rows_all[start : start + chunk]
-            # One matrix-vector product per worker, as recommend_jobs computes it: a block
-            # product's rounding depends on how many rows the block has (BLAS picks its
-            # kernel by shape), and the answer must not depend on the chunk.
-            dense_block = np.stack([jidx.embeddings @ widx.embeddings[r] for r in rows.tolist()])
-            lex_block = (widx.lexical[rows] @ _pad(jidx.lexical, widx.lexical.shape[1]).T).toarray()
-            for n, wr in enumerate(rows.tolist()):
-                mask = jobs_mask_for_worker(pw.rules, wr, pj.rules) & jidx.active
-                score = np.where(mask, (1 - w) * dense_block[n] + w * lex_block[n], -np.inf)
-                kk = min(wide, int(np.count_nonzero(mask)))
-                if kk == 0:
-                    out[ids[start + n]] = Recommendations()
-                    out[ids[start + n]].notice = self._notice(pw, wr, False)
-                    continue
-                top = top_k_rows(score, kk)
-                top, dense, lexical = self._first_stage(
-                    pw, wr, pj, top, dense_block[n, top], lex_block[n, top], pool
-                )
-                w_rows = np.full(len(top), wr, dtype=np.int64)
-                main_sim = self._main_sim(pw, w_rows, j_emb_all, j_lex_all, top)
-                if spread:
-                    held.append((start + n, wr, top, dense, lexical, main_sim))
-                    continue
-                out[ids[start + n]] = self._items(
-                    "jobs",
-                    pw,
-                    w_rows,
-                    pj,
-                    top,
-                    dense,
-                    lexical,
-                    k,
-                    with_reasons,
-                    notice_row=wr,
-                    main_sim=main_sim,
-                )
+        for pos, wr, top, dense, lexical, main_sim in self._pools(rows_all, k, chunk):
+            if not len(top):
+                out[ids[pos]] = Recommendations()
+                out[ids[pos]].notice = self._notice(pw, wr, False)
+                continue
+            if spread:
+                held.append((pos, wr, top, dense, lexical, main_sim))
+                continue
+            w_rows = np.full(len(top), wr, dtype=np.int64)
+            out[ids[pos]] = self._items(
+                "jobs",
+                pw,
+                w_rows,
+                pj,
+                top,
+                dense,
+                lexical,
+                k,
+                with_reasons,
+                notice_row=wr,
+                main_sim=main_sim,
+            )
         if held:
             prices = self.crowding_prices(held, float(spread), k)
             job_ids = np.asarray(pj.columns["job_id"], dtype=np.int64)
@@ -946,6 +1008,130 @@ class MatchingEngine(BaseEstimator):
                 )
         return {i: out[i] for i in ids}
 
+    def _pools(
+        self, worker_rows: np.ndarray, k: int, chunk: int = 256
+    ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """Each worker row's rule-abiding candidate pool, in the order given: ``(position,
+        worker row, job rows, dense, lexical, main-trade similarity)``, the job rows empty
+        where no job passes the rules. Dense and lexical similarities are matrix products a
+        chunk of workers at a time (exact, no coarse shortlist)."""
+        widx, jidx = self.workers_index_, self.jobs_index_
+        pj, pw = jidx.prepared, widx.prepared
+        w = float(self.lexical_weight)
+        pool = max(int(self.candidate_pool), k)
+        wide = max(int(self.retrieval_pool), pool)
+        j_emb_all, j_lex_all = jidx.embeddings, jidx.lexical
+        none = np.zeros(0, dtype=np.int64)
+        for start in range(0, len(worker_rows), chunk):
+            rows = worker_rows[start : start + chunk]
+            # One matrix-vector product per worker, as recommend_jobs computes it: a block
+            # product's rounding depends on how many rows the block has (BLAS picks its
+            # kernel by shape), and the answer must not depend on the chunk.
+            dense_block = np.stack([jidx.embeddings @ widx.embeddings[r] for r in rows.tolist()])
+            lex_block = (widx.lexical[rows] @ _pad(jidx.lexical, widx.lexical.shape[1]).T).toarray()
+            for n, wr in enumerate(rows.tolist()):
+                mask = jobs_mask_for_worker(pw.rules, wr, pj.rules) & jidx.active
+                score = np.where(mask, (1 - w) * dense_block[n] + w * lex_block[n], -np.inf)
+                kk = min(wide, int(np.count_nonzero(mask)))
+                if kk == 0:
+                    yield start + n, wr, none, none, none, none
+                    continue
+                top = top_k_rows(score, kk)
+                top, dense, lexical = self._first_stage(
+                    pw, wr, pj, top, dense_block[n, top], lex_block[n, top], pool
+                )
+                w_rows = np.full(len(top), wr, dtype=np.int64)
+                main_sim = self._main_sim(pw, w_rows, j_emb_all, j_lex_all, top)
+                yield start + n, wr, top, dense, lexical, main_sim
+
+    @_unchecked
+    def price_crowding(
+        self,
+        spread: float,
+        *,
+        sample: int | None = None,
+        k: int = 10,
+        per_place: float = REGISTER_PER_PLACE,
+        chunk: int = 256,
+    ) -> CrowdingPrices:
+        """Price the crowded jobs of this index for :meth:`recommend_jobs` (``crowding_``).
+
+        Every indexed worker (or a fixed sample of ``sample`` of them) is answered as the
+        batch answers (:meth:`_pools`, :meth:`_rank`), and the jobs are priced against their
+        places left by :func:`capacity_prices`, as :meth:`recommend_jobs_batch` with
+        ``spread`` prices one batch; a sample of a share ``f`` of the workers is priced
+        against ``f`` times the places, so that it estimates the whole register's load. The
+        sample is the ``sample`` workers with the smallest hash of their id (SplitMix64): the
+        same for every process and every order of the rows, and spread over counties and
+        registration dates as ids are not. ``spread`` 0 prices nothing. ``per_place`` is
+        the recommendations a job may take per open place (:data:`REGISTER_PER_PLACE`).
+
+        The cost is one batch answer per sampled worker (plus one pass over the ids), so
+        ``sample`` bounds it whatever the register's size; ``facts["seconds"]`` says what it
+        took.
+
+        Returns
+        -------
+        CrowdingPrices
+            Also kept as ``crowding_``; :meth:`build_index` clears it.
+        """
+        if not float(spread) >= 0.0:
+            raise ValueError(f"spread {spread!r} must be a number >= 0")
+        if sample is not None and (isinstance(sample, bool) or int(sample) < 1):
+            raise ValueError(f"sample {sample!r} must be a positive integer or None")
+        if not float(per_place) > 0.0:
+            raise ValueError(f"per_place {per_place!r} must be a number > 0")
+        check_is_fitted(self, "jobs_index_")
+        _check_k(k)
+        started = time.perf_counter()
+        widx, jidx = self.workers_index_, self.jobs_index_
+        ids = np.asarray(widx.active_ids(), dtype=np.int64)
+        chosen = ids
+        if sample is not None and len(ids) > int(sample):
+            draw = _unit_hash(0x5EED, ids)
+            chosen = np.sort(ids[np.argsort(draw, kind="stable")[: int(sample)]])
+        rows: list[np.ndarray] = []
+        scores: list[np.ndarray] = []
+        pj = jidx.prepared
+        if float(spread) > 0.0 and pj is not None and len(chosen):
+            worker_rows = np.array([widx.row_of(int(i)) for i in chosen], dtype=np.int64)
+            pools = []
+            for pool in self._pools(worker_rows, k, chunk):
+                if len(pool[2]):
+                    pools.append(pool)
+                if len(pools) == chunk:
+                    rows += [p[2] for p in pools]
+                    scores += self._pool_scores(pools)
+                    pools = []
+            rows += [p[2] for p in pools]
+            scores += self._pool_scores(pools)
+        if rows:
+            room = np.asarray(pj.columns["headcount_left"], dtype=np.float64)
+            share = len(chosen) / len(ids)
+            prices = capacity_prices(
+                rows, scores, room, float(spread), k, per_place=float(per_place) * share
+            )
+            job_ids = np.asarray(pj.columns["job_id"], dtype=np.int64)
+            priced = np.flatnonzero(prices > 0)
+            order = np.argsort(job_ids[priced], kind="stable")
+            job_ids, prices = job_ids[priced][order], prices[priced][order]
+        else:
+            job_ids, prices = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64)
+        self.crowding_ = CrowdingPrices(
+            job_ids=job_ids,
+            prices=prices,
+            spread=float(spread),
+            facts={
+                "workers_priced": int(len(chosen)) if float(spread) > 0 else 0,
+                "workers_indexed": int(len(ids)),
+                "jobs_priced": int(len(job_ids)),
+                "k": int(k),
+                "per_place": float(per_place),
+                "seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+        return self.crowding_
+
     def crowding_prices(
         self,
         held: Sequence[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
@@ -956,14 +1142,35 @@ class MatchingEngine(BaseEstimator):
         row, job rows, dense, lexical, main-trade similarity)`` per worker, as
         :meth:`recommend_jobs_batch` holds them. The candidates are scored as they would be
         answered (:meth:`_rank`) and priced by :func:`capacity_prices`."""
-        pw, pj = self.workers_index_.prepared, self.jobs_index_.prepared
-        rows, scores = [], []
-        for _, wr, top, dense, lexical, main_sim in held:
-            w_rows = np.full(len(top), wr, dtype=np.int64)
-            scores.append(self._rank(pw, w_rows, pj, top, dense, lexical, main_sim)[1])
-            rows.append(top)
+        pj = self.jobs_index_.prepared
+        rows = [h[2] for h in held]
+        scores: list[np.ndarray] = []
+        for start in range(0, len(held), 256):
+            scores += self._pool_scores(held[start : start + 256])
         room = np.asarray(pj.columns["headcount_left"], dtype=np.float64)
         return capacity_prices(rows, scores, room, spread, k)
+
+    def _pool_scores(
+        self, pools: Sequence[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    ) -> list[np.ndarray]:
+        """The scores :meth:`_rank` gives each pool's candidates, ranked in one call for all
+        the pools (pair features and the ranker work row by row: one call for many workers
+        gives each the scores of its own call, at a fraction of the overhead)."""
+        if not pools:
+            return []
+        pw, pj = self.workers_index_.prepared, self.jobs_index_.prepared
+        lengths = [len(p[2]) for p in pools]
+        w_rows = np.repeat(np.array([p[1] for p in pools], dtype=np.int64), lengths)
+        score = self._rank(
+            pw,
+            w_rows,
+            pj,
+            np.concatenate([p[2] for p in pools]),
+            np.concatenate([p[3] for p in pools]),
+            np.concatenate([p[4] for p in pools]),
+            np.concatenate([p[5] for p in pools]),
+        )[1]
+        return np.split(score, np.cumsum(lengths)[:-1])
 
     def candidates(self, worker_ids: Iterable[int] | None = None, k: int = 20) -> pd.DataFrame:
         """Top-``k`` rule-abiding jobs per worker as a long table for the allocation step.
@@ -1204,6 +1411,13 @@ def _unit_hash(worker_id: int, job_ids: np.ndarray) -> np.ndarray:
     return ((x >> np.uint64(11)).astype(np.float64) + 0.5) / float(1 << 53)
 
 
+def _id_or_zero(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 def _row_dicts(
     columns: Mapping[str, Any], rows: np.ndarray, names: Sequence[str] | None = None
 ) -> dict[int, dict[str, Any]]:
@@ -1256,7 +1470,9 @@ def _check_k(k: object) -> None:
 
 
 __all__ = [
+    "CrowdingPrices",
     "MatchingEngine",
+    "REGISTER_PER_PLACE",
     "Recommendations",
     "capacity_prices",
     "crowding_penalty",

@@ -220,7 +220,7 @@ def save_model(
         enc = fitted_encoder if fitted_encoder is not None else engine.encoder
         encoder_info = {"kind": "object", "name": getattr(enc, "name", type(enc).__name__)}
     if not include_index:
-        for attr in ("jobs_index_", "workers_index_", "as_of_", "dimension_"):
+        for attr in ("jobs_index_", "workers_index_", "crowding_", "as_of_", "dimension_"):
             if hasattr(to_save, attr):
                 delattr(to_save, attr)
     write_engine(folder / ENGINE_FILE, {"format": FORMAT_VERSION, "engine": to_save})

@@ -17,6 +17,7 @@ Layout, one folder per model version::
             manifest.json
             jobs/meta.json, jobs/<array>.npy ...
             workers/meta.json, workers/<array>.npy ...
+            crowding/job_ids.npy, crowding/prices.npy   the jobs' crowding prices
 
 A snapshot is written into a hidden folder beside the others, renamed into place when
 complete, and only then named by ``current`` (written to a temporary file and renamed over
@@ -25,6 +26,12 @@ never a part. Arrays that grow (one per row: ids, embeddings, columns; and the C
 are written with spare rows at their end, left as holes in the file; a process maps them
 copy-on-write (``mmap_mode="c"``) and appends into them, so that a new row costs the row.
 Arrays that never change in a process are mapped read-only (``mmap_mode="r"``).
+
+The crowding prices (:class:`matcher.engine.CrowdingPrices`: the crowded jobs' ids, sorted,
+and their prices, which :meth:`~matcher.engine.MatchingEngine.recommend_jobs` subtracts) are
+computed once by the builder from the whole register and mapped by every process like the
+rows, so all of them answer with the same prices; the manifest's ``crowding`` says how they
+were computed. A snapshot without them (written before they existed) serves without prices.
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from typing import Any
 
 import numpy as np
 
+from matcher.engine import CrowdingPrices
 from matcher.index import ItemIndex
 
 #: Version of the layout above; a snapshot of another format is not opened (it is rebuilt).
@@ -67,6 +75,8 @@ class Snapshot:
     manifest: dict[str, Any]
     jobs: ItemIndex
     workers: ItemIndex
+    #: The jobs' crowding prices, or None (a snapshot written without them).
+    crowding: CrowdingPrices | None = None
 
     @property
     def snapshot_id(self) -> str:
@@ -120,6 +130,7 @@ def write_snapshot(
     spare_rows: int = DEFAULT_SPARE_ROWS,
     keep: int = 2,
     extra: dict[str, Any] | None = None,
+    crowding: CrowdingPrices | None = None,
 ) -> Path:
     """Write both indexes as a new snapshot of ``model_version`` and make it current.
 
@@ -141,6 +152,8 @@ def write_snapshot(
         Snapshots of this model version kept (the current one and those before it).
     extra : dict, optional
         More facts for the manifest (who built it, from which database).
+    crowding : CrowdingPrices, optional
+        The jobs' crowding prices (:meth:`matcher.engine.MatchingEngine.price_crowding`).
 
     Returns
     -------
@@ -171,6 +184,12 @@ def write_snapshot(
             meta["files"] = files
             (side_dir / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
             counts[side] = n
+        crowding_facts = None
+        if crowding is not None:
+            (tmp / "crowding").mkdir()
+            np.save(tmp / "crowding" / "job_ids.npy", crowding.job_ids.astype(np.int64))
+            np.save(tmp / "crowding" / "prices.npy", crowding.prices.astype(np.float64))
+            crowding_facts = {"spread": float(crowding.spread), **crowding.facts}
         manifest = {
             "format": FORMAT,
             "snapshot_id": snapshot_id,
@@ -178,6 +197,7 @@ def write_snapshot(
             "feed_position": int(feed_position),
             "counts": counts,
             "spare_rows": int(spare_rows),
+            "crowding": crowding_facts,
             "created": now.isoformat(timespec="seconds"),
             "build_seconds": round(time.perf_counter() - started, 3),
             **(extra or {}),
@@ -258,7 +278,23 @@ def open_snapshot(path: str | os.PathLike[str], *, model_version: str | None = N
             for name, info in meta["files"].items()
         }
         sides[side] = ItemIndex.from_snapshot(meta, arrays)
-    return Snapshot(path=path, manifest=manifest, jobs=sides["jobs"], workers=sides["workers"])
+    crowding = None
+    facts = manifest.get("crowding")
+    if facts is not None:
+        facts = dict(facts)
+        crowding = CrowdingPrices(
+            job_ids=np.load(path / "crowding" / "job_ids.npy", mmap_mode="r"),
+            prices=np.load(path / "crowding" / "prices.npy", mmap_mode="r"),
+            spread=float(facts.pop("spread")),
+            facts=facts,
+        )
+    return Snapshot(
+        path=path,
+        manifest=manifest,
+        jobs=sides["jobs"],
+        workers=sides["workers"],
+        crowding=crowding,
+    )
 
 
 def open_latest(root: str | os.PathLike[str], model_version: str) -> Snapshot | None:
@@ -280,7 +316,8 @@ def engine_facts(engine: Any) -> dict[str, Any]:
 
 
 def attach(engine: Any, snapshot: Snapshot) -> Any:
-    """Serve ``snapshot``'s indexes from a learned engine (in place of ``build_index``).
+    """Serve ``snapshot``'s indexes and crowding prices from a learned engine (in place of
+    ``build_index``).
 
     Rows added later are prepared as the snapshot's were (:func:`engine_facts`): ages on the
     same day, certificates in the same columns.
@@ -300,6 +337,7 @@ def attach(engine: Any, snapshot: Snapshot) -> Any:
         engine.context_ = dataclasses.replace(engine.context_, **changes)
     engine.ranker_ = getattr(engine, "ranker", None)
     engine.jobs_index_, engine.workers_index_ = snapshot.jobs, snapshot.workers
+    engine.crowding_ = snapshot.crowding
     return engine
 
 

@@ -132,3 +132,91 @@ def test_an_overlay_past_its_limit_queues_a_rebuild(host, world):
         m.snapshot.manifest["counts"]["workers"]
         == len(world.workers) + len(world.other_workers) + 3
     )
+
+
+def test_matches_give_way_on_jobs_the_register_crowds(
+    host, world, app, database_url, id_key, tmp_path
+):
+    """The snapshot's builder prices the jobs that the whole register over-subscribes, and
+    every process answers a worker's matches with those prices: twenty-odd sewing workers and
+    two well-paid one-place sewing jobs, which no longer top every list; the lists keep their
+    own order, scores and reasons, and two processes answer alike."""
+    from tests.api.conftest import make_app
+
+    h = world.headers("admin")
+    first = host(CROWDING_SPREAD=0.2, CROWDING_PER_PLACE=3.0)
+    c1 = first.test_client()
+    sewing = dict(title="缝纫工 计件", description="服装厂缝纫", city="无锡市")
+    crowded = [
+        c1.post(
+            f"{API}/jobs",
+            json=job_payload(world.firm, 1, headcount=1, wage_min=6500, wage_max=8000, **sewing),
+            headers=h,
+        ).get_json()["id"]
+        for _ in range(2)
+    ]
+    for _ in range(6):
+        c1.post(
+            f"{API}/jobs",
+            json=job_payload(world.firm, 1, headcount=20, wage_min=6000, wage_max=7500, **sewing),
+            headers=h,
+        )
+    workers = [world.workers[1], world.workers[5]] + [
+        c1.post(f"{API}/workers", json=worker_payload(n), headers=h).get_json()["id"]
+        for n in range(9, 86, 4)
+    ]
+
+    def lists(client):
+        out = {}
+        for w in workers:
+            r = client.get(f"{API}/workers/{w}/matches", headers=h)
+            assert r.status_code == 200, r.get_json()
+            out[w] = r.get_json()["items"]
+        return out
+
+    priced = lists(c1)
+    m1 = matching(first)
+    crowding = m1.snapshot.manifest["crowding"]
+    assert (
+        crowding["spread"] == 0.2
+        and crowding["workers_priced"]
+        == len(world.workers) + len(world.other_workers) + len(workers) - 2
+    )
+    assert set(crowded) <= set(m1.engine.crowding_.job_ids.tolist())
+
+    # The same database answered without prices (a host of its own, crowding off).
+    plain_app = make_app(database_url, id_key, tmp_path / "plain", CROWDING_SPREAD=0.0)
+    try:
+        plain = lists(plain_app.test_client())
+        assert matching(plain_app).snapshot.manifest["crowding"] is None
+    finally:
+        from tests.api.conftest import dispose
+
+        dispose(plain_app)
+
+    def holding(answers):
+        return sum(any(it["job_id"] in crowded for it in items) for items in answers.values())
+
+    assert holding(plain) == len(workers)  # both top every sewing worker's list unpriced
+    assert holding(priced) < len(workers)
+    for w in workers:
+        scores = [it["score"] for it in priced[w]]
+        assert scores == sorted(scores, reverse=True)
+        before = {it["job_id"]: it for it in plain[w]}
+        for it in priced[w]:
+            if it["job_id"] in before:  # same score, same reasons (a rank of its list)
+                assert {**it, "rank": 0} == {**before[it["job_id"]], "rank": 0}
+
+    # A second process maps the same snapshot and its prices: the same answers, bit for bit.
+    second = host(CROWDING_SPREAD=0.2, CROWDING_PER_PLACE=3.0)
+    assert lists(second.test_client()) == priced
+    assert matching(second).snapshot.snapshot_id == m1.snapshot.snapshot_id
+
+    # A job posted after the snapshot has no price: it goes on the lists as unpriced ones do.
+    late = c1.post(
+        f"{API}/jobs",
+        json=job_payload(world.firm, 1, headcount=1, wage_min=6500, wage_max=8000, **sewing),
+        headers=h,
+    ).get_json()["id"]
+    after = lists(c1)
+    assert sum(late in {it["job_id"] for it in items} for items in after.values()) == len(workers)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from matcher.engine import capacity_prices, crowding_penalty
@@ -139,3 +140,102 @@ def test_prices_are_zero_without_crowd_and_bounded_by_spread():
     p = capacity_prices(crowd, [np.linspace(0.9, 0.8, 10)] * 30, np.full(50, 1.0), 0.1, k=3)
     assert p.max() <= 0.1 and p[:10].max() > 0 and not p[10:].any()
     assert not capacity_prices(crowd, scores, np.full(50, 1.0), 0.0).any()
+
+
+# --------------------------------------------------------------------------- the index's prices
+
+
+def test_stored_prices_spread_single_answers(crowded):
+    """``price_crowding`` prices the register once; each worker's own answer then gives way
+    on the crowded jobs as the batch does, at the cost of a lookup per candidate."""
+    engine, ids = crowded
+    plain = {w: engine.recommend_jobs(w, k=3) for w in ids}
+    assert all({1, 2} <= {it["job_id"] for it in plain[w]} for w in ids)
+    prices = engine.price_crowding(0.2, k=3, per_place=3)
+    assert set(prices.job_ids.tolist()) == {1, 2}  # only the two one-place jobs crowd
+    assert prices.facts["workers_priced"] == prices.facts["workers_indexed"] == 40
+    single = {w: engine.recommend_jobs(w, k=3) for w in ids}
+    ones = sum(it["job_id"] in (1, 2) for w in ids for it in single[w])
+    assert 4 <= ones <= 20
+    for w in ids:
+        floor = min(it["score"] for it in plain[w])
+        scores = [it["score"] for it in single[w]]
+        # The answer keeps its own order and scores, and takes in only jobs within spread.
+        assert scores == sorted(scores, reverse=True)
+        assert min(scores) >= floor - 0.2 - 1e-9
+        kept = {it["job_id"]: it for it in plain[w]}
+        for it in single[w]:
+            if it["job_id"] in kept:
+                assert it == kept[it["job_id"]]  # same score, same reasons
+
+
+def test_stored_prices_are_the_whole_registers_not_the_batchs(crowded):
+    """The batch prices only itself; the stored prices hold for a lone worker's answer."""
+    engine, ids = crowded
+    engine.price_crowding(0.2, k=3, per_place=3)
+    alone = engine.recommend_jobs_batch([ids[0]], k=3, spread=0.2)[ids[0]]
+    assert {1, 2} <= {it["job_id"] for it in alone}  # a batch of one crowds nothing
+    assert engine.recommend_jobs_batch(ids, k=3) != {w: engine.recommend_jobs(w, k=3) for w in ids}
+
+
+def test_sampled_prices_estimate_the_whole_register(crowded):
+    engine, ids = crowded
+    full = engine.price_crowding(0.2, k=3, per_place=3)
+    half = engine.price_crowding(0.2, k=3, per_place=3, sample=20)
+    assert half.facts["workers_priced"] == 20 and half.facts["workers_indexed"] == 40
+    # Half the workers against half the places: the same jobs crowd, about as much.
+    assert set(half.job_ids.tolist()) == set(full.job_ids.tolist())
+    assert np.allclose(half.prices, full.prices, atol=0.03)
+    # The sample is a function of the ids alone.
+    again = engine.price_crowding(0.2, k=3, per_place=3, sample=20)
+    assert np.array_equal(again.prices, half.prices)
+    with pytest.raises(ValueError, match="sample 0"):
+        engine.price_crowding(0.2, sample=0)
+    with pytest.raises(ValueError, match="spread -1"):
+        engine.price_crowding(-1)
+    with pytest.raises(ValueError, match="per_place 0"):
+        engine.price_crowding(0.2, per_place=0)
+
+
+def test_the_register_prices_only_jobs_it_over_subscribes_per_place(crowded):
+    """Forty lists hold each one-place job: over three per place, under thirty."""
+    engine, ids = crowded
+    assert set(engine.price_crowding(0.2, k=3, per_place=3).job_ids.tolist()) == {1, 2}
+    assert not len(engine.price_crowding(0.2, k=3).job_ids)  # the default, 30 per place
+    assert engine.crowding_.facts["per_place"] == 30.0
+
+
+def test_jobs_added_since_pricing_lose_nothing(crowded, make_job):
+    engine, ids = crowded
+    engine.price_crowding(0.2, k=3, per_place=3)
+    # A new one-place job like jobs 1 and 2: unpriced, it goes to every list as they did.
+    engine.add_jobs([make_job(job_id=3, wage_min=6500, wage_max=8000, headcount=1)])
+    assert all(3 in {it["job_id"] for it in engine.recommend_jobs(w, k=3)} for w in ids)
+    assert engine.crowding_.price_of(np.array([1, 3]))[1] == 0.0
+
+
+def test_no_crowd_prices_nothing_and_build_index_clears_prices(make_engine, make_job, make_worker):
+    jobs = [make_job(job_id=1 + i, headcount=50) for i in range(6)]
+    workers = [make_worker(worker_id=100 + i, min_wage=4000 + 10 * i) for i in range(20)]
+    engine = make_engine(jobs, workers)
+    before = {w: engine.recommend_jobs(w, k=3) for w in range(100, 120)}
+    prices = engine.price_crowding(0.05, k=3, per_place=3)
+    assert not len(prices.job_ids)  # fifty places a job: nobody crowds
+    assert {w: engine.recommend_jobs(w, k=3) for w in range(100, 120)} == before
+    assert engine.price_crowding(0.0).facts["workers_priced"] == 0
+    assert engine.crowding_ is not None
+    engine.build_index(pd.DataFrame(jobs), pd.DataFrame(workers))
+    assert engine.crowding_ is None
+
+
+def test_register_prices_are_the_batch_prices_of_the_whole_register(crowded):
+    """Ranking many workers' pools in one call scores each as its own call does: the index's
+    prices from every worker are the prices a batch of all of them computes."""
+    engine, ids = crowded
+    pj = engine.jobs_index_.prepared
+    rows = np.array([engine.workers_index_.row_of(w) for w in ids])
+    held = [p for p in engine._pools(rows, 3, chunk=7)]
+    batch = engine.crowding_prices(held, 0.2, k=3)
+    stored = engine.price_crowding(0.2, k=3, per_place=3, chunk=5)
+    job_ids = np.asarray(pj.columns["job_id"])
+    assert np.array_equal(stored.price_of(job_ids), batch)

@@ -290,3 +290,42 @@ def test_object_column_reads_rows_as_the_values_it_was_written_from(values):
     assert [col[i] for i in range(-len(expected), len(expected))] == (expected.tolist() * 2)
     with pytest.raises(IndexError):
         col[np.array([len(expected)])]
+
+
+def test_crowding_prices_travel_in_the_snapshot(make_engine, make_job, make_worker, tmp_path):
+    """The builder's prices are written beside the rows and mapped back: a process on the
+    snapshot answers each worker exactly as the builder would; a snapshot written without
+    prices serves none."""
+    from matcher.snapshot import attach
+
+    jobs = [make_job(job_id=1 + i, wage_min=6500, wage_max=8000, headcount=1) for i in range(2)]
+    jobs += [make_job(job_id=10 + i, wage_min=6000, wage_max=7500, headcount=20) for i in range(8)]
+    workers = [make_worker(worker_id=100 + i, min_wage=4000 + 10 * i) for i in range(40)]
+    engine = make_engine(jobs, workers)
+    plain = {w: engine.recommend_jobs(w, k=3) for w in range(100, 140)}
+    prices = engine.price_crowding(0.2, k=3, per_place=3)
+    assert len(prices.job_ids)
+    priced = {w: engine.recommend_jobs(w, k=3) for w in range(100, 140)}
+    assert priced != plain
+
+    path = write_snapshot(
+        tmp_path,
+        engine.jobs_index_,
+        engine.workers_index_,
+        model_version="m1",
+        feed_position=1,
+        crowding=prices,
+    )
+    snap = open_snapshot(path)
+    assert snap.manifest["crowding"]["spread"] == 0.2
+    assert snap.manifest["crowding"]["workers_priced"] == 40
+    assert mapped_from_file(snap.crowding.prices) and mapped_from_file(snap.crowding.job_ids)
+    served = attach(copy.deepcopy(engine), snap)
+    assert {w: served.recommend_jobs(w, k=3) for w in range(100, 140)} == priced
+
+    bare = write_snapshot(
+        tmp_path, engine.jobs_index_, engine.workers_index_, model_version="m1", feed_position=2
+    )
+    old = attach(copy.deepcopy(engine), open_snapshot(bare))
+    assert old.crowding_ is None
+    assert {w: old.recommend_jobs(w, k=3) for w in range(100, 140)} == plain
