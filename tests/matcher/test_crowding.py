@@ -239,3 +239,13 @@ def test_register_prices_are_the_batch_prices_of_the_whole_register(crowded):
     stored = engine.price_crowding(0.2, k=3, per_place=3, chunk=5)
     job_ids = np.asarray(pj.columns["job_id"])
     assert np.array_equal(stored.price_of(job_ids), batch)
+
+
+def test_a_record_is_answered_with_the_prices_too(crowded, make_worker):
+    """A worker's record (a form preview) draws by its id: it gets the registered answer."""
+    engine, ids = crowded
+    record = make_worker(worker_id=100, min_wage=4000)
+    engine.price_crowding(0.2, k=3, per_place=3)
+    assert engine.recommend_jobs(record, k=3) == engine.recommend_jobs(100, k=3)
+    some = [w for w in ids if {1, 2} - {it["job_id"] for it in engine.recommend_jobs(w, k=3)}]
+    assert some  # the prices do move answers here, so the equality above can fail
