@@ -264,11 +264,15 @@ def test_rows_added_on_a_snapshot_number_new_certificates_as_its_rows(
     ],
     ids=["str", "tuple"],
 )
-def test_object_column_reads_rows_as_the_values_it_was_written_from(values):
+@pytest.mark.parametrize("whole", [False, True], ids=["bytes", "decoded-whole"])
+def test_object_column_reads_rows_as_the_values_it_was_written_from(values, whole, monkeypatch):
     """Rows read in bulk (repeated, unordered, negative, masks, slices; base and appended
-    rows together) are the values themselves, as one object array would give them."""
+    rows together) are the values themselves, as one object array would give them: read
+    from the bytes, or from the base decoded whole after its first bulk read."""
+    import matcher.index
     from matcher.index import encode_objects
 
+    monkeypatch.setattr(matcher.index, "DECODE_WHOLE_READ", 2 if whole else 10**9)
     kind, arrays = encode_objects(values)
     col = ObjectColumn(arrays, kind)
     tail = [("连云港市",), ()] if kind == "tuple" else ["保安", None]
@@ -287,6 +291,7 @@ def test_object_column_reads_rows_as_the_values_it_was_written_from(values):
     ]
     for key in keys:
         assert col[key].tolist() == expected[key].tolist()
+    assert (col._whole is not None) == whole
     assert [col[i] for i in range(-len(expected), len(expected))] == (expected.tolist() * 2)
     with pytest.raises(IndexError):
         col[np.array([len(expected)])]
