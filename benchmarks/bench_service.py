@@ -55,6 +55,24 @@ The target is not met on that machine: the in-process engine alone, on one core,
 29-55 calls/s, and the service on both cores kept its ratio to it (0.9-1.9). The session before
 measured 25.9 req/s (p99 851 ms) at only 50,000 workers, with the in-process call at ~70 ms.
 
+Runs of 2026-12-02 evening at the issue's scale (1,000,000 workers, 99,837 open jobs; base model
+with no ranker, the snapshot-backed index with crowding prices, 60 s phases, gunicorn 2×4, the
+machine otherwise idle; ``--reuse`` of databases built by ``load-demo`` and ``index build``)::
+
+    SQLite      serve → first match answered 2.4 s
+                in-process 6.61 ms/call = 151.3 calls/s
+                matches 211.5 req/s, p50 44.1 ms, p99 92.1 ms, 0 errors   MET
+                mixed   221.6 req/s, p50 36.3 ms, p99 83.0 ms, 0 errors   MET
+    PostgreSQL  serve → first match answered 2.2 s
+                in-process 6.02 ms/call = 166.1 calls/s
+                matches 195.7 req/s, p50 40.0 ms, p99 65.4 ms, 0 errors   not met
+                mixed   178.5 req/s, p50 40.2 ms, p99 117.4 ms, 0 errors  not met
+
+A second PostgreSQL run a few minutes later: matches 184.2 req/s (p99 78.6 ms), mixed 185.6
+req/s (p99 116.7 ms). PostgreSQL's own server shares the two cores: each match costs two
+round trips of its own (the caller's scope and the change feed's newest id), each with a pool
+checkout (ping, BEGIN, ROLLBACK).
+
 Earlier runs: 67 req/s (p99 270 ms) at only 50,000 workers while every process let BLAS spin
 two threads; at full scale, before the firm names came from the engine and the top-k used a
 sampled threshold, 203 and 201 req/s (p99 72 and 95 ms). Each step is in the git log.
