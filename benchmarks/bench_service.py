@@ -68,8 +68,10 @@ machine otherwise idle; ``--reuse`` of databases built by ``load-demo`` and ``in
                 matches 195.7 req/s, p50 40.0 ms, p99 65.4 ms, 0 errors   not met
                 mixed   178.5 req/s, p50 40.2 ms, p99 117.4 ms, 0 errors  not met
 
-A second PostgreSQL run a few minutes later: matches 184.2 req/s (p99 78.6 ms), mixed 185.6
-req/s (p99 116.7 ms). PostgreSQL's own server shares the two cores: each match costs two
+Later PostgreSQL runs on the same database, one after another, gave less each time: matches
+184.2, 174.6, 149.1, 170.0 req/s, mixed 185.6, 95.3, 161.1, 165.2 req/s (p99 117-140 ms), while
+the in-process figure stayed at 5.8-6.6 ms/call; each run leaves ~550 more job writes in the
+change table and the overlay, and the cause was not found. PostgreSQL's own server shares the two cores: each match costs two
 round trips of its own (the caller's scope and the change feed's newest id), each with a pool
 checkout (ping, BEGIN, ROLLBACK).
 
