@@ -71,9 +71,9 @@ machine otherwise idle; ``--reuse`` of databases built by ``load-demo`` and ``in
 Later PostgreSQL runs on the same database, one after another, gave less each time: matches
 184.2, 174.6, 149.1, 170.0 req/s, mixed 185.6, 95.3, 161.1, 165.2 req/s (p99 117-140 ms), while
 the in-process figure stayed at 5.8-6.6 ms/call; each run leaves ~550 more job writes in the
-change table and the overlay, and the cause was not found. PostgreSQL's own server shares the two cores: each match costs two
-round trips of its own (the caller's scope and the change feed's newest id), each with a pool
-checkout (ping, BEGIN, ROLLBACK).
+change table and the overlay, and the cause was not found. PostgreSQL's own server shares the
+two cores: each match costs two round trips of its own (the caller's scope and the change
+feed's newest id), each with a pool checkout (ping, BEGIN, ROLLBACK).
 
 Earlier runs: 67 req/s (p99 270 ms) at only 50,000 workers while every process let BLAS spin
 two threads; at full scale, before the firm names came from the engine and the top-k used a
