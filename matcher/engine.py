@@ -962,18 +962,10 @@ class MatchingEngine(BaseEstimator):
         pj, pw = jidx.prepared, widx.prepared
         if pj is None or not ids:
             return {i: Recommendations() for i in ids}
-        # With ``spread`` the candidates of every worker are kept, priced together, then ranked.
-        held: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-        for pos, wr, top, dense, lexical, main_sim in self._pools(rows_all, k, chunk):
-            if not len(top):
-                out[ids[pos]] = Recommendations()
-                out[ids[pos]].notice = self._notice(pw, wr, False)
-                continue
-            if spread:
-                held.append((pos, wr, top, dense, lexical, main_sim))
-                continue
+
+        def answer(pos, wr, top, dense, lexical, main_sim, penalty=None) -> Recommendations:
             w_rows = np.full(len(top), wr, dtype=np.int64)
-            out[ids[pos]] = self._items(
+            return self._items(
                 "jobs",
                 pw,
                 w_rows,
@@ -985,27 +977,27 @@ class MatchingEngine(BaseEstimator):
                 with_reasons,
                 notice_row=wr,
                 main_sim=main_sim,
+                penalty=penalty,
             )
+
+        # With ``spread`` the candidates of every worker are kept, priced together, then ranked.
+        held: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+        for pool in self._pools(rows_all, k, chunk):
+            pos, wr, top = pool[:3]
+            if not len(top):
+                out[ids[pos]] = Recommendations()
+                out[ids[pos]].notice = self._notice(pw, wr, False)
+            elif spread:
+                held.append(pool)
+            else:
+                out[ids[pos]] = answer(*pool)
         if held:
             prices = self.crowding_prices(held, float(spread), k)
             job_ids = np.asarray(pj.columns["job_id"], dtype=np.int64)
-            for pos, wr, top, dense, lexical, main_sim in held:
-                w_rows = np.full(len(top), wr, dtype=np.int64)
+            for pool in held:
+                pos, _, top = pool[:3]
                 penalty = crowding_penalty(prices[top], ids[pos], job_ids[top], float(spread))
-                out[ids[pos]] = self._items(
-                    "jobs",
-                    pw,
-                    w_rows,
-                    pj,
-                    top,
-                    dense,
-                    lexical,
-                    k,
-                    with_reasons,
-                    notice_row=wr,
-                    main_sim=main_sim,
-                    penalty=penalty,
-                )
+                out[ids[pos]] = answer(*pool, penalty=penalty)
         return {i: out[i] for i in ids}
 
     def _pools(
