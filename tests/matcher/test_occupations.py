@@ -16,6 +16,7 @@ from matcher.occupations import (
     hierarchy_similarity,
     prepare_occupations,
 )
+from matcher.text import clean_title
 
 FORKLIFT = "6-30-05-01"  # 起重装卸机械操作工, alias 叉车司机 in CSCO 2022
 SEWING = "6-05-01-03"  # 缝纫工
@@ -208,7 +209,8 @@ def test_classifier_learns_colloquial_examples_and_keeps_near_trades_apart(train
 
 
 def test_classifier_scores_and_empty_titles(trained):
-    top = trained.predict_topk(["叉车司机 包吃住"], k=4)[0]
+    top = trained.set_params(centroid_weight=0.0).predict_topk(["叉车司机 包吃住"], k=4)[0]
+    trained.set_params(centroid_weight=0.7)
     assert len(top) == 4 and top[0][0] == FORKLIFT
     scores = [s for _, _, s in top]
     assert scores == sorted(scores, reverse=True)
@@ -223,6 +225,38 @@ def test_sparse_weights_and_similarity_weight(small_occupations, trained):
     s0 = trained.set_params(similarity_weight=0.0).similarities(["缝纫工"])
     s1 = trained.set_params(similarity_weight=0.15).similarities(["缝纫工"])
     assert not np.allclose(s0, s1)
+
+
+def test_centroids_order_the_places_after_the_first(trained):
+    titles = ["叉车司机 包吃住", "踩缝纫机", "快递", "砌墙"]
+    k = 4
+    scores = trained.similarities(titles)
+    q = trained.vectorizer_.transform([trained._prepare(clean_title(t)) for t in titles])
+    near = (q @ trained.centroids_.T).toarray()
+    assert trained.centroids_.shape == trained.coef_.shape
+    assert np.allclose(np.sqrt(trained.centroids_.multiply(trained.centroids_).sum(1)), 1.0)
+    plain = trained.set_params(centroid_weight=0.0).predict_topk(titles, k)
+    # A weight large enough that the centroids alone order the places after the first.
+    heavy = trained.set_params(centroid_weight=50.0).predict_topk(titles, k)
+    trained.set_params(centroid_weight=0.7)
+    for row, top in enumerate(heavy):
+        codes = [c for c, _, _ in top]
+        first = int(scores[row].argmax())
+        assert codes[0] == trained.codes_[first] == plain[row][0][0]
+        assert [s for _, _, s in top] == pytest.approx(
+            [float(scores[row, trained.codes_.tolist().index(c)]) for c in codes]
+        )
+        rank = scores[row] + 50.0 * near[row]
+        rank[first] = -np.inf
+        assert codes[1:] == list(trained.codes_[np.argsort(-rank, kind="stable")[: k - 1]])
+        assert [c for c, _, _ in plain[row]] == list(trained.codes_[np.argsort(-scores[row])[:k]])
+    assert heavy != plain
+    # One place is the classifier's first.
+    assert [t[0][0] for t in trained.predict_topk(titles, 1)] == trained.predict(titles)
+    with pytest.raises(ValueError, match="centroid_weight"):
+        OccupationCoder(centroid_weight=-1).fit(
+            pd.DataFrame({"code": [SEWING], "name": ["缝纫工"]})
+        )
 
 
 def test_classifier_pickle_round_trip(trained):
