@@ -303,11 +303,20 @@ def hierarchy_similarity(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
 
 def best_hierarchy_similarity(groups: Sequence[Sequence[str]], b: Sequence[str]) -> np.ndarray:
     """For each pair, the best :func:`hierarchy_similarity` of any code in ``groups[k]`` to
-    ``b[k]`` (0 for an empty group)."""
+    ``b[k]`` (0 for an empty group).
+
+    Each distinct (group, code) is compared once: a worker's candidate jobs repeat the
+    worker's group and a few dozen job codes.
+    """
     out = np.zeros(len(b), dtype=np.float32)
+    seen: dict[tuple[tuple[str, ...], str], float] = {}
     for i, (codes, y) in enumerate(zip(groups, b, strict=True)):
         if codes and y:
-            out[i] = hierarchy_similarity(list(codes), [y] * len(codes)).max()
+            key = (tuple(codes), y)
+            best = seen.get(key)
+            if best is None:
+                best = seen[key] = float(hierarchy_similarity(key[0], [y] * len(key[0])).max())
+            out[i] = best
     return out
 
 
