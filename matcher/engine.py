@@ -1443,7 +1443,12 @@ def _row_dicts(
     """``{row: {column: value}}`` for the distinct ``rows`` (of the columns ``names``, default
     all), each column indexed once."""
     distinct = np.unique(np.asarray(rows, dtype=np.int64))
-    values = {c: columns[c][distinct] for c in (columns if names is None else names)}
+    names = list(columns if names is None else names)
+    if len(distinct) == 1:
+        # One row (the worker of a jobs answer): read by position, not through index arrays.
+        r = int(distinct[0])
+        return {r: {c: columns[c][r] for c in names}}
+    values = {c: columns[c][distinct] for c in names}
     return {int(r): {c: values[c][i] for c in values} for i, r in enumerate(distinct)}
 
 
