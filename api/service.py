@@ -688,28 +688,30 @@ class MatchService:
             for clause in id_filter(Job.firm_id, sorted(firm_ids), firm_runs):
                 job_ids |= set(session.scalars(select(Job.id).where(clause)))
         e = engine
-        self._apply(
-            read_jobs(session, sorted(job_ids), job_runs),
-            job_ids,
-            job_runs,
-            "job_id",
-            e.jobs_index_,
-            e.add_jobs,
-            e.update_jobs,
-            e.remove_jobs,
-        )
+        if job_ids or job_runs:
+            self._apply(
+                read_jobs(session, sorted(job_ids), job_runs),
+                job_ids,
+                job_runs,
+                "job_id",
+                e.jobs_index_,
+                e.add_jobs,
+                e.update_jobs,
+                e.remove_jobs,
+            )
         worker_ids = batch.ids.get("worker", set())
         worker_runs = batch.runs.get("worker", [])
-        self._apply(
-            read_workers(session, sorted(worker_ids), worker_runs),
-            worker_ids,
-            worker_runs,
-            "worker_id",
-            e.workers_index_,
-            e.add_workers,
-            e.update_workers,
-            e.remove_workers,
-        )
+        if worker_ids or worker_runs:  # a batch of job writes reads no worker table
+            self._apply(
+                read_workers(session, sorted(worker_ids), worker_runs),
+                worker_ids,
+                worker_runs,
+                "worker_id",
+                e.workers_index_,
+                e.add_workers,
+                e.update_workers,
+                e.remove_workers,
+            )
 
     @staticmethod
     def _apply(
