@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
@@ -137,6 +137,23 @@ def rollback_session() -> None:
             session.rollback()
         except Exception:  # the connection itself may be what failed
             log.exception("rollback failed")
+
+
+def _reading_session() -> Session | None:
+    """The session of the request being served when it only reads, else None.
+
+    The change feed's check before a match runs on it: a request's scope check has already
+    opened it, so the check costs one more statement on that connection instead of a pool
+    checkout of its own (a ping, ``BEGIN`` and ``ROLLBACK`` on PostgreSQL). A writing
+    request's session may hold changes of its own not yet committed, which the feed must not
+    count as applied, so it keeps the separate connection.
+    """
+    if not has_request_context() or g.get("db_writing"):
+        return None
+    session: Session | None = g.get("db_session")
+    if session is None or session.new or session.dirty or session.deleted:
+        return None
+    return session
 
 
 def get_protector() -> IdProtector:
@@ -600,8 +617,12 @@ class MatchService:
         if not self.following:
             self.follow_model()
         switched = self._follow_snapshot()
-        with self._state.engine.connect() as connection:
-            behind, stale = self.feed.check(connection)
+        session = _reading_session()
+        if session is not None:
+            behind, stale = self.feed.check(session)
+        else:
+            with self._state.engine.connect() as connection:
+                behind, stale = self.feed.check(connection)
         if stale:
             log.warning(
                 "change feed pruned past this process's position %d: rebuilding",
@@ -667,28 +688,30 @@ class MatchService:
             for clause in id_filter(Job.firm_id, sorted(firm_ids), firm_runs):
                 job_ids |= set(session.scalars(select(Job.id).where(clause)))
         e = engine
-        self._apply(
-            read_jobs(session, sorted(job_ids), job_runs),
-            job_ids,
-            job_runs,
-            "job_id",
-            e.jobs_index_,
-            e.add_jobs,
-            e.update_jobs,
-            e.remove_jobs,
-        )
+        if job_ids or job_runs:
+            self._apply(
+                read_jobs(session, sorted(job_ids), job_runs),
+                job_ids,
+                job_runs,
+                "job_id",
+                e.jobs_index_,
+                e.add_jobs,
+                e.update_jobs,
+                e.remove_jobs,
+            )
         worker_ids = batch.ids.get("worker", set())
         worker_runs = batch.runs.get("worker", [])
-        self._apply(
-            read_workers(session, sorted(worker_ids), worker_runs),
-            worker_ids,
-            worker_runs,
-            "worker_id",
-            e.workers_index_,
-            e.add_workers,
-            e.update_workers,
-            e.remove_workers,
-        )
+        if worker_ids or worker_runs:  # a batch of job writes reads no worker table
+            self._apply(
+                read_workers(session, sorted(worker_ids), worker_runs),
+                worker_ids,
+                worker_runs,
+                "worker_id",
+                e.workers_index_,
+                e.add_workers,
+                e.update_workers,
+                e.remove_workers,
+            )
 
     @staticmethod
     def _apply(

@@ -261,7 +261,11 @@ class MatchingEngine(BaseEstimator):
         A fitted :class:`matcher.history.FirmRetention`: each job's firm's past 6-month
         retention becomes the ``firm_retention`` feature the ranker learns from; None gives
         every firm none (the feature is 0, as for a firm without history). The training
-        pipeline fits it from the same outcome history as the ranker.
+        pipeline fits it from the same outcome history as the ranker. Where the ranker has
+        a ``seen_weight_``, each pair's share of the learned chance goes from
+        ``learned_weight_`` toward it by the firm's evidence
+        (:meth:`matcher.history.FirmRetention.evidence`): the prior is blended out where the
+        history knows the firm, and serves where it does not.
 
     Attributes
     ----------
@@ -694,7 +698,12 @@ class MatchingEngine(BaseEstimator):
         if self.ranker_ is not None and len(X):
             p = self.ranker_.predict_proba(X)[:, 1]
             score = blend_scores(
-                self.ranker_, p, prior, float(self.prior_strength), firm_lift=X[:, _FIRM]
+                self.ranker_,
+                p,
+                prior,
+                float(self.prior_strength),
+                firm_lift=X[:, _FIRM],
+                evidence=self._firm_evidence(pj, j_rows),
             )
             order = np.lexsort((-retrieval, -score))
             return order, score, retrieval, p, X
@@ -823,6 +832,14 @@ class MatchingEngine(BaseEstimator):
         if self.firm_history is None:
             return None
         return self.firm_history.lift(np.asarray(pj.columns["firm_id"][j_rows]))
+
+    def _firm_evidence(self, pj: PreparedJobs, j_rows: np.ndarray) -> np.ndarray | None:
+        """How much outcome history the firms of jobs ``j_rows`` have
+        (:meth:`matcher.history.FirmRetention.evidence`; None without a firm history or
+        where the ranker has no weight of its own for them)."""
+        if self.firm_history is None or getattr(self.ranker_, "seen_weight_", None) is None:
+            return None
+        return self.firm_history.evidence(np.asarray(pj.columns["firm_id"][j_rows]))
 
     def _notice(self, pw: PreparedWorkers, row: int, own_trade_found: bool) -> str | None:
         wrow = {c: v[int(row)] for c, v in pw.columns.items()}
@@ -1426,7 +1443,12 @@ def _row_dicts(
     """``{row: {column: value}}`` for the distinct ``rows`` (of the columns ``names``, default
     all), each column indexed once."""
     distinct = np.unique(np.asarray(rows, dtype=np.int64))
-    values = {c: columns[c][distinct] for c in (columns if names is None else names)}
+    names = list(columns if names is None else names)
+    if len(distinct) == 1:
+        # One row (the worker of a jobs answer): read by position, not through index arrays.
+        r = int(distinct[0])
+        return {r: {c: columns[c][r] for c in names}}
+    values = {c: columns[c][distinct] for c in names}
     return {int(r): {c: values[c][i] for c in values} for i, r in enumerate(distinct)}
 
 

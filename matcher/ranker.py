@@ -75,9 +75,10 @@ def blend_scores(
     prior_strength: float,
     max_shift: float | None = None,
     firm_lift: np.ndarray | None = None,
+    evidence: np.ndarray | None = None,
 ) -> np.ndarray:
     """``prior + clip(a * (p / p_scale - prior) + f * firm_lift, ±max_shift)``,
-    ``a = c n / (n + prior_strength)``.
+    ``a = (c + (c_seen - c) * evidence) n / (n + prior_strength)``.
 
     ``n`` is the number of successes (``retained_6m`` pairs) the ranker learned from and
     ``p_scale`` the 99th percentile of its training predictions, which puts the learned chance
@@ -93,6 +94,14 @@ def blend_scores(
     cannot judge a firm's history (its firms have none: the lift is 0 there). The training
     pipeline chooses ``f`` on the history's own validation pairs.
 
+    ``evidence`` is how much outcome history each pair's firm has
+    (:meth:`matcher.history.FirmRetention.evidence`: 0 for a firm never seen, toward 1 as its
+    record grows) and ``c_seen`` the ranker's ``seen_weight_`` (``c`` when not set): the
+    share the learned chance earned on the history's own firms. The prior thus serves where
+    the outcome history is thin — a new firm, a new region, another world — at the weight an
+    independent world guards, and is blended out further, pair by pair, where the history
+    knows the firm. Without ``evidence`` every pair takes ``c``.
+
     The move is weighted before it is bounded, so that a pair's learned chance shifts it in
     proportion (a bound applied first made the move nearly all-or-nothing: ``±max_shift``
     for almost every pair, by the sign of ``learned - prior``).
@@ -105,13 +114,21 @@ def blend_scores(
     >>> R.learned_weight_ = 0.5
     >>> blend_scores(R(), np.array([0.5, 0.0]), np.array([0.0, 1.0]), 100.0, 1.0).tolist()
     [0.25, 0.75]
+    >>> R.seen_weight_ = 1.0
+    >>> ev = np.array([1.0, 0.0])
+    >>> blend_scores(R(), np.array([0.5, 0.0]), np.array([0.0, 1.0]), 100.0, 1.0, None, ev).tolist()
+    [0.5, 0.75]
     """
     n = float(getattr(ranker, "n_positive_", 0) or 0)
     if prior_strength <= 0:
         return np.asarray(p, dtype=np.float64)
     shift = MAX_SHIFT if max_shift is None else float(max_shift)
     weight = getattr(ranker, "learned_weight_", None)
-    a = (1.0 if weight is None else float(weight)) * n / (n + float(prior_strength))
+    c = 1.0 if weight is None else float(weight)
+    seen = getattr(ranker, "seen_weight_", None)
+    if evidence is not None and seen is not None and float(seen) != c:
+        c = c + (float(seen) - c) * np.asarray(evidence, dtype=np.float64)
+    a = c * n / (n + float(prior_strength))
     scale = float(getattr(ranker, "p_scale_", 0) or 0) or max(float(np.max(p, initial=0)), 1e-9)
     learned = np.clip(np.asarray(p, dtype=np.float64) / scale, 0.0, 1.0)
     prior = np.asarray(prior, dtype=np.float64)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -187,6 +188,10 @@ def _pad_cols(m: sp.csr_matrix, n_cols: int) -> sp.csr_matrix:
     return sp.csr_matrix((m.data, m.indices, m.indptr), shape=(m.shape[0], n_cols))
 
 
+#: Certificate columns that :attr:`JobRuleArrays.cert_bits` packs into one int64 per job.
+_CERT_BITS = 63
+
+
 @dataclass
 class JobRuleArrays:
     """The columns of a job table the hard rules need, as arrays (one row per job)."""
@@ -199,6 +204,21 @@ class JobRuleArrays:
     is_open: np.ndarray
     cert_required: sp.csr_matrix
     cert_count: np.ndarray
+
+    @cached_property
+    def cert_bits(self) -> np.ndarray | None:
+        """Each job's required certificates as the bits of an ``int64`` (certificate column
+        ``c`` is bit ``c``), or None past 63 certificate columns. A worker's check is then
+        two integer operations per job, where the product with ``cert_required`` cost a
+        quarter of a millisecond at 100,000 jobs. Computed once per table (the index makes a
+        new table when rows are added)."""
+        m = self.cert_required
+        if m.shape[1] > _CERT_BITS:
+            return None
+        # A CSR row holds each column once, so the sum of its bits is their OR.
+        bits = np.left_shift(np.int64(1), m.indices[: m.nnz].astype(np.int64))
+        total = np.concatenate([[0], np.cumsum(bits, dtype=np.int64)])
+        return total[m.indptr[1:]] - total[m.indptr[:-1]]
 
     @classmethod
     def from_frame(
@@ -344,11 +364,18 @@ def jobs_mask_for_worker(workers: WorkerRuleArrays, i: int, jobs: JobRuleArrays)
     if workers.needs_dormitory[i]:
         mask &= jobs.dormitory
     if jobs.cert_required.nnz:
-        held = np.zeros(jobs.cert_required.shape[1], dtype=np.float32)
         row = workers.certificates[i]
-        cols = row.indices[row.indices < held.shape[0]]
-        held[cols] = 1.0
-        mask &= (jobs.cert_required @ held) >= jobs.cert_count
+        cols = row.indices[row.indices < jobs.cert_required.shape[1]]
+        bits = jobs.cert_bits
+        if bits is not None:
+            held_bits = int(
+                np.bitwise_or.reduce(np.left_shift(1, cols.astype(np.int64)), initial=0)
+            )
+            mask &= (bits & ~held_bits) == 0
+        else:
+            held = np.zeros(jobs.cert_required.shape[1], dtype=np.float32)
+            held[cols] = 1.0
+            mask &= (jobs.cert_required @ held) >= jobs.cert_count
     return mask
 
 

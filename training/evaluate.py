@@ -266,6 +266,11 @@ class EvaluationReport:
                 lines.append(
                     f"企业以往半年留用率在混合中的权重（验证 AUC 选定）：{blend['firm_weight']:g}"
                 )
+            if blend.get("seen_weight") is not None:
+                lines.append(
+                    "结果历史覆盖的企业上排序模型的份额（按企业历史证据逐对过渡，验证 AUC 选定）："
+                    f"{blend['seen_weight']:g}"
+                )
         lines += self._independent_text(f)
         lines += self._crowding_text()
         return "\n".join(lines)
@@ -326,11 +331,19 @@ class EvaluationReport:
     def _crowding_text(self) -> list[str]:
         if not self.crowding:
             return []
-        lines = ["", "拥挤：前10名推荐位中给了被推荐最多的1%岗位的份额（批量推荐，按剩余名额降权）"]
+        lines = ["", "拥挤：前10名推荐位中给了被推荐最多的1%岗位的份额"]
         for world, c in self.crowding.items():
             before, after = c["before"], c["after"]
+            if c.get("path") == "product":
+                who = (
+                    f"产品路径，登记册 {c['n_register']} 人逐人推荐"
+                    f"（NDCG 取样本 {c['n_workers']} 人）、"
+                    f"{c['n_jobs']} 岗位，spread={c['spread']:g}、per_place={c['per_place']:g}"
+                )
+            else:
+                who = f"批量推荐 {c['n_workers']} 人、{c['n_jobs']} 岗位，spread={c['spread']}"
             lines.append(
-                f"  {world}: {c['n_workers']} 人、{c['n_jobs']} 岗位，spread={c['spread']}："
+                f"  {world}: {who}："
                 f"份额 {before['top1pct_share']:.3f} → {after['top1pct_share']:.3f}，"
                 f"NDCG@10 {before['ndcg@10']:.3f} → {after['ndcg@10']:.3f}"
                 f"（代价 {before['ndcg@10'] - after['ndcg@10']:+.3f}）"
@@ -738,8 +751,76 @@ def crowding(
     return out
 
 
+#: The service's crowding settings (``CROWDING_SPREAD``, ``CROWDING_SAMPLE`` and
+#: ``CROWDING_PER_PLACE`` of ``api.config.DEFAULTS``; ``training/`` does not import ``api``, and
+#: a test holds the two equal): what :func:`product_crowding` prices with.
+PRODUCT_CROWDING: dict[str, Any] = {"spread": 0.01, "sample": 20_000, "per_place": 30.0}
+
+
+def product_crowding(
+    engine: MatchingEngine,
+    worker_ids: Any,
+    utility: Any,
+    *,
+    spread: float = PRODUCT_CROWDING["spread"],
+    sample: int | None = PRODUCT_CROWDING["sample"],
+    per_place: float = PRODUCT_CROWDING["per_place"],
+    k: int = 10,
+) -> dict[str, Any]:
+    """Crowding as the product gives it, before and after its prices.
+
+    The product path (``GET /api/v1/workers/{id}/matches``): the index's prices are computed
+    once from the whole register (:meth:`MatchingEngine.price_crowding` with ``spread``,
+    ``sample`` and ``per_place``, as ``jobbridge index build`` does) and every indexed worker
+    is answered alone by :meth:`MatchingEngine.recommend_jobs`, without prices and with them.
+    ``top1pct_share`` is the share of the whole register's top-``k`` slots that go to its 1%
+    most-recommended jobs (:func:`top_share`); ``ndcg@10`` the mean NDCG@k of the
+    ``worker_ids`` sample's lists, graded by ``utility`` among all open jobs. The engine's
+    own prices (``crowding_``) are put back afterwards.
+    """
+    ids = [int(i) for i in worker_ids]
+    jidx = engine.jobs_index_
+    all_jobs = jidx.ids[np.flatnonzero(jidx.active)]
+    register = [int(i) for i in engine.workers_index_.active_ids()]
+    held = getattr(engine, "crowding_", None)
+    out: dict[str, Any] = {
+        "path": "product",
+        "spread": float(spread),
+        "sample": sample,
+        "per_place": float(per_place),
+        "n_register": len(register),
+        "n_workers": len(ids),
+        "n_jobs": int(len(all_jobs)),
+        "k": k,
+    }
+    try:
+        for name in ("before", "after"):
+            engine.crowding_ = None
+            if name == "after":
+                out["pricing"] = dict(
+                    engine.price_crowding(
+                        float(spread), sample=sample, k=k, per_place=float(per_place)
+                    ).facts
+                )
+            lists = {w: [it["job_id"] for it in engine.recommend_jobs(w, k=k)] for w in register}
+            nd = []
+            for w in ids:
+                jobs = np.asarray(lists[w], dtype=np.int64)
+                gains = utility(np.full(len(all_jobs), w), all_jobs)
+                v = ndcg_at(utility(np.full(len(jobs), w), jobs), gains, k)
+                if v is not None:
+                    nd.append(v)
+            out[name] = {
+                "top1pct_share": top_share(list(lists.values())),
+                "ndcg@10": float(np.mean(nd)) if nd else 0.0,
+            }
+    finally:
+        engine.crowding_ = held
+    return out
+
+
 def independent_figures(
-    params: dict[str, Any], ranker: Any = None, *, seed: int = 0, spread: float = DEFAULT_SPREAD
+    params: dict[str, Any], ranker: Any = None, *, seed: int = 0
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The independent world for the base model (``params`` without a ranker, the engine's
     prior alone) and, with ``ranker``, after training; plus its crowding figures.
@@ -748,7 +829,8 @@ def independent_figures(
     -------
     (independent, crowding) : dict, dict
         ``{"base": ..., "trained": ...}`` tables of :func:`evaluate_independent`, and the
-        :func:`crowding` figures of the trained engine (the base one without a ranker).
+        :func:`product_crowding` figures of the trained engine (the base one without a
+        ranker).
     """
     from data import eval_world as ew
 
@@ -760,11 +842,10 @@ def independent_figures(
     if ranker is not None:
         out["trained"] = evaluate_independent(final, world, seed=seed)
     engine = MatchingEngine(**{**final, "as_of": world.as_of}).fit(world.jobs, world.workers)
-    crowd = crowding(
+    crowd = product_crowding(
         engine,
         world.workers["worker_id"],
         lambda w_ids, j_ids: ew.relevance(world, w_ids, j_ids),
-        spread=spread,
     )
     return out, crowd
 
@@ -817,6 +898,8 @@ __all__ = [
     "DEFAULT_SPREAD",
     "crowding",
     "evaluate_independent",
+    "PRODUCT_CROWDING",
+    "product_crowding",
     "independent_figures",
     "ranking_tables",
     "score_coding",

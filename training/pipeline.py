@@ -51,10 +51,10 @@ from matcher.ranker import SuccessRanker, blend_scores, label_pairs
 from training.evaluate import (
     FULL,
     EvaluationReport,
-    crowding,
     evaluate,
     independent_figures,
     independent_tables,
+    product_crowding,
     split_events,
 )
 
@@ -291,7 +291,13 @@ def choose_learned_weight(
         for weight in candidates:
             inner.learned_weight_ = weight
             aucs[weight] = float(roc_auc_score(y, blend_scores(inner, p, prior, strength)))
-        validation = (inner, X, p, prior, y, strength)
+        history = engine.firm_history
+        evidence = (
+            None
+            if history is None
+            else history.leave_one_out(val_labels, events, jobs, evidence=True)
+        )
+        validation = (inner, X, p, prior, y, strength, evidence)
 
     world = ew.generate_eval_world(**VALIDATION_WORLD)
     # The guard world's firms are not the history's: none of them has a retention record.
@@ -334,7 +340,42 @@ def choose_learned_weight(
     ranker.learned_weight_ = float(best["weight"])
     firm = _choose_firm_weight(validation, float(best["weight"]), firm_candidates)
     ranker.firm_weight_ = firm["firm_weight"]
-    return {"learned_weight": float(best["weight"]), "table": table, **firm}
+    seen = _choose_seen_weight(validation, float(best["weight"]), firm["firm_weight"], candidates)
+    ranker.seen_weight_ = seen["seen_weight"]
+    return {"learned_weight": float(best["weight"]), "table": table, **firm, **seen}
+
+
+def _choose_seen_weight(
+    validation: tuple[Any, ...] | None,
+    learned_weight: float,
+    firm_weight: float,
+    candidates: tuple[float, ...],
+) -> dict[str, Any]:
+    """The learned chance's share where the history knows the pair's firm (``seen_weight_``
+    of :func:`matcher.ranker.blend_scores`, reached in proportion to the firm's
+    :meth:`~matcher.history.FirmRetention.evidence`): of the ``candidates`` no lower than
+    ``learned_weight`` (the share the guard world allows where no firm is known), the one
+    whose blended score has the best AUC on the history's validation pairs, whose firms the
+    history has seen; ``learned_weight`` itself unless one beats it by more than 1e-4. The
+    guard world cannot judge it: its firms have no history, so there every pair keeps
+    ``learned_weight``."""
+    if validation is None or validation[-1] is None:
+        return {"seen_weight": learned_weight, "seen_table": []}
+    inner, X, p, prior, y, strength, evidence = validation
+    from sklearn.metrics import roc_auc_score
+
+    lift = X[:, list(inner.feature_names_).index("firm_retention")]
+    inner.learned_weight_, inner.firm_weight_ = learned_weight, firm_weight
+    table = []
+    for c in sorted({learned_weight, *(c for c in candidates if c >= learned_weight)}):
+        inner.seen_weight_ = c
+        score = blend_scores(inner, p, prior, strength, firm_lift=lift, evidence=evidence)
+        table.append({"seen_weight": c, "validation_auc": float(roc_auc_score(y, score))})
+    inner.seen_weight_ = None
+    base = next(r["validation_auc"] for r in table if r["seen_weight"] == learned_weight)
+    best = max(table, key=lambda r: (round(r["validation_auc"], 4), -r["seen_weight"]))
+    chosen = float(best["seen_weight"]) if best["validation_auc"] > base + 1e-4 else learned_weight
+    return {"seen_weight": chosen, "seen_table": table}
 
 
 def _choose_firm_weight(
@@ -346,7 +387,7 @@ def _choose_firm_weight(
     world cannot judge it (its firms have no history, the term is 0 there)."""
     if validation is None:
         return {"firm_weight": 0.0, "firm_table": []}
-    inner, X, p, prior, y, strength = validation
+    inner, X, p, prior, y, strength = validation[:6]
     from sklearn.metrics import roc_auc_score
 
     lift = X[:, list(inner.feature_names_).index("firm_retention")]
@@ -476,6 +517,7 @@ def train_models(
             # from more history, so n / (n + prior_strength) grows by itself).
             served.learned_weight_ = report.setup["blend"]["learned_weight"]
             served.firm_weight_ = report.setup["blend"].get("firm_weight", 0.0)
+            served.seen_weight_ = report.setup["blend"].get("seen_weight")
             final.set_ranker(served)
         with progress.step(f"保存模型版本 {version} 并设为当前版本"):
             meta = {
@@ -594,7 +636,7 @@ def _held_out_report(
             rng = np.random.default_rng(seed)
             ids = held_out.workers_index_.active_ids()
             sample = rng.choice(ids, size=min(n_eval_workers, len(ids)), replace=False)
-            report.crowding["演示世界"] = crowding(
+            report.crowding["演示世界"] = product_crowding(
                 held_out, sample, lambda w, j: true_pair_utility(world, w, j)
             )
         return report

@@ -301,3 +301,36 @@ def test_worker_matches_carry_the_notice_when_no_job_of_the_trade_passes(
         assert welder.get_json()["items"]
     finally:
         dispose(app)
+
+
+def test_a_match_checks_the_feed_on_the_requests_own_connection(client, world, app, host):
+    """A worker's matches take one connection from the pool (the scope check's, on which the
+    feed check runs too), and still see a job another process committed just before."""
+    from sqlalchemy import event
+
+    from tests.api.test_feed import matching
+
+    headers = world.headers("bureau")
+    url = f"{API}/workers/{world.workers[0]}/matches?limit=50"
+    assert client.get(url, headers=headers).status_code == 200
+    checkouts = []
+    pool = app.extensions["jobbridge"].engine.pool
+    listener = lambda *args: checkouts.append(1)  # noqa: E731
+    event.listen(pool, "checkout", listener)
+    try:
+        assert client.get(url, headers=headers).status_code == 200
+        assert len(checkouts) == 1
+        other = host()
+        r = other.test_client().post(
+            f"{API}/jobs", json=job_payload(world.firm, 0), headers=world.headers("admin")
+        )
+        assert r.status_code == 201, r.get_json()
+        job = r.get_json()["id"]
+        checkouts.clear()
+        r = client.get(url, headers=headers)
+        assert r.status_code == 200
+        # The new job came through the feed: one more connection, the one reading the batch.
+        assert job in matching(app).engine.jobs_index_
+        assert len(checkouts) == 2
+    finally:
+        event.remove(pool, "checkout", listener)

@@ -588,3 +588,23 @@ def test_an_engine_pickled_before_the_first_stage_and_firm_history_loads(fitted_
     assert old.firm_history is None and old.retrieval_pool == 300
     assert old.get_params()["retrieval_pool"] == 300
     assert old.recommend_jobs(wid, k=5) == expected
+
+
+@pytest.mark.parametrize("shape", ["one row on the left", "one row on the right", "many"])
+def test_rowwise_sparse_dot_equals_the_pairs_dot_products(shape):
+    import scipy.sparse as sp
+
+    from matcher.features import rowwise_sparse_dot
+
+    rng = np.random.default_rng(7)
+    a = sp.random(6, 300, density=0.1, format="csr", dtype=np.float32, random_state=1)
+    b = sp.random(40, 300, density=0.1, format="csr", dtype=np.float32, random_state=2)
+    n = 25
+    ai = np.full(n, 4) if shape == "one row on the left" else rng.integers(0, 6, n)
+    bi = np.full(n, 9) if shape == "one row on the right" else rng.integers(0, 40, n)
+    expected = np.array(
+        [a[i].toarray().ravel() @ b[j].toarray().ravel() for i, j in zip(ai, bi, strict=True)]
+    )
+    got = rowwise_sparse_dot(a, ai, b, bi)
+    assert got.dtype == np.float32 and got.shape == (n,)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)

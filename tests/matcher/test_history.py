@@ -56,6 +56,21 @@ def test_leave_one_out_takes_out_only_the_pairs_own_hire():
     assert loo[2] == pytest.approx(history.lift([1])[0])
 
 
+def test_evidence_grows_with_the_firms_labelled_pairs_and_leaves_the_pair_out():
+    jobs = pd.DataFrame({"job_id": [10, 20], "firm_id": [1, 2]})
+    rows = [(w, 10, "recommended") for w in range(30)] + [(0, 10, "hired"), (0, 10, "left")]
+    rows += [(100, 20, "recommended")]
+    history = FirmRetention(evidence_smoothing=10).fit(_events(rows), jobs)
+    # Every labelled pair counts once (worker 0's three events are one pair), hired or not.
+    many, one, unknown = history.evidence([1, 2, 99]).tolist()
+    assert many == pytest.approx(30 / 40) and one == pytest.approx(1 / 11) and unknown == 0.0
+    pairs = pd.DataFrame({"worker_id": [0, 100, 500], "job_id": [10, 20, 10]})
+    loo = history.leave_one_out(pairs, _events(rows), jobs, evidence=True)
+    assert loo.tolist() == pytest.approx([29 / 39, 0.0, 30 / 40])
+    with pytest.raises(ValueError, match="evidence_smoothing 0"):
+        FirmRetention(evidence_smoothing=0).fit(_events(rows), jobs)
+
+
 def test_bad_smoothing_is_refused_naming_the_value():
     with pytest.raises(ValueError, match="smoothing 0"):
         FirmRetention(smoothing=0).fit(_events([]), pd.DataFrame({"job_id": [], "firm_id": []}))

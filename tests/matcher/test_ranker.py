@@ -202,6 +202,31 @@ def test_firm_weight_moves_by_the_firms_record_within_the_bound():
     assert blend_scores(r, p, prior, 5000.0).tolist() == pytest.approx(prior.tolist())
 
 
+def test_seen_weight_blends_the_prior_out_by_the_firms_evidence():
+    """``seen_weight_`` is the learned chance's share where the history knows the firm: a pair
+    whose firm has no evidence keeps ``learned_weight_``, one with full evidence takes
+    ``seen_weight_``, and one between goes in proportion; without evidence (another world's
+    firms) or without ``seen_weight_`` the blend is as before."""
+
+    class Ranker:
+        p_scale_, n_positive_, learned_weight_ = 1.0, 5000, 0.2  # a = 0.1 at no evidence
+
+    p, prior = np.array([1.0, 1.0, 1.0]), np.array([0.5, 0.5, 0.5])
+    evidence = np.array([0.0, 0.5, 1.0])
+    r = Ranker()
+    plain = blend_scores(r, p, prior, 5000.0, max_shift=1.0)
+    assert plain.tolist() == pytest.approx([0.55, 0.55, 0.55])
+    assert blend_scores(r, p, prior, 5000.0, max_shift=1.0, evidence=evidence).tolist() == (
+        pytest.approx(plain.tolist())
+    )
+    r.seen_weight_ = 0.6  # a = 0.3 at full evidence
+    seen = blend_scores(r, p, prior, 5000.0, max_shift=1.0, evidence=evidence)
+    assert seen.tolist() == pytest.approx([0.55, 0.6, 0.65])
+    assert blend_scores(r, p, prior, 5000.0, max_shift=1.0).tolist() == pytest.approx(
+        plain.tolist()
+    )
+
+
 @pytest.fixture(scope="module")
 def monotone_ranker():
     """A ranker trained on labels that punish skill fit and wages: the constraints must win."""

@@ -210,3 +210,29 @@ def test_licence_classes_agree_with_the_demo_world():
     from matcher.rules import DEFAULT_CERTIFICATE_IMPLIES
 
     assert DEFAULT_CERTIFICATE_IMPLIES == DRIVING_IMPLIES
+
+
+@pytest.mark.parametrize("n_certs", [63, 70], ids=["bits", "past-63-columns"])
+def test_certificate_checks_agree_with_pairs_at_any_vocabulary_size(make_job, make_worker, n_certs):
+    certs = [f"cert.{k}" for k in range(n_certs)]
+    rng = np.random.default_rng(3)
+    jobs = [make_job(certificates_required=[])]
+    jobs += [make_job(certificates_required=[certs[0], certs[62]])]
+    jobs += [make_job(certificates_required=[certs[-1]]), make_job(certificates_required=certs)]
+    jobs += [
+        make_job(certificates_required=list(rng.choice(certs, 2, replace=False))) for _ in range(20)
+    ]
+    workers = [make_worker(certificates=certs)]
+    workers += [
+        make_worker(certificates=list(rng.choice(certs, int(n), replace=False)))
+        for n in rng.integers(0, n_certs, 15)
+    ]
+    ja, wa = arrays(jobs, workers)
+    assert ja.cert_required.shape[1] == n_certs
+    assert (ja.cert_bits is None) is (n_certs > 63)
+    for i in range(len(workers)):
+        expected = pair_mask(wa, np.full(len(jobs), i), ja, np.arange(len(jobs)))
+        assert jobs_mask_for_worker(wa, i, ja).tolist() == expected.tolist()
+        held = set(workers[i]["certificates"])
+        plain = [set(j["certificates_required"]) <= held for j in jobs]
+        assert jobs_mask_for_worker(wa, i, ja).tolist() == plain

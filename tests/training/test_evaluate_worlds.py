@@ -8,10 +8,12 @@ import pytest
 from data.eval_world import generate_eval_world, relevance
 from matcher.engine import MatchingEngine
 from training.evaluate import (
+    PRODUCT_CROWDING,
     EvaluationReport,
     coding_accuracy,
     crowding,
     evaluate_independent,
+    product_crowding,
     score_coding,
     top_share,
 )
@@ -71,6 +73,33 @@ def test_crowding_before_and_after(small_world, params):
     assert 0 < c["after"]["ndcg@10"] <= 1
 
 
+def test_product_crowding_prices_the_register_with_the_service_settings(small_world, params):
+    from api.config import DEFAULTS
+
+    # The report's figure is the product's: the same settings the service prices with.
+    assert PRODUCT_CROWDING == {
+        "spread": DEFAULTS["CROWDING_SPREAD"],
+        "sample": DEFAULTS["CROWDING_SAMPLE"],
+        "per_place": DEFAULTS["CROWDING_PER_PLACE"],
+    }
+    engine = MatchingEngine(**{**params, "as_of": small_world.as_of}).fit(
+        small_world.jobs, small_world.workers
+    )
+    ids = small_world.workers["worker_id"].iloc[:5]
+    c = product_crowding(
+        engine, ids, lambda w, j: relevance(small_world, w, j), spread=0.3, per_place=0.5
+    )
+    assert c["path"] == "product" and c["n_register"] == 15 and c["n_workers"] == 5
+    assert c["pricing"]["jobs_priced"] > 0 and c["pricing"]["workers_priced"] == 15
+    assert c["after"]["top1pct_share"] <= c["before"]["top1pct_share"]
+    assert 0 < c["after"]["ndcg@10"] <= c["before"]["ndcg@10"] <= 1
+    # The engine's own prices (none here) are put back.
+    assert getattr(engine, "crowding_", None) is None
+    # Without prices the register's answers are recommend_jobs' own.
+    plain = [it["job_id"] for it in engine.recommend_jobs(int(ids.iloc[0]))]
+    assert plain == [it["job_id"] for it in engine.recommend_jobs(int(ids.iloc[0]))]
+
+
 def test_report_prints_both_worlds_and_crowding(small_world, params):
     ind = evaluate_independent(params, small_world, n_jobs=20)
     table = {"full engine": {"ndcg@10": 0.79, "recall@50": 0.6, "violations@10": 0}}
@@ -87,7 +116,17 @@ def test_report_prints_both_worlds_and_crowding(small_world, params):
                 "n_jobs": 120,
                 "before": {"top1pct_share": 0.2, "ndcg@10": 0.8},
                 "after": {"top1pct_share": 0.1, "ndcg@10": 0.795},
-            }
+            },
+            "演示世界": {
+                "path": "product",
+                "spread": 0.01,
+                "per_place": 30.0,
+                "n_register": 3960,
+                "n_workers": 300,
+                "n_jobs": 2342,
+                "before": {"top1pct_share": 0.145, "ndcg@10": 0.78},
+                "after": {"top1pct_share": 0.127, "ndcg@10": 0.772},
+            },
         },
     )
     text = report.to_text()
@@ -95,6 +134,8 @@ def test_report_prints_both_worlds_and_crowding(small_world, params):
         "两个世界并列" in text and "base（无结果历史）" in text and "full engine（训练后）" in text
     )
     assert "份额 0.200 → 0.100" in text and "代价 +0.005" in text
+    assert "产品路径，登记册 3960 人" in text and "spread=0.01、per_place=30" in text
+    assert "份额 0.145 → 0.127" in text and "代价 +0.008" in text
     assert report.to_dict()["independent"]["base"]["jobs_for_workers"]
     assert np.isfinite(ind["jobs_for_workers"]["full engine"]["ndcg@10"])
 

@@ -201,6 +201,12 @@ def test_served_ranker_carries_the_weight_chosen_on_validation(trained):
     assert served.ranker.firm_weight_ == blend["firm_weight"] and 0.0 in firm
     assert firm[blend["firm_weight"]] >= firm[0.0]
     assert served.firm_history is not None and len(served.firm_history.firm_ids_) > 0
+    # Where the history knows the firm, the learned chance's share is chosen on the same
+    # validation pairs, never below the share the guard world allows.
+    seen = {r["seen_weight"]: r["validation_auc"] for r in blend["seen_table"]}
+    assert served.ranker.seen_weight_ == blend["seen_weight"] >= blend["learned_weight"]
+    assert blend["learned_weight"] in seen
+    assert seen[blend["seen_weight"]] >= seen[blend["learned_weight"]]
 
 
 def test_guard_keeps_the_prior_against_a_ranker_that_inverts_it(demo):
