@@ -57,10 +57,19 @@ cosine of the title with each code's *centroid* (the weighted mean TF-IDF row of
 aliases and examples), the first place kept as the classifier gives it: 0.651 / 0.865 (weights
 0.1 / 0.2 / 0.5 / 1.0 / 1.5: top-5 0.861 / 0.864 / 0.864 / 0.865 / 0.865; with the centroid
 also deciding the first place top-1 falls to 0.648–0.650). On the held-out titles, measured
-once: 0.651 / 0.866 before, 0.651 / 0.870 after. Not kept there: a multinomial naive Bayes
-on the same features (alpha 0.01–0.1), its log-probabilities added at 0.01–0.1: top-5
-0.839–0.863; ``SGDClassifier(loss="modified_huber")`` on one fold: top-1 0.565 alone, and
-added to the scores at 0.1–1.0 top-5 fell from 0.872 to 0.69–0.83.
+once: 0.651 / 0.866 before, 0.651 / 0.870 after. Not kept there: a multinomial naive Bayes on
+the same features (alpha 0.01–0.1), its log-probabilities added at 0.01–0.1: top-5 0.839–0.863;
+``SGDClassifier(loss="modified_huber")`` on one fold: top-1 0.565 alone, and added to the
+scores at 0.1–1.0 top-5 fell from 0.872 to 0.69–0.83. Added to the centroid ordering (0.651 /
+0.865), none of these raised top-5 by more than five titles in 3,781 (0.13 points, less than a
+fold's noise), so none was kept: a bonus of 0.05–0.3 for the first code's minor-group siblings
+(0.866 at 0.05, 0.850 at 0.3) or middle-group ones (0.865–0.841); a second centroid of the real
+titles only, 0.1–0.5 (0.865–0.867); the best cosine with any single training text of the code,
+0.1–0.5 (0.863–0.864); the best score of any one word of a multi-word title
+(``深圳市某某五金制品 折弯工``: the employer's words out of the way), 0.1–1.0 (0.865–0.866,
+and deciding the first place too, top-1 0.648–0.652); real titles weighing 3 or names 3
+inside the centroids (0.864–0.866); three augmented variants of each real title instead of one
+(0.654 / 0.863, fitting 1.6× slower).
 """
 
 from __future__ import annotations
