@@ -38,7 +38,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -297,7 +297,7 @@ def choose_learned_weight(
             if history is None
             else history.leave_one_out(val_labels, events, jobs, evidence=True)
         )
-        validation = (inner, X, p, prior, y, strength, evidence)
+        validation = _Validation(inner, X, p, prior, y, strength, evidence)
 
     world = ew.generate_eval_world(**VALIDATION_WORLD)
     # The guard world's firms are not the history's: none of them has a retention record.
@@ -345,8 +345,26 @@ def choose_learned_weight(
     return {"learned_weight": float(best["weight"]), "table": table, **firm, **seen}
 
 
+class _Validation(NamedTuple):
+    """The history's own validation pairs, scored by a ranker fitted without their workers:
+    what :func:`_choose_firm_weight` and :func:`_choose_seen_weight` choose by."""
+
+    inner: Any  # the ranker fitted on the other workers' events
+    X: np.ndarray  # the pairs' features
+    p: np.ndarray  # the ranker's chance for each pair
+    prior: np.ndarray  # the pairs' prior scores
+    y: np.ndarray  # their labels
+    strength: float  # prior_strength
+    evidence: np.ndarray | None  # each pair's firm evidence, its own pair left out
+
+    @property
+    def lift(self) -> np.ndarray:
+        """The pairs' ``firm_retention`` feature."""
+        return self.X[:, list(self.inner.feature_names_).index("firm_retention")]
+
+
 def _choose_seen_weight(
-    validation: tuple[Any, ...] | None,
+    validation: _Validation | None,
     learned_weight: float,
     firm_weight: float,
     candidates: tuple[float, ...],
@@ -359,12 +377,12 @@ def _choose_seen_weight(
     history has seen; ``learned_weight`` itself unless one beats it by more than 1e-4. The
     guard world cannot judge it: its firms have no history, so there every pair keeps
     ``learned_weight``."""
-    if validation is None or validation[-1] is None:
+    if validation is None or validation.evidence is None:
         return {"seen_weight": learned_weight, "seen_table": []}
-    inner, X, p, prior, y, strength, evidence = validation
+    inner, _, p, prior, y, strength, evidence = validation
     from sklearn.metrics import roc_auc_score
 
-    lift = X[:, list(inner.feature_names_).index("firm_retention")]
+    lift = validation.lift
     inner.learned_weight_, inner.firm_weight_ = learned_weight, firm_weight
     table = []
     for c in sorted({learned_weight, *(c for c in candidates if c >= learned_weight)}):
@@ -379,7 +397,7 @@ def _choose_seen_weight(
 
 
 def _choose_firm_weight(
-    validation: tuple[Any, ...] | None, learned_weight: float, candidates: tuple[float, ...]
+    validation: _Validation | None, learned_weight: float, candidates: tuple[float, ...]
 ) -> dict[str, Any]:
     """The weight of the firm's past retention in the blend (``firm_weight_`` of
     :func:`matcher.ranker.blend_scores`): the candidate whose blended score has the best AUC
@@ -387,10 +405,10 @@ def _choose_firm_weight(
     world cannot judge it (its firms have no history, the term is 0 there)."""
     if validation is None:
         return {"firm_weight": 0.0, "firm_table": []}
-    inner, X, p, prior, y, strength = validation[:6]
+    inner, _, p, prior, y, strength, _ = validation
     from sklearn.metrics import roc_auc_score
 
-    lift = X[:, list(inner.feature_names_).index("firm_retention")]
+    lift = validation.lift
     inner.learned_weight_ = learned_weight
     table = []
     for f in sorted({0.0, *candidates}):
