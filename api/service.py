@@ -463,15 +463,30 @@ class MatchService:
 
     def _follow_loop(self, interval: float) -> None:
         delay = interval
+        failures = 0
         while not self._stop.wait(delay):
             try:
                 self.follow_model()
                 self.sync()
-                delay = interval
-            except Exception:
-                # The database or the disk is away for a moment: retry, less often.
-                log.exception("following the change feed failed; retrying")
+            except Exception as exc:
+                # The database or the disk is away for a moment: retry, less often. The
+                # traceback once per outage; the retries that fail again say only why.
+                failures += 1
                 delay = min(max(delay, interval) * 2, 30.0)
+                if failures == 1:
+                    log.exception("following the change feed failed; retrying")
+                else:
+                    log.warning(
+                        "following the change feed failed again (%d times): %s; next try in %.1f s",
+                        failures,
+                        f"{type(exc).__name__}: {exc}".splitlines()[0],
+                        delay,
+                    )
+                continue
+            if failures:
+                log.warning("following the change feed again after %d failures", failures)
+            failures = 0
+            delay = interval
 
     # -- index snapshots --------------------------------------------------------------------
 

@@ -5,6 +5,8 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -25,6 +27,23 @@ def _models_dir(tmp_path_factory) -> Iterator[None]:
         os.environ.pop("JOBBRIDGE_MODELS_DIR", None)
     else:
         os.environ["JOBBRIDGE_MODELS_DIR"] = old
+
+
+def _feed_followers() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name == "jobbridge-feed" and t.is_alive()}
+
+
+@pytest.fixture(autouse=True)
+def _no_follower_outlives_its_test() -> Iterator[None]:
+    """Fail the test that leaves a change-feed follower thread running: it would go on polling a
+    database that is dropped, logging tracebacks from its own thread while later tests run
+    (Python 3.11's traceback carets parse source with ``ast``, which is not thread-safe)."""
+    before = _feed_followers()
+    yield
+    deadline = time.monotonic() + 5
+    while (left := _feed_followers() - before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not left, "the test left a feed follower running: stop it (stop_following)"
 
 
 @pytest.fixture(

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from api.cli import cli
 from matcher.persistence import ModelLoadError, current_version, read_metadata
-from tests.api.conftest import job_payload, worker_payload
+from tests.api.conftest import dispose, job_payload, worker_payload
 
 API = "/api/v1"
 
@@ -131,5 +131,6 @@ def test_serve_creates_the_app_before_forking_and_each_process_loads_the_engine(
         assert state.matching.loaded
         assert state.matching.model_version == current_version(settings["MODELS_DIR"])
         assert state.matching.snapshot is not None
+        assert state.matching.following  # serve turns FEED_FOLLOW on
     finally:
-        state.engine.dispose()
+        dispose(app)

@@ -68,6 +68,41 @@ def test_a_following_process_applies_writes_before_anyone_asks(host, snapshots):
     assert m.sync() == 1 and later in m.engine.workers_index_  # ... but the request path
 
 
+def test_the_follower_retries_an_outage_with_one_traceback(host, monkeypatch, caplog):
+    import threading
+
+    m = matching(host()).load()
+    calls, waits = [], []
+
+    class Stop(threading.Event):
+        def wait(self, timeout=None):
+            waits.append(timeout)
+            return super().wait(timeout)
+
+    def sync() -> int:
+        calls.append(len(waits))
+        if len(calls) <= 3:
+            raise OSError("数据库暂时不可用\n第二行")
+        return 0
+
+    monkeypatch.setattr(m, "sync", sync)
+    monkeypatch.setattr(m, "follow_model", lambda: None)
+    monkeypatch.setattr(m, "_stop", Stop())
+    caplog.set_level("WARNING", logger="api.service")
+    m.start_following(interval=0.01)
+    deadline = time.monotonic() + 10
+    while len(calls) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    m.stop_following()
+    assert len(calls) >= 5, "the follower stopped retrying"
+    records = [r for r in caplog.records if r.name == "api.service"]
+    assert [r.exc_info is not None for r in records[:4]] == [True, False, False, False]
+    assert "(3 times): OSError: 数据库暂时不可用;" in records[2].getMessage()
+    assert "again after 3 failures" in records[3].getMessage()
+    # It backs off while the outage lasts, and polls at its pace again after.
+    assert waits[:5] == pytest.approx([0.01, 0.02, 0.04, 0.08, 0.01])
+
+
 # --------------------------------------------------------------------------- pruning
 def test_prune_changes_keeps_its_margins(host):
     app = host()
