@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from flask import Flask, current_app, g, has_request_context
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
 
 from api.crypto import IdProtector, protector_from_config
@@ -99,11 +99,40 @@ def state() -> ServiceState:
     return current_app.extensions[EXTENSION]
 
 
-def get_session() -> Session:
-    """The session of this request, opened on first use."""
+def get_session(*, read_only: bool = False) -> Session:
+    """The session of this request, opened on first use.
+
+    ``read_only``: the view only reads (the match views, a request's hottest path). On
+    PostgreSQL its statements then run without a transaction of their own (autocommit): no
+    ``BEGIN`` before the first and no ``ROLLBACK`` after the last, two round trips of three
+    for a match. Under PostgreSQL's READ COMMITTED each statement of a transaction sees its
+    own snapshot anyway, so the reads see the same rows. Should the request write after all,
+    :func:`begin_write` ends the autocommit part first, and a flush without it is refused
+    (:func:`_refuse_autocommit_flush`). SQLite sends no round trips and reads as before. A
+    session the request already opened is returned as it is.
+    """
     if "db_session" not in g:
-        g.db_session = Session(bind=state().engine, expire_on_commit=False)
+        session = Session(bind=state().engine, expire_on_commit=False)
+        if read_only and state().engine.dialect.name != "sqlite":
+            session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            session.info["autocommit"] = True
+        g.db_session = session
     return g.db_session
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_autocommit_flush(session: Session, flush_context: Any, instances: Any) -> None:
+    """A write in a read-only session would commit statement by statement, not as one."""
+    if session.info.get("autocommit") and (session.new or session.dirty or session.deleted):
+        raise RuntimeError("a read-only request session writes: call begin_write() first")
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _end_autocommit(session: Session, transaction: Any) -> None:
+    """Once its autocommit part ends (commit or rollback), a session's next transaction is an
+    ordinary one."""
+    if transaction.parent is None:
+        session.info.pop("autocommit", None)
 
 
 def begin_write() -> None:
@@ -113,13 +142,18 @@ def begin_write() -> None:
     writes after another process wrote ("database is locked"); under load that failed 1 % of
     the reads that audit personal fields. So a request that is about to write ends a
     read-only transaction (nothing to commit) and begins again with ``BEGIN IMMEDIATE``, which
-    waits for the write lock. Writing methods call this before their first statement. Other
-    databases need nothing.
+    waits for the write lock. Writing methods call this before their first statement. On
+    PostgreSQL only a read-only session (:func:`get_session`) needs it: its autocommit part
+    is ended, so that the writes run in one transaction.
     """
     if g.get("db_writing"):
         return
     session = get_session()
-    if state().engine.dialect.name == "sqlite":
+    if session.info.get("autocommit"):
+        # A read-only session (autocommit): end it, so that the writes that follow run in
+        # one transaction on a connection of the pool's default isolation.
+        session.commit()
+    elif state().engine.dialect.name == "sqlite":
         if session.new or session.dirty or session.deleted:
             return  # already writing in this transaction: too late to restart it
         if session.in_transaction():

@@ -43,7 +43,7 @@ def mask_phone(phone: str | None) -> str:
     tag="matches",
 )
 def worker_matches(worker_id: int, query: s.MatchQuery) -> Response:
-    session = get_session()
+    session = get_session(read_only=True)
     auth.check_worker_scope(worker_id, storage.worker_county(session, worker_id))
     matching = get_matching()
     results = matching.recommend_jobs(worker_id, query.limit)
@@ -82,7 +82,7 @@ def worker_matches(worker_id: int, query: s.MatchQuery) -> Response:
     description="hr 看到的身份证号与手机号已打码；bureau 只看到本辖区的劳动力。",
 )
 def job_matches(job_id: int, query: s.MatchQuery) -> Response:
-    session = get_session()
+    session = get_session(read_only=True)
     job = storage.get_job(session, job_id)
     auth.check_job(job)
     principal = auth.current()

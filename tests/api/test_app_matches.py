@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from tests.api.conftest import YANCHANG, job_payload, make_app, worker_payload
 
 API = "/api/v1"
@@ -334,3 +336,87 @@ def test_a_match_checks_the_feed_on_the_requests_own_connection(client, world, a
         assert len(checkouts) == 2
     finally:
         event.remove(pool, "checkout", listener)
+
+
+def _autocommit_of_statements(app):
+    """Record, for each statement the app's engine sends, whether its psycopg connection was in
+    autocommit (a statement outside any transaction); returns the list and the listener."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, bool]] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        seen.append(
+            (statement.split()[0].upper(), bool(conn.connection.dbapi_connection.autocommit))
+        )
+
+    event.listen(app.extensions["jobbridge"].engine, "before_cursor_execute", listener)
+    return seen, listener
+
+
+def test_a_match_reads_without_a_transaction_on_postgresql(client, world, app, database_url):
+    """On PostgreSQL a worker's matches run their reads in autocommit (no BEGIN and ROLLBACK
+    round trips); a job's matches read so too, then audit in one transaction that commits."""
+    from sqlalchemy import event, select
+
+    from api.service import state
+    from api.storage import session_scope
+    from api.storage.models import AuditEntry
+
+    if database_url.startswith("sqlite"):
+        pytest.skip("SQLite has no round trips to save; its reads stay in a transaction")
+    url = f"{API}/workers/{world.workers[0]}/matches?limit=10"
+    job_url = f"{API}/jobs/{world.jobs[0]}/matches?limit=5"
+    # First requests of each key: its lookup (then cached) opens an ordinary session.
+    assert client.get(url, headers=world.headers("bureau")).status_code == 200
+    assert client.get(job_url, headers=world.headers("hr")).status_code == 200
+    seen, listener = _autocommit_of_statements(app)
+    engine = app.extensions["jobbridge"].engine
+    try:
+        assert client.get(url, headers=world.headers("bureau")).status_code == 200
+        assert seen and all(autocommit for _, autocommit in seen), seen
+        seen.clear()
+        r = client.get(job_url, headers=world.headers("hr"))
+        assert r.status_code == 200
+        items = r.get_json()["items"]
+        assert items
+        kinds = [(verb, autocommit) for verb, autocommit in seen]
+        assert ("SELECT", True) in kinds
+        assert ("INSERT", False) in kinds and ("INSERT", True) not in kinds, kinds
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    with app.app_context(), session_scope(state().engine) as session:
+        read = set(session.scalars(select(AuditEntry.object_id).where(AuditEntry.action == "read")))
+    assert {str(i["worker_id"]) for i in items} <= read
+
+
+def test_a_read_only_session_refuses_a_write_without_begin_write(app, world, database_url):
+    """A write in a read-only request session without begin_write() is refused (it would commit
+    statement by statement); after begin_write() it commits as one transaction."""
+    from sqlalchemy import func, select
+
+    from api.service import begin_write, get_session, state
+    from api.storage import session_scope
+    from api.storage.models import AuditEntry
+
+    def audits() -> int:
+        with session_scope(state().engine) as s:
+            return s.scalar(select(func.count()).select_from(AuditEntry))
+
+    with app.test_request_context("/"):
+        before = audits()
+        session = get_session(read_only=True)
+        session.scalar(select(func.count()).select_from(AuditEntry))
+        session.add(AuditEntry(action="read", object_type="worker", object_id="1"))
+        if not database_url.startswith("sqlite"):
+            with pytest.raises(RuntimeError, match="begin_write"):
+                session.flush()
+            assert audits() == before
+            assert session.info.get("autocommit")
+        session.expunge_all()
+        begin_write()
+        assert not get_session().info.get("autocommit")
+        get_session().add(AuditEntry(action="read", object_type="worker", object_id="2"))
+        get_session().add(AuditEntry(action="read", object_type="worker", object_id="3"))
+        get_session().commit()
+        assert audits() == before + 2
