@@ -103,6 +103,73 @@ def test_the_follower_retries_an_outage_with_one_traceback(host, monkeypatch, ca
     assert waits[:5] == pytest.approx([0.01, 0.02, 0.04, 0.08, 0.01])
 
 
+def test_the_engine_lock_is_free_while_a_batch_is_read(host, monkeypatch):
+    """sync() reads the batch's rows from the database without the engine lock (answers go on
+    meanwhile) and applies them under it; a second sync waits for the first, then finds
+    nothing left to apply."""
+    import threading
+
+    from api import service
+
+    m = matching(host()).load()
+    worker = register(host(), 95)
+    reading, release = threading.Event(), threading.Event()
+    real_read = service.read_workers
+
+    def slow_read(*args, **kwargs):
+        reading.set()
+        assert release.wait(30)
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(service, "read_workers", slow_read)
+    applied: list[int] = []
+    first = threading.Thread(target=lambda: applied.append(m.sync()))
+    first.start()
+    try:
+        assert reading.wait(30)
+        # Another request's answer could take the engine lock now.
+        assert m._lock.acquire(timeout=5)
+        m._lock.release()
+        assert worker not in m.engine.workers_index_
+        second = threading.Thread(target=lambda: applied.append(m.sync()))
+        second.start()
+        time.sleep(0.1)
+        assert second.is_alive()  # waits for the first applier
+    finally:
+        release.set()
+        first.join(30)
+    second.join(30)
+    assert worker in m.engine.workers_index_
+    assert sorted(applied) == [0, 1]
+
+
+def test_a_switch_while_a_batch_is_read_makes_sync_read_again(host, monkeypatch):
+    """When a snapshot or model switch installs another feed cursor while a batch is read,
+    the batch read from the old cursor is dropped and the new cursor's batch applied."""
+    from api import service
+    from api.storage.changes import FeedCursor
+
+    m = matching(host()).load()
+    worker = register(host(), 96)
+    real_read = service.read_workers
+    switched = []
+
+    def read_then_switch(session, *args, **kwargs):
+        out = real_read(session, *args, **kwargs)
+        if not switched:  # what _switch_to does under the engine lock: a cursor of its own
+            replacement = FeedCursor()
+            replacement.start_at(session, m.feed.position, sorted(m.feed.gaps))
+            switched.append(replacement)
+            m.feed = replacement
+        return out
+
+    monkeypatch.setattr(service, "read_workers", read_then_switch)
+    assert m.sync() == 1
+    assert switched and m.feed is switched[0]
+    assert worker in m.engine.workers_index_
+    assert m.feed.position >= newest(m._state.app)
+
+
 # --------------------------------------------------------------------------- pruning
 def test_prune_changes_keeps_its_margins(host):
     app = host()
