@@ -301,8 +301,6 @@ class MatchService:
         self._model_stamp: Any = None
         #: One model switch (or rebuild) at a time; answers go on meanwhile.
         self._switch_lock = threading.Lock()
-        #: One feed applier at a time; the engine lock is taken only for the apply itself.
-        self._sync_lock = threading.Lock()
         self._follower: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -682,32 +680,12 @@ class MatchService:
             self.rebuild()
         elif not switched and not behind:
             return 0
-        # One applier at a time (the feed's order), and the engine lock only for the apply
-        # itself: the batch and its rows are read from the database while the engine goes on
-        # answering, so a write costs the other requests of this process only its apply.
-        with self._sync_lock, self._session() as session:
-            while True:
-                feed = self.feed
-                batch = feed.read(session)
-                if not batch:
-                    return 0
-                if self._bulk_rows(batch, self.engine, self.model_version):
-                    with self._lock:  # segments are mapped or prepared under the lock
-                        if self.feed is not feed:
-                            continue
-                        applied = self._apply_batch(session, batch)
-                        feed.advance(batch)
-                    break
-                rows = self._read_rows(session, batch)
-                with self._lock:
-                    if self.feed is not feed:
-                        # A model or snapshot switch installed another engine meanwhile:
-                        # read again from where its feed stands.
-                        continue
-                    self._apply_rows(rows, self.engine)
-                    feed.advance(batch)
-                applied = batch.objects("job") + batch.objects("worker") + batch.objects("firm")
-                break
+        with self._lock, self._session() as session:
+            batch = self.feed.read(session)
+            if not batch:
+                return 0
+            applied = self._apply_batch(session, batch)
+            self.feed.advance(batch)
         self._maybe_queue_rebuild()
         return applied
 
@@ -720,27 +698,21 @@ class MatchService:
         e = self.engine if engine is None else engine
         version = self.model_version if version is None else version
         named = batch.objects("job") + batch.objects("worker") + batch.objects("firm")
-        bulk = self._bulk_rows(batch, e, version)
+        bulk = self._apply_segments(session, batch, e, version)
         if bulk:
-            self._apply_segments(session, bulk, e, version)
             batch = ChangeBatch.of([r for r in batch.rows if r not in bulk])
-        self._apply_rows(self._read_rows(session, batch), e)
+        self._apply_rows(session, batch, e)
         return named
 
-    def _bulk_rows(self, batch: ChangeBatch, engine: Any, version: str | None) -> list[Any]:
-        """The changes of ``batch`` applied through segments (bulk imports), if any."""
-        from api.feed_segments import eligible
+    def _apply_segments(
+        self, session: Session, batch: ChangeBatch, engine: Any, version: str | None
+    ) -> list[Any]:
+        from api.feed_segments import eligible, obtain
+        from matcher.segments import apply_segment
 
         if version is None or not getattr(engine, "is_learned", False):
             return []
-        return eligible(batch.rows, self._state.config)
-
-    def _apply_segments(
-        self, session: Session, bulk: list[Any], engine: Any, version: str | None
-    ) -> None:
-        from api.feed_segments import obtain
-        from matcher.segments import apply_segment
-
+        bulk = eligible(batch.rows, self._state.config)
         for row in bulk:
             started = time.perf_counter()
             segment, wrote = obtain(self.index_root, engine, version, session, row)
@@ -753,49 +725,42 @@ class MatchService:
                 "prepared into a new" if wrote else "mapped from the host's",
                 time.perf_counter() - started,
             )
+        return bulk
 
-    @staticmethod
-    def _read_rows(session: Session, batch: ChangeBatch) -> list[tuple[Any, ...]]:
-        """The stored rows ``batch`` names, per side: ``(side, records, ids, runs)`` for the
-        jobs (and the jobs of the firms it names: the engine answers with firm names) and
-        the workers it touches. Reads only; :meth:`_apply_rows` applies them."""
-        out: list[tuple[Any, ...]] = []
+    def _apply_rows(self, session: Session, batch: ChangeBatch, engine: Any) -> None:
         job_ids = set(batch.ids.get("job", ()))
         job_runs = list(batch.runs.get("job", ()))
+        # The engine answers with each job's firm name: a renamed firm's jobs are re-read.
         firm_ids = set(batch.ids.get("firm", ()))
         firm_runs = batch.runs.get("firm", [])
         if firm_ids or firm_runs:
             for clause in id_filter(Job.firm_id, sorted(firm_ids), firm_runs):
                 job_ids |= set(session.scalars(select(Job.id).where(clause)))
+        e = engine
         if job_ids or job_runs:
-            out.append(("jobs", read_jobs(session, sorted(job_ids), job_runs), job_ids, job_runs))
+            self._apply(
+                read_jobs(session, sorted(job_ids), job_runs),
+                job_ids,
+                job_runs,
+                "job_id",
+                e.jobs_index_,
+                e.add_jobs,
+                e.update_jobs,
+                e.remove_jobs,
+            )
         worker_ids = batch.ids.get("worker", set())
         worker_runs = batch.runs.get("worker", [])
         if worker_ids or worker_runs:  # a batch of job writes reads no worker table
-            records = read_workers(session, sorted(worker_ids), worker_runs)
-            out.append(("workers", records, worker_ids, worker_runs))
-        return out
-
-    def _apply_rows(self, rows: list[tuple[Any, ...]], engine: Any) -> None:
-        """Bring ``engine`` in line with the rows :meth:`_read_rows` read."""
-        for side, records, ids, runs in rows:
-            if side == "jobs":
-                index, add, update, remove = (
-                    engine.jobs_index_,
-                    engine.add_jobs,
-                    engine.update_jobs,
-                    engine.remove_jobs,
-                )
-                id_column = "job_id"
-            else:
-                index, add, update, remove = (
-                    engine.workers_index_,
-                    engine.add_workers,
-                    engine.update_workers,
-                    engine.remove_workers,
-                )
-                id_column = "worker_id"
-            self._apply(records, ids, runs, id_column, index, add, update, remove)
+            self._apply(
+                read_workers(session, sorted(worker_ids), worker_runs),
+                worker_ids,
+                worker_runs,
+                "worker_id",
+                e.workers_index_,
+                e.add_workers,
+                e.update_workers,
+                e.remove_workers,
+            )
 
     @staticmethod
     def _apply(
