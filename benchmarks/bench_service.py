@@ -101,6 +101,23 @@ re-read, encoding), under the engine lock; that is where the mixed p99 goes. Als
 gunicorn 4×2 (192.2 / 172.7 req/s, each write applied by four processes) and 2×2 (222.7 /
 199.0 req/s, p99 66.2 / 98.6 ms).
 
+Runs of 2026-12-03 06:25-06:44 on new databases of the same scale, A/B against the commit
+before a match's reads went autocommit on PostgreSQL (no BEGIN/ROLLBACK round trips: the
+database part of a match 1.26 -> 0.70 ms in a loop of 1,000), alternating, 4 rounds each,
+gunicorn 2×4. "After" also held a split of the feed sync (a batch's rows read outside the
+engine lock), reverted since. The machine was about a third slower than in the runs above
+(in-process call 6.3-9.9 ms against 4.6-5.0 ms), so no run reached the target and only the
+comparison says anything::
+
+    PostgreSQL  before   matches 151.4 142.7 147.2 164.9 req/s (median 149.3)
+                         mixed   141.2 137.0 146.0 127.8 req/s (median 139.1)
+                after    matches 155.9 155.0 145.9 143.5 req/s (median 150.5)
+                         mixed   134.1 131.5 136.2 127.4 req/s (median 132.8)
+
+Within the machine's noise: matches no faster, mixed perhaps lower, so the split was
+reverted; the autocommit reads were kept (fewer round trips, and PostgreSQL's own CPU shares
+the two cores). 0 errors in every run.
+
 Earlier runs: 67 req/s (p99 270 ms) at only 50,000 workers while every process let BLAS spin
 two threads; at full scale, before the firm names came from the engine and the top-k used a
 sampled threshold, 203 and 201 req/s (p99 72 and 95 ms). Each step is in the git log.
