@@ -104,12 +104,12 @@ def get_session(*, read_only: bool = False) -> Session:
 
     ``read_only``: the view only reads (the match views, a request's hottest path). On
     PostgreSQL its statements then run without a transaction of their own (autocommit): no
-    ``BEGIN`` before the first and no ``ROLLBACK`` after the last, two round trips of three
-    for a match. Under PostgreSQL's READ COMMITTED each statement of a transaction sees its
-    own snapshot anyway, so the reads see the same rows. Should the request write after all,
-    :func:`begin_write` ends the autocommit part first, and a flush without it is refused
-    (:func:`_refuse_autocommit_flush`). SQLite sends no round trips and reads as before. A
-    session the request already opened is returned as it is.
+    ``BEGIN`` before the first and no ``ROLLBACK`` after the last: three round trips for a
+    match instead of five. Under PostgreSQL's READ COMMITTED each statement of a transaction
+    sees its own snapshot anyway, so the reads see the same rows. Should the request write
+    after all, :func:`begin_write` ends the autocommit part first, and a flush without it is
+    refused (:func:`_refuse_autocommit_flush`). SQLite sends no round trips and reads as
+    before. A session the request already opened is returned as it is.
     """
     if "db_session" not in g:
         session = Session(bind=state().engine, expire_on_commit=False)
