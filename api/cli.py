@@ -138,7 +138,7 @@ def init_database(context: Context) -> str | None:
 
 
 def ensure_model(
-    context: Context, *, encoder: str = "char-ngram", coder: str = "names", quiet: bool = True
+    context: Context, *, encoder: str = "char-ngram", coder: str = "trained", quiet: bool = True
 ) -> Path | None:
     """Build the base model (:func:`training.base.build_base_model`) into ``MODELS_DIR`` when
     it holds no model version; return its folder, or None when a version exists already."""
@@ -162,10 +162,13 @@ def ensure_model(
 )
 @click.option(
     "--base-coder",
-    type=click.Choice(["names", "trained"]),
-    default="names",
+    type=click.Choice(["trained", "names"]),
+    default="trained",
     show_default=True,
-    help="基础模型的职业编码器：names 按名称与别称；trained 训练分类器（数分钟）",
+    help=(
+        "基础模型的职业编码器：trained 随项目提供的已训练分类器"
+        "（与当前代码不符时现场训练，约一分钟）；names 按名称与别称"
+    ),
 )
 @pass_context
 @_user_errors

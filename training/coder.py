@@ -25,12 +25,28 @@ equals a held-out title after normalisation (an augmented variant, a colloquial 
 certificate spelling) is dropped (:func:`training_examples`); ``tests/training/test_coder.py``
 fails if one gets through, here or in the encoder's training pairs.
 
-Command line: ``python -m training.coder_eval`` prints the coders' figures on the held-out part.
+The trained coder **ships** with the project (``models/base-coder/``: ``coder.pkl.gz`` and
+``coder.json``), so that the base model ``jobbridge init-db`` builds codes as well as the trained
+one from its first minute without a minute of training on the deployment's cores
+(:func:`default_coder` loads it). ``coder.json`` records a digest of everything training reads
+(:data:`SHIPPED_INPUTS`: the reference files and the code of cleaning, augmenting and the
+coder) and the scikit-learn version it was pickled with: where either differs from this
+checkout the shipped coder is not used and the coder is trained here instead, and
+``tests/training/test_coder.py`` fails until it is shipped again.
+
+Command line: ``python -m training.coder_eval`` prints the coders' figures on the held-out part;
+``python -m training.coder --ship`` trains the coder and writes ``models/base-coder/``.
 """
 
 from __future__ import annotations
 
+import argparse
+import gzip
 import hashlib
+import json
+import logging
+import pickle
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -44,18 +60,39 @@ from training.augment import augment_examples, colloquial_examples, noise_titles
 __all__ = [
     "CERTIFICATE_OCCUPATIONS",
     "HELDOUT_PATH",
+    "SHIPPED_DIR",
+    "SHIPPED_INPUTS",
     "coder_occupations",
     "default_coder",
     "draw_heldout",
     "heldout_keys",
+    "inputs_digest",
     "is_heldout_text",
+    "ship_coder",
+    "shipped_coder",
     "split_testcases",
     "text_keys",
     "train_coder",
     "training_examples",
 ]
 
-HELDOUT_PATH = Path(__file__).resolve().parents[1] / "data" / "reference" / "testcases_heldout.csv"
+ROOT = Path(__file__).resolve().parents[1]
+HELDOUT_PATH = ROOT / "data" / "reference" / "testcases_heldout.csv"
+SHIPPED_DIR = ROOT / "models" / "base-coder"
+#: What training the coder reads, relative to the project root: a shipped coder trained from
+#: other versions of these is not used.
+SHIPPED_INPUTS = (
+    "data/reference/csco22.csv",
+    "data/reference/certificates.csv",
+    "data/reference/testcases.csv",
+    "data/reference/testcases_heldout.csv",
+    "data/reference.py",
+    "matcher/occupations.py",
+    "matcher/text.py",
+    "training/augment.py",
+    "training/coder.py",
+)
+log = logging.getLogger(__name__)
 HELDOUT_FRACTION = 0.4
 
 # Certificates of the catalogue that name one occupation: their spellings teach the coder that
@@ -369,17 +406,109 @@ def train_coder(
     return OccupationCoder(**params).fit(occupations, examples=examples)
 
 
+def inputs_digest(root: Path = ROOT) -> str:
+    """SHA-256 over :data:`SHIPPED_INPUTS` (names and bytes) under ``root``."""
+    digest = hashlib.sha256()
+    for name in SHIPPED_INPUTS:
+        digest.update(name.encode() + b"\0" + (root / name).read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _sklearn_version() -> str:
+    import sklearn
+
+    return sklearn.__version__
+
+
+def ship_coder(folder: str | Path = SHIPPED_DIR) -> Path:
+    """Train the coder (:func:`train_coder`, defaults) and write it to ``folder``.
+
+    ``coder.pkl.gz`` is the pickled coder; ``coder.json`` the digest of the inputs
+    (:func:`inputs_digest`), the scikit-learn version and the held-out figures. Returns the
+    folder.
+    """
+    from training.coder_eval import evaluate_coder
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    coder = train_coder()
+    figures = evaluate_coder(coder, split_testcases()[1])
+    # mtime=0: the same coder gives the same bytes, so a re-ship without change is no diff.
+    with (
+        open(folder / "coder.pkl.gz", "wb") as raw,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fh,
+    ):
+        pickle.dump(coder, fh, protocol=5)
+    meta = {
+        "inputs_sha256": inputs_digest(),
+        "scikit-learn": _sklearn_version(),
+        "heldout": {
+            k: round(v, 4) if isinstance(v, float) else v
+            for k, v in figures.items()
+            if k not in ("seconds", "titles_per_s")
+        },
+    }
+    (folder / "coder.json").write_text(
+        json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    return folder
+
+
+def shipped_coder(folder: str | Path = SHIPPED_DIR) -> OccupationCoder | None:
+    """The coder of ``folder`` (:func:`ship_coder`), or None — and why, in the log — when it
+    is missing, was trained from other inputs than this checkout's, or pickled by another
+    scikit-learn."""
+    folder = Path(folder)
+    try:
+        meta = json.loads((folder / "coder.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        log.info("no shipped occupation coder in %s (%s): training one", folder, exc)
+        return None
+    if meta.get("inputs_sha256") != inputs_digest():
+        log.warning("the shipped occupation coder was trained from other inputs: training one")
+        return None
+    if meta.get("scikit-learn") != _sklearn_version():
+        log.warning(
+            "the shipped occupation coder was saved by scikit-learn %s, this is %s: training one",
+            meta.get("scikit-learn"),
+            _sklearn_version(),
+        )
+        return None
+    with gzip.open(folder / "coder.pkl.gz", "rb") as fh:
+        coder = pickle.load(fh)
+    if not isinstance(coder, OccupationCoder):
+        raise TypeError(f"{folder / 'coder.pkl.gz'} holds a {type(coder).__name__}, not a coder")
+    return coder
+
+
 @cache
 def _default_coder() -> OccupationCoder:
-    return train_coder()
+    return shipped_coder() or train_coder()
 
 
 def default_coder() -> OccupationCoder:
-    """:func:`train_coder` with its defaults, trained once per process and copied out.
-
-    Training is deterministic, so a process that builds several models (the test suite, a
-    retraining loop) trains the coder once.
+    """The coder :func:`train_coder` trains with its defaults: the shipped one
+    (:func:`shipped_coder`) where it is current, else trained here; once per process, copied
+    out.
     """
     import copy
 
     return copy.deepcopy(_default_coder())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="The occupation coder that ships.")
+    parser.add_argument(
+        "--ship", action="store_true", help=f"train the coder and write {SHIPPED_DIR}"
+    )
+    args = parser.parse_args(argv)
+    if not args.ship:
+        parser.print_help()
+        return
+    folder = ship_coder()
+    meta = json.loads((folder / "coder.json").read_text(encoding="utf-8"))
+    print(f"{folder}: held-out {meta['heldout']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -155,3 +155,61 @@ def test_trained_coder_reads_worker_clauses_with_its_own_threshold():
         "4-02-07-09",
         "6-04-03-03",  # 织布工
     ]
+
+
+def test_the_shipped_coder_is_current():
+    """``models/base-coder`` was trained from this checkout's reference files and code; when
+    this fails, run ``python -m training.coder --ship`` and commit what it writes."""
+    import json
+
+    import sklearn
+
+    from training.coder import SHIPPED_DIR, inputs_digest, shipped_coder
+
+    meta = json.loads((SHIPPED_DIR / "coder.json").read_text(encoding="utf-8"))
+    assert meta["inputs_sha256"] == inputs_digest(), "run: python -m training.coder --ship"
+    assert meta["scikit-learn"] == sklearn.__version__
+    assert meta["heldout"]["top1"] >= 0.63 and meta["heldout"]["top5"] >= 0.85
+    coder = shipped_coder()
+    assert coder is not None and coder.coef_ is not None
+    assert coder.predict(["急招叉车工 包吃住"]) == ["6-30-05-01"]
+
+
+def test_a_shipped_coder_that_is_not_current_is_not_used(tmp_path, caplog):
+    import json
+    import shutil
+
+    from training.coder import SHIPPED_DIR, shipped_coder
+
+    assert shipped_coder(tmp_path / "missing") is None
+    folder = tmp_path / "base-coder"
+    shutil.copytree(SHIPPED_DIR, folder)
+    meta = json.loads((folder / "coder.json").read_text(encoding="utf-8"))
+    assert shipped_coder(folder) is not None
+    for key, value in (("inputs_sha256", "0" * 64), ("scikit-learn", "0.1")):
+        (folder / "coder.json").write_text(json.dumps({**meta, key: value}), encoding="utf-8")
+        with caplog.at_level("WARNING", logger="training.coder"):
+            assert shipped_coder(folder) is None
+        assert "training one" in caplog.text
+        caplog.clear()
+
+
+@pytest.mark.slow
+def test_training_gives_the_shipped_coder():
+    """What ``--ship`` wrote is what training gives (about a minute): the same held-out
+    figures, and almost always the same first code (liblinear shuffles with numpy's global
+    random state, so a fit may differ on a handful of titles)."""
+    import json
+
+    from training.coder import SHIPPED_DIR, shipped_coder, train_coder
+    from training.coder_eval import evaluate_coder
+
+    heldout = split_testcases()[1]
+    trained, shipped = train_coder(), shipped_coder()
+    r = evaluate_coder(trained, heldout)
+    meta = json.loads((SHIPPED_DIR / "coder.json").read_text(encoding="utf-8"))["heldout"]
+    assert abs(r["top1"] - meta["top1"]) <= 0.005 and abs(r["top5"] - meta["top5"]) <= 0.005
+    titles = heldout["job_name"].tolist()
+    pairs = zip(trained.predict(titles), shipped.predict(titles), strict=True)
+    same = sum(a == b for a, b in pairs)
+    assert same >= 0.98 * len(titles)
