@@ -118,6 +118,25 @@ Within the machine's noise: matches no faster, mixed perhaps lower, so the split
 reverted; the autocommit reads were kept (fewer round trips, and PostgreSQL's own CPU shares
 the two cores). 0 errors in every run.
 
+Runs of 2026-12-03 09:50-09:57 on a database of the same scale (base model with the name
+coder, built before the trained coder shipped; machine otherwise idle), one run each: the
+machine was twice as slow as at 00:07 (in-process call 10.2 and 8.4 ms against 4.6-5.0)::
+
+    PostgreSQL  2×4   matches 127.4 req/s, p99 143.6 ms   mixed 114.7 req/s, p99 185.7 ms
+                2×2   matches 123.7 req/s, p99 166.8 ms   mixed 121.9 req/s, p99 153.8 ms
+
+Where a request's CPU goes on that machine (in-process, Flask test client, 1,000 random
+workers): 12.7-14.2 ms per request, of which the engine's call is 8.6-9.7 ms; with the
+engine's answer stubbed out, everything else (routing, key cache, the two statements, JSON)
+is 1.3 ms. Inside the engine: retrieval 4.5-6.5 ms (the 64-dimension coarse scan 2.0, the
+lexical posting lists 0.75, the two top-k cuts 0.7, the exact scores of the shortlist 0.55,
+the rule mask 0.35-0.5), pair features and reasons 2.4, the main-trade clause encoded 1.4,
+the first stage 0.7. A FAISS index in place of the coarse scan (``bench_faiss.py``) took
+0.87 of its time with the 8-bit scan and 0.62 with HNSW, at lower recall; skipping
+scikit-learn's parameter validation saved 2 % (8.82 -> 8.62 ms, median of 4). So the figure
+follows the machine's speed: 200 req/s needs an engine call near 5 ms, which the faster
+machine gave and this one did not.
+
 Earlier runs: 67 req/s (p99 270 ms) at only 50,000 workers while every process let BLAS spin
 two threads; at full scale, before the firm names came from the engine and the top-k used a
 sampled threshold, 203 and 201 req/s (p99 72 and 95 ms). Each step is in the git log.
