@@ -57,6 +57,8 @@ from matcher.occupations import OccupationCoder, prepare_occupations
 from matcher.text import clean_title, normalize_text
 from training.augment import augment_examples, colloquial_examples, noise_titles
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "CERTIFICATE_OCCUPATIONS",
     "HELDOUT_PATH",
@@ -92,7 +94,6 @@ SHIPPED_INPUTS = (
     "training/augment.py",
     "training/coder.py",
 )
-log = logging.getLogger(__name__)
 HELDOUT_FRACTION = 0.4
 
 # Certificates of the catalogue that name one occupation: their spellings teach the coder that
@@ -433,7 +434,7 @@ def ship_coder(folder: str | Path = SHIPPED_DIR) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     coder = train_coder()
     figures = evaluate_coder(coder, split_testcases()[1])
-    # mtime=0: the same coder gives the same bytes, so a re-ship without change is no diff.
+    # mtime=0: no timestamp in the file, so its bytes depend on the coder alone.
     with (
         open(folder / "coder.pkl.gz", "wb") as raw,
         gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fh,
