@@ -46,7 +46,6 @@ be joined afterwards.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -55,21 +54,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-
-def load_engine(folder: Path, database_url: str | None):
-    """The engine the service serves from ``folder`` (its snapshot mapped, as ``serve``)."""
-    os.environ["JOBBRIDGE_INSTANCE_DIR"] = str(folder / "instance")
-    os.environ["JOBBRIDGE_MODELS_DIR"] = str(folder / "models")
-    os.environ["JOBBRIDGE_DATABASE_URL"] = database_url or f"sqlite:///{folder / 'bench.db'}"
-    from api import create_app
-    from api.service import get_matching
-
-    app = create_app()
-    with app.app_context():
-        matching = get_matching()
-        matching.load()
-        return matching.engine
+from bench_service import fit_in_process  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -87,7 +74,14 @@ def main(argv: list[str] | None = None) -> None:
     from matcher.rules import jobs_mask_for_worker
 
     faiss.omp_set_num_threads(1)
-    engine = load_engine(args.dir, args.database_url)
+    # The engine the service serves from the folder (its snapshot mapped, as ``serve``).
+    engine, _, _ = fit_in_process(
+        {
+            "JOBBRIDGE_INSTANCE_DIR": str(args.dir / "instance"),
+            "JOBBRIDGE_MODELS_DIR": str(args.dir / "models"),
+            "JOBBRIDGE_DATABASE_URL": args.database_url or f"sqlite:///{args.dir / 'bench.db'}",
+        }
+    )
     index = engine.jobs_index_
     prepared = index.prepared
     if index.coarse is None:
