@@ -91,6 +91,9 @@ _PER_PLACE = 3.0
 #: at spread 0.01, 10 / 30 / 100 gave 0.125 / 0.127 / 0.138 (from 0.145) for 0.012 / 0.008 /
 #: 0.003.
 REGISTER_PER_PLACE = 30.0
+#: Main-trade clauses whose vectors each process memoises (:meth:`MatchingEngine._clause_vectors`):
+#: about 2 KB each with a 256-wide encoder, 4,096 of them some 8 MB.
+CLAUSE_CACHE_SIZE = 4096
 # The job columns each jobs answer carries (reasons read the rest of the row).
 _JOB_ITEM_COLUMNS = (
     "job_id",
@@ -349,6 +352,11 @@ class MatchingEngine(BaseEstimator):
         state.setdefault("retrieval_pool", 300)
         self.__dict__.update(state)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state.pop("_clause_cache", None)  # a process's own memo, rebuilt on first use
+        return state
+
     # ------------------------------------------------------------------------------------
     # fitting
 
@@ -435,6 +443,7 @@ class MatchingEngine(BaseEstimator):
         self.ranker_ = self.ranker
 
     def _fit_vocabulary(self, corpus: Iterable[str], texts: Sequence[str]) -> None:
+        self.__dict__.pop("_clause_cache", None)  # vectors of the vocabulary replaced
         names = [n for n in self.context_.occupation_names.values() if n]
         docs = [t for t in (*corpus, *texts) if isinstance(t, str) and t] + names
         self.vectorizer_ = TfidfVectorizer(
@@ -582,6 +591,23 @@ class MatchingEngine(BaseEstimator):
             width = len(self.vectorizer_.vocabulary_)
             return sp.csr_matrix((0, width), dtype=np.float32)
         return self.vectorizer_.transform(texts).astype(np.float32).tocsr()
+
+    def _clause_vectors(self, clause: str) -> tuple[np.ndarray, sp.csr_matrix]:
+        """The embedding row and TF-IDF row of one main-trade clause, memoised per process
+        (:data:`CLAUSE_CACHE_SIZE` clauses, least recently used dropped first): a worker's
+        matches encode the worker's clause on every request, and a register repeats its
+        trades (``干过电焊``) as a clerk repeats a worker's list. The rows are read-only."""
+        cache = self.__dict__.get("_clause_cache")
+        if cache is None:
+            cache = functools.lru_cache(maxsize=CLAUSE_CACHE_SIZE)(self._encode_clause)
+            cache = self.__dict__.setdefault("_clause_cache", cache)
+        return cache(clause)
+
+    def _encode_clause(self, clause: str) -> tuple[np.ndarray, sp.csr_matrix]:
+        emb, lex = self.encode([clause]), self._lexical([clause])
+        for a in (emb, lex.data, lex.indices, lex.indptr):
+            a.setflags(write=False)
+        return emb, lex
 
     def _add(self, index: ItemIndex, prepared: PreparedJobs | PreparedWorkers) -> None:
         if len(prepared.frame) == 0 and index.prepared is not None:
@@ -797,8 +823,10 @@ class MatchingEngine(BaseEstimator):
             return sim
         unique, inv = np.unique(clauses[said], return_inverse=True)
         inv = inv.ravel()
-        emb = self.encode(list(unique))
-        lex = self._lexical(list(unique))
+        if len(unique) == 1:  # one worker's jobs: the worker's own clause
+            emb, lex = self._clause_vectors(str(unique[0]))
+        else:
+            emb, lex = self.encode(list(unique)), self._lexical(list(unique))
         w = float(self.lexical_weight)
         width = max(lex.shape[1], j_lex.shape[1])
         j_said = np.asarray(j_sel)[said]

@@ -608,3 +608,23 @@ def test_rowwise_sparse_dot_equals_the_pairs_dot_products(shape):
     got = rowwise_sparse_dot(a, ai, b, bi)
     assert got.dtype == np.float32 and got.shape == (n,)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_main_trade_clauses_are_memoised_without_changing_answers(fitted_engine, world):
+    import pickle
+
+    _, workers = world
+    ids = [int(i) for i in workers["worker_id"].iloc[:40]]
+    fitted_engine.__dict__.pop("_clause_cache", None)
+    first = [fitted_engine.recommend_jobs(w, k=10) for w in ids]
+    cache = fitted_engine.__dict__["_clause_cache"]
+    misses = cache.cache_info().misses
+    assert misses > 0
+    again = [fitted_engine.recommend_jobs(w, k=10) for w in ids]
+    assert again == first
+    assert cache.cache_info().misses == misses  # the second round encoded nothing
+    emb, lex = fitted_engine._clause_vectors("做过三年缝纫")
+    assert not emb.flags.writeable and not lex.data.flags.writeable
+    copy = pickle.loads(pickle.dumps(fitted_engine))
+    assert "_clause_cache" not in copy.__dict__
+    assert [copy.recommend_jobs(w, k=10) for w in ids] == first
