@@ -43,7 +43,10 @@ def run_with_retry(view: Callable[..., Any], call_args: dict[str, Any]) -> Any:
                 begin_write()
             return view(**call_args)
         except OperationalError as exc:
-            if attempt == RETRIES - 1 or not is_contention(exc):
+            # A read that met a connection the server had dropped (a restart) runs again on
+            # a new one; a write may have reached the server, so it is not run twice.
+            reread = exc.connection_invalidated and request.method in ("GET", "HEAD")
+            if attempt == RETRIES - 1 or not (is_contention(exc) or reread):
                 raise
             rollback_session()
             for upload in request.files.values():

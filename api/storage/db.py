@@ -7,6 +7,7 @@ way production does and the migrations are tested with every run.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -54,6 +56,33 @@ def _sqlite_on_begin(connection: Any) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+#: A pooled server connection left idle longer than this is pinged before it is handed out.
+#: A connection in steady use is not: ``pool_pre_ping`` pinged on every checkout, one more
+#: round trip per request (a match makes two of its own) on the cores the service shares with
+#: the database. A server restarted while a connection was idle less than this fails the one
+#: request that meets it; the engine then drops every pooled connection opened before, and a
+#: read is run again (:func:`api.transactions.run_with_retry`).
+IDLE_PING_SECONDS = 1.0
+
+
+def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(engine: Engine) -> Any:
+    def on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")  # None: opened for this checkout
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            # The pool discards this connection and checks out (or opens) another.
+            raise DisconnectionError(str(exc)) from exc
+
+    return on_checkout
+
+
 def make_engine(database_url: str | Engine, **kwargs: Any) -> Engine:
     """Return an engine for ``database_url`` (an engine passes through unchanged).
 
@@ -81,8 +110,11 @@ def make_engine(database_url: str | Engine, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    if not kwargs.get("pool_pre_ping"):
+        event.listen(engine, "checkin", _on_checkin)
+        event.listen(engine, "checkout", _ping_if_idle(engine))
+    return engine
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
