@@ -146,6 +146,7 @@ again a slow machine)::
                               after  matches 144.8 149.4   mixed 153.0 116.1 req/s
                 after         matches 137.5 req/s, p99 167.5 ms   mixed 132.2 req/s, p99 183.4 ms
                 after         matches 161.3 req/s, p99  81.2 ms   mixed 149.8 req/s, p99 153.4 ms
+                after         matches 139.6 req/s, p99 107.6 ms   mixed 129.9 req/s, p99 158.4 ms
 
 "After" is the main-trade clause's vectors memoised per process and pooled connections pinged
 only after sitting idle a second (one round trip less per request); in one process the call
