@@ -266,6 +266,34 @@ def test_classifier_pickle_round_trip(trained):
     assert clone(trained).get_params()["C"] == 0.3
 
 
+def test_transposed_weights_are_built_once_and_never_stored(small_occupations):
+    coder = OccupationCoder().fit(small_occupations, examples=EXAMPLES)
+    titles = ["踩缝纫机", "叉车司机 包吃住", "分拣快递"]
+    scores = coder.similarities(titles)
+    q = coder.vectorizer_.transform([coder._prepare(clean_title(t)) for t in titles])
+    plain = (q @ coder.coef_.T).toarray() + coder.intercept_
+    plain += coder.similarity_weight * coder._max_per_code((q @ coder.term_matrix_.T).toarray())
+    assert np.allclose(scores, plain, atol=1e-6)
+    cached = coder.__dict__["_transposed"]
+    assert set(cached) == {"coef_", "term_matrix_"}
+    assert all(m.format == "csr" for m in cached.values())
+    coder.predict_topk(titles, 3)
+    assert "centroids_" in coder.__dict__["_transposed"]
+    assert coder.__dict__["_transposed"]["coef_"] is cached["coef_"]  # built once
+    assert "_transposed" not in pickle.loads(pickle.dumps(coder)).__dict__
+    # A refit drops the transposes of the old weights.
+    coder.fit(small_occupations, examples=EXAMPLES[:5])
+    assert "_transposed" not in coder.__dict__
+    q = coder.vectorizer_.transform([coder._prepare(clean_title(t)) for t in titles])
+    assert np.allclose(
+        coder.similarities(titles),
+        (q @ coder.coef_.T).toarray()
+        + coder.intercept_
+        + coder.similarity_weight * coder._max_per_code((q @ coder.term_matrix_.T).toarray()),
+        atol=1e-6,
+    )
+
+
 def test_bad_examples(small_occupations):
     with pytest.raises(ValueError, match="text, code"):
         OccupationCoder().fit(small_occupations, examples=pd.DataFrame({"title": ["x"]}))
