@@ -610,7 +610,7 @@ class MatchingEngine(BaseEstimator):
         return emb, lex
 
     def _add(self, index: ItemIndex, prepared: PreparedJobs | PreparedWorkers) -> None:
-        if len(prepared.frame) == 0 and index.prepared is not None:
+        if len(prepared) == 0 and index.prepared is not None:
             return
         index.add(prepared, self.encode(prepared.texts), self._lexical(prepared.texts))
         self._maybe_ann(index)
@@ -674,7 +674,7 @@ class MatchingEngine(BaseEstimator):
             return []
         prepared = prepare(frame, self.context_)
         self._add(index, prepared)
-        return [int(i) for i in prepared.frame[index.id_column]]
+        return [int(i) for i in prepared.columns[index.id_column]]
 
     # ------------------------------------------------------------------------------------
     # queries
@@ -1312,7 +1312,7 @@ class MatchingEngine(BaseEstimator):
             rows = {int(i): r for r, i in enumerate(index.ids.tolist()) if index.active[r]}
             return index.prepared, index.embeddings, index.lexical, rows
         prepared = prepare(frame, self.context_)
-        rows = {int(i): r for r, i in enumerate(prepared.frame[id_col].tolist())}
+        rows = {int(i): r for r, i in enumerate(prepared.columns[id_col].tolist())}
         return prepared, self.encode(prepared.texts), self._lexical(prepared.texts), rows
 
 

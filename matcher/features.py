@@ -471,36 +471,41 @@ class Context:
 
 
 class _ColumnArrays:
-    """The frame's columns as numpy arrays, built once per prepared table.
+    """A prepared table: its columns as numpy arrays, one row per job or worker (0..n-1).
 
     Prepared tables are never changed in place (the index concatenates or takes into new
-    ones), so the arrays stay true; reading ~30 columns of a pandas frame per query cost
-    about 6 ms of a 15 ms recommendation.
+    ones), so the arrays stay true. The engine reads the arrays: reading ~30 columns of a
+    pandas frame per query cost about 6 ms of a 15 ms recommendation, and building a frame
+    for the one row of a write, then reading its columns back, about 3 ms of the write.
+    ``frame`` (pandas) is built on demand, for evaluation and tests.
     """
 
-    frame: pd.DataFrame
+    columns: dict[str, np.ndarray]
 
     @functools.cached_property
-    def columns(self) -> dict[str, np.ndarray]:
-        return {c: self.frame[c].to_numpy() for c in self.frame.columns}
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({c: np.asarray(v) for c, v in self.columns.items()})
+
+    def __len__(self) -> int:
+        return len(self.texts)  # type: ignore[attr-defined]
 
     def __getstate__(self) -> dict[str, Any]:
-        # Persisted engines rebuild the arrays on first use rather than store them twice.
+        # The frame is a second copy of the columns: rebuilt on demand, never stored.
         state = dict(self.__dict__)
-        state.pop("columns", None)
+        state.pop("frame", None)
         return state
 
 
 @dataclass
 class PreparedJobs(_ColumnArrays):
-    frame: pd.DataFrame  # scalar columns, one row per job, index 0..n-1
+    columns: dict[str, np.ndarray]  # scalar columns, one row per job
     rules: JobRuleArrays
     texts: list[str]
 
 
 @dataclass
 class PreparedWorkers(_ColumnArrays):
-    frame: pd.DataFrame
+    columns: dict[str, np.ndarray]
     rules: WorkerRuleArrays
     texts: list[str]
 
@@ -549,43 +554,41 @@ def prepare_jobs(jobs: pd.DataFrame, ctx: Context) -> PreparedJobs:
     lat, lon = _coords(city, ctx.geography.city_coords)
     wage_min = jobs["wage_min"].fillna(0).to_numpy(dtype=np.float64)
     wage_max = jobs["wage_max"].fillna(0).to_numpy(dtype=np.float64)
-    frame = pd.DataFrame(
-        {
-            "job_id": jobs["job_id"].to_numpy(dtype=np.int64),
-            # Who offers the job: for the answers, and the firm's past retention
-            # (matcher.history.FirmRetention, the ``firm_retention`` feature).
-            "firm_id": pd.to_numeric(jobs.get("firm_id", pd.Series(-1, index=jobs.index)))
-            .fillna(-1)
-            .to_numpy(dtype=np.int64),
-            "firm_name": jobs.get("firm_name", pd.Series("", index=jobs.index))
-            .fillna("")
-            .astype(str)
-            .to_numpy(),
-            "title": jobs["title"].fillna("").astype(str).to_numpy(),
-            "occ_code": np.asarray(codes, dtype=object),
-            "occ_given": given,
-            "city": np.asarray(city, dtype=object),
-            "lat": lat,
-            "lon": lon,
-            "wage_min": wage_min,
-            "wage_max": np.maximum(wage_max, wage_min),
-            "dormitory": rules.dormitory,
-            "meals": jobs.get("meals", pd.Series(False, index=jobs.index))
-            .fillna(False)
-            .to_numpy(dtype=bool),
-            "halal_canteen": rules.halal_canteen,
-            "novice_ok": jobs.get("novice_ok", pd.Series(False, index=jobs.index))
-            .fillna(False)
-            .to_numpy(dtype=bool),
-            "has_description": np.array([is_meaningful(d) for d in descriptions], dtype=bool),
-            "headcount_left": (
-                jobs["headcount"].to_numpy(dtype=np.float64)
-                - jobs["hired_count"].fillna(0).to_numpy(dtype=np.float64)
-            ),
-            "cert_count": rules.cert_count.astype(np.int16),
-        }
-    )
-    return PreparedJobs(frame=frame, rules=rules, texts=texts)
+    columns = {
+        "job_id": jobs["job_id"].to_numpy(dtype=np.int64),
+        # Who offers the job: for the answers, and the firm's past retention
+        # (matcher.history.FirmRetention, the ``firm_retention`` feature).
+        "firm_id": pd.to_numeric(jobs.get("firm_id", pd.Series(-1, index=jobs.index)))
+        .fillna(-1)
+        .to_numpy(dtype=np.int64),
+        "firm_name": jobs.get("firm_name", pd.Series("", index=jobs.index))
+        .fillna("")
+        .astype(str)
+        .to_numpy(),
+        "title": jobs["title"].fillna("").astype(str).to_numpy(),
+        "occ_code": np.asarray(codes, dtype=object),
+        "occ_given": given,
+        "city": np.asarray(city, dtype=object),
+        "lat": lat,
+        "lon": lon,
+        "wage_min": wage_min,
+        "wage_max": np.maximum(wage_max, wage_min),
+        "dormitory": rules.dormitory,
+        "meals": jobs.get("meals", pd.Series(False, index=jobs.index))
+        .fillna(False)
+        .to_numpy(dtype=bool),
+        "halal_canteen": rules.halal_canteen,
+        "novice_ok": jobs.get("novice_ok", pd.Series(False, index=jobs.index))
+        .fillna(False)
+        .to_numpy(dtype=bool),
+        "has_description": np.array([is_meaningful(d) for d in descriptions], dtype=bool),
+        "headcount_left": (
+            jobs["headcount"].to_numpy(dtype=np.float64)
+            - jobs["hired_count"].fillna(0).to_numpy(dtype=np.float64)
+        ),
+        "cert_count": rules.cert_count.astype(np.int16),
+    }
+    return PreparedJobs(columns=columns, rules=rules, texts=texts)
 
 
 def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
@@ -623,8 +626,11 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
         for cs in clauses
     ]
     if ctx.coder is not None and len(workers):
+        # The clauses and the wishes are coded in one call (one worker's write: half the
+        # coder's fixed cost per call).
         flat = [c for cs in clauses for c, _ in cs]
-        coded = iter(code_texts(ctx.coder, flat, ctx.clause_min_score, ctx.worker_majors))
+        wishes = [d for ds in desired for d in ds]
+        coded = iter(code_texts(ctx.coder, flat + wishes, ctx.clause_min_score, ctx.worker_majors))
         for i, cs in enumerate(clauses):
             pairs = [(next(coded), y, text) for text, y in cs]
             trades[i] = order_trades([(c, y) for c, y, _ in pairs])
@@ -634,8 +640,6 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
             trade_clauses[i] = tuple(said[c] for c in trades[i])
             if trades[i]:
                 main_clause[i] = trade_clauses[i][0]
-        flat = [d for ds in desired for d in ds]
-        coded = iter(code_texts(ctx.coder, flat, ctx.clause_min_score, ctx.worker_majors))
         for i, ds in enumerate(desired):
             wish_codes[i] = tuple(dict.fromkeys(c for c in (next(coded) for _ in ds) if c))
     main_codes = [t[0] if t else "" for t in trades]
@@ -654,44 +658,42 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
     edu_known = np.array(
         [lv in ctx.education_ranks for lv in workers["education"].tolist()], dtype=bool
     )
-    frame = pd.DataFrame(
-        {
-            "worker_id": workers["worker_id"].to_numpy(dtype=np.int64),
-            "exp_code": np.asarray(main_codes, dtype=object),
-            "second_codes": pd.Series(second_codes, dtype=object).to_numpy(),
-            "wish_codes": pd.Series(wish_codes, dtype=object).to_numpy(),
-            "trade_clauses": pd.Series(trade_clauses, dtype=object).to_numpy(),
-            "main_clause": np.asarray([t[0] if t else "" for t in trade_clauses], dtype=object),
-            "has_skills_text": has_skills,
-            "n_desired_jobs": np.array([len(d) for d in desired], dtype=np.int16),
-            "first_desired": np.asarray([d[0] if d else "" for d in desired], dtype=object),
-            "preferred_cities": pd.Series(
-                [tuple(_as_list(v)) for v in workers.get("preferred_cities", [[]] * len(workers))],
-                dtype=object,
-            ).to_numpy(),
-            "min_wage": workers.get("min_wage", pd.Series(0, index=workers.index))
-            .fillna(0)
-            .to_numpy(dtype=np.float64),
-            "county_code": np.asarray(county, dtype=object),
-            "lat": lat,
-            "lon": lon,
-            "paired_city": np.asarray(paired, dtype=object),
-            "n_certificates": np.diff(rules.certificates.indptr).astype(np.int16),
-            "certificates_unrecognised": pd.Series(
-                [
-                    tuple(_as_list(v))
-                    for v in workers.get("certificates_unrecognised", [[]] * len(workers))
-                ],
-                dtype=object,
-            ).to_numpy(),
-            "education": workers["education"].astype(object).to_numpy(),
-            "education_known": edu_known,
-            "needs_halal": rules.needs_halal,
-            "needs_dormitory": rules.needs_dormitory,
-            "age": rules.age,
-        }
-    )
-    return PreparedWorkers(frame=frame, rules=rules, texts=texts)
+    columns = {
+        "worker_id": workers["worker_id"].to_numpy(dtype=np.int64),
+        "exp_code": np.asarray(main_codes, dtype=object),
+        "second_codes": pd.Series(second_codes, dtype=object).to_numpy(),
+        "wish_codes": pd.Series(wish_codes, dtype=object).to_numpy(),
+        "trade_clauses": pd.Series(trade_clauses, dtype=object).to_numpy(),
+        "main_clause": np.asarray([t[0] if t else "" for t in trade_clauses], dtype=object),
+        "has_skills_text": has_skills,
+        "n_desired_jobs": np.array([len(d) for d in desired], dtype=np.int16),
+        "first_desired": np.asarray([d[0] if d else "" for d in desired], dtype=object),
+        "preferred_cities": pd.Series(
+            [tuple(_as_list(v)) for v in workers.get("preferred_cities", [[]] * len(workers))],
+            dtype=object,
+        ).to_numpy(),
+        "min_wage": workers.get("min_wage", pd.Series(0, index=workers.index))
+        .fillna(0)
+        .to_numpy(dtype=np.float64),
+        "county_code": np.asarray(county, dtype=object),
+        "lat": lat,
+        "lon": lon,
+        "paired_city": np.asarray(paired, dtype=object),
+        "n_certificates": np.diff(rules.certificates.indptr).astype(np.int16),
+        "certificates_unrecognised": pd.Series(
+            [
+                tuple(_as_list(v))
+                for v in workers.get("certificates_unrecognised", [[]] * len(workers))
+            ],
+            dtype=object,
+        ).to_numpy(),
+        "education": workers["education"].astype(object).to_numpy(),
+        "education_known": edu_known,
+        "needs_halal": rules.needs_halal,
+        "needs_dormitory": rules.needs_dormitory,
+        "age": rules.age,
+    }
+    return PreparedWorkers(columns=columns, rules=rules, texts=texts)
 
 
 # ---------------------------------------------------------------------------------------

@@ -353,19 +353,11 @@ def _csr_on(
 
 
 class _IndexedJobs(PreparedJobs):
-    """The prepared jobs of an index: columns read from its buffers (the frame on demand)."""
-
-    frame = property(lambda self: _frame_of(self.columns))  # type: ignore[assignment]
+    """The prepared jobs of an index: columns read from its buffers."""
 
 
 class _IndexedWorkers(PreparedWorkers):
-    """The prepared workers of an index: columns read from its buffers (the frame on demand)."""
-
-    frame = property(lambda self: _frame_of(self.columns))  # type: ignore[assignment]
-
-
-def _frame_of(columns: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame({c: np.asarray(v) for c, v in columns.items()})
+    """The prepared workers of an index: columns read from its buffers."""
 
 
 def plain_prepared(p: Prepared) -> Prepared:
@@ -380,7 +372,8 @@ def plain_prepared(p: Prepared) -> Prepared:
             for v in [getattr(p.rules, f.name)]
         }
     )
-    return base(frame=p.frame, rules=rules, texts=list(p.texts))  # type: ignore[arg-type]
+    columns = {c: np.array(v) for c, v in p.columns.items()}
+    return base(columns=columns, rules=rules, texts=list(p.texts))  # type: ignore[arg-type]
 
 
 def _vstack_padded(blocks: list[sp.csr_matrix]) -> sp.csr_matrix:
@@ -396,8 +389,8 @@ def _concat_value(a: Any, b: Any) -> Any:
         return _vstack_padded([a.tocsr(), b.tocsr()])
     if isinstance(a, np.ndarray):
         return np.concatenate([a, b])
-    if isinstance(a, pd.DataFrame):
-        return pd.concat([a, b], ignore_index=True)
+    if isinstance(a, dict):
+        return {c: _concat_value(v, b[c]) for c, v in a.items()}
     if isinstance(a, list):
         return a + b
     if is_dataclass(a):
@@ -412,8 +405,8 @@ def _take_value(a: Any, rows: np.ndarray) -> Any:
         return a.tocsr()[rows]
     if isinstance(a, np.ndarray):
         return a[rows]
-    if isinstance(a, pd.DataFrame):
-        return a.iloc[rows].reset_index(drop=True)
+    if isinstance(a, dict):
+        return {c: _take_value(v, rows) for c, v in a.items()}
     if isinstance(a, list):
         return [a[i] for i in rows]
     if is_dataclass(a):
@@ -592,7 +585,7 @@ class ItemIndex:
         # Pickled as plain arrays: no spare room, no file maps, no CSC copy (a cache).
         prepared = self.prepared
         return {
-            "format": 3,
+            "format": 4,
             "id_column": self.id_column,
             "prepared": None if prepared is None else plain_prepared(prepared),
             "embeddings": np.array(self.embeddings),
@@ -607,9 +600,10 @@ class ItemIndex:
         state = dict(state)
         self.id_column = state["id_column"]
         self._init_storage()
-        if state.get("format") != 3:
-            # Indexes of model folders before format 3 are never read (those are refused).
-            raise ValueError(f"index state of format {state.get('format')!r}; expected 3")
+        if state.get("format") != 4:
+            # Pickled indexes before format 4 (prepared tables stored as pandas frames) are
+            # never read: model folders hold no index, and a snapshot is arrays on disk.
+            raise ValueError(f"index state of format {state.get('format')!r}; expected 4")
         self._load_plain(state)
 
     def _load_plain(self, state: dict[str, Any]) -> None:
