@@ -559,7 +559,13 @@ class MatchingEngine(BaseEstimator):
         for c in ("status", "headcount", "hired_count"):
             if c not in jobs.columns:
                 raise ValueError(f"Job table lacks the column {c!r}; it has {list(jobs.columns)}")
-        keep = (jobs["status"] == "open") & (jobs["headcount"] > jobs["hired_count"].fillna(0))
+        hired = jobs["hired_count"].fillna(0).to_numpy(dtype=np.float64)
+        keep = (jobs["status"].to_numpy() == "open") & (
+            jobs["headcount"].to_numpy(dtype=np.float64) > hired
+        )
+        if keep.all():  # every row of a one-job write that leaves it open: no copy
+            plain = isinstance(jobs.index, pd.RangeIndex) and jobs.index.start == 0
+            return jobs if plain and jobs.index.step == 1 else jobs.reset_index(drop=True)
         return jobs[keep].reset_index(drop=True)
 
     # ------------------------------------------------------------------------------------

@@ -510,6 +510,15 @@ class PreparedWorkers(_ColumnArrays):
     texts: list[str]
 
 
+def _column(table: pd.DataFrame, name: str, default: Any) -> pd.Series:
+    """``table[name]``, or ``default`` in every row where the table has no such column (the
+    default is built only then: for the one row of a write, building every default
+    beforehand cost more than reading the columns)."""
+    if name in table.columns:
+        return table[name]
+    return pd.Series([default] * len(table), index=table.index)
+
+
 def _coords(
     keys: Sequence[str], table: Mapping[str, tuple[float, float]]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -529,12 +538,8 @@ def prepare_jobs(jobs: pd.DataFrame, ctx: Context) -> PreparedJobs:
     jobs = jobs.reset_index(drop=True)
     rules = JobRuleArrays.from_frame(jobs, ctx.certificates, ctx.education_ranks)
     titles = [normalize(t) for t in jobs["title"].tolist()]
-    descriptions = [
-        normalize(d) for d in jobs.get("description", pd.Series([""] * len(jobs))).tolist()
-    ]
-    codes = [
-        str(c) if isinstance(c, str) else "" for c in jobs.get("occupation_code", [""] * len(jobs))
-    ]
+    descriptions = [normalize(d) for d in _column(jobs, "description", "").tolist()]
+    codes = [str(c) if isinstance(c, str) else "" for c in _column(jobs, "occupation_code", "")]
     given = np.array([bool(c) for c in codes], dtype=bool)
     if ctx.coder is not None and not given.all():
         todo = [i for i, c in enumerate(codes) if not c]
@@ -558,13 +563,8 @@ def prepare_jobs(jobs: pd.DataFrame, ctx: Context) -> PreparedJobs:
         "job_id": jobs["job_id"].to_numpy(dtype=np.int64),
         # Who offers the job: for the answers, and the firm's past retention
         # (matcher.history.FirmRetention, the ``firm_retention`` feature).
-        "firm_id": pd.to_numeric(jobs.get("firm_id", pd.Series(-1, index=jobs.index)))
-        .fillna(-1)
-        .to_numpy(dtype=np.int64),
-        "firm_name": jobs.get("firm_name", pd.Series("", index=jobs.index))
-        .fillna("")
-        .astype(str)
-        .to_numpy(),
+        "firm_id": pd.to_numeric(_column(jobs, "firm_id", -1)).fillna(-1).to_numpy(dtype=np.int64),
+        "firm_name": _column(jobs, "firm_name", "").fillna("").astype(str).to_numpy(),
         "title": jobs["title"].fillna("").astype(str).to_numpy(),
         "occ_code": np.asarray(codes, dtype=object),
         "occ_given": given,
@@ -574,13 +574,9 @@ def prepare_jobs(jobs: pd.DataFrame, ctx: Context) -> PreparedJobs:
         "wage_min": wage_min,
         "wage_max": np.maximum(wage_max, wage_min),
         "dormitory": rules.dormitory,
-        "meals": jobs.get("meals", pd.Series(False, index=jobs.index))
-        .fillna(False)
-        .to_numpy(dtype=bool),
+        "meals": _column(jobs, "meals", False).fillna(False).to_numpy(dtype=bool),
         "halal_canteen": rules.halal_canteen,
-        "novice_ok": jobs.get("novice_ok", pd.Series(False, index=jobs.index))
-        .fillna(False)
-        .to_numpy(dtype=bool),
+        "novice_ok": _column(jobs, "novice_ok", False).fillna(False).to_numpy(dtype=bool),
         "has_description": np.array([is_meaningful(d) for d in descriptions], dtype=bool),
         "headcount_left": (
             jobs["headcount"].to_numpy(dtype=np.float64)
@@ -602,13 +598,8 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
         )
     workers = workers.reset_index(drop=True)
     rules = WorkerRuleArrays.from_frame(workers, ctx.certificates, ctx.education_ranks, ctx.as_of)
-    skills = [
-        normalize(s) for s in workers.get("skills_text", pd.Series([""] * len(workers))).tolist()
-    ]
-    desired = [
-        [normalize(d) for d in _as_list(v)]
-        for v in workers.get("desired_jobs", [[]] * len(workers))
-    ]
+    skills = [normalize(s) for s in _column(workers, "skills_text", "").tolist()]
+    desired = [[normalize(d) for d in _as_list(v)] for v in _column(workers, "desired_jobs", [])]
     has_skills = np.array([is_meaningful(s) for s in skills], dtype=bool)
     texts = [
         " ".join([s if ok else "", *d]).strip()
@@ -650,9 +641,7 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
         " ".join(n for n in (ctx.occupation_names.get(c, "") for c in t) if n) for t in trades
     ]
     texts = [" ".join(p for p in (t, n) if p) for t, n in zip(texts, trade_names, strict=True)]
-    county = (
-        workers.get("county_code", pd.Series([""] * len(workers))).fillna("").astype(str).tolist()
-    )
+    county = _column(workers, "county_code", "").fillna("").astype(str).tolist()
     lat, lon = _coords(county, ctx.geography.county_coords)
     paired = [ctx.geography.county_paired_city.get(c, "") for c in county]
     edu_known = np.array(
@@ -669,22 +658,17 @@ def prepare_workers(workers: pd.DataFrame, ctx: Context) -> PreparedWorkers:
         "n_desired_jobs": np.array([len(d) for d in desired], dtype=np.int16),
         "first_desired": np.asarray([d[0] if d else "" for d in desired], dtype=object),
         "preferred_cities": pd.Series(
-            [tuple(_as_list(v)) for v in workers.get("preferred_cities", [[]] * len(workers))],
+            [tuple(_as_list(v)) for v in _column(workers, "preferred_cities", [])],
             dtype=object,
         ).to_numpy(),
-        "min_wage": workers.get("min_wage", pd.Series(0, index=workers.index))
-        .fillna(0)
-        .to_numpy(dtype=np.float64),
+        "min_wage": _column(workers, "min_wage", 0).fillna(0).to_numpy(dtype=np.float64),
         "county_code": np.asarray(county, dtype=object),
         "lat": lat,
         "lon": lon,
         "paired_city": np.asarray(paired, dtype=object),
         "n_certificates": np.diff(rules.certificates.indptr).astype(np.int16),
         "certificates_unrecognised": pd.Series(
-            [
-                tuple(_as_list(v))
-                for v in workers.get("certificates_unrecognised", [[]] * len(workers))
-            ],
+            [tuple(_as_list(v)) for v in _column(workers, "certificates_unrecognised", [])],
             dtype=object,
         ).to_numpy(),
         "education": workers["education"].astype(object).to_numpy(),
