@@ -440,6 +440,44 @@ def time_in_process(engine, worker_ids: list[int], calls: int) -> dict:
     }
 
 
+def cpu_snapshot(server_group: int) -> dict[str, float] | None:
+    """CPU seconds (user + system) used so far by the server's processes (its process group),
+    by PostgreSQL's processes, and the machine's busy, idle and stolen time (``/proc``; None
+    where there is no ``/proc``)."""
+    if not os.path.exists("/proc/stat"):
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"server": 0.0, "postgres": 0.0}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as fh:
+                raw = fh.read()
+        except OSError:  # gone meanwhile
+            continue
+        name, fields = raw[raw.index("(") + 1 : raw.rindex(")")], raw[raw.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        if int(fields[2]) == server_group:
+            out["server"] += used
+        elif name.startswith("postgres"):
+            out["postgres"] += used
+    with open("/proc/stat") as fh:
+        cpu = [int(x) / tick for x in fh.readline().split()[1:9]]
+    out["idle"] = cpu[3] + cpu[4]
+    out["steal"] = cpu[7]
+    out["all"] = sum(cpu)
+    return out
+
+
+def cpu_used(before: dict[str, float] | None, server_group: int) -> dict[str, float] | None:
+    """What :func:`cpu_snapshot` counted since ``before``."""
+    after = cpu_snapshot(server_group)
+    if before is None or after is None:
+        return None
+    return {k: after[k] - before[k] for k in after}
+
+
 def report(name: str, r: dict, baseline: dict) -> bool:
     ok = r["rps"] >= TARGET_RPS and r["p99_ms"] <= TARGET_P99_MS and not r["errors"]
     print(
@@ -450,6 +488,16 @@ def report(name: str, r: dict, baseline: dict) -> bool:
     )
     for kind, v in r["by_kind"].items():
         print(f"    {kind:8s} n={v['n']:6d}  p99 {v['p99_ms']:.1f} ms")
+    cpu = r.get("cpu")
+    if cpu and r["requests"]:
+        # The figure that moves least with a noisy machine: what one request costs.
+        per = 1000 / r["requests"]
+        print(
+            f"    CPU per request: server processes {cpu['server'] * per:.2f} ms "
+            f"({cpu['server'] / r['seconds']:.2f} cores), "
+            f"PostgreSQL {cpu['postgres'] * per:.2f} ms; "
+            f"machine idle {cpu['idle'] / cpu['all']:.0%}, stolen {cpu['steal'] / cpu['all']:.0%}"
+        )
     print(
         f"    service / in-process engine throughput = {r['rps']:.1f} / "
         f"{baseline['calls_per_s']:.1f} "
@@ -597,10 +645,13 @@ def main(argv: list[str] | None = None) -> int:
             f"p50 {baseline['p50_ms']:.2f} ms, p99 {baseline['p99_ms']:.2f} ms",
             flush=True,
         )
+        before = cpu_snapshot(server.pid)
         matches = load(
             args.port, token, args.seconds, args.concurrency, worker_ids, job_ids, (1.0, 0.0, 0.0)
         )
+        matches["cpu"] = cpu_used(before, server.pid)
         ok1 = report("matches only", matches, baseline)
+        before = cpu_snapshot(server.pid)
         mixed = load(
             args.port,
             token,
@@ -610,6 +661,7 @@ def main(argv: list[str] | None = None) -> int:
             job_ids,
             (0.80, 0.15, 0.05),
         )
+        mixed["cpu"] = cpu_used(before, server.pid)
         ok2 = report("mixed 80/15/5", mixed, baseline)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
