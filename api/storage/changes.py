@@ -126,14 +126,22 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
 event.listen(Session, "after_flush", _after_flush)
 
 
+def core_connection(connection: Connection | Session) -> Connection:
+    """The Core connection under ``connection``: a statement of plain columns run on it skips
+    the ORM's execution path (a quarter of the statement's Python cost, on the hot path of
+    every match). Nothing is flushed first, so it is for reads of what is committed."""
+    return connection.connection() if isinstance(connection, Session) else connection
+
+
 def newest_change_id(connection: Connection | Session) -> int:
     """The id of the newest committed change (0 when there is none): the cheap check."""
-    return int(connection.scalar(select(func.max(Change.id))) or 0)
+    return int(core_connection(connection).scalar(select(func.max(Change.id))) or 0)
 
 
 def change_id_bounds(connection: Connection | Session) -> tuple[int, int]:
     """The ids of the oldest and newest committed changes (``(0, 0)`` when there is none)."""
-    row = connection.execute(select(func.min(Change.id), func.max(Change.id))).one()
+    statement = select(func.min(Change.id), func.max(Change.id))
+    row = core_connection(connection).execute(statement).one()
     return int(row[0] or 0), int(row[1] or 0)
 
 
@@ -429,6 +437,7 @@ __all__ = [
     "FeedCursor",
     "change_rows",
     "change_id_bounds",
+    "core_connection",
     "changes_of",
     "id_filter",
     "id_runs",
