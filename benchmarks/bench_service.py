@@ -162,6 +162,28 @@ search 0.903 / 0.942 against 0.958: not taken. A job write costs each process 3.
 and 6.9 ms to apply (pandas preparation of one row, encoding), under the engine lock: the mixed
 p99 is there.
 
+Runs of 2026-12-03 13:50-14:50 on a new database of the same scale (PostgreSQL, gunicorn
+2×4; in-process call 7.9-10.0 ms). Each phase now also prints the CPU one request costs the
+server processes, read from ``/proc``: req/s moved from 77 to 149 within the hour for the same
+commit (the first run, on a cold database and page cache, gave 76.7 / 82.2), while the CPU per
+request stayed within 12-14 ms. A/B, 30 s phases, alternating, against the session's first
+commit (24a60a5; "new" has the coder's cached transposes, numpy-column prepared tables, the
+repeated-row read of object columns and the Core-connection checks)::
+
+    PostgreSQL  old  matches 142.6 130.4 req/s, CPU 12.42 13.58 ms/request
+                     mixed   120.1 132.3 req/s, CPU 14.00 12.85 ms/request
+                new  matches 144.7 136.4 req/s, CPU 12.43 13.02 ms/request
+                     mixed   122.2 129.5 req/s, CPU 13.66 13.13 ms/request
+
+Within the noise: the changes cut the in-process call by about 4 % (8.28 -> 7.93 ms, A/B in
+one process) and a worker write's apply by 5× (26 -> 4-5 ms, in every process), but a match
+request's CPU is 12-13 ms on this machine, and 200 req/s on two cores needs about 9.5. The
+server processes use 1.77 of the 2 cores (PostgreSQL 0.56 ms a request, the machine 2-3 %
+idle). Where a server process holds the GIL (py-spy ``--gil``, 25 s of the matches phase): the
+engine's call 55 % (pair features and reasons 24 %, object-column reads 12 % before the fix,
+retrieval outside BLAS 9 %, the main-trade clause 8 %), the two statements 19 %, Flask,
+routing and gunicorn the rest; the coarse scan runs in BLAS without the GIL.
+
 Earlier runs: 67 req/s (p99 270 ms) at only 50,000 workers while every process let BLAS spin
 two threads; at full scale, before the firm names came from the engine and the top-k used a
 sampled threshold, 203 and 201 req/s (p99 72 and 95 ms). Each step is in the git log.
