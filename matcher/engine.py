@@ -563,9 +563,8 @@ class MatchingEngine(BaseEstimator):
         keep = (jobs["status"].to_numpy() == "open") & (
             jobs["headcount"].to_numpy(dtype=np.float64) > hired
         )
-        if keep.all():  # every row of a one-job write that leaves it open: no copy
-            plain = isinstance(jobs.index, pd.RangeIndex) and jobs.index.start == 0
-            return jobs if plain and jobs.index.step == 1 else jobs.reset_index(drop=True)
+        if keep.all() and jobs.index.equals(pd.RangeIndex(len(jobs))):
+            return jobs  # every row open, already numbered 0..n-1 (a one-job write): no copy
         return jobs[keep].reset_index(drop=True)
 
     # ------------------------------------------------------------------------------------

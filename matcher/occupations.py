@@ -127,7 +127,6 @@ Tried next (issue 10; the same five folds, 3,788 titles, 0.648 / 0.866 as it is)
 per-code sample weights for the classifier, each row's weight times ``n ** -a`` (``n`` the
 total weight of its code's rows), rescaled to the same total: a = 0.1 / 0.25 / 0.5 gave
 0.648 / 0.867, 0.645 / 0.867, 0.640 / 0.867 (+3 titles in the top 5 at most; 45-70 s a fit).
-A multinomial logistic regression was not measured.
 
 Tried next (issue 10; the same five folds, 3,788 titles, 0.648 / 0.866 as it is) and not kept:
 a full-rank multinomial logistic regression on the classifier's own rows (the same TF-IDF

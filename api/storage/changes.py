@@ -38,6 +38,7 @@ from api.config import DEFAULTS
 from data.schema import JOB_COLUMNS, WORKER_COLUMNS
 
 from .models import CHANGE_KINDS, CHANGE_OPS, Change, Firm, Job, OutcomeEvent, Worker, utcnow
+from .rows import core_connection
 
 #: The change kind of each model whose writes the engine (or a reader) must hear of.
 KIND_OF_MODEL: dict[type, str] = {
@@ -124,13 +125,6 @@ def _after_flush(session: Session, _flush_context: Any) -> None:
 
 
 event.listen(Session, "after_flush", _after_flush)
-
-
-def core_connection(connection: Connection | Session) -> Connection:
-    """The Core connection under ``connection``: a statement of plain columns run on it skips
-    the ORM's execution path (a quarter of the statement's Python cost, on the hot path of
-    every match). Nothing is flushed first, so it is for reads of what is committed."""
-    return connection.connection() if isinstance(connection, Session) else connection
 
 
 def newest_change_id(connection: Connection | Session) -> int:
@@ -437,7 +431,6 @@ __all__ = [
     "FeedCursor",
     "change_rows",
     "change_id_bounds",
-    "core_connection",
     "changes_of",
     "id_filter",
     "id_runs",

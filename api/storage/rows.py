@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Connection, Select, func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -139,6 +139,13 @@ def paginate(
         total=total,
         next_cursor=items[-1].id if more and items else None,
     )
+
+
+def core_connection(connection: Connection | Session) -> Connection:
+    """The Core connection under ``connection``: a statement of plain columns run on it skips
+    the ORM's execution path (a quarter of the statement's Python cost, on the hot path of
+    every match). Nothing is flushed first, so it is for reads of what is committed."""
+    return connection.connection() if isinstance(connection, Session) else connection
 
 
 def get_row(session: Session, model: type, object_type: str, object_id: int) -> Any:

@@ -16,11 +16,19 @@ from sqlalchemy.orm import Session
 from api.crypto import IdProtector
 from data.schema import WORKER_COLUMNS, WORKER_DEFAULTS, defaults
 
-from .changes import core_connection
 from .errors import Conflict, DuplicateWorker, Invalid, NotFound
 from .fields import WORKER_FIELDS, clean, coerce, is_missing
 from .models import Worker
-from .rows import Page, bump_sequence, delete_row, get_row, paginate, savepoint, update_row
+from .rows import (
+    Page,
+    bump_sequence,
+    core_connection,
+    delete_row,
+    get_row,
+    paginate,
+    savepoint,
+    update_row,
+)
 
 
 def clean_id_number(id_number: Any) -> str:
