@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from flask import Flask, current_app, g, has_request_context
-from sqlalchemy import Engine, event, select, text
+from sqlalchemy import Engine, ScalarSelect, event, select, text
 from sqlalchemy.orm import Session
 
 from api.crypto import IdProtector, protector_from_config
@@ -661,17 +661,27 @@ class MatchService:
         change table was pruned past this process's position it rebuilds (:meth:`rebuild`)
         rather than miss the pruned rows.
         """
+        return self._sync()[0]
+
+    def read_synced(self, also: ScalarSelect) -> Any:
+        """Load, :meth:`sync`, and return the value of the scalar subquery ``also``, read in the
+        feed check's own statement (a match's scope check: one round trip instead of two).
+        The answer that follows is then asked with ``synced=True``."""
+        self.load()
+        return self._sync(also)[1]
+
+    def _sync(self, also: ScalarSelect | None = None) -> tuple[int, Any]:
         if self.engine is None:
-            return 0
+            return 0, None
         if not self.following:
             self.follow_model()
         switched = self._follow_snapshot()
         session = _reading_session()
         if session is not None:
-            behind, stale = self.feed.check(session)
+            behind, stale, value = self.feed.check(session, also)
         else:
             with self._state.engine.connect() as connection:
-                behind, stale = self.feed.check(connection)
+                behind, stale, value = self.feed.check(connection, also)
         if stale:
             log.warning(
                 "change feed pruned past this process's position %d: rebuilding",
@@ -679,15 +689,15 @@ class MatchService:
             )
             self.rebuild()
         elif not switched and not behind:
-            return 0
+            return 0, value
         with self._lock, self._session() as session:
             batch = self.feed.read(session)
             if not batch:
-                return 0
+                return 0, value
             applied = self._apply_batch(session, batch)
             self.feed.advance(batch)
         self._maybe_queue_rebuild()
-        return applied
+        return applied, value
 
     def _apply_batch(
         self, session: Session, batch: ChangeBatch, engine: Any = None, version: str | None = None
@@ -796,9 +806,12 @@ class MatchService:
         self.sync()
         return self.engine
 
-    def recommend_jobs(self, worker_id: int, k: int) -> list[dict[str, Any]]:
-        """Best ``k`` open jobs for an indexed worker; ``[]`` for a worker the engine lacks."""
-        engine = self._ready()
+    def recommend_jobs(
+        self, worker_id: int, k: int, *, synced: bool = False
+    ) -> list[dict[str, Any]]:
+        """Best ``k`` open jobs for an indexed worker; ``[]`` for a worker the engine lacks.
+        ``synced``: the caller has just synced (:meth:`read_synced`), so no second check."""
+        engine = self.engine if synced and self.engine is not None else self._ready()
         with self._lock:
             if worker_id not in engine.workers_index_:
                 return []

@@ -58,6 +58,7 @@ from .outcomes import list_outcomes, record_outcome, record_recommendations
 from .rows import Page
 from .transfer import ImportResult, export_records, import_jobs, import_workers
 from .workers import (
+    county_of,
     delete_worker,
     find_worker_by_id_number,
     get_worker,
@@ -97,6 +98,7 @@ __all__ = [
     "authenticate",
     "bulk_load_world",
     "changes",
+    "county_of",
     "create_api_key",
     "create_firm",
     "create_job",

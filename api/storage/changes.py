@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, event, func, insert, or_, select
+from sqlalchemy import Connection, ScalarSelect, delete, event, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from api.config import DEFAULTS
@@ -134,9 +134,20 @@ def newest_change_id(connection: Connection | Session) -> int:
 
 def change_id_bounds(connection: Connection | Session) -> tuple[int, int]:
     """The ids of the oldest and newest committed changes (``(0, 0)`` when there is none)."""
-    statement = select(func.min(Change.id), func.max(Change.id))
-    row = core_connection(connection).execute(statement).one()
-    return int(row[0] or 0), int(row[1] or 0)
+    oldest, newest, _ = _bounds_and(connection, None)
+    return oldest, newest
+
+
+def _bounds_and(
+    connection: Connection | Session, also: ScalarSelect | None
+) -> tuple[int, int, Any]:
+    """:func:`change_id_bounds` and the value of ``also`` (a scalar subquery; None without
+    one), in one statement: a match reads its caller's scope with the feed check."""
+    columns = [func.min(Change.id), func.max(Change.id)]
+    if also is not None:
+        columns.append(also)
+    row = core_connection(connection).execute(select(*columns)).one()
+    return int(row[0] or 0), int(row[1] or 0), row[2] if also is not None else None
 
 
 #: Changes :func:`prune_changes` always keeps: the newest this many ids ...
@@ -283,8 +294,11 @@ class FeedCursor:
         self._expire()
         return bool(self.gaps) or newest_change_id(connection) > self.position
 
-    def check(self, connection: Connection | Session) -> tuple[bool, bool]:
-        """``(behind, stale)`` in one cheap query (the oldest and newest ids).
+    def check(
+        self, connection: Connection | Session, also: ScalarSelect | None = None
+    ) -> tuple[bool, bool, Any]:
+        """``(behind, stale, value)`` in one cheap query (the oldest and newest ids, and the
+        value of the scalar subquery ``also`` where one is given, else None).
 
         ``behind``: the feed may hold changes this reader has not applied. ``stale``: the
         change table was pruned past this reader (:func:`prune_changes`): changes after its
@@ -292,10 +306,11 @@ class FeedCursor:
         its state again (from a snapshot newer than the pruned point, or the database).
         """
         self._expire()
-        oldest, newest = change_id_bounds(connection)
+        oldest, newest, value = _bounds_and(connection, also)
         return (
             bool(self.gaps) or newest > self.position,
             oldest > self.position + 1,
+            value,
         )
 
     @staticmethod

@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -107,18 +107,26 @@ def get_worker(session: Session, worker_id: int) -> Worker:
     return get_row(session, Worker, "worker", worker_id)
 
 
+def county_of(worker_id: int) -> ScalarSelect:
+    """A worker's county code as a scalar subquery (NULL when there is no such worker).
+
+    A match request reads it in the change feed's own statement
+    (:meth:`api.service.MatchService.read_synced`): its scope check then costs no statement of
+    its own.
+    """
+    return select(Worker.county_code).where(Worker.id == worker_id).scalar_subquery()
+
+
 def worker_county(session: Session, worker_id: int) -> str:
     """The county code of a worker (what a scope check needs), or :class:`NotFound`.
 
     One column by primary key, on the session's Core connection (no ORM execution, no
-    autoflush: it reads stored rows): a match request checks scope with this rather than
-    loading the whole row, which costs several times more.
+    autoflush: it reads stored rows), rather than the whole row, which costs several times more.
     """
-    statement = select(Worker.county_code).where(Worker.id == worker_id)
-    row = core_connection(session).execute(statement).first()
-    if row is None:
+    county = core_connection(session).scalar(select(county_of(worker_id)))
+    if county is None:
         raise NotFound("worker", worker_id)
-    return row[0]
+    return county
 
 
 def update_worker(

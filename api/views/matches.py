@@ -43,10 +43,14 @@ def mask_phone(phone: str | None) -> str:
     tag="matches",
 )
 def worker_matches(worker_id: int, query: s.MatchQuery) -> Response:
-    session = get_session(read_only=True)
-    auth.check_worker_scope(worker_id, storage.worker_county(session, worker_id))
+    get_session(read_only=True)  # the feed check below reads on the request's session
     matching = get_matching()
-    results = matching.recommend_jobs(worker_id, query.limit)
+    # The worker's county comes with the change feed's check, in one statement.
+    county = matching.read_synced(storage.county_of(worker_id))
+    if county is None:
+        raise storage.NotFound("worker", worker_id)
+    auth.check_worker_scope(worker_id, county)
+    results = matching.recommend_jobs(worker_id, query.limit, synced=True)
     # Firm ids and names come with the engine's answer (kept in step with firm renames).
     items: list[dict[str, Any]] = [
         {

@@ -244,16 +244,16 @@ def test_a_committed_write_is_not_reported_failed_when_the_engine_refresh_fails(
     h = world.headers("admin")
     worker = world.workers[0]
     client.get(f"{API}/workers/{worker}/matches?limit=5", headers=h)  # loads the engine
-    real_sync = MatchService.sync
+    real_sync = MatchService._sync  # behind sync() and the match's read_synced()
     calls = []
 
-    def flaky_sync(self):
+    def flaky_sync(self, also=None):
         calls.append(1)
         if len(calls) == 1:
             raise OperationalError("SELECT", {}, Exception("database is locked"))
-        return real_sync(self)
+        return real_sync(self, also)
 
-    monkeypatch.setattr(MatchService, "sync", flaky_sync)
+    monkeypatch.setattr(MatchService, "_sync", flaky_sync)
     job = client.get(f"{API}/jobs/{world.jobs[0]}", headers=h)
     r = client.patch(
         f"{API}/jobs/{world.jobs[0]}",
@@ -336,6 +336,32 @@ def test_a_match_checks_the_feed_on_the_requests_own_connection(client, world, a
         assert len(checkouts) == 2
     finally:
         event.remove(pool, "checkout", listener)
+
+
+def test_a_match_sends_one_statement_when_nothing_is_new(client, world, app):
+    """A worker's matches read the caller's scope (the worker's county) in the change feed's
+    own statement: one statement in all when the feed holds nothing new (the test before
+    counted connections, this one statements); a worker that does not
+    exist, or lies outside a bureau's region, is still a 404."""
+    from sqlalchemy import event
+
+    url = f"{API}/workers/{world.workers[0]}/matches?limit=10"
+    assert client.get(url, headers=world.headers("bureau")).status_code == 200
+    statements: list[str] = []
+    listener = lambda conn, cursor, statement, *rest: statements.append(statement)  # noqa: E731
+    engine = app.extensions["jobbridge"].engine
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        r = client.get(url, headers=world.headers("bureau"))
+        assert r.status_code == 200 and r.get_json()["items"]
+        # SQLite's reads run in a transaction (its BEGIN is not a round trip to a server).
+        statements = [q for q in statements if not q.startswith(("BEGIN", "ROLLBACK"))]
+        assert len(statements) == 1, statements
+        assert "county_code" in statements[0] and "changes" in statements[0]
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    missing = client.get(f"{API}/workers/999999/matches", headers=world.headers("admin"))
+    assert missing.status_code == 404 and "999999" in missing.get_json()["detail"]
 
 
 def _autocommit_of_statements(app):
