@@ -184,6 +184,19 @@ engine's call 55 % (pair features and reasons 24 %, object-column reads 12 % bef
 retrieval outside BLAS 9 %, the main-trade clause 8 %), the two statements 19 %, Flask,
 routing and gunicorn the rest; the coarse scan runs in BLAS without the GIL.
 
+Runs of 2026-12-03 18:20-18:30 on a new database of the same scale (PostgreSQL, gunicorn 2×4,
+30 s phases), after a worker's matches read the caller's scope in the feed check's own
+statement (one round trip instead of two; in one process, Flask test client, 1,500 requests:
+9.32 / 9.06 / 9.13 -> 8.87 / 8.73 / 8.37 ms of CPU a request, alternating). The machine was
+fast again (in-process call 6.4-6.9 ms); one run each, new first::
+
+    PostgreSQL  new  matches 178.4 req/s, p99 103.7 ms, CPU  9.90 ms/request
+                     mixed   178.1 req/s, p99 110.6 ms, CPU  9.70 ms/request
+                old  matches 186.9 req/s, p99  58.3 ms, CPU  9.78 ms/request
+                     mixed   187.6 req/s, p99 111.6 ms, CPU  9.27 ms/request
+
+The service-level difference is inside one run's noise; the target is not met.
+
 Earlier runs: 67 req/s (p99 270 ms) at only 50,000 workers while every process let BLAS spin
 two threads; at full scale, before the firm names came from the engine and the top-k used a
 sampled threshold, 203 and 201 req/s (p99 72 and 95 ms). Each step is in the git log.
