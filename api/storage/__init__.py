@@ -65,7 +65,6 @@ from .workers import (
     list_workers,
     register_worker,
     update_worker,
-    worker_county,
     worker_record,
 )
 from .world import read_world
@@ -140,6 +139,5 @@ __all__ = [
     "update_job",
     "update_worker",
     "upgrade",
-    "worker_county",
     "worker_record",
 ]

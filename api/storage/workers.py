@@ -16,13 +16,12 @@ from sqlalchemy.orm import Session
 from api.crypto import IdProtector
 from data.schema import WORKER_COLUMNS, WORKER_DEFAULTS, defaults
 
-from .errors import Conflict, DuplicateWorker, Invalid, NotFound
+from .errors import Conflict, DuplicateWorker, Invalid
 from .fields import WORKER_FIELDS, clean, coerce, is_missing
 from .models import Worker
 from .rows import (
     Page,
     bump_sequence,
-    core_connection,
     delete_row,
     get_row,
     paginate,
@@ -112,21 +111,9 @@ def county_of(worker_id: int) -> ScalarSelect:
 
     A match request reads it in the change feed's own statement
     (:meth:`api.service.MatchService.read_synced`): its scope check then costs no statement of
-    its own.
+    its own. One column by primary key, not the whole row, which costs several times more.
     """
     return select(Worker.county_code).where(Worker.id == worker_id).scalar_subquery()
-
-
-def worker_county(session: Session, worker_id: int) -> str:
-    """The county code of a worker (what a scope check needs), or :class:`NotFound`.
-
-    One column by primary key, on the session's Core connection (no ORM execution, no
-    autoflush: it reads stored rows), rather than the whole row, which costs several times more.
-    """
-    county = core_connection(session).scalar(select(county_of(worker_id)))
-    if county is None:
-        raise NotFound("worker", worker_id)
-    return county
 
 
 def update_worker(

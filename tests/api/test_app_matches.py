@@ -362,6 +362,9 @@ def test_a_match_sends_one_statement_when_nothing_is_new(client, world, app):
         event.remove(engine, "before_cursor_execute", listener)
     missing = client.get(f"{API}/workers/999999/matches", headers=world.headers("admin"))
     assert missing.status_code == 404 and "999999" in missing.get_json()["detail"]
+    outside = f"{API}/workers/{world.other_workers[0]}/matches"
+    assert client.get(outside, headers=world.headers("bureau")).status_code == 404
+    assert client.get(outside, headers=world.headers("admin")).status_code == 200
 
 
 def _autocommit_of_statements(app):
