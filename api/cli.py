@@ -769,7 +769,12 @@ def serve(
     "--workers", type=click.IntRange(1, 64), default=2, show_default=True, help="gunicorn 进程数"
 )
 @click.option(
-    "--threads", type=click.IntRange(1, 64), default=4, show_default=True, help="每进程线程数"
+    "--threads",
+    type=click.IntRange(1, 64),
+    default=4,
+    show_default=True,
+    help="每进程线程数；多线程时慢速客户端（如手机上传）不会占住整个进程。"
+    "部署在 nginx 等缓冲代理之后可设为 1，高负载下尾延迟更低",
 )
 @click.option(
     "--preload/--lazy",

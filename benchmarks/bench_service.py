@@ -197,6 +197,31 @@ fast again (in-process call 6.4-6.9 ms); one run each, new first::
 
 The service-level difference is inside one run's noise; the target is not met.
 
+Threads per process (2026-12-03 evening on a slow machine, in-process call 6.5-8.6 ms, and
+2026-12-04 18:10-19:20 on a fast one, 4.4-7.2 ms; PostgreSQL, a new database of the same scale,
+base model, 30 s phases, two processes; matches-only then mixed, req/s / p99 ms)::
+
+    12-03  2×4  139.8 / 128.1   127.3 / 158.7     162.1 /  93.9   156.6 / 137.6
+           2×2  182.0 /  84.7   164.1 /  95.6
+           2×1  186.0 /  56.8   170.8 /  75.0     160.3 /  72.5   147.6 /  95.3
+           3×1  145.5 /  85.1   123.9 / 124.9     (4×1: 137.4 / 96.9   123.7 / 130.3)
+    12-04  2×4  217.3 /  68.9   148.7 / 152.8     200.1 /  87.9   168.8 / 122.6
+                184.1 /  70.4   157.0 / 134.1
+           2×2  202.8 /  83.8   100.9 / 122.8     179.7 /  70.2   164.2 / 101.8
+           2×1  221.6 /  59.3   202.3 /  68.1     167.2 /  68.0   147.9 /  87.5
+                176.6 /  72.4   166.8 /  77.3
+
+Throughput differs within noise; the p99 of the mixed load is lower with one thread per process
+in every pair (68-95 ms against 123-159 ms with four), and one 2×1 run met the whole target
+(221.6 and 202.3 req/s, p99 59.3 and 68.1 ms). The tail with four threads is the threads of a
+process taking turns on the GIL between the database round trips and the engine; a shorter GIL
+switch interval (``sys.setswitchinterval`` 1 ms / 0.5 ms in each process, 2×4) did not help:
+mixed p99 116.9 / 145.2 / 147.4 ms. More processes are worse (every write is applied by each
+one). ``jobbridge serve`` keeps four threads by default all the same: with one thread a
+process is gunicorn's ``sync`` worker, which one slow client (an upload from a phone in a
+village, ``/workers/import`` runs in the request) holds for as long as it sends; ``--threads 1``
+suits a deployment behind a buffering proxy (nginx), see the README.
+
 Earlier runs: 67 req/s (p99 270 ms) at only 50,000 workers while every process let BLAS spin
 two threads; at full scale, before the firm names came from the engine and the top-k used a
 sampled threshold, 203 and 201 req/s (p99 72 and 95 ms). Each step is in the git log.
