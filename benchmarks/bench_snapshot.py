@@ -71,7 +71,7 @@ StaticEmbedding encoder; in-process, medians of 200 writes read from PostgreSQL)
 On a fast machine (2026-12-04, a new database of the same scale, 380 writes of workers read
 from PostgreSQL beforehand, one BLAS thread): ``update_workers`` median 2.49 ms of CPU, p90
 3.62 ms. Under cProfile, preparing the record is 60 % of it (coding its trade 27 %, the
-encoder and TF-IDF 13 % each, scikit-learn's input checks about 10 %), the index step 9 %.
+encoder and TF-IDF 13 % each, scikit-learn's input checks about 13 %), the index step 9 %.
 
 At 300,000 × 30,000 in the same session (load 5-8): ready 10.2 s (private 203.8 s), second
 process USS 0.15 GB (1.36 GB), index step median 2.03 ms (previous 178.0 ms).
