@@ -210,6 +210,9 @@ base model, 30 s phases, two processes; matches-only then mixed, req/s / p99 ms)
            2×2  202.8 /  83.8   100.9 / 122.8     179.7 /  70.2   164.2 / 101.8
            2×1  221.6 /  59.3   202.3 /  68.1     167.2 /  68.0   147.9 /  87.5
                 176.6 /  72.4   166.8 /  77.3
+    12-04  SQLite (a new database, load-demo 34 s; in-process call 7.2-7.3 ms, stolen 3-6 %)
+           2×4  159.2 / 127.9   148.1 / 139.2
+           2×1  177.9 /  65.2   207.5 /  62.2
 
 Throughput differs within noise; the p99 of the mixed load is lower with one thread per process
 in every pair (68-95 ms against 123-159 ms with four), and one 2×1 run met the whole target
