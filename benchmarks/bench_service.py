@@ -216,14 +216,14 @@ base model, 30 s phases, two processes; matches-only then mixed, req/s / p99 ms)
 
 Throughput differs within noise; the p99 of the mixed load is lower with one thread per process
 in every pair (68-95 ms against 123-159 ms with four), and one 2×1 run met the whole target
-(221.6 and 202.3 req/s, p99 59.3 and 68.1 ms). The tail with four threads is the threads of a
-process taking turns on the GIL between the database round trips and the engine; a shorter GIL
-switch interval (``sys.setswitchinterval`` 1 ms / 0.5 ms in each process, 2×4) did not help:
-mixed p99 116.9 / 145.2 / 147.4 ms. More processes are worse (every write is applied by each
-one). ``jobbridge serve`` keeps four threads by default all the same: with one thread a
-process is gunicorn's ``sync`` worker, which one slow client (an upload from a phone in a
-village, ``/workers/import`` runs in the request) holds for as long as it sends; ``--threads 1``
-suits a deployment behind a buffering proxy (nginx), see the README.
+(221.6 and 202.3 req/s, p99 59.3 and 68.1 ms). The likely cause of the tail with four threads,
+not measured directly, is the threads of a process taking turns on the GIL between the database
+round trips and the engine; a shorter GIL switch interval (``sys.setswitchinterval`` 1 ms / 0.5
+ms in each process, 2×4) did not help: mixed p99 116.9 / 145.2 / 147.4 ms. More processes are
+worse (every write is applied by each one). ``jobbridge serve`` keeps four threads by default
+all the same: with one thread a process is gunicorn's ``sync`` worker, which one slow client (an
+upload from a phone in a village, ``/workers/import`` runs in the request) holds for as long as
+it sends; ``--threads 1`` suits a deployment behind a buffering proxy (nginx), see the README.
 
 Earlier runs: 67 req/s (p99 270 ms) at only 50,000 workers while every process let BLAS spin
 two threads; at full scale, before the firm names came from the engine and the top-k used a
