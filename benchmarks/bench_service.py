@@ -225,6 +225,23 @@ all the same: with one thread a process is gunicorn's ``sync`` worker, which one
 upload from a phone in a village, ``/workers/import`` runs in the request) holds for as long as
 it sends; ``--threads 1`` suits a deployment behind a buffering proxy (nginx), see the README.
 
+A first-come engine lock (2026-12-04 21:54-22:23, PostgreSQL, same scale, 2×4, slow machine:
+in-process call 7.1-12.8 ms): the engine's ``threading.RLock`` against a reentrant lock handed
+to its waiters in arrival order, six rounds alternating (order swapped after three), matches-only
+then mixed, req/s / p99 ms (max ms of matches-only)::
+
+    RLock      145.8 /  95.6 (196)  154.5 / 143.3     116.3 / 127.7 (220)  132.6 / 152.0
+               117.9 / 135.2 (263)  101.8 / 186.2     154.0 / 106.3 (233)  153.3 / 136.7
+               127.0 / 115.9 (257)  120.4 / 153.5      99.6 / 164.3 (355)   88.9 / 214.6
+    first-come 145.2 / 116.8 (213)  144.4 / 123.2     165.1 /  79.1 (108)  143.8 / 120.9
+               124.0 /  96.2 (136)  122.1 / 185.3     113.4 / 165.5 (263)  119.5 / 166.1
+               146.5 /  91.9 (125)  127.0 / 133.5     116.4 / 120.1 (154)   98.7 / 209.6
+
+Medians: matches 122.5 -> 134.6 req/s, p99 121.8 -> 106.5 ms, worst request 245 -> 145 ms;
+mixed 126.5 -> 124.6 req/s, p99 152.8 -> 149.8 ms. The worst waits shrink, the mixed tail (the
+target) does not move, so the plain ``RLock`` stays: a hand-made lock is not worth keeping for
+a change inside the machine's noise.
+
 Earlier runs: 67 req/s (p99 270 ms) at only 50,000 workers while every process let BLAS spin
 two threads; at full scale, before the firm names came from the engine and the top-k used a
 sampled threshold, 203 and 201 req/s (p99 72 and 95 ms). Each step is in the git log.
