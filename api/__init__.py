@@ -16,7 +16,7 @@ from flask import Flask
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.routing import IntegerConverter
 
-from api.config import DEFAULTS
+from api.config import DEFAULTS, fill_database_url
 
 #: Service settings beyond :data:`api.config.DEFAULTS` (each overridable by ``JOBBRIDGE_<KEY>``).
 SERVICE_DEFAULTS: dict[str, Any] = {
@@ -102,6 +102,7 @@ def create_app(
     else:
         app.config.update(test_config)
     app.config.update(overrides or {})
+    fill_database_url(app.config)
 
     from api import errors, service, tasks, web
     from api.permissions import check_private_files

@@ -8,7 +8,8 @@ pass a mapping of overrides instead.
 Keys
 ----
 DATABASE_URL : str
-    SQLAlchemy URL. Default: the embedded SQLite file ``instance/jobbridge.db`` of the checkout.
+    SQLAlchemy URL. Default: the embedded SQLite file ``INSTANCE_DIR/jobbridge.db`` (so
+    ``instance/jobbridge.db`` of the checkout unless ``INSTANCE_DIR`` moves it).
     PostgreSQL (what a province runs): ``postgresql+psycopg://user@host/db``.
 INSTANCE_DIR : str
     Folder of machine-local state (the SQLite file, the development ID key). Not committed.
@@ -91,7 +92,7 @@ CROWDING_PER_PLACE : float
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -100,9 +101,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 ENV_PREFIX = "JOBBRIDGE_"
 
+#: Name of the embedded database file inside ``INSTANCE_DIR``.
+SQLITE_FILE = "jobbridge.db"
+
 DEFAULTS: dict[str, Any] = {
-    # The instance folder keeps the database out of the package and out of git.
-    "DATABASE_URL": f"sqlite:///{REPO_ROOT / 'instance' / 'jobbridge.db'}",
+    # None: the SQLite file ``jobbridge.db`` of INSTANCE_DIR (see load_config). The instance
+    # folder keeps the database out of the package and out of git.
+    "DATABASE_URL": None,
     "INSTANCE_DIR": str(REPO_ROOT / "instance"),
     "MODELS_DIR": str(REPO_ROOT / "models"),
     "ID_KEY": None,
@@ -171,6 +176,17 @@ def as_bool(value: Any) -> bool:
     return str(value or "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def fill_database_url(config: MutableMapping[str, Any]) -> None:
+    """Where ``DATABASE_URL`` is unset, point it at the SQLite file of ``INSTANCE_DIR``.
+
+    >>> c = {"DATABASE_URL": None, "INSTANCE_DIR": "/srv/jobbridge"}; fill_database_url(c)
+    >>> c["DATABASE_URL"]
+    'sqlite:////srv/jobbridge/jobbridge.db'
+    """
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{Path(config['INSTANCE_DIR']) / SQLITE_FILE}"
+
+
 def load_config(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -204,6 +220,7 @@ def load_config(
             config[key] = _coerce(key, value, f"环境变量 {name}")
     for key, value in (overrides or {}).items():
         config[key] = _coerce(key, value, "overrides")
+    fill_database_url(config)
     if config.get("ID_KEY") == "":
         config["ID_KEY"] = None
     if config.get("REDIS_URL") == "":
@@ -215,4 +232,12 @@ def load_config(
     return config
 
 
-__all__ = ["DEFAULTS", "ENV_PREFIX", "REPO_ROOT", "as_bool", "load_config"]
+__all__ = [
+    "DEFAULTS",
+    "ENV_PREFIX",
+    "REPO_ROOT",
+    "SQLITE_FILE",
+    "as_bool",
+    "fill_database_url",
+    "load_config",
+]

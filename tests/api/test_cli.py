@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from api import storage as st
 from api.cli import cli
-from api.config import DEFAULTS, load_config
+from api.config import REPO_ROOT, load_config
 from data.idcard import make_id_numbers
 
 WORKER_HEADER = "姓名,身份证号,县区代码,学历,手机号,意向城市,期望月薪,建档立卡"
@@ -32,8 +32,17 @@ def test_load_config_layers_environment_then_overrides():
     assert config["PAGE_SIZE"] == 30
     assert config["ID_KEY"] is None
     assert "OTHER" not in config
-    assert load_config(environ={})["DATABASE_URL"] == DEFAULTS["DATABASE_URL"]
-    assert DEFAULTS["DATABASE_URL"].endswith("instance/jobbridge.db")
+    default = load_config(environ={})
+    assert default["DATABASE_URL"] == f"sqlite:///{REPO_ROOT / 'instance' / 'jobbridge.db'}"
+
+
+def test_the_embedded_database_lives_in_the_instance_folder(tmp_path):
+    """A deployment that moves ``INSTANCE_DIR`` gets its SQLite file there, not in the
+    checkout; an explicit ``DATABASE_URL`` still wins."""
+    moved = load_config(environ={"JOBBRIDGE_INSTANCE_DIR": str(tmp_path)})
+    assert moved["DATABASE_URL"] == f"sqlite:///{tmp_path / 'jobbridge.db'}"
+    both = {"JOBBRIDGE_INSTANCE_DIR": str(tmp_path), "JOBBRIDGE_DATABASE_URL": "sqlite:///y.db"}
+    assert load_config(environ=both)["DATABASE_URL"] == "sqlite:///y.db"
 
 
 @pytest.mark.parametrize("value", ["many", "0", "-5"])
