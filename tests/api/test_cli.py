@@ -45,6 +45,13 @@ def test_the_embedded_database_lives_in_the_instance_folder(tmp_path):
     assert load_config(environ=both)["DATABASE_URL"] == "sqlite:///y.db"
 
 
+def test_the_service_opens_the_database_of_its_instance_folder(tmp_path):
+    from api import create_app
+
+    app = create_app({"INSTANCE_DIR": str(tmp_path), "TESTING": True}, load_engine=False)
+    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'jobbridge.db'}"
+
+
 @pytest.mark.parametrize("value", ["many", "0", "-5"])
 def test_load_config_rejects_bad_numbers(value):
     with pytest.raises(ValueError, match="MAX_CONTENT_LENGTH"):
