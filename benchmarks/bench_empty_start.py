@@ -38,6 +38,13 @@ Last run (2026-12-02, ``--runs 3 --previous a189d06^``, 2 processes, SQLite, on 
 init-db's wall seconds swung 9-32 s between runs at that load; its CPU was the same in both
 designs (4.8 s: imports 2.7 s, the vocabulary 1.2-2.4 s, saving 0.5 s). Before the app was
 created in the arbiter each process spent 0.6-1.0 s CPU booting, now 0.2-0.4 s.
+
+Run of 2026-12-06 01:57 (2 processes, the machine otherwise idle, load average 0.8-0.9)::
+
+    SQLite      median of 3: init-db 3.9 s (CPU 4.1 s), serve → first answer 2.0 s,
+                first-worker matches 1, first-job matches 1, first match 10 ms
+    PostgreSQL  one run:     init-db 4.0 s (CPU 4.2 s), serve → first answer 2.1 s,
+                first-worker matches 1, first-job matches 1, first match 13 ms
 """
 
 from __future__ import annotations
