@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import normalize
 
 from matcher.encoders import CharNgramEncoder
 from matcher.occupations import (
@@ -209,8 +210,9 @@ def test_classifier_learns_colloquial_examples_and_keeps_near_trades_apart(train
 
 
 def test_classifier_scores_and_empty_titles(trained):
-    top = trained.set_params(centroid_weight=0.0).predict_topk(["叉车司机 包吃住"], k=4)[0]
-    trained.set_params(centroid_weight=0.7)
+    plain = trained.set_params(centroid_weight=0.0, description_weight=0.0)
+    top = plain.predict_topk(["叉车司机 包吃住"], k=4)[0]
+    trained.set_params(centroid_weight=0.7, description_weight=1.0)
     assert len(top) == 4 and top[0][0] == FORKLIFT
     scores = [s for _, _, s in top]
     assert scores == sorted(scores, reverse=True)
@@ -235,10 +237,10 @@ def test_centroids_order_the_places_after_the_first(trained):
     near = (q @ trained.centroids_.T).toarray()
     assert trained.centroids_.shape == trained.coef_.shape
     assert np.allclose(np.sqrt(trained.centroids_.multiply(trained.centroids_).sum(1)), 1.0)
-    plain = trained.set_params(centroid_weight=0.0).predict_topk(titles, k)
+    plain = trained.set_params(centroid_weight=0.0, description_weight=0.0).predict_topk(titles, k)
     # A weight large enough that the centroids alone order the places after the first.
     heavy = trained.set_params(centroid_weight=50.0).predict_topk(titles, k)
-    trained.set_params(centroid_weight=0.7)
+    trained.set_params(centroid_weight=0.7, description_weight=1.0)
     for row, top in enumerate(heavy):
         codes = [c for c, _, _ in top]
         first = int(scores[row].argmax())
@@ -257,6 +259,50 @@ def test_centroids_order_the_places_after_the_first(trained):
         OccupationCoder(centroid_weight=-1).fit(
             pd.DataFrame({"code": [SEWING], "name": ["缝纫工"]})
         )
+
+
+def test_descriptions_order_the_places_after_the_first(small_occupations, trained):
+    # 会计专业人员's tasks speak of 核算 and 账, words no name or alias of the slice holds.
+    accounts = pd.DataFrame(
+        {
+            "code": ["2-06-03-01", "2-06-03-02"],
+            "name": ["会计专业人员", "审计专业人员"],
+            "definition": ["从事会计核算、记账和财务报告的专业人员", "从事审计监督的专业人员"],
+            "tasks": ["1.进行会计核算；2.登记账簿", "1.审查财务收支；2.出具审计报告"],
+        }
+    )
+    occ = pd.concat([small_occupations, accounts], ignore_index=True)
+    coder = OccupationCoder().fit(occ, examples=EXAMPLES)
+    assert coder.descriptions_.shape == (
+        len(coder.codes_),
+        len(coder.description_vectorizer_.vocabulary_),
+    )
+    assert np.allclose(np.sqrt(coder.descriptions_.multiply(coder.descriptions_).sum(1)), 1.0)
+    titles = ["成本核算 记账", "叉车司机 包吃住"]
+    scores = coder.similarities(titles)
+    chars = normalize(coder.description_vectorizer_.transform([clean_title(t) for t in titles]))
+    described = (chars @ coder.descriptions_.T).toarray()
+    heavy = coder.set_params(centroid_weight=0.0, description_weight=50.0).predict_topk(titles, 3)
+    for row, top in enumerate(heavy):
+        first = int(scores[row].argmax())
+        assert top[0][0] == coder.codes_[first]  # the first place is the classifier's
+        rank = scores[row] + 50.0 * described[row]
+        rank[first] = -np.inf
+        assert [c for c, _, _ in top[1:]] == list(
+            coder.codes_[np.argsort(-rank, kind="stable")[:2]]
+        )
+    assert "2-06-03-01" in [c for c, _, _ in heavy[0]]
+    # Their weight is not part of the scores, and 0 leaves the order to the score.
+    assert np.array_equal(coder.similarities(titles), scores)
+    plain = coder.set_params(description_weight=0.0).predict_topk(titles, 3)
+    assert [c for c, _, _ in plain[0]] == list(coder.codes_[np.argsort(-scores[0])[:3]])
+    # Without definitions and tasks, and without the classifier, there is nothing to index.
+    assert trained.descriptions_ is not None
+    bare = OccupationCoder().fit(small_occupations[["code", "name"]], examples=EXAMPLES)
+    assert bare.descriptions_ is None and bare.predict_topk(["叉车司机"], 3)[0]
+    assert OccupationCoder().fit(small_occupations).descriptions_ is None
+    with pytest.raises(ValueError, match="description_weight"):
+        OccupationCoder(description_weight=-1).fit(occ)
 
 
 def test_classifier_pickle_round_trip(trained):
