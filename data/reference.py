@@ -18,7 +18,6 @@ Examples
 from __future__ import annotations
 
 import math
-import re
 from functools import cache
 from pathlib import Path
 
@@ -215,30 +214,9 @@ def load_certificates() -> pd.DataFrame:
     return df
 
 
-def _name_key(name: str) -> str:
-    """A classification name without spaces and trailing marks (``物联网工程技术人员 S``)."""
-    return re.sub(r"[SLPslp/]+$", "", re.sub(r"\s+", "", str(name)))
-
-
 def load_title_testcases() -> pd.DataFrame:
-    """Real job titles with their expected CSCO code: ``job_name, expected_code, expected_name``.
-
-    A dozen rows of the file give the occupation by name only (``数字IC验证工程师``, code empty,
-    ``集成电路工程技术人员``): where that name is the name of exactly one code of the
-    classification (spaces and the trailing ``S``/``L``/``P`` marks aside), the row gets that
-    code; the others keep an empty code, which nothing can match.
-    """
-    df = _read("testcases.csv")
-    by_name: dict[str, set[str]] = {}
-    for level in (1, 2, 3, 4):
-        for code, name in zip(
-            _occupations(level)["code"], _occupations(level)["name"], strict=True
-        ):
-            by_name.setdefault(_name_key(name), set()).add(code)
-    empty = df["expected_code"].str.strip() == ""
-    named = df.loc[empty, "expected_name"].map(lambda n: by_name.get(_name_key(n), set()))
-    df.loc[named.index, "expected_code"] = [next(iter(c)) if len(c) == 1 else "" for c in named]
-    return df
+    """Real job titles with their expected CSCO code: ``job_name, expected_code, expected_name``."""
+    return _read("testcases.csv")
 
 
 @cache

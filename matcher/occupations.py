@@ -758,6 +758,14 @@ class OccupationCoder(BaseEstimator):
         state.pop("_transposed", None)  # rebuilt on first use (see _rows_t)
         return state
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A coder pickled before descriptions existed (inside an older model version) keeps
+        # the order it was measured with.
+        state.setdefault("description_weight", 0.0)
+        state.setdefault("description_vectorizer_", None)
+        state.setdefault("descriptions_", None)
+        super().__setstate__(state)
+
     def _rows_t(self, name: str) -> Any:
         """The transpose of the fitted sparse matrix ``name`` (``coef_``, ``term_matrix_``,
         ``centroids_``, ``descriptions_``) in CSR form, built once per process.
@@ -823,8 +831,7 @@ class OccupationCoder(BaseEstimator):
         out = np.zeros((n, len(self.codes_)), dtype=np.float32)
         centroids = getattr(self, "centroids_", None) if centroid else None
         near = None if centroids is None else np.zeros_like(out)
-        # Coders pickled before descriptions existed have none.
-        descriptions = getattr(self, "descriptions_", None) if near is not None else None
+        descriptions = self.descriptions_ if near is not None else None
         described = descriptions is not None and self.description_weight > 0
         chunk = 1024
         for start in range(0, n, chunk):

@@ -305,6 +305,20 @@ def test_descriptions_order_the_places_after_the_first(small_occupations, traine
         OccupationCoder(description_weight=-1).fit(occ)
 
 
+def test_a_coder_pickled_before_descriptions_keeps_its_order(trained):
+    state = pickle.loads(pickle.dumps(trained)).__getstate__()
+    for name in ("description_weight", "description_vectorizer_", "descriptions_"):
+        del state[name]
+    old = OccupationCoder.__new__(OccupationCoder)
+    old.__setstate__(state)
+    assert old.description_weight == 0.0 and old.descriptions_ is None
+    titles = ["叉车司机 包吃住", "踩缝纫机"]
+    assert old.predict_topk(titles, 4) == trained.set_params(description_weight=0.0).predict_topk(
+        titles, 4
+    )
+    trained.set_params(description_weight=1.0)
+
+
 def test_classifier_pickle_round_trip(trained):
     again = pickle.loads(pickle.dumps(trained))
     titles = ["踩缝纫机", "分拣快递", "叉车"]
