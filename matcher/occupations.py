@@ -830,9 +830,8 @@ class OccupationCoder(BaseEstimator):
         n = len(cleaned)
         out = np.zeros((n, len(self.codes_)), dtype=np.float32)
         centroids = getattr(self, "centroids_", None) if centroid else None
-        near = None if centroids is None else np.zeros_like(out)
-        descriptions = self.descriptions_ if near is not None else None
-        described = descriptions is not None and self.description_weight > 0
+        after = None if centroids is None else np.zeros_like(out)
+        described = self.descriptions_ is not None and self.description_weight > 0
         chunk = 1024
         for start in range(0, n, chunk):
             part = cleaned[start : start + chunk]
@@ -846,7 +845,7 @@ class OccupationCoder(BaseEstimator):
                     block += self.similarity_weight * self._similarity_part(part, q)
                 block[np.diff(q.indptr) == 0] = 0.0
             out[start : start + len(part)] = block
-            if near is not None:
+            if after is not None:
                 block = (q @ self._rows_t("centroids_")).toarray()
                 block *= self.centroid_weight
                 if described:
@@ -854,8 +853,8 @@ class OccupationCoder(BaseEstimator):
                     block += (
                         self.description_weight * (chars @ self._rows_t("descriptions_")).toarray()
                     )
-                near[start : start + len(part)] = block
-        return out, near
+                after[start : start + len(part)] = block
+        return out, after
 
     def predict_topk(
         self, titles: Sequence[str], k: int | None = None
@@ -880,7 +879,7 @@ class OccupationCoder(BaseEstimator):
         if not (isinstance(k, int) and k >= 1):
             raise ValueError(f"k must be a positive int, got {k!r}")
         use_centroids = k > 1 and (self.centroid_weight > 0 or self.description_weight > 0)
-        scores, near = self._scores(titles, centroid=use_centroids)
+        scores, after = self._scores(titles, centroid=use_centroids)
         k = min(k, scores.shape[1])
         # Similarities alone: only positive ones name a candidate. With the classifier every
         # score of a codable title is a candidate (decision values are mostly negative).
@@ -889,9 +888,9 @@ class OccupationCoder(BaseEstimator):
         results: list[list[tuple[str, str, float]]] = []
         # The first place is the best score; the places after it go to the best of the rest by
         # score plus the centroid and description cosines (weighted in _scores).
-        rank = scores if near is None else scores + near
+        rank = scores if after is None else scores + after
         first = scores.argmax(axis=1) if len(scores) else np.empty(0, dtype=np.int64)
-        if near is not None:
+        if after is not None:
             rank[np.arange(len(rank)), first] = np.inf
         top = np.argpartition(-rank, k - 1, axis=1)[:, :k] if len(scores) else np.empty((0, k))
         for row, order, cand, ok in zip(scores, rank, top, codable, strict=True):

@@ -292,6 +292,8 @@ def test_descriptions_order_the_places_after_the_first(small_occupations, traine
             coder.codes_[np.argsort(-rank, kind="stable")[:2]]
         )
     assert "2-06-03-01" in [c for c, _, _ in heavy[0]]
+    unordered = coder.set_params(description_weight=0.0).predict_topk(titles[:1], 3)[0]
+    assert "2-06-03-01" not in [c for c, _, _ in unordered]  # the descriptions brought it
     # Their weight is not part of the scores, and 0 leaves the order to the score.
     assert np.array_equal(coder.similarities(titles), scores)
     plain = coder.set_params(description_weight=0.0).predict_topk(titles, 3)
