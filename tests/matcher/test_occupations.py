@@ -210,9 +210,9 @@ def test_classifier_learns_colloquial_examples_and_keeps_near_trades_apart(train
 
 
 def test_classifier_scores_and_empty_titles(trained):
-    plain = trained.set_params(centroid_weight=0.0, description_weight=0.0)
+    plain = trained.set_params(centroid_weight=0.0, description_weight=0.0, neighbour_weight=0.0)
     top = plain.predict_topk(["叉车司机 包吃住"], k=4)[0]
-    trained.set_params(centroid_weight=0.7, description_weight=1.0)
+    trained.set_params(centroid_weight=0.7, description_weight=1.0, neighbour_weight=0.4)
     assert len(top) == 4 and top[0][0] == FORKLIFT
     scores = [s for _, _, s in top]
     assert scores == sorted(scores, reverse=True)
@@ -237,10 +237,12 @@ def test_centroids_order_the_places_after_the_first(trained):
     near = (q @ trained.centroids_.T).toarray()
     assert trained.centroids_.shape == trained.coef_.shape
     assert np.allclose(np.sqrt(trained.centroids_.multiply(trained.centroids_).sum(1)), 1.0)
-    plain = trained.set_params(centroid_weight=0.0, description_weight=0.0).predict_topk(titles, k)
+    plain = trained.set_params(
+        centroid_weight=0.0, description_weight=0.0, neighbour_weight=0.0
+    ).predict_topk(titles, k)
     # A weight large enough that the centroids alone order the places after the first.
     heavy = trained.set_params(centroid_weight=50.0).predict_topk(titles, k)
-    trained.set_params(centroid_weight=0.7, description_weight=1.0)
+    trained.set_params(centroid_weight=0.7, description_weight=1.0, neighbour_weight=0.4)
     for row, top in enumerate(heavy):
         codes = [c for c, _, _ in top]
         first = int(scores[row].argmax())
@@ -272,7 +274,7 @@ def test_descriptions_order_the_places_after_the_first(small_occupations, traine
         }
     )
     occ = pd.concat([small_occupations, accounts], ignore_index=True)
-    coder = OccupationCoder().fit(occ, examples=EXAMPLES)
+    coder = OccupationCoder(neighbour_weight=0.0).fit(occ, examples=EXAMPLES)
     assert coder.descriptions_.shape == (
         len(coder.codes_),
         len(coder.description_vectorizer_.vocabulary_),
@@ -307,18 +309,50 @@ def test_descriptions_order_the_places_after_the_first(small_occupations, traine
         OccupationCoder(description_weight=-1).fit(occ)
 
 
+def test_the_first_codes_neighbours_order_the_places_after_the_first(trained):
+    titles = ["叉车司机 包吃住", "踩缝纫机", "快递", "砌墙"]
+    k = 4
+    scores = trained.similarities(titles)
+    cosines = (trained.centroids_ @ trained.centroids_.T).toarray()
+    heavy = trained.set_params(
+        centroid_weight=0.0, description_weight=0.0, neighbour_weight=50.0
+    ).predict_topk(titles, k)
+    trained.set_params(centroid_weight=0.7, description_weight=1.0, neighbour_weight=0.4)
+    for row, top in enumerate(heavy):
+        first = int(scores[row].argmax())
+        assert top[0][0] == trained.codes_[first]
+        rank = scores[row] + 50.0 * cosines[first]
+        rank[first] = -np.inf
+        assert [c for c, _, _ in top[1:]] == list(
+            trained.codes_[np.argsort(-rank, kind="stable")[: k - 1]]
+        )
+    plain = trained.set_params(neighbour_weight=0.0).predict_topk(titles, k)
+    trained.set_params(neighbour_weight=0.4)
+    assert heavy != plain
+    # Their weight is not part of the scores, and the cosines are not pickled.
+    assert np.array_equal(trained.similarities(titles), scores)
+    assert "_neighbour_matrix" in trained.__dict__
+    assert "_neighbour_matrix" not in pickle.loads(pickle.dumps(trained)).__dict__
+    with pytest.raises(ValueError, match="neighbour_weight"):
+        OccupationCoder(neighbour_weight=-1).fit(
+            pd.DataFrame({"code": [SEWING], "name": ["缝纫工"]})
+        )
+
+
 def test_a_coder_pickled_before_descriptions_keeps_its_order(trained):
     state = pickle.loads(pickle.dumps(trained)).__getstate__()
     for name in ("description_weight", "description_vectorizer_", "descriptions_"):
         del state[name]
+    del state["neighbour_weight"]
     old = OccupationCoder.__new__(OccupationCoder)
     old.__setstate__(state)
     assert old.description_weight == 0.0 and old.descriptions_ is None
+    assert old.neighbour_weight == 0.0
     titles = ["叉车司机 包吃住", "踩缝纫机"]
-    assert old.predict_topk(titles, 4) == trained.set_params(description_weight=0.0).predict_topk(
-        titles, 4
-    )
-    trained.set_params(description_weight=1.0)
+    assert old.predict_topk(titles, 4) == trained.set_params(
+        description_weight=0.0, neighbour_weight=0.0
+    ).predict_topk(titles, 4)
+    trained.set_params(description_weight=1.0, neighbour_weight=0.4)
 
 
 def test_classifier_pickle_round_trip(trained):
@@ -409,3 +443,12 @@ def test_min_confident_score_follows_the_kind_of_coder(coder, trained):
     assert trained.min_confident_score == CONFIDENT_DECISION  # classifier decision values
     with pytest.raises(NotFittedError):
         _ = OccupationCoder().min_confident_score
+
+
+def test_the_same_inputs_give_the_same_coder(small_occupations, trained):
+    again = OccupationCoder().fit(small_occupations, examples=EXAMPLES)
+    assert again.random_state == 0
+    assert (again.coef_ != trained.coef_).nnz == 0
+    assert np.array_equal(again.intercept_, trained.intercept_)
+    with pytest.raises(ValueError, match="random_state"):
+        OccupationCoder(random_state="0").fit(small_occupations, examples=EXAMPLES)
