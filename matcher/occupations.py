@@ -514,8 +514,8 @@ class OccupationCoder(BaseEstimator):
     neighbour_weight : float >= 0, default=0.4
         With the classifier, the order of the places after the first also adds this times
         the cosine of each code's centroid with the first code's: the trades written like the
-        first one (纺纱工 after 开清棉工), as pseudo-relevance feedback widens a search with its
-        best hit. 0: not used.
+        first one, as pseudo-relevance feedback widens a search with its best hit (牙科配台护士:
+        口腔科医师 first, then 口腔科护士 where 中医护士 was). 0: not used.
     random_state : int or None, default=0
         Seed of the classifier's coordinate descent (``LinearSVC`` visits the examples in a
         random order): with a seed the same inputs give the same coder, bit for bit. None:
@@ -903,16 +903,16 @@ class OccupationCoder(BaseEstimator):
                 block[np.diff(q.indptr) == 0] = 0.0
             out[start : start + len(part)] = block
             if after is not None:
-                near = (q @ self._rows_t("centroids_")).toarray()
-                near *= self.centroid_weight
+                rest = (q @ self._rows_t("centroids_")).toarray()
+                rest *= self.centroid_weight
                 if described:
                     chars = normalize(self.description_vectorizer_.transform(part))
-                    near += (
+                    rest += (
                         self.description_weight * (chars @ self._rows_t("descriptions_")).toarray()
                     )
                 if self.neighbour_weight > 0:
-                    near += self.neighbour_weight * self._neighbours()[block.argmax(axis=1)]
-                after[start : start + len(part)] = near
+                    rest += self.neighbour_weight * self._neighbours()[block.argmax(axis=1)]
+                after[start : start + len(part)] = rest
         return out, after
 
     def predict_topk(
