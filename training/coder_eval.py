@@ -32,11 +32,13 @@ Coders compared in one run (:func:`coder_report`), all on the held-out part:
 Command line (prints a table, ``--json`` for scripts)::
 
     python -m training.coder_eval [--encoder models/dev/encoder] [--json]
+    python -m training.coder_eval --folds 5    # cross-validation on the training titles
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -46,7 +48,15 @@ import pandas as pd
 
 from matcher.occupations import OccupationCoder
 
-__all__ = ["coder_report", "compare_coders", "evaluate_coder", "format_table", "is_match"]
+__all__ = [
+    "coder_report",
+    "compare_coders",
+    "cross_validate_coder",
+    "evaluate_coder",
+    "fold_of",
+    "format_table",
+    "is_match",
+]
 
 
 def _group_prefix(code: str) -> str:
@@ -200,6 +210,83 @@ def coder_report(
     return results
 
 
+def fold_of(title: str, n_folds: int) -> int:
+    """The fold of a training title: the MD5 of its cleaned form modulo ``n_folds``, so that
+    titles which clean to the same text stay in one fold (as the held-out part was drawn).
+
+    >>> fold_of("急招叉车工 包吃住", 5) == fold_of("叉车工", 5)
+    True
+    """
+    from matcher.text import clean_title
+
+    key = clean_title(title) or str(title)
+    return int(hashlib.md5(key.encode("utf-8")).hexdigest(), 16) % n_folds
+
+
+def cross_validate_coder(
+    n_folds: int = 5,
+    train_titles: pd.DataFrame | None = None,
+    occupations: pd.DataFrame | None = None,
+    k: int = 5,
+    **params: Any,
+) -> dict[str, Any]:
+    """Top-1 and top-k of :func:`training.coder.train_coder` by cross-validation on the
+    training titles: each fold scored by a coder trained on the other folds and on everything
+    else the coder learns from. This is where a change to the coder is chosen; the held-out
+    titles are measured once per chosen design (:func:`coder_report`).
+
+    Parameters
+    ----------
+    n_folds : int, default=5
+        Folds by :func:`fold_of`.
+    train_titles : DataFrame, optional
+        ``job_name, expected_code``; the training part of :func:`training.coder.split_testcases`
+        by default.
+    occupations : DataFrame, optional
+        The classification (:func:`training.coder.coder_occupations` by default).
+    k : int, default=5
+    **params
+        :func:`training.coder.train_coder` parameters (``seed``, ``n_variants`` ... and
+        :class:`~matcher.occupations.OccupationCoder` ones) for every fold's coder.
+
+    Returns
+    -------
+    dict
+        ``n``, ``top1``, ``top{k}`` over all titles, and ``folds``: per fold ``n``, ``hits1``,
+        ``hits{k}``, as counts (one title is one count, which is what a change moves).
+    """
+    from training.coder import coder_occupations, split_testcases, train_coder
+
+    if not (isinstance(n_folds, int) and n_folds >= 2):
+        raise ValueError(f"n_folds must be an int >= 2, got {n_folds!r}")
+    titles = split_testcases()[0] if train_titles is None else train_titles
+    titles = titles.reset_index(drop=True)
+    occupations = coder_occupations() if occupations is None else occupations
+    fold = titles["job_name"].fillna("").astype(str).map(lambda t: fold_of(t, n_folds))
+    folds = []
+    for f in range(n_folds):
+        test = titles[fold == f]
+        if not len(test):
+            continue
+        coder = train_coder(occupations, titles[fold != f], **params)
+        r = evaluate_coder(coder, test, k=k)
+        folds.append(
+            {
+                "fold": f,
+                "n": r["n"],
+                "hits1": round(r["top1"] * r["n"]),
+                f"hits{k}": round(r[f"top{k}"] * r["n"]),
+            }
+        )
+    n = sum(x["n"] for x in folds)
+    return {
+        "n": n,
+        "top1": sum(x["hits1"] for x in folds) / n,
+        f"top{k}": sum(x[f"hits{k}"] for x in folds) / n,
+        "folds": folds,
+    }
+
+
 def format_table(results: dict[str, dict[str, Any]]) -> str:
     """The comparison as a text table."""
     lines = [
@@ -229,7 +316,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--encoder", default=None, help="sentence-transformers model folder")
     parser.add_argument("--alpha", type=float, default=0.5)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=0,
+        help="cross-validate on the training titles with this many folds instead",
+    )
     args = parser.parse_args(argv)
+    if args.folds:
+        cv = cross_validate_coder(args.folds)
+        if args.json:
+            print(json.dumps(cv, ensure_ascii=False, indent=2))
+            return
+        for x in cv["folds"]:
+            print(f"fold {x['fold']}: n={x['n']} top-1 {x['hits1']} top-5 {x['hits5']}")
+        print(
+            f"{args.folds} folds, {cv['n']} titles: top-1 {cv['top1']:.4f}, top-5 {cv['top5']:.4f}"
+        )
+        return
     results = coder_report(encoder=args.encoder, alpha=args.alpha)
     print(json.dumps(results, ensure_ascii=False, indent=2) if args.json else format_table(results))
 
