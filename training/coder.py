@@ -67,6 +67,7 @@ __all__ = [
     "coder_occupations",
     "default_coder",
     "draw_heldout",
+    "group_key",
     "heldout_keys",
     "inputs_digest",
     "is_heldout_text",
@@ -166,7 +167,10 @@ def text_keys(text: Any) -> set[str]:
     return keys
 
 
-def _group_key(title: str) -> str:
+def group_key(title: str) -> str:
+    """The form titles are grouped by when the held-out part is drawn (and when the training
+    titles are cut into folds, :func:`training.coder_eval.fold_of`): cleaned, or normalised
+    where cleaning leaves nothing."""
     return clean_title(title) or normalize_text(title)
 
 
@@ -195,7 +199,7 @@ def draw_heldout(
     classification = _classification_keys(occupations)
     rows = []
     for title in testcases["job_name"].fillna("").astype(str):
-        key = _group_key(title)
+        key = group_key(title)
         if not key:
             continue
         digest = int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big")

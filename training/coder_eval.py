@@ -211,16 +211,16 @@ def coder_report(
 
 
 def fold_of(title: str, n_folds: int) -> int:
-    """The fold of a training title: the MD5 of its cleaned form modulo ``n_folds``, so that
-    titles which clean to the same text stay in one fold (as the held-out part was drawn).
+    """The fold of a training title: the MD5 of its :func:`training.coder.group_key` modulo
+    ``n_folds``, so that titles which clean to the same text stay in one fold, as they stay
+    on one side of the held-out split.
 
     >>> fold_of("急招叉车工 包吃住", 5) == fold_of("叉车工", 5)
     True
     """
-    from matcher.text import clean_title
+    from training.coder import group_key
 
-    key = clean_title(title) or str(title)
-    return int(hashlib.md5(key.encode("utf-8")).hexdigest(), 16) % n_folds
+    return int(hashlib.md5(group_key(title).encode("utf-8")).hexdigest(), 16) % n_folds
 
 
 def cross_validate_coder(
