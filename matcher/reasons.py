@@ -22,7 +22,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from matcher.features import HIERARCHY_SIMILARITY, hierarchy_similarity
+from matcher.features import ALT_READING_WEIGHT, HIERARCHY_SIMILARITY, hierarchy_similarity
 
 #: Upper bound of "drivers" per recommendation (notes on unusable input come on top).
 MAX_REASONS = 4
@@ -92,6 +92,7 @@ def explain(
     names = occupation_names or {}
     scored: list[tuple[float, str]] = []
     job_code = str(job.get("occ_code", "") or "")
+    alt_code = str(job.get("occ_alt_code", "") or "")
 
     main = _num(features.get("main_fit", 0))
     main = 0.0 if math.isnan(main) else main
@@ -99,14 +100,29 @@ def explain(
     wish = _num(features.get("wish_fit", 0)) or 0.0
     main_name = _trade_name(str(worker.get("exp_code", "")), names)
     exact, minor, middle = HIERARCHY_SIMILARITY[4], HIERARCHY_SIMILARITY[3], HIERARCHY_SIMILARITY[2]
-    if main_name and main >= exact:
+    exp_code = str(worker.get("exp_code", "") or "")
+    # The job's second reading (matcher.features.ALT_READING_GAP) is the worker's own trade.
+    by_alt = bool(alt_code) and alt_code == exp_code and main < exact
+    # The wording follows the reading that fits: a title read two ways weighs its first
+    # reading less (matcher.features.FIRST_READING_WEIGHT), but the trade is the same.
+    level = main
+    if alt_code and not by_alt and job_code and exp_code:
+        level = max(main, float(hierarchy_similarity([exp_code], [job_code])[0]))
+    if main_name and by_alt:
+        scored.append((0.8 * main, f"主业{main_name}，岗位名称也可指此工种"))
+    elif main_name and level >= exact:
         scored.append((0.8 * main, f"主业{main_name}，与岗位一致"))
-    elif main_name and main >= minor:
+    elif main_name and level >= minor:
         scored.append((0.8 * main, f"主业{main_name}，与岗位工种相近"))
-    elif main_name and main >= middle:
+    elif main_name and level >= middle:
         scored.append((0.8 * main, f"主业{main_name}，属同类行业"))
     if skill > main and 0.7 * skill > 0.8 * main:
-        code, said, sim = _second_trade(worker, job_code)
+        # A second trade that is the job's second reading fits as a near trade does.
+        code, said, sim = "", "", 0.0
+        for reading, weight in ((job_code, 1.0), (alt_code, ALT_READING_WEIGHT)):
+            c, t, x = _second_trade(worker, reading)
+            if c and weight * x > sim:
+                code, said, sim = c, t, weight * x
         if code:
             text = said if said and len(said) <= _MAX_QUOTE else _trade_name(code, names)
             kind = "第二技能" if sim >= exact else "第二技能相近"

@@ -54,7 +54,8 @@ from matcher.engine import CrowdingPrices
 from matcher.index import ItemIndex
 
 #: Version of the layout above; a snapshot of another format is not opened (it is rebuilt).
-FORMAT = 1
+#: 2: the prepared jobs carry ``occ_alt_code`` (a title's second reading).
+FORMAT = 2
 MANIFEST = "manifest.json"
 POINTER = "current"
 #: Spare rows written after each growing array (a process appends this many rows in place).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from matcher.features import (
@@ -221,3 +222,84 @@ def test_name_coder_picks_each_titles_best_name_or_none():
         expected = str(coder.codes_[best]) if row[best] >= coder.min_similarity else ""
         assert code == expected, title
     assert len(set(got)) > 2
+
+
+WELDER = "6-18-02-04"
+
+
+class _TwoReadings:
+    """A coder with a classifier's scale that reads ``车工`` two ways: a welder's job first
+    (2.0), a sewing one close behind (1.6); ``电焊`` and ``保洁`` one way each."""
+
+    codes_ = [SEWING, WELDER, CLEANER]
+    coef_ = np.zeros((3, 1))
+
+    def similarities(self, texts):
+        def row(t):
+            if "车工" in t:
+                return [1.6, 2.0, 0.0]
+            return [3.0 * ("缝纫" in t), 3.0 * ("电焊" in t), 3.0 * ("保洁" in t)]
+
+        return np.array([row(t) for t in texts], dtype=np.float32)
+
+    def predict(self, texts):
+        scores = self.similarities(texts)
+        return [self.codes_[int(s.argmax())] if s.max() > 0 else "" for s in scores]
+
+
+def test_a_title_read_two_ways_keeps_its_second_reading():
+    from matcher.features import job_readings
+    from training.coder import default_coder
+
+    codes, alts = job_readings(_TwoReadings(), ["车工", "电焊工", "急招"], ["", "", ""])
+    assert codes == [WELDER, WELDER, ""] and alts == [SEWING, "", ""]
+    assert job_readings(_TwoReadings(), ["车工"], [""], gap=0.3) == ([WELDER], [""])
+    # The shipped coder: 打包员 packs goods (包装工) as much as it sorts them (理货员); a welder's
+    # and a forklift driver's titles say one trade.
+    codes, alts = job_readings(default_coder(), ["打包员", "焊工", "叉车司机"], [""] * 3)
+    assert (codes[0], alts[0]) == ("4-02-06-02", "6-31-05-00")
+    assert alts[1:] == ["", ""]
+    # Without a classifier the similarities are not on the gap's scale: one reading only.
+    names = OccupationCoder(classifier=False).fit(OCCUPATIONS)
+    assert job_readings(names, ["车工 焊工"], [""])[1] == [""]
+
+
+def test_a_jobs_second_reading_fits_as_a_near_trade(make_engine, make_job, make_worker):
+    jobs = [
+        make_job(job_id=1, title="车工", wage_min=6000, wage_max=7000),
+        make_job(job_id=2, title="缝纫工", wage_min=5000, wage_max=6000),
+        make_job(job_id=3, title="保洁员", wage_min=9000, wage_max=9500, novice_ok=True),
+    ]
+    for job in jobs:
+        job.update(occupation_code=None, description="")  # coded from the title
+    workers = [
+        make_worker(worker_id=1, skills_text="踩过几年缝纫机", desired_jobs=[], min_wage=4500),
+        make_worker(worker_id=2, skills_text="干过电焊", desired_jobs=[], min_wage=4500),
+    ]
+    engine = make_engine(jobs, workers, occupation_coder=_TwoReadings())
+    sewing = engine.recommend_jobs(1, k=3)
+    # The sewing job, then the job that may be sewing, then the novice job that pays most.
+    assert [it["job_id"] for it in sewing] == [2, 1, 3]
+    assert sewing[1]["reasons"][0] == "主业缝纫工，岗位名称也可指此工种"
+    assert sewing.notice is None
+    welder = engine.recommend_jobs(2, k=1)
+    assert welder[0]["job_id"] == 1 and welder[0]["reasons"][0] == "主业电焊工，与岗位一致"
+    # Ranked the other way, the sewing worker is a candidate for the job read both ways.
+    assert [it["worker_id"] for it in engine.recommend_workers(1, k=2)] == [2, 1]
+
+
+def test_a_job_plainly_of_the_trade_goes_before_one_that_may_be(make_engine, make_job, make_worker):
+    """A title read two ways is less sure of its first reading (FIRST_READING_WEIGHT): the
+    welder gets the plain welding job first though the other pays more, and both read as
+    his trade."""
+    jobs = [
+        make_job(job_id=1, title="电焊车工", wage_min=7000, wage_max=8000),
+        make_job(job_id=2, title="电焊工", wage_min=4600, wage_max=5000),
+    ]
+    for job in jobs:
+        job.update(occupation_code=None, description="")
+    worker = make_worker(worker_id=1, skills_text="干过电焊", desired_jobs=[], min_wage=4500)
+    engine = make_engine(jobs, [worker], occupation_coder=_TwoReadings())
+    got = engine.recommend_jobs(1, k=2)
+    assert [it["job_id"] for it in got] == [2, 1]
+    assert [it["reasons"][0] for it in got] == ["主业电焊工，与岗位一致"] * 2
