@@ -78,7 +78,7 @@ def blend_scores(
     evidence: np.ndarray | None = None,
 ) -> np.ndarray:
     """``prior + clip(a * (p / p_scale - prior) + f * firm_lift, ±max_shift)``,
-    ``a = (c + (c_seen - c) * evidence) n / (n + prior_strength)``.
+    ``a = min(1, (c + (c_seen - c) * evidence) n / (n + prior_strength))``.
 
     ``n`` is the number of successes (``retained_6m`` pairs) the ranker learned from and
     ``p_scale`` the 99th percentile of its training predictions, which puts the learned chance
@@ -128,7 +128,8 @@ def blend_scores(
     seen = getattr(ranker, "seen_weight_", None)
     if evidence is not None and seen is not None and float(seen) != c:
         c = c + (float(seen) - c) * np.asarray(evidence, dtype=np.float64)
-    a = c * n / (n + float(prior_strength))
+    # A share above 1 would push a pair past its learned chance, away from the prior.
+    a = np.minimum(c * n / (n + float(prior_strength)), 1.0)
     scale = float(getattr(ranker, "p_scale_", 0) or 0) or max(float(np.max(p, initial=0)), 1e-9)
     learned = np.clip(np.asarray(p, dtype=np.float64) / scale, 0.0, 1.0)
     prior = np.asarray(prior, dtype=np.float64)

@@ -225,6 +225,10 @@ def test_seen_weight_blends_the_prior_out_by_the_firms_evidence():
     assert blend_scores(r, p, prior, 5000.0, max_shift=1.0).tolist() == pytest.approx(
         plain.tolist()
     )
+    # A share beyond the learned chance is capped: at most the learned chance itself orders.
+    r.seen_weight_ = 3.0  # a = 1.5 at full evidence, 0.8 at half
+    capped = blend_scores(r, p, prior, 5000.0, max_shift=1.0, evidence=evidence)
+    assert capped.tolist() == pytest.approx([0.55, 0.9, 1.0])
 
 
 @pytest.fixture(scope="module")
