@@ -1002,8 +1002,12 @@ def pair_features(
 
 
 __all__ = [
+    "ALT_READING_GAP",
+    "ALT_READING_WEIGHT",
     "FEATURE_NAMES",
+    "FIRST_READING_WEIGHT",
     "GRADE_GAP",
+    "NOVICE_FIT",
     "Context",
     "Geography",
     "NameOccupationCoder",
@@ -1016,6 +1020,7 @@ __all__ = [
     "code_jobs",
     "code_texts",
     "hierarchy_similarity",
+    "job_readings",
     "order_trades",
     "prior_grade",
     "prior_score",
