@@ -40,7 +40,9 @@ from matcher.features import prepare_jobs, prepare_workers
 from matcher.index import ItemIndex, plain_prepared
 from matcher.snapshot import version_folder
 
-FORMAT = 1
+#: Version of the layout; a segment of another format is not mapped (it is prepared again).
+#: 2: the prepared jobs carry ``occ_alt_code`` (as :data:`matcher.snapshot.FORMAT` 2).
+FORMAT = 2
 MANIFEST = "manifest.json"
 KINDS = {"job": "job_id", "worker": "worker_id"}
 
@@ -118,6 +120,10 @@ def write_segment(
     return final
 
 
+class SegmentFormatError(ValueError):
+    """A segment written in another :data:`FORMAT`."""
+
+
 class Segment:
     """An opened segment: its manifest, and its rows as a prepared table with their
     embeddings and lexical rows (None when it holds no row)."""
@@ -126,7 +132,7 @@ class Segment:
         self.path = Path(path)
         self.manifest = json.loads((self.path / MANIFEST).read_text(encoding="utf-8"))
         if self.manifest.get("format") != FORMAT:
-            raise ValueError(f"segment {path} has format {self.manifest.get('format')!r}")
+            raise SegmentFormatError(f"segment {path} has format {self.manifest.get('format')!r}")
         self.index: ItemIndex | None = None
         meta = self.manifest.get("index")
         if meta:
@@ -150,11 +156,15 @@ class Segment:
 
 
 def open_segment(path: str | os.PathLike[str]) -> Segment | None:
-    """The segment at ``path``, or None when there is none (or an unreadable one)."""
+    """The segment at ``path``, or None when there is none, or one of another
+    :data:`FORMAT` (an older release's rows lack columns this one reads)."""
     path = Path(path)
     if not (path / MANIFEST).is_file():
         return None
-    return Segment(path)
+    try:
+        return Segment(path)
+    except SegmentFormatError:
+        return None
 
 
 def _renumber(m: sp.csr_matrix, names: list[str], vocabulary: Any) -> sp.csr_matrix:

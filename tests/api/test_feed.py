@@ -358,3 +358,36 @@ def test_the_cli_import_writes_the_segment_before_the_processes_need_it(
     imported = list(range(runs[-1]["object_id"], runs[-1]["last_object_id"] + 1))
     assert len(imported) == 4 and all(i in m.engine.workers_index_ for i in imported)
     assert any(_ranked(app, app.test_client(), h, imported).values())
+
+
+def test_a_segment_an_older_release_wrote_is_prepared_again(host, world, monkeypatch):
+    """A segment of another format (rows without the columns this release reads) is not
+    mapped: the process prepares the change again and its rows rank."""
+    import io
+    import json
+
+    import api.feed_segments as fs
+    from matcher.segments import MANIFEST, segments_folder
+
+    h = world.headers("admin")
+    first, second = host(FEED_SEGMENT_ROWS=3), host(FEED_SEGMENT_ROWS=3)
+    m1, m2 = matching(first).load(), matching(second).load()
+    calls = []
+    real = fs.obtain
+    monkeypatch.setattr(fs, "obtain", lambda *a: calls.append(r := real(*a)) or r)
+    data = {"file": (io.BytesIO(_import_csv(4, 110).encode()), "rows.csv")}
+    writer = host().test_client()
+    r = writer.post(
+        "/api/v1/workers/import", data=data, headers=h, content_type="multipart/form-data"
+    )
+    assert r.status_code == 200, r.get_json()
+    imported = r.get_json()["ids"]
+    assert m1.sync() == 4
+    folder = segments_folder(m1.index_root, m1.model_version)
+    (segment,) = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    manifest = json.loads((segment / MANIFEST).read_text(encoding="utf-8"))
+    (segment / MANIFEST).write_text(json.dumps({**manifest, "format": 1}), encoding="utf-8")
+    assert m2.sync() == 4
+    assert [wrote for _, wrote in calls] == [True, True]  # the old one was not mapped
+    assert all(i in m2.engine.workers_index_ for i in imported)
+    assert any(_ranked(second, second.test_client(), h, imported).values())
